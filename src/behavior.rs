@@ -1,0 +1,997 @@
+//! Behaviour: how engineers choose their hours and AI intensity.
+//!
+//! The core is a best response. An engineer maximises
+//!
+//! `U = rho E[reward(M)] + m E[value] - effort_cost(h) - (gamma + audit) gaming_hours - kappa price tokens`
+//!
+//! where `M` is their expected metric and the expected reward comes from a
+//! [`Belief`] formed on the last published leaderboard, including the noise
+//! on their own metric. Given a multiplier `lambda` on the metric, the
+//! problem `max W + lambda M` is concave and solved in closed form: the
+//! best AI intensity per activity, then the hours from the effort cost.
+//! The reward's shape enters only through the one-dimensional search over
+//! `lambda`: every local maximum of `U` satisfies
+//! `lambda = rho E[reward]'(M(lambda))`, so the search brackets each root
+//! of that equation on a grid and bisects it, then takes the best candidate.
+//! Temperature 0 returns that optimum; above 0, a logit choice among the
+//! candidates. Learning rules (imitation, reinforcement, fixed types) choose
+//! a *strategy* (game or stay honest) and then best-respond within it.
+
+use serde::Serialize;
+
+use crate::activity::EffortCost;
+use crate::error::{Result, check_range};
+use crate::reward::Belief;
+
+/// How engineers update beliefs about leaderboard cut-offs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "rule", rename_all = "lowercase")]
+pub enum BeliefRule {
+    /// Adaptive expectations: `belief += alpha (observed - belief)`.
+    Adaptive {
+        /// Weight on the newest leaderboard, in (0, 1]; 1 is naive (cobweb-prone).
+        alpha: f64,
+    },
+    /// Fictitious play: the belief is the mean of all leaderboards seen under this policy.
+    Fictitious,
+}
+
+/// The learning model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "model", rename_all = "kebab-case")]
+pub enum Model {
+    /// Every engineer best-responds (gaming allowed unless they never game).
+    BestResponse,
+    /// Fermi imitation of peers' strategies (game or not).
+    Imitation {
+        /// Probability per period that an engineer reconsiders.
+        revision_rate: f64,
+        /// Fermi sensitivity beta, per USD of payoff difference.
+        beta: f64,
+        /// Fraction of engineers who start as gamers.
+        initial_gamers: f64,
+    },
+    /// Roth–Erev reinforcement learning over the two strategies.
+    RothErev {
+        /// Forgetting phi (published: about 0.1).
+        forgetting: f64,
+        /// Experimentation epsilon (published: about 0.2).
+        experimentation: f64,
+        /// Initial propensity of each strategy, USD-equivalent.
+        initial_propensity: f64,
+    },
+    /// Fixed types: a fraction are gamers (ignore integrity), the rest never game.
+    FixedTypes {
+        /// Fraction of gamers.
+        gamer_fraction: f64,
+    },
+}
+
+/// Behaviour settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Behavior {
+    /// The learning model.
+    #[serde(flatten)]
+    pub model: Model,
+    /// Logit temperature, USD-equivalent; 0 is an exact best response.
+    pub temperature: f64,
+    /// Belief rule for leaderboard cut-offs.
+    pub belief: BeliefRule,
+}
+
+impl Default for Behavior {
+    /// Best response at temperature 0 with adaptive beliefs, alpha = 0.3:
+    /// fast enough to follow a policy switch within a few periods, damped
+    /// enough that a population best-responding to the board does not cycle
+    /// (with alpha = 1, naive beliefs, the token leaderboard oscillates
+    /// period to period: a cobweb).
+    fn default() -> Self {
+        Behavior {
+            model: Model::BestResponse,
+            temperature: 0.0,
+            belief: BeliefRule::Adaptive { alpha: 0.3 },
+        }
+    }
+}
+
+impl Behavior {
+    /// Checks parameters.
+    pub fn validate(&self) -> Result<()> {
+        check_range(
+            "behavior.temperature",
+            self.temperature,
+            0.0,
+            1e12,
+            "a number >= 0 (USD)",
+        )?;
+        if let BeliefRule::Adaptive { alpha } = self.belief {
+            check_range("behavior.alpha", alpha, 1e-9, 1.0, "a number in (0, 1]")?;
+        }
+        match self.model {
+            Model::BestResponse => Ok(()),
+            Model::Imitation {
+                revision_rate,
+                beta,
+                initial_gamers,
+            } => {
+                check_range(
+                    "behavior.revision_rate",
+                    revision_rate,
+                    0.0,
+                    1.0,
+                    "a probability in [0, 1]",
+                )?;
+                check_range("behavior.beta", beta, 0.0, 1e6, "a number >= 0 (per USD)")?;
+                check_range(
+                    "behavior.initial_gamers",
+                    initial_gamers,
+                    0.0,
+                    1.0,
+                    "a fraction in [0, 1]",
+                )
+            }
+            Model::RothErev {
+                forgetting,
+                experimentation,
+                initial_propensity,
+            } => {
+                check_range(
+                    "behavior.forgetting",
+                    forgetting,
+                    0.0,
+                    1.0,
+                    "a number in [0, 1]",
+                )?;
+                check_range(
+                    "behavior.experimentation",
+                    experimentation,
+                    0.0,
+                    1.0,
+                    "a number in [0, 1]",
+                )?;
+                check_range(
+                    "behavior.initial_propensity",
+                    initial_propensity,
+                    1e-9,
+                    1e12,
+                    "a number > 0",
+                )
+            }
+            Model::FixedTypes { gamer_fraction } => check_range(
+                "behavior.gamer_fraction",
+                gamer_fraction,
+                0.0,
+                1.0,
+                "a fraction in [0, 1]",
+            ),
+        }
+    }
+}
+
+/// Per-activity coefficients the planner uses, derived from the org and the
+/// active policy once per stage.
+#[derive(Debug, Clone)]
+pub struct PlanTables {
+    /// Expected useful value per productive unit (USD), after rollbacks.
+    pub eff_value: Vec<f64>,
+    /// Expected metric per productive unit (an hour times skill, if the
+    /// activity is skill-scaled, times the AI multiplier), tokens excluded.
+    pub mu_p: Vec<f64>,
+    /// Metric per token.
+    pub w_tok: f64,
+    /// Fixed tokens per hour.
+    pub tokens: Vec<f64>,
+    /// Gaming flags.
+    pub gaming: Vec<bool>,
+    /// AI flags.
+    pub uses_ai: Vec<bool>,
+    /// Diminishing-returns scale tau0, tokens per hour.
+    pub tau0: Vec<f64>,
+    /// Maximum AI intensity, tokens per hour.
+    pub tau_max: Vec<f64>,
+    /// `exp(-tau_max / tau0)`, precomputed.
+    pub e_max: Vec<f64>,
+    /// Skill-scaling flags.
+    pub skill_scaled: Vec<bool>,
+    /// Token price, USD per token.
+    pub price: f64,
+    /// Expected audit penalty per gaming hour, USD.
+    pub audit_per_hour: f64,
+    /// Token budget per period.
+    pub cap: Option<f64>,
+    /// Effort cost.
+    pub effort: EffortCost,
+}
+
+impl PlanTables {
+    /// Number of activities.
+    pub fn len(&self) -> usize {
+        self.eff_value.len()
+    }
+
+    /// True with no activities.
+    pub fn is_empty(&self) -> bool {
+        self.eff_value.is_empty()
+    }
+}
+
+/// One engineer as the planner sees them.
+#[derive(Debug, Clone, Copy)]
+pub struct Agent {
+    /// Skill.
+    pub skill: f64,
+    /// AI leverage.
+    pub leverage: f64,
+    /// Integrity (USD per gaming hour).
+    pub integrity: f64,
+    /// Intrinsic motivation.
+    pub motivation: f64,
+    /// Reward sensitivity.
+    pub sensitivity: f64,
+    /// Cost awareness.
+    pub awareness: f64,
+    /// Whether gaming activities are open to this engineer now.
+    pub may_game: bool,
+    /// Hours available this period.
+    pub hours: f64,
+}
+
+/// The outcome of planning: the chosen plan's expected quantities.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PlanValue {
+    /// Expected metric.
+    pub metric: f64,
+    /// Utility without the reward term (USD-equivalent).
+    pub w: f64,
+    /// Total utility including `rho E[reward]`.
+    pub utility: f64,
+    /// Expected tokens.
+    pub tokens: f64,
+}
+
+/// Reusable buffers for planning one engineer (no allocation per agent-step).
+#[derive(Debug, Clone, Default)]
+pub struct Scratch {
+    b: Vec<f64>,
+    order: Vec<usize>,
+    /// Planned hours per activity.
+    pub hours: Vec<f64>,
+    /// Planned AI intensity per activity (tokens per hour).
+    pub tau: Vec<f64>,
+    q: Vec<f64>,
+    cand: Vec<(f64, f64)>,
+    stack: Vec<(Node, Node, f64)>,
+}
+
+impl Scratch {
+    /// Buffers for `k` activities.
+    pub fn new(k: usize) -> Self {
+        Scratch {
+            b: vec![0.0; k],
+            order: Vec::with_capacity(k),
+            hours: vec![0.0; k],
+            tau: vec![0.0; k],
+            q: vec![1.0; k],
+            cand: Vec::with_capacity(64),
+            stack: Vec::with_capacity(64),
+        }
+    }
+}
+
+/// Relative tolerance of the global search, in utility.
+const TOL: f64 = 1e-9;
+/// Most plans evaluated for one engineer in one period (a safety net; the
+/// search normally ends far sooner).
+const MAX_EVALS: usize = 600;
+/// Points of the choice set at temperature > 0 besides the optimum.
+const LOGIT_GRID: usize = 16;
+
+/// The best AI intensity for `max A (1 - exp(-tau/tau0)) - theta tau` on
+/// `[0, tau_max]`, and the productivity multiplier `1 + a (1 - exp(-tau/tau0))`
+/// it gives (`e_max` is `exp(-tau_max/tau0)`, `a` the leverage, `A` already
+/// includes it).
+#[inline]
+fn best_tau(big_a: f64, theta: f64, tau0: f64, tau_max: f64, e_max: f64, a: f64) -> (f64, f64) {
+    if big_a > 0.0 {
+        if theta <= 0.0 {
+            return (tau_max, 1.0 + a * (1.0 - e_max));
+        }
+        // Interior: exp(-tau/tau0) = tau0 theta / A.
+        let e = tau0 * theta / big_a;
+        if e >= 1.0 {
+            (0.0, 1.0)
+        } else if e <= e_max {
+            (tau_max, 1.0 + a * (1.0 - e_max))
+        } else {
+            (-tau0 * e.ln(), 1.0 + a * (1.0 - e))
+        }
+    } else {
+        // Convex in tau: one of the ends.
+        let top = big_a * (1.0 - e_max) - theta * tau_max;
+        if top > 0.0 {
+            (tau_max, 1.0 + a * (1.0 - e_max))
+        } else {
+            (0.0, 1.0)
+        }
+    }
+}
+
+/// The plan maximising `W + lambda M - nu (T - cap)`, written into `s`.
+fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
+    let kp = ag.awareness * t.price;
+    let theta = kp + nu - lam * t.w_tok;
+    let gamma = ag.integrity + t.audit_per_hour;
+    for k in 0..t.len() {
+        if t.gaming[k] && !ag.may_game {
+            s.b[k] = -1.0;
+            s.tau[k] = 0.0;
+            s.q[k] = 1.0;
+            continue;
+        }
+        let prod = if t.skill_scaled[k] { ag.skill } else { 1.0 };
+        let a_coef = (ag.motivation * t.eff_value[k] + lam * t.mu_p[k]) * prod;
+        let (tau, q) = if t.uses_ai[k] {
+            best_tau(
+                a_coef * ag.leverage,
+                theta,
+                t.tau0[k],
+                t.tau_max[k],
+                t.e_max[k],
+                ag.leverage,
+            )
+        } else {
+            (0.0, 1.0)
+        };
+        s.tau[k] = tau;
+        s.q[k] = q;
+        s.b[k] = a_coef * q - theta * (t.tokens[k] + tau) - if t.gaming[k] { gamma } else { 0.0 };
+    }
+    t.effort
+        .allocate(&s.b, ag.hours, &mut s.hours, &mut s.order);
+    let (mut m, mut v, mut tok, mut g) = (0.0, 0.0, 0.0, 0.0);
+    for k in 0..t.len() {
+        let h = s.hours[k];
+        if h <= 0.0 {
+            continue;
+        }
+        let prod = if t.skill_scaled[k] { ag.skill } else { 1.0 };
+        let units = h * prod * s.q[k];
+        let tk = h * (t.tokens[k] + s.tau[k]);
+        m += units * t.mu_p[k] + t.w_tok * tk;
+        v += units * t.eff_value[k];
+        tok += tk;
+        if t.gaming[k] {
+            g += h;
+        }
+    }
+    let w = ag.motivation * v - kp * tok - t.effort.cost(&s.hours) - gamma * g;
+    PlanValue {
+        metric: m,
+        w,
+        utility: w,
+        tokens: tok,
+    }
+}
+
+/// Expected metric, tokens and non-reward utility of any plan (hours and
+/// AI intensity per activity).
+pub fn evaluate(ag: &Agent, t: &PlanTables, hours: &[f64], tau: &[f64]) -> PlanValue {
+    let (mut m, mut v, mut tok, mut g) = (0.0, 0.0, 0.0, 0.0);
+    for k in 0..t.len() {
+        let h = hours[k];
+        if h <= 0.0 {
+            continue;
+        }
+        let prod = if t.skill_scaled[k] { ag.skill } else { 1.0 };
+        let q = if t.uses_ai[k] {
+            1.0 + ag.leverage * (1.0 - (-tau[k] / t.tau0[k]).exp())
+        } else {
+            1.0
+        };
+        let units = h * prod * q;
+        let tk = h * (t.tokens[k] + if t.uses_ai[k] { tau[k] } else { 0.0 });
+        m += units * t.mu_p[k] + t.w_tok * tk;
+        v += units * t.eff_value[k];
+        tok += tk;
+        if t.gaming[k] {
+            g += h;
+        }
+    }
+    let w = ag.motivation * v
+        - ag.awareness * t.price * tok
+        - t.effort.cost(hours)
+        - (ag.integrity + t.audit_per_hour) * g;
+    PlanValue {
+        metric: m,
+        w,
+        utility: w,
+        tokens: tok,
+    }
+}
+
+/// The plan for multiplier `lam`, respecting the token budget (by a second
+/// multiplier on tokens, found by bisection: token demand falls with its price).
+fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
+    let pv = inner(lam, 0.0, ag, t, s);
+    let Some(cap) = t.cap else { return pv };
+    if pv.tokens <= cap * (1.0 + 1e-12) {
+        return pv;
+    }
+    let mut hi = t.price.max(1e-12);
+    while inner(lam, hi, ag, t, s).tokens > cap && hi < 1e12 {
+        hi *= 4.0;
+    }
+    let mut lo = 0.0;
+    for _ in 0..80 {
+        let mid = 0.5 * (lo + hi);
+        if inner(lam, mid, ag, t, s).tokens > cap {
+            lo = mid
+        } else {
+            hi = mid
+        }
+    }
+    inner(lam, hi, ag, t, s)
+}
+
+/// A point of the search: multiplier, expected metric, utility without and with reward.
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    lam: f64,
+    m: f64,
+    w: f64,
+    f: f64,
+    /// Slope of utility along the frontier, `rho E[reward]'(M) - lambda`.
+    g: f64,
+    /// Expected reward at `m`.
+    r: f64,
+}
+
+/// Chooses the plan for one engineer, writing hours and AI intensity into
+/// `s.hours` and `s.tau`. `u` is a uniform draw used only at temperature > 0.
+///
+/// The search is a branch and bound over the metric multiplier `lambda`.
+/// Each `lambda` gives the plan that maximises `W` among plans with its
+/// expected metric `M(lambda)`, so the frontier `V*(M)` is traced exactly,
+/// `M` grows with `lambda`, and `V*` is concave with slope `-lambda`. On a
+/// cell `[lambda_a, lambda_b]` no plan can do better than
+/// `W(lambda_a) + rho E[reward](M(lambda_b))` because the expected reward
+/// never falls as the metric rises; cells whose bound does not beat the
+/// best plan found are dropped, the others are halved. This finds the global
+/// optimum for any non-decreasing reward, smooth or with jumps.
+pub fn best_response(
+    ag: &Agent,
+    t: &PlanTables,
+    belief: &Belief,
+    temperature: f64,
+    u: f64,
+    s: &mut Scratch,
+) -> PlanValue {
+    let rho = ag.sensitivity;
+    let total = |pv: PlanValue| PlanValue {
+        utility: pv.w + rho * belief.expected(pv.metric),
+        ..pv
+    };
+    let fixed_lambda = match belief {
+        Belief::Flat => Some(0.0),
+        Belief::Linear { rate } => Some(rho * rate),
+        _ if rho == 0.0 => Some(0.0),
+        _ => None,
+    };
+    if let Some(lam) = fixed_lambda {
+        return total(plan_at(lam, ag, t, s));
+    }
+    let mut node = |lam: f64, s: &mut Scratch| {
+        let pv = plan_at(lam, ag, t, s);
+        let (r, slope) = belief.value_and_slope(pv.metric);
+        Node {
+            lam,
+            m: pv.metric,
+            w: pv.w,
+            f: pv.w + rho * r,
+            g: rho * slope - lam,
+            r,
+        }
+    };
+    let lo = node(0.0, s);
+    // Upper end: beyond rho times the steepest slope of the expected reward
+    // utility only falls; for rewards with jumps, go until the metric
+    // passes the highest cut-off or stops growing.
+    let slope = belief.max_slope();
+    let hi = if slope.is_finite() {
+        node(rho * slope, s)
+    } else {
+        let top = match belief {
+            Belief::Steps { steps, .. } => {
+                steps.iter().map(|s| s.0).fold(f64::NEG_INFINITY, f64::max)
+            }
+            _ => f64::INFINITY,
+        };
+        let mut lam = 1e-9;
+        let mut n = node(lam, s);
+        while n.m < top && lam < 1e18 {
+            let next = node(lam * 8.0, s);
+            if next.m <= n.m && lam > 1e6 {
+                break;
+            }
+            lam *= 8.0;
+            n = next;
+        }
+        n
+    };
+    let mut best = if hi.f > lo.f { hi } else { lo };
+    // A mixture of two plans, when the frontier jumps (see below).
+    let mut mix: Option<(Node, Node, f64, f64)> = None;
+    let mut stack = std::mem::take(&mut s.stack);
+    stack.clear();
+    let curv = rho * belief.max_curvature();
+    stack.push((lo, hi, cell_bound(lo, hi, rho, belief, curv)));
+    let mut evals = 2;
+    // Best first: always split the cell with the highest bound.
+    while let Some(pos) = max_bound(&stack) {
+        let (a, b, bound) = stack.swap_remove(pos);
+        let incumbent = mix.map_or(best.f, |m| m.3.max(best.f));
+        let tol = TOL * (1.0 + incumbent.abs());
+        if bound <= incumbent + tol || evals >= MAX_EVALS {
+            break;
+        }
+        if b.lam - a.lam <= 1e-14 * b.lam {
+            // Two different plans are optimal at the same multiplier (perfect
+            // substitutes, as with the `total` effort form): the frontier
+            // between them is the straight line of their mixtures.
+            if b.m - a.m > 1e-12 * (1.0 + b.m.abs()) {
+                let (w, f) = segment_best(a, b, rho, belief);
+                if f > incumbent {
+                    mix = Some((a, b, w, f));
+                }
+            }
+            continue;
+        }
+        let mid = node(0.5 * (a.lam + b.lam), s);
+        evals += 1;
+        if mid.f > best.f {
+            best = mid;
+        }
+        stack.push((a, mid, cell_bound(a, mid, rho, belief, curv)));
+        stack.push((mid, b, cell_bound(mid, b, rho, belief, curv)));
+    }
+    s.stack = stack;
+    if let Some((a, b, w, f)) = mix {
+        if f > best.f && temperature <= 0.0 {
+            plan_at(a.lam, ag, t, s);
+            let ha = s.hours.clone();
+            plan_at(b.lam, ag, t, s);
+            for (h, x) in s.hours.iter_mut().zip(&ha) {
+                *h = (1.0 - w) * x + w * *h;
+            }
+            return total(evaluate(ag, t, &s.hours, &s.tau));
+        }
+    }
+    let mut chosen = best.lam;
+    if temperature > 0.0 {
+        s.cand.clear();
+        s.cand.push((best.lam, best.f));
+        for i in 0..=LOGIT_GRID {
+            let lam = hi.lam * (i as f64 / LOGIT_GRID as f64).powi(2);
+            let n = node(lam, s);
+            s.cand.push((lam, n.f));
+        }
+        chosen = choose(&s.cand, temperature, u);
+    }
+    total(plan_at(chosen, ag, t, s))
+}
+
+/// An upper bound on utility over the frontier between nodes `a` and `b`.
+/// The frontier `V*` lies under both tangents (slopes `-lambda`), which cross
+/// at `M_x`; the expected reward never falls with the metric. So on
+/// `[M_a, M_x]` utility is at most `W_a + rho R(M_x)`, and on `[M_x, M_b]` at
+/// most `T(M_x) + rho R(M_b)`. When the reward is smooth, utility along the
+/// frontier has curvature at most `curv` (the frontier is concave), so the
+/// two second-order expansions from the ends bound it too; the smaller bound
+/// is used. The second-order bound is what lets the search stop quickly
+/// near a flat optimum.
+fn cell_bound(a: Node, b: Node, rho: f64, belief: &Belief, curv: f64) -> f64 {
+    let first = first_order_bound(a, b, rho, belief);
+    let d = b.m - a.m;
+    if !curv.is_finite() || d <= 0.0 {
+        return first;
+    }
+    // U_a(x) = f_a + g_a x + curv x^2 / 2 and U_b(x) = f_b - g_b (d - x) + curv (d - x)^2 / 2
+    // bound utility at M_a + x; their difference is linear in x.
+    let ua = |x: f64| a.f + a.g * x + 0.5 * curv * x * x;
+    let ub = |x: f64| b.f - b.g * (d - x) + 0.5 * curv * (d - x) * (d - x);
+    let (d0, d1) = (ua(0.0) - ub(0.0), ua(d) - ub(d));
+    let mut second = a.f.max(b.f);
+    if d0 != d1 {
+        let x = d0 / (d0 - d1) * d;
+        if (0.0..=d).contains(&x) {
+            second = second.max(ua(x).min(ub(x)));
+        }
+    }
+    first.min(second)
+}
+
+fn first_order_bound(a: Node, b: Node, rho: f64, belief: &Belief) -> f64 {
+    let dl = b.lam - a.lam;
+    let mx = if dl > 0.0 {
+        // a.w - a.lam (M - a.m) = b.w - b.lam (M - b.m)
+        ((b.w - a.w + b.lam * b.m - a.lam * a.m) / dl)
+            .max(a.m)
+            .min(b.m.max(a.m))
+    } else {
+        b.m
+    };
+    let tx = a.w - a.lam * (mx - a.m);
+    (a.w + rho * belief.expected(mx)).max(tx + rho * b.r)
+}
+
+/// Index of the cell with the highest bound (the first on ties).
+fn max_bound(cells: &[(Node, Node, f64)]) -> Option<usize> {
+    let mut best: Option<(usize, f64)> = None;
+    for (i, c) in cells.iter().enumerate() {
+        if best.is_none_or(|(_, v)| c.2 > v) {
+            best = Some((i, c.2));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// The best mixture weight `w` of plans `a` and `b` (metric and utility
+/// interpolate linearly) and the utility it reaches.
+fn segment_best(a: Node, b: Node, rho: f64, belief: &Belief) -> (f64, f64) {
+    let f = |w: f64| (1.0 - w) * a.w + w * b.w + rho * belief.expected(a.m + w * (b.m - a.m));
+    let mut best = (0.0, f(0.0));
+    let mut consider = |w: f64, best: &mut (f64, f64)| {
+        let v = f(w);
+        if v > best.1 {
+            *best = (w, v);
+        }
+    };
+    const N: usize = 256;
+    for i in 1..=N {
+        consider(i as f64 / N as f64, &mut best);
+    }
+    // Jumps: exactly at each cut-off inside the segment.
+    if let Belief::Steps { steps, .. } = belief {
+        for &(c, _) in steps {
+            let w = (c - a.m) / (b.m - a.m);
+            if (0.0..=1.0).contains(&w) {
+                consider((w * (1.0 + 1e-15) + 1e-15).min(1.0), &mut best);
+            }
+        }
+    }
+    // Golden-section polish around the best grid point.
+    let (mut lo, mut hi) = (
+        (best.0 - 1.0 / N as f64).max(0.0),
+        (best.0 + 1.0 / N as f64).min(1.0),
+    );
+    let g = 0.5 * (5f64.sqrt() - 1.0);
+    for _ in 0..60 {
+        let x1 = hi - g * (hi - lo);
+        let x2 = lo + g * (hi - lo);
+        if f(x1) >= f(x2) { hi = x2 } else { lo = x1 }
+    }
+    consider(0.5 * (lo + hi), &mut best);
+    best
+}
+
+/// The multiplier of the best candidate (first on ties), or a logit draw.
+fn choose(cand: &[(f64, f64)], temperature: f64, u: f64) -> f64 {
+    let (best_l, best_u) = cand.iter().fold((0.0, f64::NEG_INFINITY), |acc, &(l, v)| {
+        if v > acc.1 { (l, v) } else { acc }
+    });
+    if temperature <= 0.0 {
+        return best_l;
+    }
+    let total: f64 = cand
+        .iter()
+        .map(|&(_, v)| ((v - best_u) / temperature).exp())
+        .sum();
+    let mut acc = 0.0;
+    for &(l, v) in cand {
+        acc += ((v - best_u) / temperature).exp() / total;
+        if u < acc {
+            return l;
+        }
+    }
+    best_l
+}
+
+/// The Fermi rule: probability of copying a peer whose payoff exceeds one's
+/// own by `diff` USD.
+pub fn fermi(beta: f64, diff: f64) -> f64 {
+    1.0 / (1.0 + (-beta * diff).exp())
+}
+
+/// One Roth–Erev update of two propensities after playing `played` with
+/// reinforcement `x >= 0`.
+pub fn roth_erev(q: &mut [f64; 2], played: usize, x: f64, forgetting: f64, experimentation: f64) {
+    for (j, qj) in q.iter_mut().enumerate() {
+        let e = if j == played {
+            x * (1.0 - experimentation)
+        } else {
+            x * experimentation
+        };
+        *qj = (1.0 - forgetting) * *qj + e;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activity::EffortForm;
+    use crate::metric::Noise;
+
+    pub(super) fn tables(form: EffortForm) -> PlanTables {
+        // build (AI), burn (tokens, gaming), pad (metric-only, gaming)
+        PlanTables {
+            eff_value: vec![100.0, 0.0, 5.0],
+            mu_p: vec![0.1, 0.0, 0.6],
+            w_tok: 0.0,
+            tokens: vec![0.0, 4e6, 0.0],
+            gaming: vec![false, true, true],
+            uses_ai: vec![true, false, false],
+            tau0: vec![1e5, 1e5, 1e5],
+            tau_max: vec![1.5e6, 0.0, 0.0],
+            e_max: vec![(-15.0f64).exp(), 1.0, 1.0],
+            skill_scaled: vec![true, false, true],
+            price: 6e-6,
+            audit_per_hour: 0.0,
+            cap: None,
+            effort: EffortCost {
+                form,
+                coefficient: 3.0,
+            },
+        }
+    }
+
+    pub(super) fn agent() -> Agent {
+        Agent {
+            skill: 1.2,
+            leverage: 0.6,
+            integrity: 20.0,
+            motivation: 0.7,
+            sensitivity: 0.5,
+            awareness: 0.6,
+            may_game: true,
+            hours: 40.0,
+        }
+    }
+
+    #[test]
+    fn no_incentive_tau_is_the_closed_form() {
+        // m s v a / tau0 exp(-tau/tau0) = kappa p  =>  tau = tau0 ln(m s v a / (tau0 kappa p)).
+        let t = tables(EffortForm::Separable);
+        let ag = agent();
+        let mut s = Scratch::new(3);
+        best_response(&ag, &t, &Belief::Flat, 0.0, 0.5, &mut s);
+        let want = 1e5
+            * (ag.motivation * ag.skill * 100.0 * ag.leverage / (1e5 * ag.awareness * 6e-6)).ln();
+        assert!(
+            (s.tau[0] - want).abs() < 1e-6 * want,
+            "{} vs {want}",
+            s.tau[0]
+        );
+    }
+
+    #[test]
+    fn linear_contract_hours_are_rate_times_signal_over_c() {
+        let t = PlanTables {
+            eff_value: vec![0.0, 0.0],
+            mu_p: vec![1.0, 0.5],
+            w_tok: 0.0,
+            tokens: vec![0.0; 2],
+            gaming: vec![false; 2],
+            uses_ai: vec![false; 2],
+            tau0: vec![1.0; 2],
+            tau_max: vec![0.0; 2],
+            e_max: vec![1.0; 2],
+            skill_scaled: vec![true; 2],
+            price: 0.0,
+            audit_per_hour: 0.0,
+            cap: None,
+            effort: EffortCost {
+                form: EffortForm::Separable,
+                coefficient: 1.0,
+            },
+        };
+        let ag = Agent {
+            skill: 1.0,
+            leverage: 0.0,
+            integrity: 0.0,
+            motivation: 0.0,
+            sensitivity: 1.0,
+            awareness: 0.0,
+            may_game: true,
+            hours: 100.0,
+        };
+        let mut s = Scratch::new(2);
+        best_response(&ag, &t, &Belief::Linear { rate: 3.0 }, 0.0, 0.5, &mut s);
+        assert!((s.hours[0] - 3.0).abs() < 1e-12 && (s.hours[1] - 1.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn roth_erev_and_fermi_follow_their_formulas() {
+        let mut q = [1.0, 1.0];
+        roth_erev(&mut q, 0, 10.0, 0.1, 0.2);
+        assert_eq!(q, [0.9 + 8.0, 0.9 + 2.0]);
+        assert_eq!(fermi(1.0, 0.0), 0.5);
+        assert!((fermi(0.5, 2.0) - 1.0 / (1.0 + (-1.0f64).exp())).abs() < 1e-15);
+    }
+
+    #[test]
+    fn noise_none_leaderboard_reaches_the_cutoff_exactly_when_worth_it() {
+        let t = tables(EffortForm::Mixed { substitution: 0.5 });
+        let ag = agent();
+        let mut s = Scratch::new(3);
+        let free = best_response(&ag, &t, &Belief::Flat, 0.0, 0.5, &mut s);
+        let c = free.metric * 1.5;
+        let b = Belief::steps(0.0, vec![(c, 5000.0)], Noise::None);
+        let pv = best_response(&ag, &t, &b, 0.0, 0.5, &mut s);
+        assert!(
+            pv.metric >= c && pv.metric < c * (1.0 + 1e-9),
+            "{} vs {c}",
+            pv.metric
+        );
+    }
+}
+
+#[cfg(test)]
+mod brute_force {
+    //! Temperature 0 must return the exact optimum of the engineer's utility:
+    //! on random instances, no point of a brute-force grid over hours and AI
+    //! intensity (then polished by a local pattern search) may beat it.
+    use super::*;
+    use crate::activity::EffortForm;
+    use crate::metric::Noise;
+    use crate::rng::{Purpose, Streams, open01};
+
+    fn utility(ag: &Agent, t: &PlanTables, b: &Belief, h: &[f64], tau: &[f64]) -> f64 {
+        if !ag.may_game && h.iter().zip(&t.gaming).any(|(&x, &g)| g && x > 0.0) {
+            return f64::NEG_INFINITY;
+        }
+        let pv = evaluate(ag, t, h, tau);
+        if let Some(cap) = t.cap {
+            if pv.tokens > cap * (1.0 + 1e-12) {
+                return f64::NEG_INFINITY;
+            }
+        }
+        pv.w + ag.sensitivity * b.expected(pv.metric)
+    }
+
+    fn grid_best(ag: &Agent, t: &PlanTables, b: &Belief) -> (f64, Vec<f64>, Vec<f64>) {
+        let steps = 24usize;
+        let hstep = ag.hours / steps as f64;
+        let mut best = (f64::NEG_INFINITY, vec![0.0; 3], vec![0.0; 3]);
+        for i in 0..=steps {
+            for j in 0..=(steps - i) {
+                for l in 0..=(steps - i - j) {
+                    let h = [i as f64 * hstep, j as f64 * hstep, l as f64 * hstep];
+                    for m in 0..=30 {
+                        let tau = [t.tau_max[0] * m as f64 / 30.0, 0.0, 0.0];
+                        let u = utility(ag, t, b, &h, &tau);
+                        if u > best.0 {
+                            best = (u, h.to_vec(), tau.to_vec());
+                        }
+                    }
+                }
+            }
+        }
+        // Polish with a pattern search (step halving) in (h, tau).
+        let (mut u0, mut h, mut tau) = best;
+        let mut dh = hstep;
+        let mut dt = t.tau_max[0] / 30.0;
+        while dh > 1e-7 {
+            let mut improved = false;
+            for dim in 0..4 {
+                for sgn in [-1.0, 1.0] {
+                    let (mut h2, mut t2) = (h.clone(), tau.clone());
+                    if dim < 3 {
+                        h2[dim] = (h2[dim] + sgn * dh).max(0.0);
+                        if h2.iter().sum::<f64>() > ag.hours {
+                            continue;
+                        }
+                    } else {
+                        t2[0] = (t2[0] + sgn * dt).clamp(0.0, t.tau_max[0]);
+                    }
+                    let u = utility(ag, t, b, &h2, &t2);
+                    if u > u0 {
+                        (u0, h, tau) = (u, h2, t2);
+                        improved = true;
+                    }
+                }
+            }
+            if !improved {
+                dh *= 0.5;
+                dt *= 0.5;
+            }
+        }
+        (u0, h, tau)
+    }
+
+    #[test]
+    fn best_response_is_never_beaten_by_brute_force() {
+        let streams = Streams::new(99, 0);
+        let forms = [
+            EffortForm::Separable,
+            EffortForm::Mixed { substitution: 0.5 },
+            EffortForm::Power { exponent: 2.5 },
+            EffortForm::Total,
+        ];
+        let mut checked = 0;
+        for case in 0..48u64 {
+            let mut r = streams.stream(Purpose::Behaviour, case, 0);
+            let mut u = || open01(&mut r);
+            let form = forms[(case % 4) as usize];
+            let mut t = tests::tables(form);
+            t.effort.coefficient = 1.0 + 4.0 * u();
+            t.mu_p = vec![0.05 + 0.1 * u(), 0.0, 0.2 + 0.6 * u()];
+            let token_metric = case % 3 == 0;
+            t.w_tok = if token_metric { 1e-6 } else { 0.0 };
+            if case % 6 == 1 {
+                t.cap = Some(2e7 * (0.5 + u()));
+            }
+            if case % 5 == 2 {
+                t.audit_per_hour = 30.0 * u();
+            }
+            let ag = Agent {
+                skill: 0.5 + u(),
+                leverage: u(),
+                integrity: 60.0 * u(),
+                motivation: 0.2 + 0.8 * u(),
+                sensitivity: 0.2 + u(),
+                awareness: u(),
+                may_game: u() < 0.8,
+                hours: 20.0,
+            };
+            let mut s = Scratch::new(3);
+            let free = best_response(&ag, &t, &Belief::Flat, 0.0, 0.5, &mut s);
+            let scale = free.metric.max(1.0);
+            let noise = match case % 4 {
+                0 => Noise::Normal {
+                    sd: 0.05 * scale * (0.2 + u()),
+                },
+                1 => Noise::Lognormal {
+                    sd: 0.1 + 0.5 * u(),
+                },
+                2 => Noise::None,
+                _ => Noise::Normal {
+                    sd: 0.3 * scale * u() + 1e-3,
+                },
+            };
+            let top = scale * (1.0 + 1.5 * u());
+            let bottom = scale * (0.3 + 0.6 * u());
+            let beliefs = [
+                Belief::steps(
+                    -500.0,
+                    vec![(top, 500.0 + 3000.0 * u()), (bottom, 500.0)],
+                    noise,
+                ),
+                Belief::steps(0.0, vec![(top, 200.0 + 2000.0 * u())], noise),
+                Belief::Linear { rate: 100.0 * u() },
+            ];
+            for b in beliefs {
+                let got = best_response(&ag, &t, &b, 0.0, 0.5, &mut s);
+                let got_u = utility(&ag, &t, &b, &s.hours, &s.tau);
+                assert!(
+                    (got_u - got.utility).abs() <= 1e-9 * got_u.abs().max(1.0),
+                    "reported utility is the plan's"
+                );
+                let (bf, bh, bt) = grid_best(&ag, &t, &b);
+                if got_u < bf - 1e-7 * bf.abs().max(1.0) {
+                    let pv = evaluate(&ag, &t, &bh, &bt);
+                    eprintln!("brute plan metric {} w {} ; agent {ag:?}", pv.metric, pv.w);
+                    unsafe { std::env::set_var("GH_DEBUG", "1") };
+                    best_response(&ag, &t, &b, 0.0, 0.5, &mut s);
+                }
+                assert!(
+                    got_u >= bf - 1e-7 * bf.abs().max(1.0),
+                    "case {case} {form:?} {b:?}: solver {got_u} at {:?}/{:?} < brute force {bf} at {bh:?}/{bt:?}",
+                    s.hours,
+                    s.tau
+                );
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 144);
+    }
+}

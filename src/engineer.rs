@@ -1,0 +1,352 @@
+//! Engineers: their traits and how a population is drawn.
+
+use serde::Serialize;
+
+use crate::dist::{Dist, TraitDist};
+use crate::error::{Error, Result, check_range};
+use crate::rng::{Purpose, Streams, open01, std_normal};
+use crate::stats::normal_cdf;
+
+/// The six traits of an engineer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trait {
+    /// Value produced per productive hour, relative to the org's reference (1 = typical).
+    Skill,
+    /// How much AI multiplies productivity: productivity x (1 + a (1 - exp(-tau/tau0))).
+    AiLeverage,
+    /// Disutility per hour spent gaming (USD-equivalent per hour).
+    Integrity,
+    /// Weight on the true value produced (utility per USD of useful output).
+    IntrinsicMotivation,
+    /// Weight on rewards: prizes, bonuses, pressure (utility per USD of reward).
+    RewardSensitivity,
+    /// Share of their own token bill the engineer feels (0..1).
+    CostAwareness,
+}
+
+impl Trait {
+    /// All traits, in the order they are drawn.
+    pub const ALL: [Trait; 6] = [
+        Trait::Skill,
+        Trait::AiLeverage,
+        Trait::Integrity,
+        Trait::IntrinsicMotivation,
+        Trait::RewardSensitivity,
+        Trait::CostAwareness,
+    ];
+
+    /// The trait's name in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Trait::Skill => "skill",
+            Trait::AiLeverage => "ai_leverage",
+            Trait::Integrity => "integrity",
+            Trait::IntrinsicMotivation => "intrinsic_motivation",
+            Trait::RewardSensitivity => "reward_sensitivity",
+            Trait::CostAwareness => "cost_awareness",
+        }
+    }
+
+    /// Looks a trait up by its scenario-file name.
+    pub fn from_name(name: &str) -> Option<Trait> {
+        Trait::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+/// A correlation between two traits, applied through a Gaussian copula.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Correlation {
+    /// First trait.
+    pub a: Trait,
+    /// Second trait.
+    pub b: Trait,
+    /// Correlation of the underlying normals, in (-1, 1).
+    pub rho: f64,
+}
+
+/// How engineer traits are distributed in the organisation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TraitsConfig {
+    /// Skill (dimensionless multiplier on value per hour; default lognormal, mean 1, sd 0.4).
+    pub skill: TraitDist,
+    /// AI leverage a (default uniform on [0, 1]: AI can at most double productivity).
+    pub ai_leverage: TraitDist,
+    /// Integrity: USD-equivalent disutility per gaming hour (default lognormal, mean 60, sd 60).
+    pub integrity: TraitDist,
+    /// Fraction of engineers who never game, whatever the incentive (default 0.2).
+    pub never_game_fraction: f64,
+    /// Intrinsic motivation m: utility per USD of useful output (default beta(6, 4), mean 0.6).
+    pub intrinsic_motivation: TraitDist,
+    /// Reward sensitivity rho: utility per USD of reward (default lognormal, mean 0.5, sd 0.25).
+    pub reward_sensitivity: TraitDist,
+    /// Cost awareness kappa: share of own token bill felt (default beta(6, 4), mean 0.6).
+    pub cost_awareness: TraitDist,
+    /// Pairwise correlations (default: skill and AI leverage, 0.4: skilled
+    /// engineers also use AI more, which makes usage look like a good proxy).
+    pub correlations: Vec<Correlation>,
+}
+
+impl Default for TraitsConfig {
+    fn default() -> Self {
+        TraitsConfig {
+            skill: Dist::Lognormal { mean: 1.0, sd: 0.4 }.into(),
+            ai_leverage: Dist::Uniform {
+                low: 0.0,
+                high: 1.0,
+            }
+            .into(),
+            integrity: Dist::Lognormal {
+                mean: 60.0,
+                sd: 60.0,
+            }
+            .into(),
+            never_game_fraction: 0.2,
+            intrinsic_motivation: Dist::Beta {
+                alpha: 6.0,
+                beta: 4.0,
+            }
+            .into(),
+            reward_sensitivity: Dist::Lognormal {
+                mean: 0.5,
+                sd: 0.25,
+            }
+            .into(),
+            cost_awareness: Dist::Beta {
+                alpha: 6.0,
+                beta: 4.0,
+            }
+            .into(),
+            correlations: vec![Correlation {
+                a: Trait::Skill,
+                b: Trait::AiLeverage,
+                rho: 0.4,
+            }],
+        }
+    }
+}
+
+impl TraitsConfig {
+    /// The distribution of one trait.
+    pub fn dist(&self, t: Trait) -> &TraitDist {
+        match t {
+            Trait::Skill => &self.skill,
+            Trait::AiLeverage => &self.ai_leverage,
+            Trait::Integrity => &self.integrity,
+            Trait::IntrinsicMotivation => &self.intrinsic_motivation,
+            Trait::RewardSensitivity => &self.reward_sensitivity,
+            Trait::CostAwareness => &self.cost_awareness,
+        }
+    }
+
+    /// Mutable access to the distribution of one trait.
+    pub fn dist_mut(&mut self, t: Trait) -> &mut TraitDist {
+        match t {
+            Trait::Skill => &mut self.skill,
+            Trait::AiLeverage => &mut self.ai_leverage,
+            Trait::Integrity => &mut self.integrity,
+            Trait::IntrinsicMotivation => &mut self.intrinsic_motivation,
+            Trait::RewardSensitivity => &mut self.reward_sensitivity,
+            Trait::CostAwareness => &mut self.cost_awareness,
+        }
+    }
+
+    /// Checks every distribution, the never-game fraction and that the
+    /// correlation matrix is positive definite.
+    pub fn validate(&self) -> Result<()> {
+        for t in Trait::ALL {
+            self.dist(t).validate(&format!("traits.{}", t.name()))?;
+        }
+        check_range(
+            "traits.never_game_fraction",
+            self.never_game_fraction,
+            0.0,
+            1.0,
+            "a fraction in [0, 1]",
+        )?;
+        for (i, c) in self.correlations.iter().enumerate() {
+            let path = format!("traits.correlations[{i}].rho");
+            if !(c.rho.is_finite() && c.rho > -1.0 && c.rho < 1.0) {
+                return Err(Error::invalid(
+                    path,
+                    c.rho,
+                    "a correlation strictly between -1 and 1",
+                ));
+            }
+            if c.a == c.b {
+                return Err(Error::invalid(
+                    format!("traits.correlations[{i}].b"),
+                    c.b.name(),
+                    "a trait other than `a`",
+                ));
+            }
+        }
+        self.cholesky().map(|_| ())
+    }
+
+    fn cholesky(&self) -> Result<[[f64; 6]; 6]> {
+        let mut c = [[0.0; 6]; 6];
+        for (i, row) in c.iter_mut().enumerate() {
+            row[i] = 1.0;
+        }
+        for k in &self.correlations {
+            let (a, b) = (k.a as usize, k.b as usize);
+            c[a][b] = k.rho;
+            c[b][a] = k.rho;
+        }
+        let mut l = [[0.0; 6]; 6];
+        for i in 0..6 {
+            for j in 0..=i {
+                let s: f64 = (0..j).map(|k| l[i][k] * l[j][k]).sum();
+                if i == j {
+                    let d = c[i][i] - s;
+                    if d <= 1e-12 {
+                        return Err(Error::invalid(
+                            "traits.correlations",
+                            "the given set",
+                            "correlations that form a positive-definite matrix",
+                        ));
+                    }
+                    l[i][i] = d.sqrt();
+                } else {
+                    l[i][j] = (c[i][j] - s) / l[j][j];
+                }
+            }
+        }
+        Ok(l)
+    }
+}
+
+/// The engineers of one replication, stored as flat arrays (one entry per engineer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Population {
+    /// Skill s (multiplier on value per hour).
+    pub skill: Vec<f64>,
+    /// AI leverage a.
+    pub ai_leverage: Vec<f64>,
+    /// Integrity gamma (USD-equivalent per gaming hour).
+    pub integrity: Vec<f64>,
+    /// True for engineers who never game.
+    pub never_games: Vec<bool>,
+    /// Intrinsic motivation m.
+    pub intrinsic_motivation: Vec<f64>,
+    /// Reward sensitivity rho.
+    pub reward_sensitivity: Vec<f64>,
+    /// Cost awareness kappa (clamped to [0, 1]).
+    pub cost_awareness: Vec<f64>,
+    /// A uniform draw per engineer used to assign fixed behaviour types.
+    pub type_draw: Vec<f64>,
+}
+
+impl Population {
+    /// Draws `n` engineers from the population stream of `streams`. The draw
+    /// depends only on the seed, the replication and the engineer's index.
+    pub fn draw(cfg: &TraitsConfig, n: usize, streams: &Streams) -> Result<Population> {
+        let l = cfg.cholesky()?;
+        let mut p = Population {
+            skill: Vec::with_capacity(n),
+            ai_leverage: Vec::with_capacity(n),
+            integrity: Vec::with_capacity(n),
+            never_games: Vec::with_capacity(n),
+            intrinsic_motivation: Vec::with_capacity(n),
+            reward_sensitivity: Vec::with_capacity(n),
+            cost_awareness: Vec::with_capacity(n),
+            type_draw: Vec::with_capacity(n),
+        };
+        for i in 0..n {
+            let mut rng = streams.stream(Purpose::Population, i as u64, 0);
+            let mut z = [0.0; 6];
+            for v in z.iter_mut() {
+                *v = std_normal(&mut rng);
+            }
+            let mut x = [0.0; 6];
+            for r in 0..6 {
+                x[r] = (0..=r).map(|k| l[r][k] * z[k]).sum();
+            }
+            let v = |t: Trait| {
+                cfg.dist(t)
+                    .quantile(normal_cdf(x[t as usize]).clamp(1e-16, 1.0 - 1e-16))
+            };
+            p.skill.push(v(Trait::Skill).max(0.0));
+            p.ai_leverage.push(v(Trait::AiLeverage).max(0.0));
+            p.integrity.push(v(Trait::Integrity).max(0.0));
+            p.intrinsic_motivation
+                .push(v(Trait::IntrinsicMotivation).max(0.0));
+            p.reward_sensitivity
+                .push(v(Trait::RewardSensitivity).max(0.0));
+            p.cost_awareness
+                .push(v(Trait::CostAwareness).clamp(0.0, 1.0));
+            p.never_games
+                .push(open01(&mut rng) < cfg.never_game_fraction);
+            p.type_draw.push(open01(&mut rng));
+        }
+        Ok(p)
+    }
+
+    /// Number of engineers.
+    pub fn len(&self) -> usize {
+        self.skill.len()
+    }
+
+    /// True when there are no engineers.
+    pub fn is_empty(&self) -> bool {
+        self.skill.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::{pearson, spearman};
+
+    #[test]
+    fn correlated_traits_have_the_requested_rank_correlation() {
+        // Gaussian copula: Spearman = (6/pi) asin(rho/2). For rho = 0.6, 0.5756.
+        let cfg = TraitsConfig {
+            correlations: vec![Correlation {
+                a: Trait::Skill,
+                b: Trait::RewardSensitivity,
+                rho: 0.6,
+            }],
+            ..TraitsConfig::default()
+        };
+        let n = 20_000;
+        let p = Population::draw(&cfg, n, &Streams::new(3, 0)).unwrap();
+        let want = 6.0 / std::f64::consts::PI * (0.3f64).asin();
+        let got = spearman(&p.skill, &p.reward_sensitivity);
+        // Standard error of Spearman's rho is about (1 - r^2) / sqrt(n); allow 4 SE.
+        assert!(
+            (got - want).abs() < 4.0 * (1.0 - want * want) / (n as f64).sqrt(),
+            "{got} vs {want}"
+        );
+        // Uncorrelated pairs stay near zero.
+        assert!(pearson(&p.integrity, &p.cost_awareness).abs() < 4.0 / (n as f64).sqrt());
+        let ng = p.never_games.iter().filter(|&&b| b).count() as f64 / n as f64;
+        assert!((ng - 0.2).abs() < 4.0 * (0.2f64 * 0.8 / n as f64).sqrt());
+    }
+
+    #[test]
+    fn rejects_impossible_correlations() {
+        let cfg = TraitsConfig {
+            correlations: vec![
+                Correlation {
+                    a: Trait::Skill,
+                    b: Trait::AiLeverage,
+                    rho: 0.9,
+                },
+                Correlation {
+                    a: Trait::Skill,
+                    b: Trait::Integrity,
+                    rho: 0.9,
+                },
+                Correlation {
+                    a: Trait::AiLeverage,
+                    b: Trait::Integrity,
+                    rho: -0.9,
+                },
+            ],
+            ..TraitsConfig::default()
+        };
+        assert!(cfg.validate().is_err());
+    }
+}

@@ -1,0 +1,120 @@
+//! The library's error type: every variant says what was wrong and where.
+
+use thiserror::Error;
+
+/// Errors returned by the library. Each names the offending field by its
+/// path in the scenario (for example `policy[1].reward.top_fraction`).
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum Error {
+    /// A field holds a value outside what the model allows.
+    #[error("{path}: {value} is not allowed; expected {expected}")]
+    InvalidField {
+        /// Where the field is, e.g. `policy[2].reward.prize`.
+        path: String,
+        /// The offending value as written.
+        value: String,
+        /// What is allowed, e.g. `a number >= 0`.
+        expected: String,
+    },
+    /// A name refers to something that does not exist.
+    #[error("{path}: unknown {kind} `{name}`{hint}")]
+    UnknownName {
+        /// Where the name is used.
+        path: String,
+        /// What kind of thing it should name (policy, signal, preset, ...).
+        kind: &'static str,
+        /// The name as written.
+        name: String,
+        /// A "did you mean" suggestion or the list of allowed names.
+        hint: String,
+    },
+    /// A scenario file could not be parsed.
+    #[error("{0}")]
+    Parse(String),
+}
+
+/// Shorthand for results with the library's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// An [`Error::InvalidField`] for `path` holding `value`.
+    pub fn invalid(
+        path: impl Into<String>,
+        value: impl ToString,
+        expected: impl Into<String>,
+    ) -> Self {
+        Error::InvalidField {
+            path: path.into(),
+            value: value.to_string(),
+            expected: expected.into(),
+        }
+    }
+
+    /// An [`Error::UnknownName`] with a "did you mean" hint drawn from `allowed`.
+    pub fn unknown<'a>(
+        path: impl Into<String>,
+        kind: &'static str,
+        name: &str,
+        allowed: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        let allowed: Vec<&str> = allowed.into_iter().collect();
+        let hint = match closest(name, &allowed) {
+            Some(best) => format!("; did you mean `{best}`?"),
+            None if allowed.is_empty() => String::new(),
+            None => format!("; expected one of: {}", allowed.join(", ")),
+        };
+        Error::UnknownName {
+            path: path.into(),
+            kind,
+            name: name.to_string(),
+            hint,
+        }
+    }
+}
+
+/// The allowed name closest to `name` by edit distance, if it is close enough
+/// to be a likely typo.
+pub fn closest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    allowed
+        .iter()
+        .map(|a| (levenshtein(name, a), *a))
+        .filter(|(d, a)| *d <= 2.max(a.len() / 3))
+        .min()
+        .map(|(_, a)| a)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Checks that a number is finite and inside `[lo, hi]`.
+pub(crate) fn check_range(path: &str, v: f64, lo: f64, hi: f64, expected: &str) -> Result<()> {
+    if v.is_finite() && v >= lo && v <= hi {
+        Ok(())
+    } else {
+        Err(Error::invalid(path, v, expected))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        assert_eq!(closest("tokns", &["tokens", "deployments"]), Some("tokens"));
+        assert_eq!(closest("zzzzzz", &["tokens", "deployments"]), None);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+    }
+}

@@ -1,0 +1,300 @@
+//! Signals and metrics: what the organisation observes about each engineer.
+//!
+//! Every period each engineer leaves a record of *signals*: tokens consumed,
+//! changes deployed, normalized deployments, and so on, plus any signal a
+//! scenario's activities define. A *metric* maps that record to one number:
+//! by default a weighted sum of signals, optionally through a user-defined
+//! [`CustomMetric`], then blurred by measurement noise, delayed and averaged
+//! over a trailing window. Engineers plan with the weighted sum (their model
+//! of the metric) and the noise they know it carries.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result, check_range};
+
+/// Built-in signals, in their fixed index order.
+pub const BUILTIN_SIGNALS: [&str; 8] = [
+    "tokens",
+    "value",
+    "deployments",
+    "normalized_deployments",
+    "shipped_and_survived",
+    "failed_changes",
+    "incidents",
+    "review_hours",
+];
+
+/// Index of the `tokens` signal.
+pub const SIG_TOKENS: usize = 0;
+/// Index of the `value` signal (useful output produced, USD).
+pub const SIG_VALUE: usize = 1;
+/// Index of the `deployments` signal (changes shipped).
+pub const SIG_DEPLOYMENTS: usize = 2;
+/// Index of the `normalized_deployments` signal.
+pub const SIG_NORMALIZED: usize = 3;
+/// Index of the `shipped_and_survived` signal.
+pub const SIG_SURVIVED: usize = 4;
+/// Index of the `failed_changes` signal (rolled back within the survival window).
+pub const SIG_FAILED: usize = 5;
+/// Index of the `incidents` signal.
+pub const SIG_INCIDENTS: usize = 6;
+/// Index of the `review_hours` signal (review load put on peers).
+pub const SIG_REVIEW: usize = 7;
+
+/// Measurement noise on an observed metric.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+#[serde(tag = "dist", rename_all = "lowercase")]
+pub enum Noise {
+    /// Observed exactly.
+    #[default]
+    None,
+    /// Additive normal noise with standard deviation `sd` (metric units).
+    Normal {
+        /// Standard deviation, metric units.
+        sd: f64,
+    },
+    /// Multiplicative log-normal noise with mean 1: observed = true x exp(sd e - sd^2/2).
+    Lognormal {
+        /// Standard deviation of the log.
+        sd: f64,
+    },
+}
+
+impl Noise {
+    /// The standard deviation parameter (0 for none).
+    pub fn sd(&self) -> f64 {
+        match *self {
+            Noise::None => 0.0,
+            Noise::Normal { sd } | Noise::Lognormal { sd } => sd,
+        }
+    }
+
+    /// Applies the noise to `x` given a standard normal draw `e`.
+    #[inline]
+    pub fn apply(&self, x: f64, e: f64) -> f64 {
+        match *self {
+            Noise::None => x,
+            Noise::Normal { sd } => x + sd * e,
+            Noise::Lognormal { sd } => x * (sd * e - 0.5 * sd * sd).exp(),
+        }
+    }
+
+    /// Checks the standard deviation.
+    pub fn validate(&self, path: &str) -> Result<()> {
+        check_range(&format!("{path}.sd"), self.sd(), 0.0, 1e12, "a number >= 0")
+    }
+}
+
+/// A user-defined observation of a metric: any function of an engineer's
+/// period signals (ratios, thresholds, ...). Engineers still plan with the
+/// metric's linear `weights`, their working model of it.
+pub trait CustomMetric: Send + Sync + fmt::Debug {
+    /// The signals this metric reads, by name; [`CustomMetric::observe`]
+    /// receives their values in this order.
+    fn signals(&self) -> Vec<String>;
+    /// The metric value of one engineer in one period.
+    fn observe(&self, values: &[f64]) -> f64;
+}
+
+/// A metric: weighted signals, noise, delay and window.
+#[derive(Clone, Serialize)]
+pub struct Metric {
+    /// Display name (a built-in name such as `tokens`, or the user's).
+    pub name: String,
+    /// Signal weights: the metric is `sum_s w_s * signal_s` (also the model engineers plan with).
+    pub weights: Vec<(String, f64)>,
+    /// Measurement noise.
+    pub noise: Noise,
+    /// Periods between the work and its appearance on the leaderboard.
+    pub delay: u32,
+    /// Trailing window: the published value is the mean of this many periods (>= 1).
+    pub window: u32,
+    /// Optional user-defined observation replacing the weighted sum.
+    #[serde(skip)]
+    pub custom: Option<Arc<dyn CustomMetric>>,
+}
+
+impl fmt::Debug for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metric")
+            .field("name", &self.name)
+            .field("weights", &self.weights)
+            .field("noise", &self.noise)
+            .field("delay", &self.delay)
+            .field("window", &self.window)
+            .field("custom", &self.custom.is_some())
+            .finish()
+    }
+}
+
+impl PartialEq for Metric {
+    fn eq(&self, o: &Self) -> bool {
+        self.name == o.name
+            && self.weights == o.weights
+            && self.noise == o.noise
+            && self.delay == o.delay
+            && self.window == o.window
+            && self.custom.is_none() == o.custom.is_none()
+    }
+}
+
+/// Names of the built-in metrics.
+pub const BUILTIN_METRICS: [&str; 7] = [
+    "tokens",
+    "deployments",
+    "normalized_deployments",
+    "shipped_and_survived",
+    "dora",
+    "customer_impact",
+    "value",
+];
+
+impl Metric {
+    /// A metric on signal weights with no noise, delay 0 and window 1.
+    pub fn weighted(name: impl Into<String>, weights: Vec<(String, f64)>) -> Self {
+        Metric {
+            name: name.into(),
+            weights,
+            noise: Noise::None,
+            delay: 0,
+            window: 1,
+            custom: None,
+        }
+    }
+
+    /// A built-in metric by name, with its documented default noise and
+    /// delay. `survival_window` is the org's (periods) and sets the delay of
+    /// `shipped_and_survived`.
+    ///
+    /// - `tokens`: tokens consumed; log-normal noise 0.3 (the same task varies
+    ///   widely in tokens between runs).
+    /// - `deployments`: changes shipped; normal noise 1.
+    /// - `normalized_deployments`: shipped, not rolled back, judged useful,
+    ///   size-weighted; normal noise 0.5.
+    /// - `shipped_and_survived`: changes that survived the window; normal
+    ///   noise 0.5, delayed by the survival window.
+    /// - `dora`: deployments minus 3 x failed changes; normal noise 1.
+    /// - `customer_impact`: minus incidents caused; normal noise 0.5.
+    /// - `value`: the true useful value (an oracle, for teaching); no noise.
+    pub fn builtin(name: &str, survival_window: u32) -> Result<Metric> {
+        let w = |s: &str, x: f64| (s.to_string(), x);
+        let (weights, noise, delay) = match name {
+            "tokens" => (vec![w("tokens", 1.0)], Noise::Lognormal { sd: 0.3 }, 0),
+            "deployments" => (vec![w("deployments", 1.0)], Noise::Normal { sd: 1.0 }, 0),
+            "normalized_deployments" => (
+                vec![w("normalized_deployments", 1.0)],
+                Noise::Normal { sd: 0.5 },
+                0,
+            ),
+            "shipped_and_survived" => (
+                vec![w("shipped_and_survived", 1.0)],
+                Noise::Normal { sd: 0.5 },
+                survival_window,
+            ),
+            "dora" => (
+                vec![w("deployments", 1.0), w("failed_changes", -3.0)],
+                Noise::Normal { sd: 1.0 },
+                0,
+            ),
+            "customer_impact" => (vec![w("incidents", -1.0)], Noise::Normal { sd: 0.5 }, 0),
+            "value" => (vec![w("value", 1.0)], Noise::None, 0),
+            _ => return Err(Error::unknown("metric", "metric", name, BUILTIN_METRICS)),
+        };
+        Ok(Metric {
+            name: name.to_string(),
+            weights,
+            noise,
+            delay,
+            window: 1,
+            custom: None,
+        })
+    }
+
+    /// Checks weights, noise, delay and window against the known signals.
+    pub fn validate(&self, path: &str, signals: &[String]) -> Result<()> {
+        for (s, w) in &self.weights {
+            if !signals.iter().any(|x| x == s) {
+                return Err(Error::unknown(
+                    format!("{path}.signals"),
+                    "signal",
+                    s,
+                    signals.iter().map(|s| s.as_str()),
+                ));
+            }
+            check_range(
+                &format!("{path}.signals.{s}"),
+                *w,
+                -1e15,
+                1e15,
+                "a finite weight",
+            )?;
+        }
+        if let Some(c) = &self.custom {
+            for s in c.signals() {
+                if !signals.iter().any(|x| *x == s) {
+                    return Err(Error::unknown(
+                        format!("{path}.custom"),
+                        "signal",
+                        &s,
+                        signals.iter().map(|s| s.as_str()),
+                    ));
+                }
+            }
+        }
+        self.noise.validate(&format!("{path}.noise"))?;
+        if self.delay > 520 {
+            return Err(Error::invalid(
+                format!("{path}.delay"),
+                self.delay,
+                "an integer in [0, 520] (periods)",
+            ));
+        }
+        if self.window == 0 || self.window > 520 {
+            return Err(Error::invalid(
+                format!("{path}.window"),
+                self.window,
+                "an integer in [1, 520] (periods)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lognormal_noise_has_mean_one() {
+        // E[exp(sd e - sd^2/2)] = 1: midpoint rule over normal quantiles.
+        let n = 100_000;
+        let noise = Noise::Lognormal { sd: 0.8 };
+        let m: f64 = (0..n)
+            .map(|i| {
+                noise.apply(
+                    1.0,
+                    crate::stats::normal_quantile((i as f64 + 0.5) / n as f64),
+                )
+            })
+            .sum::<f64>()
+            / n as f64;
+        assert!((m - 1.0).abs() < 1e-3, "{m}");
+    }
+
+    #[test]
+    fn builtins_resolve_and_unknown_names_suggest() {
+        let signals: Vec<String> = BUILTIN_SIGNALS.iter().map(|s| s.to_string()).collect();
+        for m in BUILTIN_METRICS {
+            Metric::builtin(m, 4)
+                .unwrap()
+                .validate("policy[0].metric", &signals)
+                .unwrap();
+        }
+        assert_eq!(Metric::builtin("shipped_and_survived", 4).unwrap().delay, 4);
+        let e = Metric::builtin("tokns", 4).unwrap_err().to_string();
+        assert!(e.contains("did you mean `tokens`"), "{e}");
+    }
+}

@@ -1,0 +1,129 @@
+//! Policies: a metric, a reward scheme and a measurement design, possibly
+//! changing over time on a schedule.
+
+use serde::Serialize;
+
+use crate::error::{Error, Result, check_range};
+use crate::metric::Metric;
+use crate::reward::Reward;
+
+/// Random audits of gaming.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Audit {
+    /// Probability that an engineer is audited in a period.
+    pub probability: f64,
+    /// Detection curve: an audit detects gaming with probability
+    /// `sensitivity x (gaming hours / hours per period)`.
+    pub sensitivity: f64,
+    /// Penalty on detection, USD-equivalent (felt by the engineer).
+    pub penalty: f64,
+}
+
+impl Audit {
+    /// Checks the audit's fields.
+    pub fn validate(&self, path: &str) -> Result<()> {
+        check_range(
+            &format!("{path}.probability"),
+            self.probability,
+            0.0,
+            1.0,
+            "a probability in [0, 1]",
+        )?;
+        check_range(
+            &format!("{path}.sensitivity"),
+            self.sensitivity,
+            0.0,
+            1.0,
+            "a number in [0, 1]",
+        )?;
+        check_range(
+            &format!("{path}.penalty"),
+            self.penalty,
+            0.0,
+            1e12,
+            "a number >= 0 (USD)",
+        )
+    }
+}
+
+/// One entry of a schedule: from period `from` on, follow `policy`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stage {
+    /// First period (0-based) of this stage.
+    pub from: u32,
+    /// Name of the policy followed (a non-scheduled policy of the same scenario).
+    pub policy: String,
+}
+
+/// An incentive policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Policy {
+    /// Name, unique within a scenario.
+    pub name: String,
+    /// One-line description.
+    pub description: String,
+    /// The metric observed and rewarded (`None`: nothing is rewarded).
+    pub metric: Option<Metric>,
+    /// How the metric is rewarded.
+    pub reward: Reward,
+    /// Random audits of gaming.
+    pub audit: Option<Audit>,
+    /// Token budget: most tokens an engineer may consume per period.
+    pub token_cap: Option<f64>,
+    /// If non-empty, this policy switches between other policies of the scenario.
+    pub schedule: Vec<Stage>,
+}
+
+impl Policy {
+    /// A policy with no metric and no reward.
+    pub fn none(name: impl Into<String>) -> Self {
+        Policy {
+            name: name.into(),
+            ..Policy::default()
+        }
+    }
+
+    /// A policy rewarding `metric` by `reward`.
+    pub fn new(name: impl Into<String>, metric: Metric, reward: Reward) -> Self {
+        Policy {
+            name: name.into(),
+            metric: Some(metric),
+            reward,
+            ..Policy::default()
+        }
+    }
+
+    /// Checks the policy's own fields (schedules are checked by the scenario).
+    pub fn validate(&self, path: &str, signals: &[String]) -> Result<()> {
+        if self.name.trim().is_empty() {
+            return Err(Error::invalid(
+                format!("{path}.name"),
+                "\"\"",
+                "a non-empty name",
+            ));
+        }
+        if let Some(m) = &self.metric {
+            m.validate(&format!("{path}.metric"), signals)?;
+        } else if !matches!(self.reward, Reward::None) && self.schedule.is_empty() {
+            return Err(Error::invalid(
+                format!("{path}.metric"),
+                "nothing",
+                "a metric for the reward to read",
+            ));
+        }
+        self.reward.validate(&format!("{path}.reward"))?;
+        if let Some(a) = &self.audit {
+            a.validate(&format!("{path}.audit"))?;
+        }
+        if let Some(c) = self.token_cap {
+            check_range(
+                &format!("{path}.token_cap"),
+                c,
+                0.0,
+                1e18,
+                "a number >= 0 (tokens per period)",
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,416 @@
+//! Reward schemes: how observed metrics turn into payouts.
+//!
+//! A payout is in USD-equivalent per engineer per period: positive amounts
+//! are paid out (prizes, piece rates, bonuses: `bonus_paid`), negative ones
+//! are pressure (a bad rank, a poor review) that the engineer feels but the
+//! organisation does not pay.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::error::{Result, check_range};
+use crate::metric::Noise;
+use crate::stats::{normal_cdf, normal_pdf};
+
+/// A user-defined reward scheme.
+pub trait RewardRule: Send + Sync + fmt::Debug {
+    /// Payouts (USD-equivalent; negative is pressure) for each engineer
+    /// given everyone's published metric.
+    fn payouts(&self, published: &[f64], out: &mut [f64]);
+    /// The reward an engineer expects from an expected metric `m`, given
+    /// the last published leaderboard (sorted ascending) and the noise on
+    /// their own metric.
+    fn expected(&self, m: f64, board: &[f64], noise: Noise) -> f64;
+    /// An upper bound on the slope of [`RewardRule::expected`] in `m`
+    /// (USD per metric unit); bounds the best-response search.
+    fn max_slope(&self, board: &[f64], noise: Noise) -> f64;
+}
+
+/// How the metric is rewarded.
+#[derive(Clone, Serialize, Default)]
+#[serde(tag = "scheme", rename_all = "lowercase")]
+pub enum Reward {
+    /// Nothing depends on the metric.
+    #[default]
+    None,
+    /// A ranking each period: the top fraction gets `prize`, the bottom
+    /// fraction feels `penalty` (pressure).
+    Leaderboard {
+        /// Fraction of engineers who get the prize, in [0, 1].
+        top_fraction: f64,
+        /// Prize per period, USD.
+        prize: f64,
+        /// Fraction of engineers at the bottom who feel the penalty, in [0, 1].
+        bottom_fraction: f64,
+        /// Penalty (pressure) per period, USD-equivalent.
+        penalty: f64,
+    },
+    /// A piece rate: `rate` USD per unit of the metric.
+    Linear {
+        /// USD per metric unit.
+        rate: f64,
+    },
+    /// A quota: `bonus` USD when the metric reaches `quota`.
+    Threshold {
+        /// Metric level that earns the bonus.
+        quota: f64,
+        /// Bonus, USD.
+        bonus: f64,
+    },
+    /// A user-defined rule.
+    #[serde(skip)]
+    Custom(Arc<dyn RewardRule>),
+}
+
+impl fmt::Debug for Reward {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reward::None => write!(f, "None"),
+            Reward::Leaderboard {
+                top_fraction,
+                prize,
+                bottom_fraction,
+                penalty,
+            } => write!(
+                f,
+                "Leaderboard {{ top_fraction: {top_fraction}, prize: {prize}, bottom_fraction: {bottom_fraction}, penalty: {penalty} }}"
+            ),
+            Reward::Linear { rate } => write!(f, "Linear {{ rate: {rate} }}"),
+            Reward::Threshold { quota, bonus } => {
+                write!(f, "Threshold {{ quota: {quota}, bonus: {bonus} }}")
+            }
+            Reward::Custom(r) => write!(f, "Custom({r:?})"),
+        }
+    }
+}
+
+impl PartialEq for Reward {
+    fn eq(&self, o: &Self) -> bool {
+        format!("{self:?}") == format!("{o:?}")
+    }
+}
+
+impl Reward {
+    /// A leaderboard reward.
+    pub fn leaderboard(top_fraction: f64, prize: f64, bottom_fraction: f64, penalty: f64) -> Self {
+        Reward::Leaderboard {
+            top_fraction,
+            prize,
+            bottom_fraction,
+            penalty,
+        }
+    }
+
+    /// Checks fractions and amounts; `path` is e.g. `policy[1].reward`.
+    pub fn validate(&self, path: &str) -> Result<()> {
+        let big = 1e12;
+        match *self {
+            Reward::Leaderboard {
+                top_fraction,
+                prize,
+                bottom_fraction,
+                penalty,
+            } => {
+                check_range(
+                    &format!("{path}.top_fraction"),
+                    top_fraction,
+                    0.0,
+                    1.0,
+                    "a fraction in [0, 1]",
+                )?;
+                check_range(
+                    &format!("{path}.bottom_fraction"),
+                    bottom_fraction,
+                    0.0,
+                    1.0,
+                    "a fraction in [0, 1]",
+                )?;
+                check_range(
+                    &format!("{path}.prize"),
+                    prize,
+                    0.0,
+                    big,
+                    "a number >= 0 (USD)",
+                )?;
+                check_range(
+                    &format!("{path}.penalty"),
+                    penalty,
+                    0.0,
+                    big,
+                    "a number >= 0 (USD)",
+                )?;
+                if top_fraction + bottom_fraction > 1.0 {
+                    return Err(crate::Error::invalid(
+                        format!("{path}.bottom_fraction"),
+                        bottom_fraction,
+                        format!("a fraction <= 1 - top_fraction ({})", 1.0 - top_fraction),
+                    ));
+                }
+                Ok(())
+            }
+            Reward::Linear { rate } => check_range(
+                &format!("{path}.rate"),
+                rate,
+                -big,
+                big,
+                "a finite number (USD per metric unit)",
+            ),
+            Reward::Threshold { quota, bonus } => {
+                check_range(
+                    &format!("{path}.quota"),
+                    quota,
+                    -1e15,
+                    1e15,
+                    "a finite number (metric units)",
+                )?;
+                check_range(
+                    &format!("{path}.bonus"),
+                    bonus,
+                    0.0,
+                    big,
+                    "a number >= 0 (USD)",
+                )
+            }
+            Reward::None | Reward::Custom(_) => Ok(()),
+        }
+    }
+
+    /// Whether this scheme ranks engineers (publishes cut-offs to form beliefs on).
+    pub fn is_leaderboard(&self) -> bool {
+        matches!(self, Reward::Leaderboard { .. })
+    }
+}
+
+/// Numbers of winners and losers on a leaderboard of `n` engineers.
+pub fn leaderboard_counts(n: usize, top_fraction: f64, bottom_fraction: f64) -> (usize, usize) {
+    let top = ((top_fraction * n as f64).round() as usize).min(n);
+    let bottom = ((bottom_fraction * n as f64).round() as usize).min(n - top);
+    (top, bottom)
+}
+
+/// What an engineer believes about the metric-to-reward map: a constant
+/// plus a sum of smoothed steps `amount * P(observed metric >= cutoff)`,
+/// where the probability accounts for the noise on their own metric.
+#[derive(Debug, Clone)]
+pub enum Belief {
+    /// No reward depends on the metric.
+    Flat,
+    /// A piece rate: expected reward `rate * m`.
+    Linear {
+        /// USD per metric unit.
+        rate: f64,
+    },
+    /// `base + sum_j amount_j * P(observed >= cutoff_j)`; build it with
+    /// [`Belief::steps`], which also bounds its curvature.
+    Steps {
+        /// Constant part (e.g. minus the bottom penalty), USD.
+        base: f64,
+        /// (cutoff in metric units, amount in USD >= 0).
+        steps: Vec<(f64, f64)>,
+        /// Noise on the engineer's own observed metric.
+        noise: Noise,
+        /// An upper bound on the second derivative of the expected reward
+        /// in the metric (infinite without noise).
+        curvature: f64,
+    },
+    /// A user-defined rule with the board it reads.
+    Custom {
+        /// The rule.
+        rule: Arc<dyn RewardRule>,
+        /// The last published board, sorted ascending.
+        board: Arc<Vec<f64>>,
+        /// Noise on the engineer's own metric.
+        noise: Noise,
+    },
+}
+
+impl Belief {
+    /// Smoothed steps, with their curvature bound.
+    pub fn steps(base: f64, steps: Vec<(f64, f64)>, noise: Noise) -> Belief {
+        let curvature = steps
+            .iter()
+            .map(|&(c, a)| {
+                a * match noise {
+                    Noise::Normal { sd } if sd > 0.0 => {
+                        // |d2/dm2 Phi((m - c)/sd)| = |z| phi(z) / sd^2, largest at |z| = 1.
+                        normal_pdf(1.0) / (sd * sd)
+                    }
+                    Noise::Lognormal { sd } if sd > 0.0 && c > 0.0 => {
+                        // With m = c exp(sd z + sd^2/2), the second derivative is
+                        // -phi(z) (z/sd + 1) / (sd m^2); bound |.| on a fine grid of z
+                        // (with a 1% margin for the grid).
+                        let (lo, hi) = (-12.0 - 4.0 * sd, 12.0);
+                        let n = 4000;
+                        let mut best = 0.0f64;
+                        for i in 0..=n {
+                            let z = lo + (hi - lo) * i as f64 / n as f64;
+                            let m = c * (sd * z + 0.5 * sd * sd).exp();
+                            best = best.max(normal_pdf(z) * (z / sd + 1.0).abs() / (sd * m * m));
+                        }
+                        best * 1.01
+                    }
+                    _ => f64::INFINITY,
+                }
+            })
+            .sum();
+        Belief::Steps {
+            base,
+            steps,
+            noise,
+            curvature,
+        }
+    }
+
+    /// An upper bound on the second derivative of the expected reward.
+    pub fn max_curvature(&self) -> f64 {
+        match self {
+            Belief::Flat | Belief::Linear { .. } => 0.0,
+            Belief::Steps { curvature, .. } => *curvature,
+            Belief::Custom { .. } => f64::INFINITY,
+        }
+    }
+
+    /// Probability that a metric with expected value `m` is observed at or
+    /// above `c`, and its derivative in `m`.
+    #[inline]
+    fn prob(m: f64, c: f64, noise: Noise) -> (f64, f64) {
+        match noise {
+            Noise::None => (f64::from(u8::from(m >= c)), 0.0),
+            Noise::Normal { sd } => {
+                if sd <= 0.0 {
+                    return (f64::from(u8::from(m >= c)), 0.0);
+                }
+                let z = (m - c) / sd;
+                (normal_cdf(z), normal_pdf(z) / sd)
+            }
+            Noise::Lognormal { sd } => {
+                if sd <= 0.0 || m <= 0.0 || c <= 0.0 {
+                    return (f64::from(u8::from(m >= c && m > 0.0)), 0.0);
+                }
+                // m exp(sd e - sd^2/2) >= c  <=>  e >= (ln c - ln m + sd^2/2) / sd
+                let z = ((m / c).ln() - 0.5 * sd * sd) / sd;
+                (normal_cdf(z), normal_pdf(z) / (sd * m))
+            }
+        }
+    }
+
+    /// Expected reward at expected metric `m` (USD).
+    pub fn expected(&self, m: f64) -> f64 {
+        match self {
+            Belief::Flat => 0.0,
+            Belief::Linear { rate } => rate * m,
+            Belief::Steps {
+                base, steps, noise, ..
+            } => {
+                base + steps
+                    .iter()
+                    .map(|&(c, a)| a * Self::prob(m, c, *noise).0)
+                    .sum::<f64>()
+            }
+            Belief::Custom { rule, board, noise } => rule.expected(m, board, *noise),
+        }
+    }
+
+    /// Expected reward and its slope at `m`, in one pass.
+    pub fn value_and_slope(&self, m: f64) -> (f64, f64) {
+        match self {
+            Belief::Steps {
+                base, steps, noise, ..
+            } => {
+                let (mut v, mut d) = (*base, 0.0);
+                for &(c, a) in steps {
+                    let (p, dp) = Self::prob(m, c, *noise);
+                    v += a * p;
+                    d += a * dp;
+                }
+                (v, d)
+            }
+            _ => (self.expected(m), self.slope(m)),
+        }
+    }
+
+    /// Slope of the expected reward at `m` (USD per metric unit).
+    pub fn slope(&self, m: f64) -> f64 {
+        match self {
+            Belief::Flat => 0.0,
+            Belief::Linear { rate } => *rate,
+            Belief::Steps { steps, noise, .. } => steps
+                .iter()
+                .map(|&(c, a)| a * Self::prob(m, c, *noise).1)
+                .sum(),
+            Belief::Custom { rule, board, noise } => {
+                let h = 1e-6 * m.abs().max(1e-3);
+                (rule.expected(m + h, board, *noise) - rule.expected(m - h, board, *noise))
+                    / (2.0 * h)
+            }
+        }
+    }
+
+    /// An upper bound on [`Belief::slope`] over all `m` (infinite for
+    /// noiseless steps, which are handled separately).
+    pub fn max_slope(&self) -> f64 {
+        match self {
+            Belief::Flat => 0.0,
+            Belief::Linear { rate } => rate.abs(),
+            Belief::Steps { steps, noise, .. } => match *noise {
+                Noise::None => f64::INFINITY,
+                Noise::Normal { sd } if sd > 0.0 => {
+                    steps.iter().map(|s| s.1).sum::<f64>() * normal_pdf(0.0) / sd
+                }
+                // a phi(z) / (sd m) with m = c exp(sd z + sd^2/2) peaks at z = -sd,
+                // where it equals a phi(0) / (sd c).
+                Noise::Lognormal { sd } if sd > 0.0 => steps
+                    .iter()
+                    .map(|&(c, a)| {
+                        if c > 0.0 {
+                            a * normal_pdf(0.0) / (sd * c)
+                        } else {
+                            0.0
+                        }
+                    })
+                    .sum(),
+                _ => f64::INFINITY,
+            },
+            Belief::Custom { rule, board, noise } => rule.max_slope(board, *noise),
+        }
+    }
+
+    /// True for steps without noise: the reward jumps at each cut-off.
+    pub fn is_sharp(&self) -> bool {
+        matches!(self, Belief::Steps { .. }) && !self.max_slope().is_finite()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slopes_match_finite_differences_and_stay_under_the_bound() {
+        for noise in [Noise::Normal { sd: 2.0 }, Noise::Lognormal { sd: 0.4 }] {
+            let b = Belief::steps(-50.0, vec![(10.0, 100.0), (4.0, 50.0)], noise);
+            let bound = b.max_slope();
+            let curv = b.max_curvature();
+            for i in 1..400 {
+                let m = i as f64 * 0.1;
+                let h = 1e-5;
+                let fd = (b.expected(m + h) - b.expected(m - h)) / (2.0 * h);
+                assert!(
+                    (fd - b.slope(m)).abs() < 1e-5 * (1.0 + fd.abs()),
+                    "{noise:?} m={m}"
+                );
+                assert!(b.slope(m) <= bound * (1.0 + 1e-12), "{noise:?} m={m}");
+                let d2 = (b.slope(m + h) - b.slope(m - h)) / (2.0 * h);
+                assert!(d2.abs() <= curv, "{noise:?} m={m}: {d2} > {curv}");
+            }
+        }
+    }
+
+    #[test]
+    fn counts_round_and_never_overlap() {
+        assert_eq!(leaderboard_counts(200, 0.1, 0.1), (20, 20));
+        assert_eq!(leaderboard_counts(3, 0.9, 0.9), (3, 0));
+    }
+}

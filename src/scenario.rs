@@ -1,0 +1,263 @@
+//! A scenario: the organisation, its engineers, their activities and
+//! behaviour, and the policies to compare.
+
+use serde::Serialize;
+
+use crate::activity::{Activity, EffortCost, default_activities};
+use crate::behavior::Behavior;
+use crate::engineer::TraitsConfig;
+use crate::error::{Error, Result};
+use crate::metric::BUILTIN_SIGNALS;
+use crate::org::Org;
+use crate::policy::Policy;
+
+/// Everything needed to run an experiment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scenario {
+    /// Title.
+    pub name: String,
+    /// Longer description.
+    pub description: String,
+    /// Master seed; every random stream derives from it.
+    pub seed: u64,
+    /// Independent replications (each draws a new population and new shocks).
+    pub replications: u32,
+    /// Periods simulated (weeks by default).
+    pub periods: u32,
+    /// Periods excluded from the run's KPIs at the start (still in time series).
+    pub burn_in: u32,
+    /// Policy the others are compared against (default: the first).
+    pub baseline: Option<String>,
+    /// Organisation-wide parameters.
+    pub org: Org,
+    /// Trait distributions.
+    pub traits: TraitsConfig,
+    /// Effort cost.
+    pub effort_cost: EffortCost,
+    /// Activities (default: the engineering organisation's).
+    #[serde(rename = "activity")]
+    pub activities: Vec<Activity>,
+    /// Behaviour.
+    pub behavior: Behavior,
+    /// Policies to compare, each run with common random numbers.
+    #[serde(rename = "policy")]
+    pub policies: Vec<Policy>,
+}
+
+impl Default for Scenario {
+    /// The default organisation with a single `no-leaderboard` policy,
+    /// 200 engineers, 52 weekly periods, 30 replications, seed 2026.
+    fn default() -> Self {
+        Scenario {
+            name: "goodhart scenario".into(),
+            description: String::new(),
+            seed: 2026,
+            replications: 30,
+            periods: 52,
+            burn_in: 0,
+            baseline: None,
+            org: Org::default(),
+            traits: TraitsConfig::default(),
+            effort_cost: EffortCost::default(),
+            activities: default_activities(),
+            behavior: Behavior::default(),
+            policies: vec![Policy::none("no-leaderboard")],
+        }
+    }
+}
+
+/// Upper bounds that keep a run inside memory and time.
+pub const MAX_PERIODS: u32 = 10_000;
+/// Most replications accepted.
+pub const MAX_REPLICATIONS: u32 = 100_000;
+/// Most engineer-slots (engineers x (activities + signals + metric memory)) held at once.
+const MAX_STATE_CELLS: f64 = 2.0e9;
+
+impl Scenario {
+    /// Replaces the policies.
+    pub fn with_policies(mut self, policies: Vec<Policy>) -> Self {
+        self.policies = policies;
+        self
+    }
+
+    /// The signal names available to metrics: the built-ins, then any the
+    /// activities define, in order of first appearance.
+    pub fn signals(&self) -> Vec<String> {
+        let mut out: Vec<String> = BUILTIN_SIGNALS.iter().map(|s| s.to_string()).collect();
+        for a in &self.activities {
+            for (s, _) in &a.signals {
+                if !out.contains(s) {
+                    out.push(s.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Index of the baseline policy.
+    pub fn baseline_index(&self) -> usize {
+        self.baseline
+            .as_ref()
+            .and_then(|b| self.policies.iter().position(|p| &p.name == b))
+            .unwrap_or(0)
+    }
+
+    /// Checks the whole scenario; the error names the first offending field.
+    pub fn validate(&self) -> Result<()> {
+        if self.replications == 0 || self.replications > MAX_REPLICATIONS {
+            return Err(Error::invalid(
+                "replications",
+                self.replications,
+                format!("an integer in [1, {MAX_REPLICATIONS}]"),
+            ));
+        }
+        if self.periods == 0 || self.periods > MAX_PERIODS {
+            return Err(Error::invalid(
+                "periods",
+                self.periods,
+                format!("an integer in [1, {MAX_PERIODS}]"),
+            ));
+        }
+        if self.burn_in >= self.periods {
+            return Err(Error::invalid(
+                "burn_in",
+                self.burn_in,
+                format!("an integer in [0, periods - 1] = [0, {}]", self.periods - 1),
+            ));
+        }
+        self.org.validate()?;
+        self.traits.validate()?;
+        self.effort_cost.validate()?;
+        self.behavior.validate()?;
+        if self.activities.is_empty() {
+            return Err(Error::invalid(
+                "activity",
+                "an empty list",
+                "at least one activity",
+            ));
+        }
+        for (i, a) in self.activities.iter().enumerate() {
+            a.validate(&format!("activity[{i}]"))?;
+            if self.activities[..i].iter().any(|b| b.name == a.name) {
+                return Err(Error::invalid(
+                    format!("activity[{i}].name"),
+                    &a.name,
+                    "a name not used by another activity",
+                ));
+            }
+            if a.name == "slack" {
+                return Err(Error::invalid(
+                    format!("activity[{i}].name"),
+                    "slack",
+                    "a name other than `slack` (the unassigned hours)",
+                ));
+            }
+        }
+        let signals = self.signals();
+        if self.policies.is_empty() {
+            return Err(Error::invalid(
+                "policy",
+                "an empty list",
+                "at least one policy",
+            ));
+        }
+        let max_delay = self
+            .policies
+            .iter()
+            .filter_map(|p| p.metric.as_ref())
+            .map(|m| m.delay + m.window)
+            .max()
+            .unwrap_or(1);
+        let cells = self.org.engineers as f64
+            * (3.0 * self.activities.len() as f64 + signals.len() as f64 + max_delay as f64 + 24.0);
+        if cells > MAX_STATE_CELLS {
+            return Err(Error::invalid(
+                "org.engineers",
+                self.org.engineers,
+                "fewer engineers (the state would exceed the memory limit with these activities and delays)",
+            ));
+        }
+        for (i, p) in self.policies.iter().enumerate() {
+            let path = format!("policy[{i}]");
+            p.validate(&path, &signals)?;
+            if self.policies[..i].iter().any(|q| q.name == p.name) {
+                return Err(Error::invalid(
+                    format!("{path}.name"),
+                    &p.name,
+                    "a name not used by another policy",
+                ));
+            }
+            let mut last: Option<u32> = None;
+            for (j, st) in p.schedule.iter().enumerate() {
+                let spath = format!("{path}.schedule[{j}]");
+                let target = self.policies.iter().find(|q| q.name == st.policy);
+                match target {
+                    None => {
+                        return Err(Error::unknown(
+                            format!("{spath}.policy"),
+                            "policy",
+                            &st.policy,
+                            self.policies
+                                .iter()
+                                .filter(|q| q.schedule.is_empty())
+                                .map(|q| q.name.as_str()),
+                        ));
+                    }
+                    Some(q) if !q.schedule.is_empty() => {
+                        return Err(Error::invalid(
+                            format!("{spath}.policy"),
+                            &st.policy,
+                            "a policy without a schedule of its own",
+                        ));
+                    }
+                    _ => {}
+                }
+                match last {
+                    None if st.from != 0 => {
+                        return Err(Error::invalid(
+                            format!("{spath}.from"),
+                            st.from,
+                            "0 for the first entry",
+                        ));
+                    }
+                    Some(l) if st.from <= l => {
+                        return Err(Error::invalid(
+                            format!("{spath}.from"),
+                            st.from,
+                            format!("a period after the previous entry's ({l})"),
+                        ));
+                    }
+                    _ => {}
+                }
+                if st.from >= self.periods {
+                    return Err(Error::invalid(
+                        format!("{spath}.from"),
+                        st.from,
+                        format!("a period < periods ({})", self.periods),
+                    ));
+                }
+                last = Some(st.from);
+            }
+            if !p.schedule.is_empty()
+                && (p.metric.is_some() || !matches!(p.reward, crate::reward::Reward::None))
+            {
+                return Err(Error::invalid(
+                    format!("{path}.schedule"),
+                    "a schedule with its own metric or reward",
+                    "either a schedule or a metric and reward",
+                ));
+            }
+        }
+        if let Some(b) = &self.baseline {
+            if !self.policies.iter().any(|p| &p.name == b) {
+                return Err(Error::unknown(
+                    "baseline",
+                    "policy",
+                    b,
+                    self.policies.iter().map(|p| p.name.as_str()),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

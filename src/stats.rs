@@ -1,0 +1,371 @@
+//! Statistics: the normal and Student t distributions, confidence intervals,
+//! rank correlation, and the selection results the model is checked against.
+
+use serde::Serialize;
+
+/// Standard normal density.
+#[inline]
+pub fn normal_pdf(x: f64) -> f64 {
+    (-0.5 * x * x).exp() * 0.398_942_280_401_432_7
+}
+
+/// Standard normal distribution function, accurate to double precision
+/// (Hart's algorithm 5666 as given by West, 2005).
+pub fn normal_cdf(x: f64) -> f64 {
+    let z = x.abs();
+    let tail = if z > 37.0 {
+        0.0
+    } else {
+        let e = (-0.5 * z * z).exp();
+        if z < 7.071_067_811_865_47 {
+            let mut n = 3.526_249_659_989_11e-2 * z + 0.700_383_064_443_688;
+            n = n * z + 6.373_962_203_531_65;
+            n = n * z + 33.912_866_078_383;
+            n = n * z + 112.079_291_497_871;
+            n = n * z + 221.213_596_169_931;
+            n = n * z + 220.206_867_912_376;
+            let mut d = 8.838_834_764_831_84e-2 * z + 1.755_667_163_182_64;
+            d = d * z + 16.064_177_579_207;
+            d = d * z + 86.780_732_202_946_1;
+            d = d * z + 296.564_248_779_674;
+            d = d * z + 637.333_633_378_831;
+            d = d * z + 793.826_512_519_948;
+            d = d * z + 440.413_735_824_752;
+            e * n / d
+        } else {
+            let mut b = z + 0.65;
+            b = z + 4.0 / b;
+            b = z + 3.0 / b;
+            b = z + 2.0 / b;
+            b = z + 1.0 / b;
+            e / b / 2.506_628_274_631
+        }
+    };
+    if x > 0.0 { 1.0 - tail } else { tail }
+}
+
+/// Standard normal quantile (Acklam's rational approximation refined by one
+/// Halley step; relative error near machine precision). `p` must lie in (0, 1).
+pub fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_671_010_228_4,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [
+        7.784_695_709_041_462e-3,
+        3.224_671_290_700_398e-1,
+        2.445_134_137_142_996,
+        3.754_408_661_907_416,
+    ];
+    let p = p.clamp(1e-300, 1.0 - 1e-16);
+    let plow = 0.02425;
+    let x = if p < plow {
+        let q = (-2.0 * p.ln()).sqrt();
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    } else if p <= 1.0 - plow {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    } else {
+        let q = (-2.0 * (1.0 - p).ln()).sqrt();
+        -(((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    // One Halley step on F(x) - p.
+    let e = normal_cdf(x) - p;
+    let u = e * 2.506_628_274_631_000_5 * (0.5 * x * x).exp();
+    x - u / (1.0 + 0.5 * x * u)
+}
+
+fn ln_gamma(x: f64) -> f64 {
+    // Lanczos approximation (g = 7, n = 9).
+    const G: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    let x = x - 1.0;
+    let mut a = G[0];
+    let t = x + 7.5;
+    for (i, g) in G.iter().enumerate().skip(1) {
+        a += g / (x + i as f64);
+    }
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
+}
+
+/// Regularised incomplete beta function I_x(a, b) (continued fraction).
+fn inc_beta(a: f64, b: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    let front =
+        (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
+    if x > (a + 1.0) / (a + b + 2.0) {
+        return 1.0 - inc_beta(b, a, 1.0 - x);
+    }
+    // Lentz's algorithm.
+    let tiny = 1e-300;
+    let mut c = 1.0;
+    let mut d = 1.0 - (a + b) * x / (a + 1.0);
+    if d.abs() < tiny {
+        d = tiny;
+    }
+    d = 1.0 / d;
+    let mut f = d;
+    for m in 1..300 {
+        let m = m as f64;
+        let num = m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m));
+        d = 1.0 + num * d;
+        d = if d.abs() < tiny { 1.0 / tiny } else { 1.0 / d };
+        c = 1.0 + num / c;
+        if c.abs() < tiny {
+            c = tiny;
+        }
+        f *= d * c;
+        let num = -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0));
+        d = 1.0 + num * d;
+        d = if d.abs() < tiny { 1.0 / tiny } else { 1.0 / d };
+        c = 1.0 + num / c;
+        if c.abs() < tiny {
+            c = tiny;
+        }
+        let delta = d * c;
+        f *= delta;
+        if (delta - 1.0).abs() < 1e-15 {
+            break;
+        }
+    }
+    front * f / a
+}
+
+/// Beta distribution function I_x(alpha, beta).
+pub fn beta_cdf(x: f64, alpha: f64, beta: f64) -> f64 {
+    inc_beta(alpha, beta, x)
+}
+
+/// Student t distribution function with `df` degrees of freedom.
+pub fn t_cdf(t: f64, df: f64) -> f64 {
+    let x = df / (df + t * t);
+    let tail = 0.5 * inc_beta(df / 2.0, 0.5, x);
+    if t > 0.0 { 1.0 - tail } else { tail }
+}
+
+/// Student t quantile (bisection on [`t_cdf`]; used for confidence intervals).
+pub fn t_quantile(p: f64, df: f64) -> f64 {
+    if !(df.is_finite()) || df > 1e6 {
+        return normal_quantile(p);
+    }
+    let (mut lo, mut hi) = (-1e3, 1e3);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if t_cdf(mid, df) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// Mean and 95% confidence interval of a sample (Student t over replications).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Estimate {
+    /// Sample mean.
+    pub mean: f64,
+    /// Lower end of the 95% confidence interval.
+    pub ci_low: f64,
+    /// Upper end of the 95% confidence interval.
+    pub ci_high: f64,
+    /// Number of observations (replications).
+    pub n: usize,
+}
+
+impl Estimate {
+    /// The mean with a 95% t interval. With one observation the interval is
+    /// the point itself (there is no spread to estimate).
+    pub fn of(xs: &[f64]) -> Estimate {
+        let n = xs.len();
+        if n == 0 {
+            return Estimate {
+                mean: 0.0,
+                ci_low: 0.0,
+                ci_high: 0.0,
+                n,
+            };
+        }
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        if n < 2 {
+            return Estimate {
+                mean,
+                ci_low: mean,
+                ci_high: mean,
+                n,
+            };
+        }
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let half = t_quantile(0.975, (n - 1) as f64) * (var / n as f64).sqrt();
+        Estimate {
+            mean,
+            ci_low: mean - half,
+            ci_high: mean + half,
+            n,
+        }
+    }
+
+    /// Standard error implied by the interval (half-width / t quantile).
+    pub fn std_error(&self) -> f64 {
+        if self.n < 2 {
+            return 0.0;
+        }
+        (self.ci_high - self.ci_low) / 2.0 / t_quantile(0.975, (self.n - 1) as f64)
+    }
+}
+
+/// Ranks (1-based, ties averaged) of `xs`, written into `out`, using `idx` as scratch.
+pub fn ranks_into(xs: &[f64], idx: &mut Vec<u32>, out: &mut [f64]) {
+    idx.clear();
+    idx.extend(0..xs.len() as u32);
+    idx.sort_unstable_by(|&a, &b| xs[a as usize].total_cmp(&xs[b as usize]).then(a.cmp(&b)));
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i + 1;
+        while j < idx.len() && xs[idx[j] as usize] == xs[idx[i] as usize] {
+            j += 1;
+        }
+        let r = (i + j + 1) as f64 / 2.0;
+        for &k in &idx[i..j] {
+            out[k as usize] = r;
+        }
+        i = j;
+    }
+}
+
+/// Pearson correlation; 0 when either side has no variance (undefined, and
+/// no NaN may reach a report).
+pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    if x.len() < 2 {
+        return 0.0;
+    }
+    let mx = x.iter().sum::<f64>() / n;
+    let my = y.iter().sum::<f64>() / n;
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in x.iter().zip(y) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx).powi(2);
+        syy += (b - my).powi(2);
+    }
+    if sxx <= 0.0 || syy <= 0.0 {
+        0.0
+    } else {
+        sxy / (sxx * syy).sqrt()
+    }
+}
+
+/// Spearman rank correlation (Pearson on tie-averaged ranks).
+pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
+    let mut idx = Vec::new();
+    let mut rx = vec![0.0; x.len()];
+    let mut ry = vec![0.0; y.len()];
+    ranks_into(x, &mut idx, &mut rx);
+    ranks_into(y, &mut idx, &mut ry);
+    pearson(&rx, &ry)
+}
+
+/// Expected mean of the top `k` of `n` independent standard normal draws,
+/// by the selection-intensity approximation `i = phi(z) / (k/n)` with
+/// `z` the `(1 - k/n)` quantile (exact as `n` grows with `k/n` fixed).
+pub fn selection_intensity(fraction: f64) -> f64 {
+    let z = normal_quantile(1.0 - fraction);
+    normal_pdf(z) / fraction
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn erf_series(x: f64) -> f64 {
+        // Maclaurin series, an independent reference for |x| < 3.
+        let mut sum = 0.0;
+        let mut term = x;
+        for n in 0..200 {
+            sum += term / (2 * n + 1) as f64;
+            term *= -x * x / (n + 1) as f64;
+        }
+        sum * 2.0 / std::f64::consts::PI.sqrt()
+    }
+
+    #[test]
+    fn normal_cdf_matches_series_and_quantile_inverts_it() {
+        for i in -40..=40 {
+            let x = i as f64 * 0.1;
+            let want = 0.5 * (1.0 + erf_series(x / std::f64::consts::SQRT_2));
+            assert!((normal_cdf(x) - want).abs() < 1e-13, "x={x}");
+        }
+        for &p in &[1e-12, 1e-6, 0.01, 0.3, 0.5, 0.77, 0.999, 1.0 - 1e-9] {
+            let x = normal_quantile(p);
+            assert!(((normal_cdf(x) - p) / p.min(1.0 - p)).abs() < 1e-9, "p={p}");
+        }
+    }
+
+    #[test]
+    fn t_quantiles_match_tables() {
+        // Printed tables: t_{0.975} for df = 1, 9, 29; normal limit 1.959964.
+        for &(df, want) in &[
+            (1.0, 12.7062),
+            (9.0, 2.2622),
+            (29.0, 2.0452),
+            (1e9, 1.95996),
+        ] {
+            assert!((t_quantile(0.975, df) - want).abs() < 1e-3, "df={df}");
+        }
+    }
+
+    #[test]
+    fn spearman_handles_ties_and_constants() {
+        assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]) - 1.0).abs() < 1e-12);
+        assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
+        assert_eq!(spearman(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]), 0.0);
+        let mut r = vec![0.0; 4];
+        ranks_into(&[5.0, 1.0, 5.0, 2.0], &mut Vec::new(), &mut r);
+        assert_eq!(r, vec![3.5, 1.0, 3.5, 2.0]);
+    }
+
+    #[test]
+    fn estimate_interval_covers_mean() {
+        let e = Estimate::of(&[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(e.mean, 2.5);
+        // sd = 1.29099, se = 0.645497, t(3) = 3.182446
+        assert!((e.ci_high - 2.5 - 3.182446 * 0.645497).abs() < 1e-4);
+    }
+}
