@@ -74,48 +74,13 @@ pub mod k {
 }
 
 const FIXED: [(&str, Aggregate, &str, &str); k::FIXED] = [
-    (
-        "token_cost",
-        Aggregate::Sum,
-        "USD",
-        "token bill: tokens x price, paid by the organisation",
-    ),
-    (
-        "useful_output",
-        Aggregate::Sum,
-        "USD",
-        "value of the changes that survive (rolled-back work counts nothing)",
-    ),
-    (
-        "incident_cost",
-        Aggregate::Sum,
-        "USD",
-        "incidents x cost per incident",
-    ),
-    (
-        "net_value",
-        Aggregate::Sum,
-        "USD",
-        "useful_output - token_cost - incident_cost",
-    ),
-    (
-        "bonus_paid",
-        Aggregate::Sum,
-        "USD",
-        "prizes, piece rates and bonuses paid (a transfer, not in net value)",
-    ),
-    (
-        "effort_cost",
-        Aggregate::Sum,
-        "USD-equivalent",
-        "engineers' effort cost of the hours worked",
-    ),
-    (
-        "gaming_share",
-        Aggregate::Mean,
-        "share",
-        "share of working hours spent on gaming activities",
-    ),
+    ("token_cost", Aggregate::Sum, "USD", "token bill: tokens x price, paid by the organisation"),
+    ("useful_output", Aggregate::Sum, "USD", "value of the changes that survive (rolled-back work counts nothing)"),
+    ("incident_cost", Aggregate::Sum, "USD", "incidents x cost per incident"),
+    ("net_value", Aggregate::Sum, "USD", "useful_output - token_cost - incident_cost"),
+    ("bonus_paid", Aggregate::Sum, "USD", "prizes, piece rates and bonuses paid (a transfer, not in net value)"),
+    ("effort_cost", Aggregate::Sum, "USD-equivalent", "engineers' effort cost of the hours worked"),
+    ("gaming_share", Aggregate::Mean, "share", "share of working hours spent on gaming activities"),
     (
         "metric_value_correlation",
         Aggregate::Mean,
@@ -128,12 +93,7 @@ const FIXED: [(&str, Aggregate, &str, &str); k::FIXED] = [
         "Spearman rho",
         "the same correlation before any policy (nobody targets the metric yet)",
     ),
-    (
-        "top_k_precision",
-        Aggregate::Mean,
-        "share",
-        "overlap of the leaderboard's top k with the true top k by value",
-    ),
+    ("top_k_precision", Aggregate::Mean, "share", "overlap of the leaderboard's top k with the true top k by value"),
     ("deployments", Aggregate::Sum, "changes", "changes shipped"),
     (
         "change_failure_rate",
@@ -142,36 +102,11 @@ const FIXED: [(&str, Aggregate, &str, &str); k::FIXED] = [
         "changes rolled back within the survival window / changes shipped",
     ),
     ("tokens", Aggregate::Sum, "tokens", "tokens consumed"),
-    (
-        "incidents",
-        Aggregate::Sum,
-        "incidents",
-        "customer-facing incidents caused (customer impact)",
-    ),
-    (
-        "review_hours",
-        Aggregate::Sum,
-        "hours",
-        "review load the changes put on peers",
-    ),
-    (
-        "cycle_time",
-        Aggregate::Mean,
-        "days",
-        "mean cycle time of the changes shipped",
-    ),
-    (
-        "gamers_share",
-        Aggregate::Mean,
-        "share",
-        "share of engineers spending any time (over half an hour) gaming",
-    ),
-    (
-        "audit_detections",
-        Aggregate::Sum,
-        "engineers",
-        "engineers caught gaming by an audit",
-    ),
+    ("incidents", Aggregate::Sum, "incidents", "customer-facing incidents caused (customer impact)"),
+    ("review_hours", Aggregate::Sum, "hours", "review load the changes put on peers"),
+    ("cycle_time", Aggregate::Mean, "days", "mean cycle time of the changes shipped"),
+    ("gamers_share", Aggregate::Mean, "share", "share of engineers spending any time (over half an hour) gaming"),
+    ("audit_detections", Aggregate::Sum, "engineers", "engineers caught gaming by an audit"),
     (
         "hours_change",
         Aggregate::Mean,
@@ -184,12 +119,7 @@ const FIXED: [(&str, Aggregate, &str, &str); k::FIXED] = [
 pub fn kpi_defs(activities: &[String]) -> Vec<KpiDef> {
     let mut out: Vec<KpiDef> = FIXED
         .iter()
-        .map(|&(name, aggregate, unit, meaning)| KpiDef {
-            name: name.into(),
-            aggregate,
-            unit,
-            meaning,
-        })
+        .map(|&(name, aggregate, unit, meaning)| KpiDef { name: name.into(), aggregate, unit, meaning })
         .collect();
     for a in activities.iter().map(|s| s.as_str()).chain(["slack"]) {
         out.push(KpiDef {

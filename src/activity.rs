@@ -72,12 +72,7 @@ impl Activity {
 
     /// Checks the activity's fields; `path` is e.g. `activity[2]`.
     pub fn validate(&self, path: &str) -> Result<()> {
-        if self.name.is_empty()
-            || !self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
+        if self.name.is_empty() || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
             return Err(Error::invalid(
                 format!("{path}.name"),
                 format!("{:?}", self.name),
@@ -92,13 +87,7 @@ impl Activity {
             big,
             "a finite number (USD per hour)",
         )?;
-        check_range(
-            &format!("{path}.tau0"),
-            self.tau0,
-            1e-9,
-            big,
-            "a number > 0 (tokens per hour)",
-        )?;
+        check_range(&format!("{path}.tau0"), self.tau0, 1e-9, big, "a number > 0 (tokens per hour)")?;
         check_range(
             &format!("{path}.max_tokens_per_hour"),
             self.max_tokens_per_hour,
@@ -120,27 +109,9 @@ impl Activity {
             1e4,
             "a number in [0, 10000] (changes per hour)",
         )?;
-        check_range(
-            &format!("{path}.change_size"),
-            self.change_size,
-            0.0,
-            big,
-            "a number >= 0",
-        )?;
-        check_range(
-            &format!("{path}.usefulness"),
-            self.usefulness,
-            0.0,
-            1.0,
-            "a probability in [0, 1]",
-        )?;
-        check_range(
-            &format!("{path}.defect_rate"),
-            self.defect_rate,
-            0.0,
-            1.0,
-            "a probability in [0, 1]",
-        )?;
+        check_range(&format!("{path}.change_size"), self.change_size, 0.0, big, "a number >= 0")?;
+        check_range(&format!("{path}.usefulness"), self.usefulness, 0.0, 1.0, "a probability in [0, 1]")?;
+        check_range(&format!("{path}.defect_rate"), self.defect_rate, 0.0, 1.0, "a probability in [0, 1]")?;
         check_range(
             &format!("{path}.review_hours_per_change"),
             self.review_hours_per_change,
@@ -148,21 +119,9 @@ impl Activity {
             1e4,
             "a number in [0, 10000] (hours)",
         )?;
-        check_range(
-            &format!("{path}.cycle_time_days"),
-            self.cycle_time_days,
-            0.0,
-            1e6,
-            "a number >= 0 (days)",
-        )?;
+        check_range(&format!("{path}.cycle_time_days"), self.cycle_time_days, 0.0, 1e6, "a number >= 0 (days)")?;
         for (name, w) in &self.signals {
-            check_range(
-                &format!("{path}.signals.{name}"),
-                *w,
-                -big,
-                big,
-                "a finite number (signal units per hour)",
-            )?;
+            check_range(&format!("{path}.signals.{name}"), *w, -big, big, "a finite number (signal units per hour)")?;
         }
         Ok(())
     }
@@ -185,12 +144,7 @@ pub fn default_activities() -> Vec<Activity> {
             cycle_time_days: 3.0,
             ..Activity::named("build")
         },
-        Activity {
-            tokens_per_hour: 10_000_000.0,
-            gaming: true,
-            skill_scaled: false,
-            ..Activity::named("burn")
-        },
+        Activity { tokens_per_hour: 10_000_000.0, gaming: true, skill_scaled: false, ..Activity::named("burn") },
         Activity {
             value_per_hour: 5.0,
             changes_per_hour: 0.6,
@@ -215,10 +169,7 @@ pub fn default_activities() -> Vec<Activity> {
         Activity {
             gaming: true,
             skill_scaled: false,
-            signals: vec![
-                ("normalized_deployments".into(), 0.08),
-                ("shipped_and_survived".into(), 0.04),
-            ],
+            signals: vec![("normalized_deployments".into(), 0.08), ("shipped_and_survived".into(), 0.04)],
             ..Activity::named("inflate")
         },
     ]
@@ -260,38 +211,21 @@ impl Default for EffortCost {
     /// building), and an engineer with 60 USD of felt marginal value per
     /// hour works about 30 hours.
     fn default() -> Self {
-        EffortCost {
-            form: EffortForm::Mixed { substitution: 0.8 },
-            coefficient: 2.0,
-        }
+        EffortCost { form: EffortForm::Mixed { substitution: 0.8 }, coefficient: 2.0 }
     }
 }
 
 impl EffortCost {
     /// Checks the coefficient and shape parameters.
     pub fn validate(&self) -> Result<()> {
-        check_range(
-            "effort_cost.coefficient",
-            self.coefficient,
-            1e-12,
-            1e12,
-            "a number > 0",
-        )?;
+        check_range("effort_cost.coefficient", self.coefficient, 1e-12, 1e12, "a number > 0")?;
         match self.form {
-            EffortForm::Mixed { substitution } => check_range(
-                "effort_cost.substitution",
-                substitution,
-                0.0,
-                1.0,
-                "a number in [0, 1]",
-            ),
-            EffortForm::Power { exponent } => check_range(
-                "effort_cost.exponent",
-                exponent,
-                1.0 + 1e-9,
-                100.0,
-                "a number > 1 and <= 100",
-            ),
+            EffortForm::Mixed { substitution } => {
+                check_range("effort_cost.substitution", substitution, 0.0, 1.0, "a number in [0, 1]")
+            }
+            EffortForm::Power { exponent } => {
+                check_range("effort_cost.exponent", exponent, 1.0 + 1e-9, 100.0, "a number > 1 and <= 100")
+            }
             _ => Ok(()),
         }
     }
@@ -310,9 +244,7 @@ impl EffortCost {
     pub fn cost(&self, hours: &[f64]) -> f64 {
         let c = self.coefficient;
         match self.form {
-            EffortForm::Power { exponent } => {
-                c / exponent * hours.iter().map(|h| h.powf(exponent)).sum::<f64>()
-            }
+            EffortForm::Power { exponent } => c / exponent * hours.iter().map(|h| h.powf(exponent)).sum::<f64>(),
             _ => {
                 let s = self.substitution().unwrap_or(0.0);
                 let sq: f64 = hours.iter().map(|h| h * h).sum();
@@ -335,21 +267,13 @@ impl EffortCost {
         match self.form {
             EffortForm::Power { exponent } => {
                 let inv = 1.0 / (exponent - 1.0);
-                let total = |eta: f64| {
-                    b.iter()
-                        .map(|&x| ((x - eta).max(0.0) / c).powf(inv))
-                        .sum::<f64>()
-                };
+                let total = |eta: f64| b.iter().map(|&x| ((x - eta).max(0.0) / c).powf(inv)).sum::<f64>();
                 let mut eta = 0.0;
                 if total(0.0) > budget {
                     let (mut lo, mut hi) = (0.0, b.iter().cloned().fold(0.0, f64::max));
                     for _ in 0..100 {
                         let mid = 0.5 * (lo + hi);
-                        if total(mid) > budget {
-                            lo = mid
-                        } else {
-                            hi = mid
-                        }
+                        if total(mid) > budget { lo = mid } else { hi = mid }
                     }
                     eta = hi;
                 }
@@ -433,10 +357,7 @@ mod tests {
             (&[-2.0, -1.0, -3.0], 40.0),
         ];
         for form in forms {
-            let e = EffortCost {
-                form,
-                coefficient: 1.5,
-            };
+            let e = EffortCost { form, coefficient: 1.5 };
             for (b, budget) in cases {
                 let mut h = vec![0.0; 3];
                 e.allocate(b, budget, &mut h, &mut Vec::new());
@@ -448,10 +369,7 @@ mod tests {
                     for j in 0..=(n - i) {
                         for k in 0..=(n - i - j) {
                             let g = [i as f64 * step, j as f64 * step, k as f64 * step];
-                            assert!(
-                                objective(&e, b, &g) <= got + 1e-9,
-                                "{form:?} {b:?} {g:?} beats {h:?}"
-                            );
+                            assert!(objective(&e, b, &g) <= got + 1e-9, "{form:?} {b:?} {g:?} beats {h:?}");
                         }
                     }
                 }
@@ -462,10 +380,7 @@ mod tests {
     #[test]
     fn separable_closed_form() {
         // h_k = b_k / c when the budget does not bind.
-        let e = EffortCost {
-            form: EffortForm::Separable,
-            coefficient: 1.0,
-        };
+        let e = EffortCost { form: EffortForm::Separable, coefficient: 1.0 };
         let mut h = vec![0.0; 2];
         e.allocate(&[3.0, 1.5], 100.0, &mut h, &mut Vec::new());
         assert_eq!(h, vec![3.0, 1.5]);

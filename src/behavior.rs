@@ -86,84 +86,32 @@ impl Default for Behavior {
     /// (with alpha = 1, naive beliefs, the token leaderboard oscillates
     /// period to period: a cobweb).
     fn default() -> Self {
-        Behavior {
-            model: Model::BestResponse,
-            temperature: 0.0,
-            belief: BeliefRule::Adaptive { alpha: 0.3 },
-        }
+        Behavior { model: Model::BestResponse, temperature: 0.0, belief: BeliefRule::Adaptive { alpha: 0.3 } }
     }
 }
 
 impl Behavior {
     /// Checks parameters.
     pub fn validate(&self) -> Result<()> {
-        check_range(
-            "behavior.temperature",
-            self.temperature,
-            0.0,
-            1e12,
-            "a number >= 0 (USD)",
-        )?;
+        check_range("behavior.temperature", self.temperature, 0.0, 1e12, "a number >= 0 (USD)")?;
         if let BeliefRule::Adaptive { alpha } = self.belief {
             check_range("behavior.alpha", alpha, 1e-9, 1.0, "a number in (0, 1]")?;
         }
         match self.model {
             Model::BestResponse => Ok(()),
-            Model::Imitation {
-                revision_rate,
-                beta,
-                initial_gamers,
-            } => {
-                check_range(
-                    "behavior.revision_rate",
-                    revision_rate,
-                    0.0,
-                    1.0,
-                    "a probability in [0, 1]",
-                )?;
+            Model::Imitation { revision_rate, beta, initial_gamers } => {
+                check_range("behavior.revision_rate", revision_rate, 0.0, 1.0, "a probability in [0, 1]")?;
                 check_range("behavior.beta", beta, 0.0, 1e6, "a number >= 0 (per USD)")?;
-                check_range(
-                    "behavior.initial_gamers",
-                    initial_gamers,
-                    0.0,
-                    1.0,
-                    "a fraction in [0, 1]",
-                )
+                check_range("behavior.initial_gamers", initial_gamers, 0.0, 1.0, "a fraction in [0, 1]")
             }
-            Model::RothErev {
-                forgetting,
-                experimentation,
-                initial_propensity,
-            } => {
-                check_range(
-                    "behavior.forgetting",
-                    forgetting,
-                    0.0,
-                    1.0,
-                    "a number in [0, 1]",
-                )?;
-                check_range(
-                    "behavior.experimentation",
-                    experimentation,
-                    0.0,
-                    1.0,
-                    "a number in [0, 1]",
-                )?;
-                check_range(
-                    "behavior.initial_propensity",
-                    initial_propensity,
-                    1e-9,
-                    1e12,
-                    "a number > 0",
-                )
+            Model::RothErev { forgetting, experimentation, initial_propensity } => {
+                check_range("behavior.forgetting", forgetting, 0.0, 1.0, "a number in [0, 1]")?;
+                check_range("behavior.experimentation", experimentation, 0.0, 1.0, "a number in [0, 1]")?;
+                check_range("behavior.initial_propensity", initial_propensity, 1e-9, 1e12, "a number > 0")
             }
-            Model::FixedTypes { gamer_fraction } => check_range(
-                "behavior.gamer_fraction",
-                gamer_fraction,
-                0.0,
-                1.0,
-                "a fraction in [0, 1]",
-            ),
+            Model::FixedTypes { gamer_fraction } => {
+                check_range("behavior.gamer_fraction", gamer_fraction, 0.0, 1.0, "a fraction in [0, 1]")
+            }
         }
     }
 }
@@ -308,11 +256,7 @@ fn best_tau(big_a: f64, theta: f64, tau0: f64, tau_max: f64, e_max: f64, a: f64)
     } else {
         // Convex in tau: one of the ends.
         let top = big_a * (1.0 - e_max) - theta * tau_max;
-        if top > 0.0 {
-            (tau_max, 1.0 + a * (1.0 - e_max))
-        } else {
-            (0.0, 1.0)
-        }
+        if top > 0.0 { (tau_max, 1.0 + a * (1.0 - e_max)) } else { (0.0, 1.0) }
     }
 }
 
@@ -331,14 +275,7 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
         let prod = if t.skill_scaled[k] { ag.skill } else { 1.0 };
         let a_coef = (ag.motivation * t.eff_value[k] + lam * t.mu_p[k]) * prod;
         let (tau, q) = if t.uses_ai[k] {
-            best_tau(
-                a_coef * ag.leverage,
-                theta,
-                t.tau0[k],
-                t.tau_max[k],
-                t.e_max[k],
-                ag.leverage,
-            )
+            best_tau(a_coef * ag.leverage, theta, t.tau0[k], t.tau_max[k], t.e_max[k], ag.leverage)
         } else {
             (0.0, 1.0)
         };
@@ -346,8 +283,7 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
         s.q[k] = q;
         s.b[k] = a_coef * q - theta * (t.tokens[k] + tau) - if t.gaming[k] { gamma } else { 0.0 };
     }
-    t.effort
-        .allocate(&s.b, ag.hours, &mut s.hours, &mut s.order);
+    t.effort.allocate(&s.b, ag.hours, &mut s.hours, &mut s.order);
     let (mut m, mut v, mut tok, mut g) = (0.0, 0.0, 0.0, 0.0);
     for k in 0..t.len() {
         let h = s.hours[k];
@@ -365,12 +301,7 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
         }
     }
     let w = ag.motivation * v - kp * tok - t.effort.cost(&s.hours) - gamma * g;
-    PlanValue {
-        metric: m,
-        w,
-        utility: w,
-        tokens: tok,
-    }
+    PlanValue { metric: m, w, utility: w, tokens: tok }
 }
 
 /// Expected metric, tokens and non-reward utility of any plan (hours and
@@ -383,11 +314,7 @@ pub fn evaluate(ag: &Agent, t: &PlanTables, hours: &[f64], tau: &[f64]) -> PlanV
             continue;
         }
         let prod = if t.skill_scaled[k] { ag.skill } else { 1.0 };
-        let q = if t.uses_ai[k] {
-            1.0 + ag.leverage * (1.0 - (-tau[k] / t.tau0[k]).exp())
-        } else {
-            1.0
-        };
+        let q = if t.uses_ai[k] { 1.0 + ag.leverage * (1.0 - (-tau[k] / t.tau0[k]).exp()) } else { 1.0 };
         let units = h * prod * q;
         let tk = h * (t.tokens[k] + if t.uses_ai[k] { tau[k] } else { 0.0 });
         m += units * t.mu_p[k] + t.w_tok * tk;
@@ -397,16 +324,9 @@ pub fn evaluate(ag: &Agent, t: &PlanTables, hours: &[f64], tau: &[f64]) -> PlanV
             g += h;
         }
     }
-    let w = ag.motivation * v
-        - ag.awareness * t.price * tok
-        - t.effort.cost(hours)
-        - (ag.integrity + t.audit_per_hour) * g;
-    PlanValue {
-        metric: m,
-        w,
-        utility: w,
-        tokens: tok,
-    }
+    let w =
+        ag.motivation * v - ag.awareness * t.price * tok - t.effort.cost(hours) - (ag.integrity + t.audit_per_hour) * g;
+    PlanValue { metric: m, w, utility: w, tokens: tok }
 }
 
 /// The plan for multiplier `lam`, respecting the token budget (by a second
@@ -424,11 +344,7 @@ fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
     let mut lo = 0.0;
     for _ in 0..80 {
         let mid = 0.5 * (lo + hi);
-        if inner(lam, mid, ag, t, s).tokens > cap {
-            lo = mid
-        } else {
-            hi = mid
-        }
+        if inner(lam, mid, ag, t, s).tokens > cap { lo = mid } else { hi = mid }
     }
     inner(lam, hi, ag, t, s)
 }
@@ -467,10 +383,7 @@ pub fn best_response(
     s: &mut Scratch,
 ) -> PlanValue {
     let rho = ag.sensitivity;
-    let total = |pv: PlanValue| PlanValue {
-        utility: pv.w + rho * belief.expected(pv.metric),
-        ..pv
-    };
+    let total = |pv: PlanValue| PlanValue { utility: pv.w + rho * belief.expected(pv.metric), ..pv };
     let fixed_lambda = match belief {
         Belief::Flat => Some(0.0),
         Belief::Linear { rate } => Some(rho * rate),
@@ -480,17 +393,10 @@ pub fn best_response(
     if let Some(lam) = fixed_lambda {
         return total(plan_at(lam, ag, t, s));
     }
-    let mut node = |lam: f64, s: &mut Scratch| {
+    let node = |lam: f64, s: &mut Scratch| {
         let pv = plan_at(lam, ag, t, s);
         let (r, slope) = belief.value_and_slope(pv.metric);
-        Node {
-            lam,
-            m: pv.metric,
-            w: pv.w,
-            f: pv.w + rho * r,
-            g: rho * slope - lam,
-            r,
-        }
+        Node { lam, m: pv.metric, w: pv.w, f: pv.w + rho * r, g: rho * slope - lam, r }
     };
     let lo = node(0.0, s);
     // Upper end: beyond rho times the steepest slope of the expected reward
@@ -501,9 +407,7 @@ pub fn best_response(
         node(rho * slope, s)
     } else {
         let top = match belief {
-            Belief::Steps { steps, .. } => {
-                steps.iter().map(|s| s.0).fold(f64::NEG_INFINITY, f64::max)
-            }
+            Belief::Steps { steps, .. } => steps.iter().map(|s| s.0).fold(f64::NEG_INFINITY, f64::max),
             _ => f64::INFINITY,
         };
         let mut lam = 1e-9;
@@ -614,9 +518,7 @@ fn first_order_bound(a: Node, b: Node, rho: f64, belief: &Belief) -> f64 {
     let dl = b.lam - a.lam;
     let mx = if dl > 0.0 {
         // a.w - a.lam (M - a.m) = b.w - b.lam (M - b.m)
-        ((b.w - a.w + b.lam * b.m - a.lam * a.m) / dl)
-            .max(a.m)
-            .min(b.m.max(a.m))
+        ((b.w - a.w + b.lam * b.m - a.lam * a.m) / dl).max(a.m).min(b.m.max(a.m))
     } else {
         b.m
     };
@@ -640,7 +542,7 @@ fn max_bound(cells: &[(Node, Node, f64)]) -> Option<usize> {
 fn segment_best(a: Node, b: Node, rho: f64, belief: &Belief) -> (f64, f64) {
     let f = |w: f64| (1.0 - w) * a.w + w * b.w + rho * belief.expected(a.m + w * (b.m - a.m));
     let mut best = (0.0, f(0.0));
-    let mut consider = |w: f64, best: &mut (f64, f64)| {
+    let consider = |w: f64, best: &mut (f64, f64)| {
         let v = f(w);
         if v > best.1 {
             *best = (w, v);
@@ -660,10 +562,7 @@ fn segment_best(a: Node, b: Node, rho: f64, belief: &Belief) -> (f64, f64) {
         }
     }
     // Golden-section polish around the best grid point.
-    let (mut lo, mut hi) = (
-        (best.0 - 1.0 / N as f64).max(0.0),
-        (best.0 + 1.0 / N as f64).min(1.0),
-    );
+    let (mut lo, mut hi) = ((best.0 - 1.0 / N as f64).max(0.0), (best.0 + 1.0 / N as f64).min(1.0));
     let g = 0.5 * (5f64.sqrt() - 1.0);
     for _ in 0..60 {
         let x1 = hi - g * (hi - lo);
@@ -676,16 +575,12 @@ fn segment_best(a: Node, b: Node, rho: f64, belief: &Belief) -> (f64, f64) {
 
 /// The multiplier of the best candidate (first on ties), or a logit draw.
 fn choose(cand: &[(f64, f64)], temperature: f64, u: f64) -> f64 {
-    let (best_l, best_u) = cand.iter().fold((0.0, f64::NEG_INFINITY), |acc, &(l, v)| {
-        if v > acc.1 { (l, v) } else { acc }
-    });
+    let (best_l, best_u) =
+        cand.iter().fold((0.0, f64::NEG_INFINITY), |acc, &(l, v)| if v > acc.1 { (l, v) } else { acc });
     if temperature <= 0.0 {
         return best_l;
     }
-    let total: f64 = cand
-        .iter()
-        .map(|&(_, v)| ((v - best_u) / temperature).exp())
-        .sum();
+    let total: f64 = cand.iter().map(|&(_, v)| ((v - best_u) / temperature).exp()).sum();
     let mut acc = 0.0;
     for &(l, v) in cand {
         acc += ((v - best_u) / temperature).exp() / total;
@@ -706,11 +601,7 @@ pub fn fermi(beta: f64, diff: f64) -> f64 {
 /// reinforcement `x >= 0`.
 pub fn roth_erev(q: &mut [f64; 2], played: usize, x: f64, forgetting: f64, experimentation: f64) {
     for (j, qj) in q.iter_mut().enumerate() {
-        let e = if j == played {
-            x * (1.0 - experimentation)
-        } else {
-            x * experimentation
-        };
+        let e = if j == played { x * (1.0 - experimentation) } else { x * experimentation };
         *qj = (1.0 - forgetting) * *qj + e;
     }
 }
@@ -737,10 +628,7 @@ mod tests {
             price: 6e-6,
             audit_per_hour: 0.0,
             cap: None,
-            effort: EffortCost {
-                form,
-                coefficient: 3.0,
-            },
+            effort: EffortCost { form, coefficient: 3.0 },
         }
     }
 
@@ -764,13 +652,8 @@ mod tests {
         let ag = agent();
         let mut s = Scratch::new(3);
         best_response(&ag, &t, &Belief::Flat, 0.0, 0.5, &mut s);
-        let want = 1e5
-            * (ag.motivation * ag.skill * 100.0 * ag.leverage / (1e5 * ag.awareness * 6e-6)).ln();
-        assert!(
-            (s.tau[0] - want).abs() < 1e-6 * want,
-            "{} vs {want}",
-            s.tau[0]
-        );
+        let want = 1e5 * (ag.motivation * ag.skill * 100.0 * ag.leverage / (1e5 * ag.awareness * 6e-6)).ln();
+        assert!((s.tau[0] - want).abs() < 1e-6 * want, "{} vs {want}", s.tau[0]);
     }
 
     #[test]
@@ -789,10 +672,7 @@ mod tests {
             price: 0.0,
             audit_per_hour: 0.0,
             cap: None,
-            effort: EffortCost {
-                form: EffortForm::Separable,
-                coefficient: 1.0,
-            },
+            effort: EffortCost { form: EffortForm::Separable, coefficient: 1.0 },
         };
         let ag = Agent {
             skill: 1.0,
@@ -827,11 +707,7 @@ mod tests {
         let c = free.metric * 1.5;
         let b = Belief::steps(0.0, vec![(c, 5000.0)], Noise::None);
         let pv = best_response(&ag, &t, &b, 0.0, 0.5, &mut s);
-        assert!(
-            pv.metric >= c && pv.metric < c * (1.0 + 1e-9),
-            "{} vs {c}",
-            pv.metric
-        );
+        assert!(pv.metric >= c && pv.metric < c * (1.0 + 1e-9), "{} vs {c}", pv.metric);
     }
 }
 
@@ -947,35 +823,22 @@ mod brute_force {
             let free = best_response(&ag, &t, &Belief::Flat, 0.0, 0.5, &mut s);
             let scale = free.metric.max(1.0);
             let noise = match case % 4 {
-                0 => Noise::Normal {
-                    sd: 0.05 * scale * (0.2 + u()),
-                },
-                1 => Noise::Lognormal {
-                    sd: 0.1 + 0.5 * u(),
-                },
+                0 => Noise::Normal { sd: 0.05 * scale * (0.2 + u()) },
+                1 => Noise::Lognormal { sd: 0.1 + 0.5 * u() },
                 2 => Noise::None,
-                _ => Noise::Normal {
-                    sd: 0.3 * scale * u() + 1e-3,
-                },
+                _ => Noise::Normal { sd: 0.3 * scale * u() + 1e-3 },
             };
             let top = scale * (1.0 + 1.5 * u());
             let bottom = scale * (0.3 + 0.6 * u());
             let beliefs = [
-                Belief::steps(
-                    -500.0,
-                    vec![(top, 500.0 + 3000.0 * u()), (bottom, 500.0)],
-                    noise,
-                ),
+                Belief::steps(-500.0, vec![(top, 500.0 + 3000.0 * u()), (bottom, 500.0)], noise),
                 Belief::steps(0.0, vec![(top, 200.0 + 2000.0 * u())], noise),
                 Belief::Linear { rate: 100.0 * u() },
             ];
             for b in beliefs {
                 let got = best_response(&ag, &t, &b, 0.0, 0.5, &mut s);
                 let got_u = utility(&ag, &t, &b, &s.hours, &s.tau);
-                assert!(
-                    (got_u - got.utility).abs() <= 1e-9 * got_u.abs().max(1.0),
-                    "reported utility is the plan's"
-                );
+                assert!((got_u - got.utility).abs() <= 1e-9 * got_u.abs().max(1.0), "reported utility is the plan's");
                 let (bf, bh, bt) = grid_best(&ag, &t, &b);
                 if got_u < bf - 1e-7 * bf.abs().max(1.0) {
                     let pv = evaluate(&ag, &t, &bh, &bt);

@@ -64,15 +64,7 @@ impl Dist {
     /// Checks the parameters; `path` names the field in errors.
     pub fn validate(&self, path: &str) -> Result<()> {
         let finite = |name: &str, v: f64| {
-            if v.is_finite() {
-                Ok(())
-            } else {
-                Err(Error::invalid(
-                    format!("{path}.{name}"),
-                    v,
-                    "a finite number",
-                ))
-            }
+            if v.is_finite() { Ok(()) } else { Err(Error::invalid(format!("{path}.{name}"), v, "a finite number")) }
         };
         let positive = |name: &str, v: f64| {
             if v.is_finite() && v > 0.0 {
@@ -94,11 +86,7 @@ impl Dist {
                 finite("low", low)?;
                 finite("high", high)?;
                 if high < low {
-                    return Err(Error::invalid(
-                        format!("{path}.high"),
-                        high,
-                        format!("a number >= low ({low})"),
-                    ));
+                    return Err(Error::invalid(format!("{path}.high"), high, format!("a number >= low ({low})")));
                 }
                 Ok(())
             }
@@ -123,9 +111,7 @@ impl Dist {
         match *self {
             Dist::Constant { value } => value,
             Dist::Uniform { low, high } => 0.5 * (low + high),
-            Dist::Normal { mean, .. }
-            | Dist::Lognormal { mean, .. }
-            | Dist::Exponential { mean } => mean,
+            Dist::Normal { mean, .. } | Dist::Lognormal { mean, .. } | Dist::Exponential { mean } => mean,
             Dist::Beta { alpha, beta } => alpha / (alpha + beta),
         }
     }
@@ -158,11 +144,7 @@ impl Dist {
                     return 0.0;
                 }
                 let (mu, s) = Self::lognormal_params(mean, sd);
-                if s == 0.0 {
-                    f64::from(u8::from(x >= mean))
-                } else {
-                    normal_cdf((x.ln() - mu) / s)
-                }
+                if s == 0.0 { f64::from(u8::from(x >= mean)) } else { normal_cdf((x.ln() - mu) / s) }
             }
             Dist::Beta { alpha, beta } => crate::stats::beta_cdf(x.clamp(0.0, 1.0), alpha, beta),
             Dist::Exponential { mean } => {
@@ -218,22 +200,14 @@ pub struct TraitDist {
 
 impl From<Dist> for TraitDist {
     fn from(dist: Dist) -> Self {
-        TraitDist {
-            dist,
-            min: None,
-            max: None,
-        }
+        TraitDist { dist, min: None, max: None }
     }
 }
 
 impl TraitDist {
     /// `dist` truncated to `[min, max]`.
     pub fn truncated(dist: Dist, min: f64, max: f64) -> Self {
-        TraitDist {
-            dist,
-            min: Some(min),
-            max: Some(max),
-        }
+        TraitDist { dist, min: Some(min), max: Some(max) }
     }
 
     /// Checks parameters and truncation bounds.
@@ -242,21 +216,13 @@ impl TraitDist {
         for (name, b) in [("min", self.min), ("max", self.max)] {
             if let Some(b) = b {
                 if !b.is_finite() {
-                    return Err(Error::invalid(
-                        format!("{path}.{name}"),
-                        b,
-                        "a finite number",
-                    ));
+                    return Err(Error::invalid(format!("{path}.{name}"), b, "a finite number"));
                 }
             }
         }
         if let (Some(lo), Some(hi)) = (self.min, self.max) {
             if hi < lo {
-                return Err(Error::invalid(
-                    format!("{path}.max"),
-                    hi,
-                    format!("a number >= min ({lo})"),
-                ));
+                return Err(Error::invalid(format!("{path}.max"), hi, format!("a number >= min ({lo})")));
             }
         }
         if !matches!(self.dist, Dist::Constant { .. }) {
@@ -278,13 +244,8 @@ impl TraitDist {
     pub fn quantile(&self, u: f64) -> f64 {
         let lo = self.min.map_or(0.0, |m| self.dist.cdf(m));
         let hi = self.max.map_or(1.0, |m| self.dist.cdf(m));
-        let v = self
-            .dist
-            .quantile((lo + u * (hi - lo)).clamp(1e-300, 1.0 - 1e-16));
-        v.clamp(
-            self.min.unwrap_or(f64::NEG_INFINITY),
-            self.max.unwrap_or(f64::INFINITY),
-        )
+        let v = self.dist.quantile((lo + u * (hi - lo)).clamp(1e-300, 1.0 - 1e-16));
+        v.clamp(self.min.unwrap_or(f64::NEG_INFINITY), self.max.unwrap_or(f64::INFINITY))
     }
 }
 
@@ -295,16 +256,10 @@ mod tests {
     #[test]
     fn quantiles_invert_cdfs() {
         let ds = [
-            Dist::Uniform {
-                low: 1.0,
-                high: 3.0,
-            },
+            Dist::Uniform { low: 1.0, high: 3.0 },
             Dist::Normal { mean: 2.0, sd: 0.5 },
             Dist::Lognormal { mean: 2.0, sd: 1.0 },
-            Dist::Beta {
-                alpha: 2.0,
-                beta: 5.0,
-            },
+            Dist::Beta { alpha: 2.0, beta: 5.0 },
             Dist::Exponential { mean: 3.0 },
         ];
         for d in ds {
@@ -319,10 +274,7 @@ mod tests {
         // E[X] for the quantile-mapped sample over a fine grid of u (midpoint rule).
         let d = Dist::Lognormal { mean: 2.0, sd: 1.0 };
         let n = 200_000;
-        let m: f64 = (0..n)
-            .map(|i| d.quantile((i as f64 + 0.5) / n as f64))
-            .sum::<f64>()
-            / n as f64;
+        let m: f64 = (0..n).map(|i| d.quantile((i as f64 + 0.5) / n as f64)).sum::<f64>() / n as f64;
         assert!((m - 2.0).abs() < 1e-3, "{m}");
     }
 
@@ -333,26 +285,8 @@ mod tests {
             let v = t.quantile(i as f64 / 100.0);
             assert!((0.0..=0.5).contains(&v));
         }
-        assert!(
-            TraitDist::truncated(Dist::Normal { mean: 0.0, sd: 1.0 }, 2.0, 1.0)
-                .validate("t")
-                .is_err()
-        );
-        assert!(
-            Dist::Normal {
-                mean: 0.0,
-                sd: -1.0
-            }
-            .validate("t")
-            .is_err()
-        );
-        assert!(
-            Dist::Normal {
-                mean: f64::NAN,
-                sd: 1.0
-            }
-            .validate("t")
-            .is_err()
-        );
+        assert!(TraitDist::truncated(Dist::Normal { mean: 0.0, sd: 1.0 }, 2.0, 1.0).validate("t").is_err());
+        assert!(Dist::Normal { mean: 0.0, sd: -1.0 }.validate("t").is_err());
+        assert!(Dist::Normal { mean: f64::NAN, sd: 1.0 }.validate("t").is_err());
     }
 }

@@ -91,37 +91,13 @@ impl Default for TraitsConfig {
     fn default() -> Self {
         TraitsConfig {
             skill: Dist::Lognormal { mean: 1.0, sd: 0.4 }.into(),
-            ai_leverage: Dist::Uniform {
-                low: 0.0,
-                high: 1.0,
-            }
-            .into(),
-            integrity: Dist::Lognormal {
-                mean: 60.0,
-                sd: 60.0,
-            }
-            .into(),
+            ai_leverage: Dist::Uniform { low: 0.0, high: 1.0 }.into(),
+            integrity: Dist::Lognormal { mean: 60.0, sd: 60.0 }.into(),
             never_game_fraction: 0.2,
-            intrinsic_motivation: Dist::Beta {
-                alpha: 6.0,
-                beta: 4.0,
-            }
-            .into(),
-            reward_sensitivity: Dist::Lognormal {
-                mean: 0.5,
-                sd: 0.25,
-            }
-            .into(),
-            cost_awareness: Dist::Beta {
-                alpha: 6.0,
-                beta: 4.0,
-            }
-            .into(),
-            correlations: vec![Correlation {
-                a: Trait::Skill,
-                b: Trait::AiLeverage,
-                rho: 0.4,
-            }],
+            intrinsic_motivation: Dist::Beta { alpha: 6.0, beta: 4.0 }.into(),
+            reward_sensitivity: Dist::Lognormal { mean: 0.5, sd: 0.25 }.into(),
+            cost_awareness: Dist::Beta { alpha: 6.0, beta: 4.0 }.into(),
+            correlations: vec![Correlation { a: Trait::Skill, b: Trait::AiLeverage, rho: 0.4 }],
         }
     }
 }
@@ -157,21 +133,11 @@ impl TraitsConfig {
         for t in Trait::ALL {
             self.dist(t).validate(&format!("traits.{}", t.name()))?;
         }
-        check_range(
-            "traits.never_game_fraction",
-            self.never_game_fraction,
-            0.0,
-            1.0,
-            "a fraction in [0, 1]",
-        )?;
+        check_range("traits.never_game_fraction", self.never_game_fraction, 0.0, 1.0, "a fraction in [0, 1]")?;
         for (i, c) in self.correlations.iter().enumerate() {
             let path = format!("traits.correlations[{i}].rho");
             if !(c.rho.is_finite() && c.rho > -1.0 && c.rho < 1.0) {
-                return Err(Error::invalid(
-                    path,
-                    c.rho,
-                    "a correlation strictly between -1 and 1",
-                ));
+                return Err(Error::invalid(path, c.rho, "a correlation strictly between -1 and 1"));
             }
             if c.a == c.b {
                 return Err(Error::invalid(
@@ -263,21 +229,14 @@ impl Population {
             for r in 0..6 {
                 x[r] = (0..=r).map(|k| l[r][k] * z[k]).sum();
             }
-            let v = |t: Trait| {
-                cfg.dist(t)
-                    .quantile(normal_cdf(x[t as usize]).clamp(1e-16, 1.0 - 1e-16))
-            };
+            let v = |t: Trait| cfg.dist(t).quantile(normal_cdf(x[t as usize]).clamp(1e-16, 1.0 - 1e-16));
             p.skill.push(v(Trait::Skill).max(0.0));
             p.ai_leverage.push(v(Trait::AiLeverage).max(0.0));
             p.integrity.push(v(Trait::Integrity).max(0.0));
-            p.intrinsic_motivation
-                .push(v(Trait::IntrinsicMotivation).max(0.0));
-            p.reward_sensitivity
-                .push(v(Trait::RewardSensitivity).max(0.0));
-            p.cost_awareness
-                .push(v(Trait::CostAwareness).clamp(0.0, 1.0));
-            p.never_games
-                .push(open01(&mut rng) < cfg.never_game_fraction);
+            p.intrinsic_motivation.push(v(Trait::IntrinsicMotivation).max(0.0));
+            p.reward_sensitivity.push(v(Trait::RewardSensitivity).max(0.0));
+            p.cost_awareness.push(v(Trait::CostAwareness).clamp(0.0, 1.0));
+            p.never_games.push(open01(&mut rng) < cfg.never_game_fraction);
             p.type_draw.push(open01(&mut rng));
         }
         Ok(p)
@@ -303,11 +262,7 @@ mod tests {
     fn correlated_traits_have_the_requested_rank_correlation() {
         // Gaussian copula: Spearman = (6/pi) asin(rho/2). For rho = 0.6, 0.5756.
         let cfg = TraitsConfig {
-            correlations: vec![Correlation {
-                a: Trait::Skill,
-                b: Trait::RewardSensitivity,
-                rho: 0.6,
-            }],
+            correlations: vec![Correlation { a: Trait::Skill, b: Trait::RewardSensitivity, rho: 0.6 }],
             ..TraitsConfig::default()
         };
         let n = 20_000;
@@ -315,10 +270,7 @@ mod tests {
         let want = 6.0 / std::f64::consts::PI * (0.3f64).asin();
         let got = spearman(&p.skill, &p.reward_sensitivity);
         // Standard error of Spearman's rho is about (1 - r^2) / sqrt(n); allow 4 SE.
-        assert!(
-            (got - want).abs() < 4.0 * (1.0 - want * want) / (n as f64).sqrt(),
-            "{got} vs {want}"
-        );
+        assert!((got - want).abs() < 4.0 * (1.0 - want * want) / (n as f64).sqrt(), "{got} vs {want}");
         // Uncorrelated pairs stay near zero.
         assert!(pearson(&p.integrity, &p.cost_awareness).abs() < 4.0 / (n as f64).sqrt());
         let ng = p.never_games.iter().filter(|&&b| b).count() as f64 / n as f64;
@@ -329,21 +281,9 @@ mod tests {
     fn rejects_impossible_correlations() {
         let cfg = TraitsConfig {
             correlations: vec![
-                Correlation {
-                    a: Trait::Skill,
-                    b: Trait::AiLeverage,
-                    rho: 0.9,
-                },
-                Correlation {
-                    a: Trait::Skill,
-                    b: Trait::Integrity,
-                    rho: 0.9,
-                },
-                Correlation {
-                    a: Trait::AiLeverage,
-                    b: Trait::Integrity,
-                    rho: -0.9,
-                },
+                Correlation { a: Trait::Skill, b: Trait::AiLeverage, rho: 0.9 },
+                Correlation { a: Trait::Skill, b: Trait::Integrity, rho: 0.9 },
+                Correlation { a: Trait::AiLeverage, b: Trait::Integrity, rho: -0.9 },
             ],
             ..TraitsConfig::default()
         };

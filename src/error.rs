@@ -38,16 +38,8 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     /// An [`Error::InvalidField`] for `path` holding `value`.
-    pub fn invalid(
-        path: impl Into<String>,
-        value: impl ToString,
-        expected: impl Into<String>,
-    ) -> Self {
-        Error::InvalidField {
-            path: path.into(),
-            value: value.to_string(),
-            expected: expected.into(),
-        }
+    pub fn invalid(path: impl Into<String>, value: impl ToString, expected: impl Into<String>) -> Self {
+        Error::InvalidField { path: path.into(), value: value.to_string(), expected: expected.into() }
     }
 
     /// An [`Error::UnknownName`] with a "did you mean" hint drawn from `allowed`.
@@ -63,24 +55,14 @@ impl Error {
             None if allowed.is_empty() => String::new(),
             None => format!("; expected one of: {}", allowed.join(", ")),
         };
-        Error::UnknownName {
-            path: path.into(),
-            kind,
-            name: name.to_string(),
-            hint,
-        }
+        Error::UnknownName { path: path.into(), kind, name: name.to_string(), hint }
     }
 }
 
 /// The allowed name closest to `name` by edit distance, if it is close enough
 /// to be a likely typo.
 pub fn closest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
-    allowed
-        .iter()
-        .map(|a| (levenshtein(name, a), *a))
-        .filter(|(d, a)| *d <= 2.max(a.len() / 3))
-        .min()
-        .map(|(_, a)| a)
+    allowed.iter().map(|a| (levenshtein(name, a), *a)).filter(|(d, a)| *d <= 2.max(a.len() / 3)).min().map(|(_, a)| a)
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {
@@ -100,11 +82,7 @@ fn levenshtein(a: &str, b: &str) -> usize {
 
 /// Checks that a number is finite and inside `[lo, hi]`.
 pub(crate) fn check_range(path: &str, v: f64, lo: f64, hi: f64, expected: &str) -> Result<()> {
-    if v.is_finite() && v >= lo && v <= hi {
-        Ok(())
-    } else {
-        Err(Error::invalid(path, v, expected))
-    }
+    if v.is_finite() && v >= lo && v <= hi { Ok(()) } else { Err(Error::invalid(path, v, expected)) }
 }
 
 #[cfg(test)]

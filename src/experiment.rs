@@ -50,10 +50,7 @@ pub fn run(scenario: &Scenario) -> Result<Results> {
 
 /// Like [`run`], calling `progress(done)` after each finished run
 /// (policy x replication) from whichever thread finished it.
-pub fn run_with_progress(
-    scenario: &Scenario,
-    progress: &(dyn Fn(usize) + Sync),
-) -> Result<Results> {
+pub fn run_with_progress(scenario: &Scenario, progress: &(dyn Fn(usize) + Sync)) -> Result<Results> {
     let c = Compiled::new(scenario)?;
     let np = c.policies();
     let done = std::sync::atomic::AtomicUsize::new(0);
@@ -122,17 +119,7 @@ impl Results {
         let nk = self.kpis.len();
         let reps = self.runs[p].len() as f64;
         let periods = self.scenario.periods as usize;
-        Some(
-            (0..periods)
-                .map(|t| {
-                    self.runs[p]
-                        .iter()
-                        .map(|r| r.per_period[t * nk + j])
-                        .sum::<f64>()
-                        / reps
-                })
-                .collect(),
-        )
+        Some((0..periods).map(|t| self.runs[p].iter().map(|r| r.per_period[t * nk + j]).sum::<f64>() / reps).collect())
     }
 
     /// The comparison table: one row per policy and KPI.
@@ -145,9 +132,7 @@ impl Results {
                     policy: p.clone(),
                     kpi: d.name.clone(),
                     estimate: self.estimate(p, &d.name).unwrap_or(Estimate::of(&[])),
-                    diff: self
-                        .paired_diff(p, base, &d.name)
-                        .unwrap_or(Estimate::of(&[])),
+                    diff: self.paired_diff(p, base, &d.name).unwrap_or(Estimate::of(&[])),
                 });
             }
         }

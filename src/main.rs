@@ -1,1 +1,341 @@
-fn main() {}
+//! The `goodhart` command: a thin edge over the library. It parses
+//! arguments, loads scenarios, runs them and writes the outputs.
+
+use std::fs;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, anyhow};
+use clap::{Args, Parser, Subcommand};
+use goodhart::{Scenario, format, output, preset};
+
+#[derive(Parser)]
+#[command(
+    name = "goodhart",
+    version,
+    about = "Simulate Goodhart's law: compare incentive policies before rolling them out"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the built-in scenarios and policies.
+    Presets,
+    /// Run every policy of a scenario (a file or a scenario preset) with common random numbers.
+    Run {
+        /// A scenario file (.toml) or the name of a scenario preset (see `goodhart presets`).
+        scenario: String,
+        #[command(flatten)]
+        shared: Shared,
+    },
+    /// Compare policy presets on the default organisation (or --org FILE); the first is the baseline.
+    Compare {
+        /// Policy presets, e.g. `no-leaderboard kirorank normalized-deployments`.
+        #[arg(required = true)]
+        policies: Vec<String>,
+        /// Take the organisation, traits, activities and behaviour from this scenario file.
+        #[arg(long, value_name = "FILE")]
+        org: Option<PathBuf>,
+        #[command(flatten)]
+        shared: Shared,
+    },
+    /// Print a complete, commented scenario file to start from.
+    Init {
+        /// A scenario preset or a policy preset (default: story).
+        preset: Option<String>,
+    },
+    /// Check a scenario file and print it resolved (every default filled in).
+    Validate {
+        /// The scenario file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args, Clone)]
+struct Shared {
+    /// Master seed (overrides the scenario's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Replications.
+    #[arg(long)]
+    replications: Option<u32>,
+    /// Periods (weeks).
+    #[arg(long)]
+    periods: Option<u32>,
+    /// Engineers.
+    #[arg(long)]
+    engineers: Option<usize>,
+    /// Periods left out of the run's KPIs at the start.
+    #[arg(long = "burn-in")]
+    burn_in: Option<u32>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output directory.
+    #[arg(long, default_value = "goodhart-out")]
+    out: PathBuf,
+    /// No progress bar and no table on stdout.
+    #[arg(long)]
+    quiet: bool,
+    /// Do not write the charts and HTML report.
+    #[arg(long = "no-report")]
+    no_report: bool,
+}
+
+/// Bad input: exit code 2.
+#[derive(Debug)]
+struct BadInput(String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+fn bad(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(BadInput(msg.into()))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = if e.downcast_ref::<BadInput>().is_some() { 2 } else { 1 };
+            let msg = format!("{e:#}").replace('\n', " ");
+            eprintln!("goodhart: error: {msg}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Presets => {
+            println!("Scenario presets (goodhart run NAME):");
+            for p in preset::SCENARIOS {
+                println!("  {:<26} {}", p.name, p.summary);
+            }
+            println!("\nPolicy presets (goodhart compare NAME...):");
+            for p in preset::policies() {
+                println!("  {:<26} {}", p.name, p.description);
+            }
+            Ok(())
+        }
+        Command::Init { preset: name } => {
+            let name = name.unwrap_or_else(|| "story".into());
+            let sc = match preset::scenario(&name) {
+                Ok(sc) => sc,
+                Err(_) => {
+                    let mut names = vec!["no-leaderboard".to_string()];
+                    if name != "no-leaderboard" {
+                        names.push(name.clone());
+                    }
+                    preset::compare(&names, Scenario::default()).map_err(|_| {
+                        let all: Vec<String> = preset::SCENARIOS
+                            .iter()
+                            .map(|p| p.name.to_string())
+                            .chain(preset::policies().into_iter().map(|p| p.name))
+                            .collect();
+                        let hint = goodhart::error::closest(&name, &all.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+                            .map(|b| format!("; did you mean `{b}`?"))
+                            .unwrap_or_else(|| "; see `goodhart presets`".into());
+                        bad(format!("unknown preset `{name}`{hint}"))
+                    })?
+                }
+            };
+            print!("{}", format::write_scenario(&sc));
+            Ok(())
+        }
+        Command::Validate { file } => {
+            let sc = load_file(&file)?;
+            print!("{}", format::write_scenario(&sc));
+            eprintln!(
+                "{}: valid ({} policies, {} engineers, {} periods, {} replications)",
+                file.display(),
+                sc.policies.len(),
+                sc.org.engineers,
+                sc.periods,
+                sc.replications
+            );
+            Ok(())
+        }
+        Command::Run { scenario, shared } => {
+            let sc = load_scenario(&scenario)?;
+            execute(sc, &shared)
+        }
+        Command::Compare { policies, org, shared } => {
+            let base = match &org {
+                Some(f) => load_file(f)?,
+                None => Scenario::default(),
+            };
+            let mut sc = preset::compare(&policies, base).map_err(|e| bad(e.to_string()))?;
+            if org.is_none() {
+                sc.name = format!("compare {}", policies.join(" "));
+            }
+            execute(sc, &shared)
+        }
+    }
+}
+
+fn load_scenario(arg: &str) -> anyhow::Result<Scenario> {
+    let path = Path::new(arg);
+    if path.exists() || arg.ends_with(".toml") || arg.contains('/') {
+        return load_file(path);
+    }
+    preset::scenario(arg).map_err(|_| {
+        let names: Vec<&str> = preset::SCENARIOS.iter().map(|p| p.name).collect();
+        let hint = goodhart::error::closest(arg, &names).map(|b| format!("; did you mean `{b}`?")).unwrap_or_default();
+        bad(format!("`{arg}` is neither a scenario file nor a scenario preset ({}){hint}", names.join(", ")))
+    })
+}
+
+fn load_file(path: &Path) -> anyhow::Result<Scenario> {
+    let shown = path.display();
+    let meta = fs::metadata(path).map_err(|e| bad(format!("{shown}: cannot read: {}", io_reason(&e))))?;
+    if meta.is_dir() {
+        return Err(bad(format!("{shown}: is a directory, not a scenario file")));
+    }
+    if meta.len() > 16 << 20 {
+        return Err(bad(format!("{shown}: is {} bytes; a scenario file is at most 16 MiB", meta.len())));
+    }
+    let bytes = fs::read(path).map_err(|e| bad(format!("{shown}: cannot read: {}", io_reason(&e))))?;
+    let text = String::from_utf8(bytes).map_err(|_| bad(format!("{shown}: is not a UTF-8 text file (binary?)")))?;
+    if text.contains('\0') {
+        return Err(bad(format!("{shown}: is not a text file (contains NUL bytes)")));
+    }
+    if text.trim().is_empty() {
+        return Err(bad(format!("{shown}: is empty; start from `goodhart init > {shown}`")));
+    }
+    format::parse_scenario(&text).map_err(|e| bad(format!("{shown}: {e}")))
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn apply_overrides(sc: &mut Scenario, s: &Shared) -> anyhow::Result<()> {
+    if let Some(v) = s.seed {
+        sc.seed = v;
+    }
+    if let Some(v) = s.replications {
+        sc.replications = v;
+    }
+    if let Some(v) = s.periods {
+        sc.periods = v;
+    }
+    if let Some(v) = s.engineers {
+        sc.org.engineers = v;
+    }
+    if let Some(v) = s.burn_in {
+        sc.burn_in = v;
+    }
+    if let Some(t) = s.threads {
+        if t == 0 || t > 1024 {
+            return Err(bad(format!("--threads: {t} is not allowed; expected an integer in [1, 1024]")));
+        }
+    }
+    sc.validate().map_err(|e| bad(format!("after command-line overrides: {e}")))
+}
+
+fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
+    apply_overrides(&mut sc, s)?;
+    if let Some(t) = s.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build_global()
+            .map_err(|e| anyhow!("cannot start {t} threads: {e}"))?;
+    }
+    let threads = rayon::current_num_threads();
+    let total = sc.policies.len() as u64 * sc.replications as u64;
+    let bar = if !s.quiet && std::io::stderr().is_terminal() {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {bar:40} {pos}/{len} runs, {elapsed} elapsed, {eta} left",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let started = Instant::now();
+    let results =
+        goodhart::run_with_progress(&sc, &|done| bar.set_position(done as u64)).map_err(|e| bad(e.to_string()))?;
+    bar.finish_and_clear();
+    let elapsed = started.elapsed().as_secs_f64();
+
+    let out = &s.out;
+    fs::create_dir_all(out).with_context(|| format!("cannot create output directory {}", out.display()))?;
+    write_atomic(&out.join("summary.csv"), output::summary_csv(&results).as_bytes())?;
+    write_atomic_with(&out.join("timeseries.csv"), |w| output::write_timeseries_csv(&results, w))?;
+    write_atomic(&out.join("summary.json"), output::summary_json(&results).as_bytes())?;
+    write_atomic(&out.join("scenario.resolved.toml"), format::write_scenario(&results.scenario).as_bytes())?;
+    let steps = sc.org.engineers as f64 * sc.periods as f64 * sc.replications as f64 * sc.policies.len() as f64;
+    let run = serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "scenario": sc.name,
+        "seed": sc.seed,
+        "threads": threads,
+        "replications": sc.replications,
+        "periods": sc.periods,
+        "engineers": sc.org.engineers,
+        "policies": sc.policies.len(),
+        "agent_steps": steps,
+        "elapsed_seconds": elapsed,
+        "agent_steps_per_second": steps / elapsed.max(1e-9),
+        "command": std::env::args().collect::<Vec<_>>(),
+    });
+    write_atomic(&out.join("run.json"), (serde_json::to_string_pretty(&run)? + "\n").as_bytes())?;
+
+    if !s.quiet {
+        let mut o = std::io::stdout().lock();
+        writeln!(o, "{}\n", sc.name)?;
+        write!(o, "{}", output::table(&results))?;
+        writeln!(o, "\n{}\n", output::verdict(&results))?;
+        writeln!(
+            o,
+            "Wrote summary.csv, timeseries.csv, summary.json, scenario.resolved.toml and run.json to {} ({elapsed:.1} s).",
+            out.display()
+        )?;
+    }
+    Ok(())
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// Writes through a temporary file in the same directory, then renames it
+/// into place, so a crash never leaves a half-written output.
+fn write_atomic_with(
+    path: &Path,
+    f: impl FnOnce(&mut std::io::BufWriter<fs::File>) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut w = std::io::BufWriter::new(fs::File::create(&tmp)?);
+        f(&mut w)?;
+        w.flush()?;
+        w.get_ref().sync_all()?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(anyhow!("cannot write {}: {e}", path.display()));
+    }
+    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}

@@ -142,27 +142,13 @@ impl PartialEq for Metric {
 }
 
 /// Names of the built-in metrics.
-pub const BUILTIN_METRICS: [&str; 7] = [
-    "tokens",
-    "deployments",
-    "normalized_deployments",
-    "shipped_and_survived",
-    "dora",
-    "customer_impact",
-    "value",
-];
+pub const BUILTIN_METRICS: [&str; 7] =
+    ["tokens", "deployments", "normalized_deployments", "shipped_and_survived", "dora", "customer_impact", "value"];
 
 impl Metric {
     /// A metric on signal weights with no noise, delay 0 and window 1.
     pub fn weighted(name: impl Into<String>, weights: Vec<(String, f64)>) -> Self {
-        Metric {
-            name: name.into(),
-            weights,
-            noise: Noise::None,
-            delay: 0,
-            window: 1,
-            custom: None,
-        }
+        Metric { name: name.into(), weights, noise: Noise::None, delay: 0, window: 1, custom: None }
     }
 
     /// A built-in metric by name, with its documented default noise and
@@ -184,53 +170,25 @@ impl Metric {
         let (weights, noise, delay) = match name {
             "tokens" => (vec![w("tokens", 1.0)], Noise::Lognormal { sd: 0.3 }, 0),
             "deployments" => (vec![w("deployments", 1.0)], Noise::Normal { sd: 1.0 }, 0),
-            "normalized_deployments" => (
-                vec![w("normalized_deployments", 1.0)],
-                Noise::Normal { sd: 0.5 },
-                0,
-            ),
-            "shipped_and_survived" => (
-                vec![w("shipped_and_survived", 1.0)],
-                Noise::Normal { sd: 0.5 },
-                survival_window,
-            ),
-            "dora" => (
-                vec![w("deployments", 1.0), w("failed_changes", -3.0)],
-                Noise::Normal { sd: 1.0 },
-                0,
-            ),
+            "normalized_deployments" => (vec![w("normalized_deployments", 1.0)], Noise::Normal { sd: 0.5 }, 0),
+            "shipped_and_survived" => {
+                (vec![w("shipped_and_survived", 1.0)], Noise::Normal { sd: 0.5 }, survival_window)
+            }
+            "dora" => (vec![w("deployments", 1.0), w("failed_changes", -3.0)], Noise::Normal { sd: 1.0 }, 0),
             "customer_impact" => (vec![w("incidents", -1.0)], Noise::Normal { sd: 0.5 }, 0),
             "value" => (vec![w("value", 1.0)], Noise::None, 0),
             _ => return Err(Error::unknown("metric", "metric", name, BUILTIN_METRICS)),
         };
-        Ok(Metric {
-            name: name.to_string(),
-            weights,
-            noise,
-            delay,
-            window: 1,
-            custom: None,
-        })
+        Ok(Metric { name: name.to_string(), weights, noise, delay, window: 1, custom: None })
     }
 
     /// Checks weights, noise, delay and window against the known signals.
     pub fn validate(&self, path: &str, signals: &[String]) -> Result<()> {
         for (s, w) in &self.weights {
             if !signals.iter().any(|x| x == s) {
-                return Err(Error::unknown(
-                    format!("{path}.signals"),
-                    "signal",
-                    s,
-                    signals.iter().map(|s| s.as_str()),
-                ));
+                return Err(Error::unknown(format!("{path}.signals"), "signal", s, signals.iter().map(|s| s.as_str())));
             }
-            check_range(
-                &format!("{path}.signals.{s}"),
-                *w,
-                -1e15,
-                1e15,
-                "a finite weight",
-            )?;
+            check_range(&format!("{path}.signals.{s}"), *w, -1e15, 1e15, "a finite weight")?;
         }
         if let Some(c) = &self.custom {
             for s in c.signals() {
@@ -246,18 +204,10 @@ impl Metric {
         }
         self.noise.validate(&format!("{path}.noise"))?;
         if self.delay > 520 {
-            return Err(Error::invalid(
-                format!("{path}.delay"),
-                self.delay,
-                "an integer in [0, 520] (periods)",
-            ));
+            return Err(Error::invalid(format!("{path}.delay"), self.delay, "an integer in [0, 520] (periods)"));
         }
         if self.window == 0 || self.window > 520 {
-            return Err(Error::invalid(
-                format!("{path}.window"),
-                self.window,
-                "an integer in [1, 520] (periods)",
-            ));
+            return Err(Error::invalid(format!("{path}.window"), self.window, "an integer in [1, 520] (periods)"));
         }
         Ok(())
     }
@@ -272,15 +222,9 @@ mod tests {
         // E[exp(sd e - sd^2/2)] = 1: midpoint rule over normal quantiles.
         let n = 100_000;
         let noise = Noise::Lognormal { sd: 0.8 };
-        let m: f64 = (0..n)
-            .map(|i| {
-                noise.apply(
-                    1.0,
-                    crate::stats::normal_quantile((i as f64 + 0.5) / n as f64),
-                )
-            })
-            .sum::<f64>()
-            / n as f64;
+        let m: f64 =
+            (0..n).map(|i| noise.apply(1.0, crate::stats::normal_quantile((i as f64 + 0.5) / n as f64))).sum::<f64>()
+                / n as f64;
         assert!((m - 1.0).abs() < 1e-3, "{m}");
     }
 
@@ -288,10 +232,7 @@ mod tests {
     fn builtins_resolve_and_unknown_names_suggest() {
         let signals: Vec<String> = BUILTIN_SIGNALS.iter().map(|s| s.to_string()).collect();
         for m in BUILTIN_METRICS {
-            Metric::builtin(m, 4)
-                .unwrap()
-                .validate("policy[0].metric", &signals)
-                .unwrap();
+            Metric::builtin(m, 4).unwrap().validate("policy[0].metric", &signals).unwrap();
         }
         assert_eq!(Metric::builtin("shipped_and_survived", 4).unwrap().delay, 4);
         let e = Metric::builtin("tokns", 4).unwrap_err().to_string();

@@ -58,19 +58,9 @@ impl Org {
     /// Checks every field.
     pub fn validate(&self) -> Result<()> {
         if self.engineers == 0 || self.engineers > MAX_ENGINEERS {
-            return Err(Error::invalid(
-                "org.engineers",
-                self.engineers,
-                format!("an integer in [1, {MAX_ENGINEERS}]"),
-            ));
+            return Err(Error::invalid("org.engineers", self.engineers, format!("an integer in [1, {MAX_ENGINEERS}]")));
         }
-        check_range(
-            "org.hours_per_period",
-            self.hours_per_period,
-            1e-9,
-            1e4,
-            "a number in (0, 10000] (hours)",
-        )?;
+        check_range("org.hours_per_period", self.hours_per_period, 1e-9, 1e4, "a number in (0, 10000] (hours)")?;
         check_range(
             "org.token_price_per_million",
             self.token_price_per_million,
@@ -78,13 +68,7 @@ impl Org {
             1e6,
             "a number >= 0 (USD per million tokens)",
         )?;
-        check_range(
-            "org.incident_cost",
-            self.incident_cost,
-            0.0,
-            1e12,
-            "a number >= 0 (USD)",
-        )?;
+        check_range("org.incident_cost", self.incident_cost, 0.0, 1e12, "a number >= 0 (USD)")?;
         if self.survival_window > 520 {
             return Err(Error::invalid(
                 "org.survival_window",
@@ -92,26 +76,8 @@ impl Org {
                 "an integer in [0, 520] (periods)",
             ));
         }
-        check_range(
-            "org.defect_detection",
-            self.defect_detection,
-            0.0,
-            1.0,
-            "a probability in [0, 1]",
-        )?;
-        check_range(
-            "org.incident_probability",
-            self.incident_probability,
-            0.0,
-            1.0,
-            "a probability in [0, 1]",
-        )?;
-        check_range(
-            "org.value_noise",
-            self.value_noise,
-            0.0,
-            10.0,
-            "a number in [0, 10]",
-        )
+        check_range("org.defect_detection", self.defect_detection, 0.0, 1.0, "a probability in [0, 1]")?;
+        check_range("org.incident_probability", self.incident_probability, 0.0, 1.0, "a probability in [0, 1]")?;
+        check_range("org.value_noise", self.value_noise, 0.0, 10.0, "a number in [0, 10]")
     }
 }

@@ -22,27 +22,9 @@ pub struct Audit {
 impl Audit {
     /// Checks the audit's fields.
     pub fn validate(&self, path: &str) -> Result<()> {
-        check_range(
-            &format!("{path}.probability"),
-            self.probability,
-            0.0,
-            1.0,
-            "a probability in [0, 1]",
-        )?;
-        check_range(
-            &format!("{path}.sensitivity"),
-            self.sensitivity,
-            0.0,
-            1.0,
-            "a number in [0, 1]",
-        )?;
-        check_range(
-            &format!("{path}.penalty"),
-            self.penalty,
-            0.0,
-            1e12,
-            "a number >= 0 (USD)",
-        )
+        check_range(&format!("{path}.probability"), self.probability, 0.0, 1.0, "a probability in [0, 1]")?;
+        check_range(&format!("{path}.sensitivity"), self.sensitivity, 0.0, 1.0, "a number in [0, 1]")?;
+        check_range(&format!("{path}.penalty"), self.penalty, 0.0, 1e12, "a number >= 0 (USD)")
     }
 }
 
@@ -77,52 +59,30 @@ pub struct Policy {
 impl Policy {
     /// A policy with no metric and no reward.
     pub fn none(name: impl Into<String>) -> Self {
-        Policy {
-            name: name.into(),
-            ..Policy::default()
-        }
+        Policy { name: name.into(), ..Policy::default() }
     }
 
     /// A policy rewarding `metric` by `reward`.
     pub fn new(name: impl Into<String>, metric: Metric, reward: Reward) -> Self {
-        Policy {
-            name: name.into(),
-            metric: Some(metric),
-            reward,
-            ..Policy::default()
-        }
+        Policy { name: name.into(), metric: Some(metric), reward, ..Policy::default() }
     }
 
     /// Checks the policy's own fields (schedules are checked by the scenario).
     pub fn validate(&self, path: &str, signals: &[String]) -> Result<()> {
         if self.name.trim().is_empty() {
-            return Err(Error::invalid(
-                format!("{path}.name"),
-                "\"\"",
-                "a non-empty name",
-            ));
+            return Err(Error::invalid(format!("{path}.name"), "\"\"", "a non-empty name"));
         }
         if let Some(m) = &self.metric {
             m.validate(&format!("{path}.metric"), signals)?;
         } else if !matches!(self.reward, Reward::None) && self.schedule.is_empty() {
-            return Err(Error::invalid(
-                format!("{path}.metric"),
-                "nothing",
-                "a metric for the reward to read",
-            ));
+            return Err(Error::invalid(format!("{path}.metric"), "nothing", "a metric for the reward to read"));
         }
         self.reward.validate(&format!("{path}.reward"))?;
         if let Some(a) = &self.audit {
             a.validate(&format!("{path}.audit"))?;
         }
         if let Some(c) = self.token_cap {
-            check_range(
-                &format!("{path}.token_cap"),
-                c,
-                0.0,
-                1e18,
-                "a number >= 0 (tokens per period)",
-            )?;
+            check_range(&format!("{path}.token_cap"), c, 0.0, 1e18, "a number >= 0 (tokens per period)")?;
         }
         Ok(())
     }

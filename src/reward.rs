@@ -68,12 +68,7 @@ impl fmt::Debug for Reward {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reward::None => write!(f, "None"),
-            Reward::Leaderboard {
-                top_fraction,
-                prize,
-                bottom_fraction,
-                penalty,
-            } => write!(
+            Reward::Leaderboard { top_fraction, prize, bottom_fraction, penalty } => write!(
                 f,
                 "Leaderboard {{ top_fraction: {top_fraction}, prize: {prize}, bottom_fraction: {bottom_fraction}, penalty: {penalty} }}"
             ),
@@ -95,52 +90,18 @@ impl PartialEq for Reward {
 impl Reward {
     /// A leaderboard reward.
     pub fn leaderboard(top_fraction: f64, prize: f64, bottom_fraction: f64, penalty: f64) -> Self {
-        Reward::Leaderboard {
-            top_fraction,
-            prize,
-            bottom_fraction,
-            penalty,
-        }
+        Reward::Leaderboard { top_fraction, prize, bottom_fraction, penalty }
     }
 
     /// Checks fractions and amounts; `path` is e.g. `policy[1].reward`.
     pub fn validate(&self, path: &str) -> Result<()> {
         let big = 1e12;
         match *self {
-            Reward::Leaderboard {
-                top_fraction,
-                prize,
-                bottom_fraction,
-                penalty,
-            } => {
-                check_range(
-                    &format!("{path}.top_fraction"),
-                    top_fraction,
-                    0.0,
-                    1.0,
-                    "a fraction in [0, 1]",
-                )?;
-                check_range(
-                    &format!("{path}.bottom_fraction"),
-                    bottom_fraction,
-                    0.0,
-                    1.0,
-                    "a fraction in [0, 1]",
-                )?;
-                check_range(
-                    &format!("{path}.prize"),
-                    prize,
-                    0.0,
-                    big,
-                    "a number >= 0 (USD)",
-                )?;
-                check_range(
-                    &format!("{path}.penalty"),
-                    penalty,
-                    0.0,
-                    big,
-                    "a number >= 0 (USD)",
-                )?;
+            Reward::Leaderboard { top_fraction, prize, bottom_fraction, penalty } => {
+                check_range(&format!("{path}.top_fraction"), top_fraction, 0.0, 1.0, "a fraction in [0, 1]")?;
+                check_range(&format!("{path}.bottom_fraction"), bottom_fraction, 0.0, 1.0, "a fraction in [0, 1]")?;
+                check_range(&format!("{path}.prize"), prize, 0.0, big, "a number >= 0 (USD)")?;
+                check_range(&format!("{path}.penalty"), penalty, 0.0, big, "a number >= 0 (USD)")?;
                 if top_fraction + bottom_fraction > 1.0 {
                     return Err(crate::Error::invalid(
                         format!("{path}.bottom_fraction"),
@@ -150,28 +111,12 @@ impl Reward {
                 }
                 Ok(())
             }
-            Reward::Linear { rate } => check_range(
-                &format!("{path}.rate"),
-                rate,
-                -big,
-                big,
-                "a finite number (USD per metric unit)",
-            ),
+            Reward::Linear { rate } => {
+                check_range(&format!("{path}.rate"), rate, -big, big, "a finite number (USD per metric unit)")
+            }
             Reward::Threshold { quota, bonus } => {
-                check_range(
-                    &format!("{path}.quota"),
-                    quota,
-                    -1e15,
-                    1e15,
-                    "a finite number (metric units)",
-                )?;
-                check_range(
-                    &format!("{path}.bonus"),
-                    bonus,
-                    0.0,
-                    big,
-                    "a number >= 0 (USD)",
-                )
+                check_range(&format!("{path}.quota"), quota, -1e15, 1e15, "a finite number (metric units)")?;
+                check_range(&format!("{path}.bonus"), bonus, 0.0, big, "a number >= 0 (USD)")
             }
             Reward::None | Reward::Custom(_) => Ok(()),
         }
@@ -255,12 +200,7 @@ impl Belief {
                 }
             })
             .sum();
-        Belief::Steps {
-            base,
-            steps,
-            noise,
-            curvature,
-        }
+        Belief::Steps { base, steps, noise, curvature }
     }
 
     /// An upper bound on the second derivative of the expected reward.
@@ -301,13 +241,8 @@ impl Belief {
         match self {
             Belief::Flat => 0.0,
             Belief::Linear { rate } => rate * m,
-            Belief::Steps {
-                base, steps, noise, ..
-            } => {
-                base + steps
-                    .iter()
-                    .map(|&(c, a)| a * Self::prob(m, c, *noise).0)
-                    .sum::<f64>()
+            Belief::Steps { base, steps, noise, .. } => {
+                base + steps.iter().map(|&(c, a)| a * Self::prob(m, c, *noise).0).sum::<f64>()
             }
             Belief::Custom { rule, board, noise } => rule.expected(m, board, *noise),
         }
@@ -316,9 +251,7 @@ impl Belief {
     /// Expected reward and its slope at `m`, in one pass.
     pub fn value_and_slope(&self, m: f64) -> (f64, f64) {
         match self {
-            Belief::Steps {
-                base, steps, noise, ..
-            } => {
+            Belief::Steps { base, steps, noise, .. } => {
                 let (mut v, mut d) = (*base, 0.0);
                 for &(c, a) in steps {
                     let (p, dp) = Self::prob(m, c, *noise);
@@ -336,14 +269,10 @@ impl Belief {
         match self {
             Belief::Flat => 0.0,
             Belief::Linear { rate } => *rate,
-            Belief::Steps { steps, noise, .. } => steps
-                .iter()
-                .map(|&(c, a)| a * Self::prob(m, c, *noise).1)
-                .sum(),
+            Belief::Steps { steps, noise, .. } => steps.iter().map(|&(c, a)| a * Self::prob(m, c, *noise).1).sum(),
             Belief::Custom { rule, board, noise } => {
                 let h = 1e-6 * m.abs().max(1e-3);
-                (rule.expected(m + h, board, *noise) - rule.expected(m - h, board, *noise))
-                    / (2.0 * h)
+                (rule.expected(m + h, board, *noise) - rule.expected(m - h, board, *noise)) / (2.0 * h)
             }
         }
     }
@@ -356,21 +285,12 @@ impl Belief {
             Belief::Linear { rate } => rate.abs(),
             Belief::Steps { steps, noise, .. } => match *noise {
                 Noise::None => f64::INFINITY,
-                Noise::Normal { sd } if sd > 0.0 => {
-                    steps.iter().map(|s| s.1).sum::<f64>() * normal_pdf(0.0) / sd
-                }
+                Noise::Normal { sd } if sd > 0.0 => steps.iter().map(|s| s.1).sum::<f64>() * normal_pdf(0.0) / sd,
                 // a phi(z) / (sd m) with m = c exp(sd z + sd^2/2) peaks at z = -sd,
                 // where it equals a phi(0) / (sd c).
-                Noise::Lognormal { sd } if sd > 0.0 => steps
-                    .iter()
-                    .map(|&(c, a)| {
-                        if c > 0.0 {
-                            a * normal_pdf(0.0) / (sd * c)
-                        } else {
-                            0.0
-                        }
-                    })
-                    .sum(),
+                Noise::Lognormal { sd } if sd > 0.0 => {
+                    steps.iter().map(|&(c, a)| if c > 0.0 { a * normal_pdf(0.0) / (sd * c) } else { 0.0 }).sum()
+                }
                 _ => f64::INFINITY,
             },
             Belief::Custom { rule, board, noise } => rule.max_slope(board, *noise),
@@ -397,10 +317,7 @@ mod tests {
                 let m = i as f64 * 0.1;
                 let h = 1e-5;
                 let fd = (b.expected(m + h) - b.expected(m - h)) / (2.0 * h);
-                assert!(
-                    (fd - b.slope(m)).abs() < 1e-5 * (1.0 + fd.abs()),
-                    "{noise:?} m={m}"
-                );
+                assert!((fd - b.slope(m)).abs() < 1e-5 * (1.0 + fd.abs()), "{noise:?} m={m}");
                 assert!(b.slope(m) <= bound * (1.0 + 1e-12), "{noise:?} m={m}");
                 let d2 = (b.slope(m + h) - b.slope(m - h)) / (2.0 * h);
                 assert!(d2.abs() <= curv, "{noise:?} m={m}: {d2} > {curv}");

@@ -46,8 +46,7 @@ impl Streams {
     pub fn new(seed: u64, replication: u64) -> Self {
         let mut keys = [[0u8; 32]; 6];
         for (purpose, key) in keys.iter_mut().enumerate() {
-            let mut state = splitmix(seed ^ splitmix(replication.wrapping_add(0x9E37)))
-                ^ splitmix(purpose as u64 + 1);
+            let mut state = splitmix(seed ^ splitmix(replication.wrapping_add(0x9E37))) ^ splitmix(purpose as u64 + 1);
             for chunk in key.chunks_exact_mut(8) {
                 state = splitmix(state);
                 chunk.copy_from_slice(&state.to_le_bytes());
@@ -74,11 +73,7 @@ impl Streams {
     /// A 64-bit key for `(agent, period)`, used to break ties in rankings
     /// fairly and reproducibly.
     pub fn tie_key(&self, agent: u64, period: i64) -> u64 {
-        let k = u64::from_le_bytes(
-            self.keys[Purpose::Measurement as usize][..8]
-                .try_into()
-                .unwrap_or([0; 8]),
-        );
+        let k = u64::from_le_bytes(self.keys[Purpose::Measurement as usize][..8].try_into().unwrap_or([0; 8]));
         splitmix(k ^ splitmix(agent ^ splitmix(period as u64)))
     }
 }
@@ -168,16 +163,12 @@ mod tests {
     #[test]
     fn streams_are_independent_of_order_and_distinct() {
         let s = Streams::new(7, 3);
-        let a: Vec<u64> = (0..4)
-            .map(|_| s.stream(Purpose::Production, 5, 2).next_u64())
-            .collect();
+        let a: Vec<u64> = (0..4).map(|_| s.stream(Purpose::Production, 5, 2).next_u64()).collect();
         assert!(a.windows(2).all(|w| w[0] == w[1]));
         let b = s.stream(Purpose::Production, 5, 3).next_u64();
         let c = s.stream(Purpose::Production, 6, 2).next_u64();
         let d = s.stream(Purpose::Measurement, 5, 2).next_u64();
-        let e = Streams::new(7, 4)
-            .stream(Purpose::Production, 5, 2)
-            .next_u64();
+        let e = Streams::new(7, 4).stream(Purpose::Production, 5, 2).next_u64();
         assert!(a[0] != b && a[0] != c && a[0] != d && a[0] != e);
     }
 
@@ -197,10 +188,7 @@ mod tests {
             let sum: f64 = (0..n).map(|_| binomial(&mut rng, trials, p) as f64).sum();
             let mean = trials as f64 * p;
             let se = (mean * (1.0 - p) / n as f64).sqrt();
-            assert!(
-                (sum / n as f64 - mean).abs() < 5.0 * se,
-                "binomial {trials} {p}"
-            );
+            assert!((sum / n as f64 - mean).abs() < 5.0 * se, "binomial {trials} {p}");
         }
     }
 }

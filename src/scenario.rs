@@ -96,10 +96,7 @@ impl Scenario {
 
     /// Index of the baseline policy.
     pub fn baseline_index(&self) -> usize {
-        self.baseline
-            .as_ref()
-            .and_then(|b| self.policies.iter().position(|p| &p.name == b))
-            .unwrap_or(0)
+        self.baseline.as_ref().and_then(|b| self.policies.iter().position(|p| &p.name == b)).unwrap_or(0)
     }
 
     /// Checks the whole scenario; the error names the first offending field.
@@ -112,11 +109,7 @@ impl Scenario {
             ));
         }
         if self.periods == 0 || self.periods > MAX_PERIODS {
-            return Err(Error::invalid(
-                "periods",
-                self.periods,
-                format!("an integer in [1, {MAX_PERIODS}]"),
-            ));
+            return Err(Error::invalid("periods", self.periods, format!("an integer in [1, {MAX_PERIODS}]")));
         }
         if self.burn_in >= self.periods {
             return Err(Error::invalid(
@@ -130,11 +123,7 @@ impl Scenario {
         self.effort_cost.validate()?;
         self.behavior.validate()?;
         if self.activities.is_empty() {
-            return Err(Error::invalid(
-                "activity",
-                "an empty list",
-                "at least one activity",
-            ));
+            return Err(Error::invalid("activity", "an empty list", "at least one activity"));
         }
         for (i, a) in self.activities.iter().enumerate() {
             a.validate(&format!("activity[{i}]"))?;
@@ -155,19 +144,10 @@ impl Scenario {
         }
         let signals = self.signals();
         if self.policies.is_empty() {
-            return Err(Error::invalid(
-                "policy",
-                "an empty list",
-                "at least one policy",
-            ));
+            return Err(Error::invalid("policy", "an empty list", "at least one policy"));
         }
-        let max_delay = self
-            .policies
-            .iter()
-            .filter_map(|p| p.metric.as_ref())
-            .map(|m| m.delay + m.window)
-            .max()
-            .unwrap_or(1);
+        let max_delay =
+            self.policies.iter().filter_map(|p| p.metric.as_ref()).map(|m| m.delay + m.window).max().unwrap_or(1);
         let cells = self.org.engineers as f64
             * (3.0 * self.activities.len() as f64 + signals.len() as f64 + max_delay as f64 + 24.0);
         if cells > MAX_STATE_CELLS {
@@ -181,11 +161,7 @@ impl Scenario {
             let path = format!("policy[{i}]");
             p.validate(&path, &signals)?;
             if self.policies[..i].iter().any(|q| q.name == p.name) {
-                return Err(Error::invalid(
-                    format!("{path}.name"),
-                    &p.name,
-                    "a name not used by another policy",
-                ));
+                return Err(Error::invalid(format!("{path}.name"), &p.name, "a name not used by another policy"));
             }
             let mut last: Option<u32> = None;
             for (j, st) in p.schedule.iter().enumerate() {
@@ -197,10 +173,7 @@ impl Scenario {
                             format!("{spath}.policy"),
                             "policy",
                             &st.policy,
-                            self.policies
-                                .iter()
-                                .filter(|q| q.schedule.is_empty())
-                                .map(|q| q.name.as_str()),
+                            self.policies.iter().filter(|q| q.schedule.is_empty()).map(|q| q.name.as_str()),
                         ));
                     }
                     Some(q) if !q.schedule.is_empty() => {
@@ -214,11 +187,7 @@ impl Scenario {
                 }
                 match last {
                     None if st.from != 0 => {
-                        return Err(Error::invalid(
-                            format!("{spath}.from"),
-                            st.from,
-                            "0 for the first entry",
-                        ));
+                        return Err(Error::invalid(format!("{spath}.from"), st.from, "0 for the first entry"));
                     }
                     Some(l) if st.from <= l => {
                         return Err(Error::invalid(
@@ -229,18 +198,9 @@ impl Scenario {
                     }
                     _ => {}
                 }
-                if st.from >= self.periods {
-                    return Err(Error::invalid(
-                        format!("{spath}.from"),
-                        st.from,
-                        format!("a period < periods ({})", self.periods),
-                    ));
-                }
                 last = Some(st.from);
             }
-            if !p.schedule.is_empty()
-                && (p.metric.is_some() || !matches!(p.reward, crate::reward::Reward::None))
-            {
+            if !p.schedule.is_empty() && (p.metric.is_some() || !matches!(p.reward, crate::reward::Reward::None)) {
                 return Err(Error::invalid(
                     format!("{path}.schedule"),
                     "a schedule with its own metric or reward",
@@ -250,12 +210,7 @@ impl Scenario {
         }
         if let Some(b) = &self.baseline {
             if !self.policies.iter().any(|p| &p.name == b) {
-                return Err(Error::unknown(
-                    "baseline",
-                    "policy",
-                    b,
-                    self.policies.iter().map(|p| p.name.as_str()),
-                ));
+                return Err(Error::unknown("baseline", "policy", b, self.policies.iter().map(|p| p.name.as_str())));
             }
         }
         Ok(())

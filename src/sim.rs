@@ -17,9 +17,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::accounting::{Aggregate, KpiDef, aggregate, k, kpi_defs};
-use crate::behavior::{
-    Agent, BeliefRule, Model, PlanTables, Scratch, best_response, fermi, roth_erev,
-};
+use crate::behavior::{Agent, BeliefRule, Model, PlanTables, Scratch, best_response, fermi, roth_erev};
 use crate::engineer::Population;
 use crate::error::Result;
 use crate::metric::{self, CustomMetric, Metric, Noise};
@@ -47,10 +45,7 @@ impl MetricEval {
         let idx = |s: &str| signals.iter().position(|x| x == s).unwrap_or(0);
         MetricEval {
             weights: m.weights.iter().map(|(s, w)| (idx(s), *w)).collect(),
-            custom: m
-                .custom
-                .as_ref()
-                .map(|c| (c.clone(), c.signals().iter().map(|s| idx(s)).collect())),
+            custom: m.custom.as_ref().map(|c| (c.clone(), c.signals().iter().map(|s| idx(s)).collect())),
             noise: m.noise,
             delay: m.delay as usize,
             window: m.window as usize,
@@ -187,12 +182,7 @@ impl Compiled {
             let rewarded = p.metric.is_some();
             let m = p.metric.as_ref().unwrap_or(&tokens_metric);
             let metric = MetricEval::compile(m, &signals);
-            let tok_w: f64 = metric
-                .weights
-                .iter()
-                .filter(|(i, _)| *i == metric::SIG_TOKENS)
-                .map(|(_, w)| w)
-                .sum();
+            let tok_w: f64 = metric.weights.iter().filter(|(i, _)| *i == metric::SIG_TOKENS).map(|(_, w)| w).sum();
             let rewarded_weights = |act: usize| -> f64 {
                 if !rewarded {
                     return 0.0;
@@ -213,42 +203,20 @@ impl Compiled {
                 gaming: sc.activities.iter().map(|a| a.gaming).collect(),
                 uses_ai: sc.activities.iter().map(|a| a.uses_ai).collect(),
                 tau0: sc.activities.iter().map(|a| a.tau0).collect(),
-                tau_max: sc
-                    .activities
-                    .iter()
-                    .map(|a| {
-                        if a.uses_ai {
-                            a.max_tokens_per_hour
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect(),
+                tau_max: sc.activities.iter().map(|a| if a.uses_ai { a.max_tokens_per_hour } else { 0.0 }).collect(),
                 e_max: sc
                     .activities
                     .iter()
-                    .map(|a| {
-                        if a.uses_ai {
-                            (-a.max_tokens_per_hour / a.tau0).exp()
-                        } else {
-                            1.0
-                        }
-                    })
+                    .map(|a| if a.uses_ai { (-a.max_tokens_per_hour / a.tau0).exp() } else { 1.0 })
                     .collect(),
                 skill_scaled: sc.activities.iter().map(|a| a.skill_scaled).collect(),
                 price: sc.org.price_per_token(),
-                audit_per_hour: p
-                    .audit
-                    .map_or(0.0, |a| a.probability * a.sensitivity * a.penalty / h),
+                audit_per_hour: p.audit.map_or(0.0, |a| a.probability * a.sensitivity * a.penalty / h),
                 cap: p.token_cap,
                 effort: sc.effort_cost,
             };
             base_index[pi] = stage_policies.len();
-            let free = PlanTables {
-                audit_per_hour: 0.0,
-                cap: None,
-                ..tables.clone()
-            };
+            let free = PlanTables { audit_per_hour: 0.0, cap: None, ..tables.clone() };
             stage_policies.push(StagePolicy {
                 tables,
                 free,
@@ -269,26 +237,14 @@ impl Compiled {
                     p.schedule
                         .iter()
                         .map(|st| {
-                            (
-                                st.from,
-                                base_index[sc
-                                    .policies
-                                    .iter()
-                                    .position(|q| q.name == st.policy)
-                                    .unwrap_or(0)],
-                            )
+                            (st.from, base_index[sc.policies.iter().position(|q| q.name == st.policy).unwrap_or(0)])
                         })
                         .collect()
                 }
             })
             .collect();
         let k = sc.activities.len();
-        let l = stage_policies
-            .iter()
-            .map(|p| p.metric.delay + p.metric.window)
-            .max()
-            .unwrap_or(1)
-            .max(1);
+        let l = stage_policies.iter().map(|p| p.metric.delay + p.metric.window).max().unwrap_or(1).max(1);
         Ok(Compiled {
             stride: 2 * k + ns + l + NSC,
             k,
@@ -329,13 +285,7 @@ struct Beliefs {
 }
 
 /// Runs policy `policy` of the compiled scenario in replication `rep`.
-pub fn simulate(
-    c: &Compiled,
-    policy: usize,
-    rep: u32,
-    pop: &Population,
-    streams: &Streams,
-) -> RunOutput {
+pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams: &Streams) -> RunOutput {
     let sc = &c.scenario;
     let n = sc.org.engineers;
     let (kk, ss, ll, stride) = (c.k, c.s, c.l, c.stride);
@@ -363,10 +313,7 @@ pub fn simulate(
             None => true,
         };
         row[o_sc + SC_STRATEGY] = f64::from(u8::from(gamer && !pop.never_games[i]));
-        if let Model::RothErev {
-            initial_propensity, ..
-        } = behavior.model
-        {
+        if let Model::RothErev { initial_propensity, .. } = behavior.model {
             row[o_sc + SC_Q0] = initial_propensity;
             row[o_sc + SC_Q1] = initial_propensity;
         }
@@ -375,13 +322,7 @@ pub fn simulate(
 
     // The pre-period: no incentive at all.
     let first = &c.stage_policies[schedule[0].1];
-    let pre = PeriodCtx {
-        stage: first,
-        belief: &Belief::Flat,
-        period: -1,
-        hours: h_total,
-        incentive: false,
-    };
+    let pre = PeriodCtx { stage: first, belief: &Belief::Flat, period: -1, hours: h_total, incentive: false };
     let (_, mut review_last) = work_phase(c, &pre, pop, streams, &mut rows);
     let corr_before = {
         let (raw, val) = gather_raw_value(&rows, n, stride, o_sc);
@@ -389,12 +330,7 @@ pub fn simulate(
     };
 
     let mut stage_at = usize::MAX;
-    let mut beliefs = Beliefs {
-        top: 0.0,
-        bottom: 0.0,
-        seen: 0,
-        board: Arc::new(Vec::new()),
-    };
+    let mut beliefs = Beliefs { top: 0.0, bottom: 0.0, seen: 0, board: Arc::new(Vec::new()) };
     let mut last_hours = vec![f64::NAN; kk];
     let mut published = vec![0.0; n];
     let mut payouts = vec![0.0; n];
@@ -402,10 +338,7 @@ pub fn simulate(
     let mut final_board = None;
 
     for t in 0..periods {
-        let idx = schedule
-            .iter()
-            .rposition(|&(from, _)| from as usize <= t)
-            .unwrap_or(0);
+        let idx = schedule.iter().rposition(|&(from, _)| from as usize <= t).unwrap_or(0);
         let stage = &c.stage_policies[schedule[idx].1];
         if idx != stage_at {
             // A new policy: its metric's history is what the last period's
@@ -414,12 +347,7 @@ pub fn simulate(
             let mut buf = Vec::new();
             for (i, row) in rows.chunks_mut(stride).enumerate() {
                 let raw = stage.metric.raw(&row[o_sig..o_sig + ss], &mut buf);
-                let e = std_normal(&mut streams.substream(
-                    Purpose::Measurement,
-                    i as u64,
-                    t as i64 - 1,
-                    1,
-                ));
+                let e = std_normal(&mut streams.substream(Purpose::Measurement, i as u64, t as i64 - 1, 1));
                 let obs = stage.metric.noise.apply(raw, e);
                 row[o_ring..o_ring + ll].iter_mut().for_each(|x| *x = obs);
                 row[o_sc + SC_PUBLISHED] = obs;
@@ -439,13 +367,7 @@ pub fn simulate(
         }
         let belief = make_belief(stage, &beliefs);
         let h_avail = (h_total - review_last / n as f64).max(0.0);
-        let ctx = PeriodCtx {
-            stage,
-            belief: &belief,
-            period: t as i64,
-            hours: h_avail,
-            incentive: true,
-        };
+        let ctx = PeriodCtx { stage, belief: &belief, period: t as i64, hours: h_avail, incentive: true };
         let (parts, review) = work_phase(c, &ctx, pop, streams, &mut rows);
         review_last = review;
 
@@ -453,28 +375,10 @@ pub fn simulate(
         for (i, row) in rows.chunks(stride).enumerate() {
             published[i] = row[o_sc + SC_PUBLISHED];
         }
-        pay(
-            stage,
-            &published,
-            streams,
-            t as i64,
-            &mut order,
-            &mut payouts,
-        );
-        let (detections, bonus) = settle(
-            c, stage, pop, streams, t as i64, h_avail, &payouts, &mut rows,
-        );
+        pay(stage, &published, streams, t as i64, &mut order, &mut payouts);
+        let (detections, bonus) = settle(c, stage, pop, streams, t as i64, h_avail, &payouts, &mut rows);
         learn(c, pop, streams, t as i64, &mut rows);
-        update_beliefs(
-            stage,
-            &behavior.belief,
-            &published,
-            streams,
-            t as i64,
-            &mut order,
-            &mut payouts,
-            &mut beliefs,
-        );
+        update_beliefs(stage, &behavior.belief, &published, streams, t as i64, &mut order, &mut payouts, &mut beliefs);
 
         // Diagnostics.
         let (raw, val) = gather_raw_value(&rows, n, stride, o_sc);
@@ -484,8 +388,7 @@ pub fn simulate(
             _ => 0.1,
         };
         let kt = ((top_frac * n as f64).round() as usize).clamp(1, n);
-        let precision =
-            top_k_overlap(&published, &val, kt, streams, t as i64, &mut order) as f64 / kt as f64;
+        let precision = top_k_overlap(&published, &val, kt, streams, t as i64, &mut order) as f64 / kt as f64;
 
         let kpi = &mut per_period[t * nk..(t + 1) * nk];
         let nf = n as f64;
@@ -495,28 +398,16 @@ pub fn simulate(
         kpi[k::NET_VALUE] = kpi[k::USEFUL_OUTPUT] - kpi[k::TOKEN_COST] - kpi[k::INCIDENT_COST];
         kpi[k::BONUS_PAID] = bonus;
         kpi[k::EFFORT_COST] = parts[P_EFFORT];
-        kpi[k::GAMING_SHARE] = if parts[P_WORK] > 0.0 {
-            parts[P_GAMING] / parts[P_WORK]
-        } else {
-            0.0
-        };
+        kpi[k::GAMING_SHARE] = if parts[P_WORK] > 0.0 { parts[P_GAMING] / parts[P_WORK] } else { 0.0 };
         kpi[k::METRIC_VALUE_CORRELATION] = corr;
         kpi[k::METRIC_VALUE_CORRELATION_BEFORE] = corr_before;
         kpi[k::TOP_K_PRECISION] = precision;
         kpi[k::DEPLOYMENTS] = parts[P_DEPLOY];
-        kpi[k::CHANGE_FAILURE_RATE] = if parts[P_DEPLOY] > 0.0 {
-            parts[P_FAILED] / parts[P_DEPLOY]
-        } else {
-            0.0
-        };
+        kpi[k::CHANGE_FAILURE_RATE] = if parts[P_DEPLOY] > 0.0 { parts[P_FAILED] / parts[P_DEPLOY] } else { 0.0 };
         kpi[k::TOKENS] = parts[P_TOKENS];
         kpi[k::INCIDENTS] = parts[P_INCIDENTS];
         kpi[k::REVIEW_HOURS] = parts[P_REVIEW];
-        kpi[k::CYCLE_TIME] = if parts[P_DEPLOY] > 0.0 {
-            parts[P_CYCLE] / parts[P_DEPLOY]
-        } else {
-            0.0
-        };
+        kpi[k::CYCLE_TIME] = if parts[P_DEPLOY] > 0.0 { parts[P_CYCLE] / parts[P_DEPLOY] } else { 0.0 };
         kpi[k::GAMERS_SHARE] = parts[P_GAMERS] / nf;
         kpi[k::AUDIT_DETECTIONS] = detections;
         let mut change = 0.0;
@@ -543,11 +434,7 @@ pub fn simulate(
         .enumerate()
         .map(|(j, d)| aggregate(d.aggregate, (burn..periods).map(|t| per_period[t * nk + j])))
         .collect();
-    RunOutput {
-        per_period,
-        totals,
-        final_board,
-    }
+    RunOutput { per_period, totals, final_board }
 }
 
 struct PeriodCtx<'a> {
@@ -570,13 +457,7 @@ fn gather_raw_value(rows: &[f64], n: usize, stride: usize, o_sc: usize) -> (Vec<
 
 /// Plans, works and measures every engineer; returns the chunk-ordered
 /// partial sums and the review load put on peers (hours).
-fn work_phase(
-    c: &Compiled,
-    ctx: &PeriodCtx,
-    pop: &Population,
-    streams: &Streams,
-    rows: &mut [f64],
-) -> (Vec<f64>, f64) {
+fn work_phase(c: &Compiled, ctx: &PeriodCtx, pop: &Population, streams: &Streams, rows: &mut [f64]) -> (Vec<f64>, f64) {
     let sc = &c.scenario;
     let (kk, ss, ll, stride) = (c.k, c.s, c.l, c.stride);
     let o_sig = 2 * kk;
@@ -604,8 +485,7 @@ fn work_phase(
                 let u_strategy = open01(&mut brng);
                 let u_logit = open01(&mut brng);
                 // Strategy this period.
-                let fixed_gamer = matches!(behavior.model, Model::FixedTypes { .. })
-                    && row[o_sc + SC_STRATEGY] > 0.5;
+                let fixed_gamer = matches!(behavior.model, Model::FixedTypes { .. }) && row[o_sc + SC_STRATEGY] > 0.5;
                 let may_game = match behavior.model {
                     Model::BestResponse => !pop.never_games[i],
                     Model::RothErev { .. } => {
@@ -622,25 +502,14 @@ fn work_phase(
                     leverage: pop.ai_leverage[i],
                     integrity,
                     motivation: pop.intrinsic_motivation[i],
-                    sensitivity: if ctx.incentive {
-                        pop.reward_sensitivity[i]
-                    } else {
-                        0.0
-                    },
+                    sensitivity: if ctx.incentive { pop.reward_sensitivity[i] } else { 0.0 },
                     awareness: pop.cost_awareness[i],
                     may_game,
                     hours: ctx.hours,
                 };
                 let tables = &stage.tables;
                 let _plan = if ctx.incentive {
-                    best_response(
-                        &ag,
-                        tables,
-                        ctx.belief,
-                        behavior.temperature,
-                        u_logit,
-                        &mut scratch,
-                    )
+                    best_response(&ag, tables, ctx.belief, behavior.temperature, u_logit, &mut scratch)
                 } else {
                     best_response(&ag, &stage.free, &Belief::Flat, 0.0, u_logit, &mut scratch)
                 };
@@ -662,11 +531,7 @@ fn work_phase(
                     }
                     let prod = if act.skill_scaled { ag.skill } else { 1.0 };
                     let tau = scratch.tau[a];
-                    let q = if act.uses_ai {
-                        1.0 + ag.leverage * (1.0 - (-tau / act.tau0).exp())
-                    } else {
-                        1.0
-                    };
+                    let q = if act.uses_ai { 1.0 + ag.leverage * (1.0 - (-tau / act.tau0).exp()) } else { 1.0 };
                     let units = h * prod * q;
                     let shipped = poisson_inv(u[0], act.changes_per_hour * units);
                     let defects = binomial_inv(u[1], shipped, act.defect_rate);
@@ -674,13 +539,8 @@ fn work_phase(
                     let incidents = binomial_inv(u[3], defects, incp);
                     let survived = shipped - rolled;
                     let useful = binomial_inv(u[4], survived, act.usefulness);
-                    let kept = if shipped > 0 {
-                        survived as f64 / shipped as f64
-                    } else {
-                        1.0 - act.defect_rate * rb
-                    };
-                    sig[metric::SIG_TOKENS] +=
-                        h * (act.tokens_per_hour + if act.uses_ai { tau } else { 0.0 });
+                    let kept = if shipped > 0 { survived as f64 / shipped as f64 } else { 1.0 - act.defect_rate * rb };
+                    sig[metric::SIG_TOKENS] += h * (act.tokens_per_hour + if act.uses_ai { tau } else { 0.0 });
                     sig[metric::SIG_VALUE] += act.value_per_hour * units * shock * kept;
                     sig[metric::SIG_DEPLOYMENTS] += shipped as f64;
                     sig[metric::SIG_NORMALIZED] += act.change_size * useful as f64;
@@ -688,11 +548,7 @@ fn work_phase(
                     sig[metric::SIG_FAILED] += rolled as f64;
                     sig[metric::SIG_INCIDENTS] += incidents as f64;
                     sig[metric::SIG_REVIEW] += shipped as f64 * act.review_hours_per_change;
-                    for (si, &w) in c.unit_signals[a]
-                        .iter()
-                        .enumerate()
-                        .skip(metric::BUILTIN_SIGNALS.len())
-                    {
+                    for (si, &w) in c.unit_signals[a].iter().enumerate().skip(metric::BUILTIN_SIGNALS.len()) {
                         sig[si] += w * units;
                     }
                     // Direct contributions to built-in signals (e.g. inflated claims).
@@ -729,10 +585,8 @@ fn work_phase(
                 row[o_sc + SC_VALUE] = value;
                 row[o_sc + SC_GAMING] = gaming_h;
                 row[o_sc + SC_CYCLE] = cycle;
-                row[o_sc + SC_BASE] = ag.motivation * value
-                    - effort
-                    - ag.integrity * gaming_h
-                    - ag.awareness * price * tokens;
+                row[o_sc + SC_BASE] =
+                    ag.motivation * value - effort - ag.integrity * gaming_h - ag.awareness * price * tokens;
 
                 part[P_TOKENS] += tokens;
                 part[P_VALUE] += value;
@@ -772,21 +626,12 @@ fn select_top(published: &[f64], k: usize, streams: &Streams, t: i64, order: &mu
     }
     let key = |i: u32| streams.tie_key(i as u64, t);
     order.select_nth_unstable_by(k - 1, |&a, &b| {
-        published[b as usize]
-            .total_cmp(&published[a as usize])
-            .then_with(|| key(b).cmp(&key(a)))
+        published[b as usize].total_cmp(&published[a as usize]).then_with(|| key(b).cmp(&key(a)))
     });
 }
 
 /// Payouts of the reward scheme (USD; negative is pressure).
-fn pay(
-    stage: &StagePolicy,
-    published: &[f64],
-    streams: &Streams,
-    t: i64,
-    order: &mut Vec<u32>,
-    out: &mut [f64],
-) {
+fn pay(stage: &StagePolicy, published: &[f64], streams: &Streams, t: i64, order: &mut Vec<u32>, out: &mut [f64]) {
     let n = published.len();
     out.iter_mut().for_each(|x| *x = 0.0);
     if !stage.rewarded {
@@ -794,20 +639,11 @@ fn pay(
     }
     match &stage.reward {
         Reward::None => {}
-        Reward::Linear { rate } => out
-            .iter_mut()
-            .zip(published)
-            .for_each(|(o, p)| *o = rate * p),
-        Reward::Threshold { quota, bonus } => out
-            .iter_mut()
-            .zip(published)
-            .for_each(|(o, p)| *o = if p >= quota { *bonus } else { 0.0 }),
-        Reward::Leaderboard {
-            top_fraction,
-            prize,
-            bottom_fraction,
-            penalty,
-        } => {
+        Reward::Linear { rate } => out.iter_mut().zip(published).for_each(|(o, p)| *o = rate * p),
+        Reward::Threshold { quota, bonus } => {
+            out.iter_mut().zip(published).for_each(|(o, p)| *o = if p >= quota { *bonus } else { 0.0 })
+        }
+        Reward::Leaderboard { top_fraction, prize, bottom_fraction, penalty } => {
             let (top, bottom) = leaderboard_counts(n, *top_fraction, *bottom_fraction);
             select_top(published, top, streams, t, order);
             for &i in &order[..top] {
@@ -843,11 +679,7 @@ fn settle(
         if let Some(a) = stage.audit {
             let mut rng = streams.stream(Purpose::Audit, i as u64, t);
             let (u1, u2) = (open01(&mut rng), open01(&mut rng));
-            let share = if h_avail > 0.0 {
-                row[o_sc + SC_GAMING] / c.scenario.org.hours_per_period
-            } else {
-                0.0
-            };
+            let share = if h_avail > 0.0 { row[o_sc + SC_GAMING] / c.scenario.org.hours_per_period } else { 0.0 };
             if u1 < a.probability && u2 < a.sensitivity * share {
                 pen = a.penalty;
                 det += 1.0;
@@ -865,15 +697,9 @@ fn learn(c: &Compiled, pop: &Population, streams: &Streams, t: i64, rows: &mut [
     let o_sc = 2 * c.k + c.s + c.l;
     let n = pop.len();
     match c.scenario.behavior.model {
-        Model::Imitation {
-            revision_rate,
-            beta,
-            ..
-        } => {
-            let snap: Vec<(f64, f64)> = rows
-                .chunks(c.stride)
-                .map(|r| (r[o_sc + SC_STRATEGY], r[o_sc + SC_PAYOFF]))
-                .collect();
+        Model::Imitation { revision_rate, beta, .. } => {
+            let snap: Vec<(f64, f64)> =
+                rows.chunks(c.stride).map(|r| (r[o_sc + SC_STRATEGY], r[o_sc + SC_PAYOFF])).collect();
             for (i, row) in rows.chunks_mut(c.stride).enumerate() {
                 let mut rng = streams.substream(Purpose::Behaviour, i as u64, t, 1);
                 let (u1, u2, u3) = (open01(&mut rng), open01(&mut rng), open01(&mut rng));
@@ -890,11 +716,7 @@ fn learn(c: &Compiled, pop: &Population, streams: &Streams, t: i64, rows: &mut [
                 }
             }
         }
-        Model::RothErev {
-            forgetting,
-            experimentation,
-            ..
-        } => {
+        Model::RothErev { forgetting, experimentation, .. } => {
             for row in rows.chunks_mut(c.stride) {
                 let pay = row[o_sc + SC_PAYOFF];
                 let min = row[o_sc + SC_MINPAY].min(pay);
@@ -924,32 +746,17 @@ fn update_beliefs(
 ) {
     let n = published.len();
     match &stage.reward {
-        Reward::Leaderboard {
-            top_fraction,
-            bottom_fraction,
-            ..
-        } => {
+        Reward::Leaderboard { top_fraction, bottom_fraction, .. } => {
             let (top, bottom) = leaderboard_counts(n, *top_fraction, *bottom_fraction);
             let cut = |k: usize, order: &mut Vec<u32>| -> f64 {
                 // Midpoint between the k-th best and the (k+1)-th best.
                 select_top(published, k, streams, t, order);
                 let worst_in = published[order[k - 1] as usize];
-                let best_out = order[k..]
-                    .iter()
-                    .map(|&i| published[i as usize])
-                    .fold(f64::NEG_INFINITY, f64::max);
+                let best_out = order[k..].iter().map(|&i| published[i as usize]).fold(f64::NEG_INFINITY, f64::max);
                 0.5 * (worst_in + best_out)
             };
-            let obs_top = if top > 0 && top < n {
-                cut(top, order)
-            } else {
-                f64::NEG_INFINITY
-            };
-            let obs_bot = if bottom > 0 && bottom < n {
-                cut(n - bottom, order)
-            } else {
-                f64::NEG_INFINITY
-            };
+            let obs_top = if top > 0 && top < n { cut(top, order) } else { f64::NEG_INFINITY };
+            let obs_bot = if bottom > 0 && bottom < n { cut(n - bottom, order) } else { f64::NEG_INFINITY };
             let alpha = match *rule {
                 _ if b.seen == 0 => 1.0,
                 BeliefRule::Adaptive { alpha } => alpha,
@@ -993,23 +800,12 @@ fn make_belief(stage: &StagePolicy, b: &Beliefs) -> Belief {
             }
             Belief::steps(base, steps, noise)
         }
-        Reward::Custom(rule) => Belief::Custom {
-            rule: rule.clone(),
-            board: b.board.clone(),
-            noise,
-        },
+        Reward::Custom(rule) => Belief::Custom { rule: rule.clone(), board: b.board.clone(), noise },
     }
 }
 
 /// How many of the top `k` by `metric` are among the top `k` by `value`.
-fn top_k_overlap(
-    metric: &[f64],
-    value: &[f64],
-    k: usize,
-    streams: &Streams,
-    t: i64,
-    order: &mut Vec<u32>,
-) -> usize {
+fn top_k_overlap(metric: &[f64], value: &[f64], k: usize, streams: &Streams, t: i64, order: &mut Vec<u32>) -> usize {
     let n = metric.len();
     let mut in_top = vec![false; n];
     select_top(value, k, streams, t, order);
@@ -1017,10 +813,7 @@ fn top_k_overlap(
         in_top[i as usize] = true;
     }
     select_top(metric, k, streams, t, order);
-    order[..k.min(n)]
-        .iter()
-        .filter(|&&i| in_top[i as usize])
-        .count()
+    order[..k.min(n)].iter().filter(|&&i| in_top[i as usize]).count()
 }
 
 /// Whether the KPI aggregates as a sum (a flow).

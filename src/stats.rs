@@ -70,12 +70,8 @@ pub fn normal_quantile(p: f64) -> f64 {
         4.374_664_141_464_968,
         2.938_163_982_698_783,
     ];
-    const D: [f64; 4] = [
-        7.784_695_709_041_462e-3,
-        3.224_671_290_700_398e-1,
-        2.445_134_137_142_996,
-        3.754_408_661_907_416,
-    ];
+    const D: [f64; 4] =
+        [7.784_695_709_041_462e-3, 3.224_671_290_700_398e-1, 2.445_134_137_142_996, 3.754_408_661_907_416];
     let p = p.clamp(1e-300, 1.0 - 1e-16);
     let plow = 0.02425;
     let x = if p < plow {
@@ -128,8 +124,7 @@ fn inc_beta(a: f64, b: f64, x: f64) -> f64 {
     if x >= 1.0 {
         return 1.0;
     }
-    let front =
-        (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
+    let front = (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
     if x > (a + 1.0) / (a + b + 2.0) {
         return 1.0 - inc_beta(b, a, 1.0 - x);
     }
@@ -216,30 +211,15 @@ impl Estimate {
     pub fn of(xs: &[f64]) -> Estimate {
         let n = xs.len();
         if n == 0 {
-            return Estimate {
-                mean: 0.0,
-                ci_low: 0.0,
-                ci_high: 0.0,
-                n,
-            };
+            return Estimate { mean: 0.0, ci_low: 0.0, ci_high: 0.0, n };
         }
         let mean = xs.iter().sum::<f64>() / n as f64;
         if n < 2 {
-            return Estimate {
-                mean,
-                ci_low: mean,
-                ci_high: mean,
-                n,
-            };
+            return Estimate { mean, ci_low: mean, ci_high: mean, n };
         }
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
         let half = t_quantile(0.975, (n - 1) as f64) * (var / n as f64).sqrt();
-        Estimate {
-            mean,
-            ci_low: mean - half,
-            ci_high: mean + half,
-            n,
-        }
+        Estimate { mean, ci_low: mean - half, ci_high: mean + half, n }
     }
 
     /// Standard error implied by the interval (half-width / t quantile).
@@ -285,11 +265,7 @@ pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
         sxx += (a - mx).powi(2);
         syy += (b - my).powi(2);
     }
-    if sxx <= 0.0 || syy <= 0.0 {
-        0.0
-    } else {
-        sxy / (sxx * syy).sqrt()
-    }
+    if sxx <= 0.0 || syy <= 0.0 { 0.0 } else { sxy / (sxx * syy).sqrt() }
 }
 
 /// Spearman rank correlation (Pearson on tie-averaged ranks).
@@ -341,12 +317,7 @@ mod tests {
     #[test]
     fn t_quantiles_match_tables() {
         // Printed tables: t_{0.975} for df = 1, 9, 29; normal limit 1.959964.
-        for &(df, want) in &[
-            (1.0, 12.7062),
-            (9.0, 2.2622),
-            (29.0, 2.0452),
-            (1e9, 1.95996),
-        ] {
+        for &(df, want) in &[(1.0, 12.7062), (9.0, 2.2622), (29.0, 2.0452), (1e9, 1.95996)] {
             assert!((t_quantile(0.975, df) - want).abs() < 1e-3, "df={df}");
         }
     }

@@ -1,0 +1,291 @@
+//! Outputs: tidy CSV and JSON, a text table and a plain-language verdict.
+//! Everything here renders into strings or writers; the caller decides
+//! where the bytes go.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::experiment::Results;
+use crate::stats::Estimate;
+
+/// The leading columns of `summary.csv` (a contract).
+pub const SUMMARY_COLUMNS: [&str; 9] =
+    ["policy", "kpi", "mean", "ci_low", "ci_high", "replications", "diff_vs_baseline", "diff_ci_low", "diff_ci_high"];
+
+/// A CSV field, quoted when needed (RFC 4180).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+/// A number as written in outputs: shortest round-trip form, no negative zero.
+pub fn fmt_num(x: f64) -> String {
+    if x == 0.0 { "0".into() } else { format!("{x}") }
+}
+
+/// `summary.csv`: one row per policy and KPI.
+pub fn summary_csv(r: &Results) -> String {
+    let mut out = SUMMARY_COLUMNS.join(",") + ",unit\n";
+    let units: Vec<&str> = r.kpis.iter().map(|k| k.unit).collect();
+    for row in r.summary() {
+        let unit = r.kpi_index(&row.kpi).map_or("", |j| units[j]);
+        let e = row.estimate;
+        let d = row.diff;
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{}",
+            csv_field(&row.policy),
+            csv_field(&row.kpi),
+            fmt_num(e.mean),
+            fmt_num(e.ci_low),
+            fmt_num(e.ci_high),
+            e.n,
+            fmt_num(d.mean),
+            fmt_num(d.ci_low),
+            fmt_num(d.ci_high),
+            csv_field(unit)
+        );
+    }
+    out
+}
+
+/// `timeseries.csv`: `policy,replication,period,kpi,value`, one observation per row.
+pub fn write_timeseries_csv(r: &Results, w: &mut impl Write) -> io::Result<()> {
+    writeln!(w, "policy,replication,period,kpi,value")?;
+    let nk = r.kpis.len();
+    let names: Vec<String> = r.kpis.iter().map(|k| csv_field(&k.name)).collect();
+    for (p, runs) in r.runs.iter().enumerate() {
+        let policy = csv_field(&r.policies[p]);
+        for (rep, run) in runs.iter().enumerate() {
+            for t in 0..r.scenario.periods as usize {
+                for (j, name) in names.iter().enumerate() {
+                    writeln!(w, "{policy},{rep},{t},{name},{}", fmt_num(run.per_period[t * nk + j]))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    policy: &'a str,
+    kpi: &'a str,
+    mean: f64,
+    ci_low: f64,
+    ci_high: f64,
+    replications: usize,
+    diff_vs_baseline: f64,
+    diff_ci_low: f64,
+    diff_ci_high: f64,
+    unit: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonSummary<'a> {
+    scenario: &'a str,
+    seed: u64,
+    replications: u32,
+    periods: u32,
+    burn_in: u32,
+    baseline: &'a str,
+    policies: Vec<JsonPolicy<'a>>,
+    rows: Vec<JsonRow<'a>>,
+    verdict: String,
+}
+
+#[derive(Serialize)]
+struct JsonPolicy<'a> {
+    name: &'a str,
+    description: &'a str,
+    settled: bool,
+}
+
+/// `summary.json`: the same rows as `summary.csv`, plus the verdict and
+/// whether behaviour settled under each policy.
+pub fn summary_json(r: &Results) -> String {
+    let summary = r.summary();
+    let rows = summary
+        .iter()
+        .map(|row| JsonRow {
+            policy: &row.policy,
+            kpi: &row.kpi,
+            mean: row.estimate.mean,
+            ci_low: row.estimate.ci_low,
+            ci_high: row.estimate.ci_high,
+            replications: row.estimate.n,
+            diff_vs_baseline: row.diff.mean,
+            diff_ci_low: row.diff.ci_low,
+            diff_ci_high: row.diff.ci_high,
+            unit: r.kpi_index(&row.kpi).map_or("", |j| r.kpis[j].unit),
+        })
+        .collect();
+    let doc = JsonSummary {
+        scenario: &r.scenario.name,
+        seed: r.scenario.seed,
+        replications: r.scenario.replications,
+        periods: r.scenario.periods,
+        burn_in: r.scenario.burn_in,
+        baseline: &r.policies[r.baseline],
+        policies: r
+            .scenario
+            .policies
+            .iter()
+            .map(|p| JsonPolicy { name: &p.name, description: &p.description, settled: r.settled(&p.name) })
+            .collect(),
+        rows,
+        verdict: verdict(r),
+    };
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+/// A compact human number: 1.23M, 45.6k, 0.123.
+pub fn human(x: f64) -> String {
+    let a = x.abs();
+    if a >= 1e9 {
+        format!("{:.2}B", x / 1e9)
+    } else if a >= 1e6 {
+        format!("{:.2}M", x / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.1}k", x / 1e3)
+    } else if a >= 100.0 {
+        format!("{x:.0}")
+    } else if a >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+fn pm(e: &Estimate) -> String {
+    format!("{} ± {}", human(e.mean), human((e.ci_high - e.ci_low) / 2.0))
+}
+
+/// KPIs shown in the text table.
+pub const TABLE_KPIS: [&str; 5] = ["token_cost", "useful_output", "incident_cost", "net_value", "gaming_share"];
+
+/// The comparison table: policies x main KPIs, mean ± 95% CI half-width,
+/// and the paired difference in net value against the baseline.
+pub fn table(r: &Results) -> String {
+    let base = &r.policies[r.baseline];
+    let mut header = vec!["policy".to_string()];
+    header.extend(TABLE_KPIS.iter().map(|k| k.to_string()));
+    header.push(format!("net_value vs {base}"));
+    let mut rows = vec![header];
+    for p in &r.policies {
+        let mut row = vec![p.clone()];
+        for k in TABLE_KPIS {
+            row.push(r.estimate(p, k).map(|e| pm(&e)).unwrap_or_default());
+        }
+        let d = r.paired_diff(p, base, "net_value").unwrap_or(Estimate::of(&[]));
+        row.push(if p == base {
+            "(baseline)".into()
+        } else {
+            format!(
+                "{}{} [{}, {}]",
+                if d.mean >= 0.0 { "+" } else { "" },
+                human(d.mean),
+                human(d.ci_low),
+                human(d.ci_high)
+            )
+        });
+        rows.push(row);
+    }
+    let widths: Vec<usize> =
+        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(c, s)| if c == 0 { format!("{s:<w$}", w = widths[c]) } else { format!("{s:>w$}", w = widths[c]) })
+            .collect();
+        out += cells.join("  ").trim_end();
+        out.push('\n');
+        if i == 0 {
+            out += &"-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1));
+            out.push('\n');
+        }
+    }
+    let _ = writeln!(
+        out,
+        "USD totals over periods {}..{} per replication; mean ± 95% CI half-width over {} replications; [paired 95% CI].",
+        r.scenario.burn_in,
+        r.scenario.periods.saturating_sub(1),
+        r.scenario.replications
+    );
+    out
+}
+
+/// A one-paragraph plain-language verdict.
+pub fn verdict(r: &Results) -> String {
+    let base = r.policies[r.baseline].clone();
+    let m = |p: &str, k: &str| r.estimate(p, k).map_or(0.0, |e| e.mean);
+    let mut s = String::new();
+    // Best net value.
+    let best =
+        r.policies.iter().max_by(|a, b| m(a, "net_value").total_cmp(&m(b, "net_value"))).cloned().unwrap_or_default();
+    if best == base {
+        let _ = write!(s, "No policy beats {base} on net value (useful output minus token and incident cost).");
+    } else {
+        let d = r.paired_diff(&best, &base, "net_value").unwrap_or(Estimate::of(&[]));
+        let sure = if d.ci_low > 0.0 { "" } else { " (not distinguishable from zero at 95%)" };
+        let _ = write!(s, "{best} gives the most net value: {} USD more than {base}{sure}.", human(d.mean));
+    }
+    // Output per dollar of tokens.
+    let per = |p: &str| m(p, "useful_output") / m(p, "token_cost").max(1e-9);
+    if let Some(eff) = r.policies.iter().max_by(|a, b| per(a).total_cmp(&per(b))) {
+        let _ = write!(s, " {eff} buys the most useful output per dollar of tokens ({:.0} USD per USD).", per(eff));
+    }
+    // Token bill.
+    let bill = |p: &str| m(p, "token_cost") / m(&base, "token_cost").max(1e-9);
+    if let Some(worst) = r.policies.iter().max_by(|a, b| bill(a).total_cmp(&bill(b))) {
+        if bill(worst) > 1.2 {
+            let out = r.paired_diff(worst, &base, "useful_output").unwrap_or(Estimate::of(&[]));
+            let trend = if out.ci_low > 0.0 {
+                "rose"
+            } else if out.ci_high < 0.0 {
+                "fell"
+            } else {
+                "did not measurably change"
+            };
+            let _ =
+                write!(s, " Under {worst} the token bill is {:.1}x {base}'s while useful output {trend}.", bill(worst));
+        }
+    }
+    // Gaming.
+    let gamed: Vec<String> = r
+        .policies
+        .iter()
+        .filter(|p| m(p, "gaming_share") > 0.01)
+        .map(|p| format!("{p} ({:.0}% of hours)", 100.0 * m(p, "gaming_share")))
+        .collect();
+    if gamed.is_empty() {
+        s += " No policy led engineers to game.";
+    } else {
+        let _ = write!(s, " Gaming appeared under {}.", gamed.join(", "));
+    }
+    // Goodhart's signature.
+    if let Some(p) = r.policies.iter().filter(|p| **p != base).min_by(|a, b| {
+        let drop = |p: &str| m(p, "metric_value_correlation") - m(p, "metric_value_correlation_before");
+        drop(a).total_cmp(&drop(b))
+    }) {
+        let (before, after) = (m(p, "metric_value_correlation_before"), m(p, "metric_value_correlation"));
+        if before - after > 0.1 {
+            let _ = write!(
+                s,
+                " Once rewarded, {p}'s metric stopped tracking value: its rank correlation with true value fell from {before:.2} to {after:.2}."
+            );
+        }
+    }
+    let unsettled: Vec<&str> = r.policies.iter().filter(|p| !r.settled(p)).map(|p| p.as_str()).collect();
+    if !unsettled.is_empty() {
+        let _ = write!(
+            s,
+            " Behaviour had not settled by the end under {} (hours still moving; averages hide it).",
+            unsettled.join(", ")
+        );
+    }
+    s
+}
