@@ -630,6 +630,16 @@ fn select_top(published: &[f64], k: usize, streams: &Streams, t: i64, order: &mu
     });
 }
 
+/// Indices of the top `k` of `values` (descending, ties broken by a
+/// reproducible random key for period `t`), in no particular order. This is
+/// the leaderboard's selection.
+pub fn top_k(values: &[f64], k: usize, streams: &Streams, t: i64) -> Vec<u32> {
+    let mut order = Vec::new();
+    select_top(values, k, streams, t, &mut order);
+    order.truncate(k.min(values.len()));
+    order
+}
+
 /// Payouts of the reward scheme (USD; negative is pressure).
 fn pay(stage: &StagePolicy, published: &[f64], streams: &Streams, t: i64, order: &mut Vec<u32>, out: &mut [f64]) {
     let n = published.len();

@@ -1,0 +1,230 @@
+//! The command line: outputs, exit codes and one-line errors for bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::common::bin;
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("goodhart-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn goodhart(args: &[&str]) -> Output {
+    Command::new(bin()).args(args).output().unwrap()
+}
+
+/// Runs `goodhart run FILE` on `text` and checks a one-line error with exit
+/// code 2 that contains every `needle`, and that nothing was written.
+fn rejects(name: &str, text: &[u8], needles: &[&str]) {
+    let d = tmp(name);
+    let f = d.join("s.toml");
+    std::fs::write(&f, text).unwrap();
+    let out = d.join("out");
+    let o = goodhart(&["run", f.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{name}: not one line: {err}");
+    assert!(err.contains("s.toml"), "{name}: no file name: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{name}: `{n}` missing from: {err}");
+    }
+    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{name}: {err}");
+    assert!(!out.exists(), "{name}: wrote output for rejected input");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn run_writes_the_contract_outputs() {
+    let d = tmp("run");
+    let out = d.join("o");
+    let o = Command::new(bin())
+        .args(["run", "examples/scenarios/kirorank.toml", "--replications", "2", "--periods", "8", "--engineers", "60"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("kirorank") && stdout.contains("net_value"), "{stdout}");
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert!(
+        summary.starts_with("policy,kpi,mean,ci_low,ci_high,replications,diff_vs_baseline,diff_ci_low,diff_ci_high")
+    );
+    for kpi in [
+        "token_cost",
+        "useful_output",
+        "incident_cost",
+        "net_value",
+        "bonus_paid",
+        "effort_cost",
+        "gaming_share",
+        "metric_value_correlation",
+        "top_k_precision",
+        "deployments",
+        "change_failure_rate",
+        "hours.build",
+        "hours.burn",
+    ] {
+        assert!(summary.contains(&format!("kirorank,{kpi},")), "{kpi}");
+    }
+    assert!(
+        summary.split([',', '\n']).all(|f| !matches!(f, "NaN" | "inf" | "-inf")),
+        "non-finite value in summary.csv"
+    );
+    let ts = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    assert!(ts.starts_with("policy,replication,period,kpi,value\n"));
+    // 4 policies x 2 replications x 8 periods x KPIs, plus the header.
+    let kpis = summary.lines().filter(|l| l.starts_with("kirorank,")).count();
+    assert_eq!(ts.lines().count(), 1 + 4 * 2 * 8 * kpis);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(json["rows"].as_array().unwrap().len(), 4 * kpis);
+    let resolved = std::fs::read_to_string(out.join("scenario.resolved.toml")).unwrap();
+    let back = goodhart::format::parse_scenario(&resolved).unwrap();
+    assert_eq!(back.periods, 8);
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["seed"], 2026);
+    // No temporary files remain.
+    assert!(std::fs::read_dir(&out).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with('.')));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn the_linear_contract_reports_its_own_activities() {
+    let d = tmp("lc");
+    let out = d.join("o");
+    let o = Command::new(bin())
+        .args(["run", "examples/scenarios/linear-contract.toml", "--quiet", "--replications", "2", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    let row = |k: &str| summary.lines().find(|l| l.starts_with(&format!("piece-rate,{k},"))).unwrap().to_string();
+    assert!(row("hours.a").starts_with("piece-rate,hours.a,3,"), "{}", row("hours.a"));
+    assert!(row("hours.b").starts_with("piece-rate,hours.b,1.5,"), "{}", row("hours.b"));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn presets_init_validate_and_compare_work() {
+    let o = goodhart(&["presets"]);
+    let s = String::from_utf8_lossy(&o.stdout);
+    for p in
+        ["story", "regressional", "extremal", "causal", "adversarial", "kirorank", "token-budget", "dora-composite"]
+    {
+        assert!(s.contains(p), "{p}");
+    }
+    let d = tmp("init");
+    for preset in ["story", "kirorank", "causal"] {
+        let o = goodhart(&["init", preset]);
+        assert!(o.status.success());
+        let f = d.join(format!("{preset}.toml"));
+        std::fs::write(&f, &o.stdout).unwrap();
+        let v = goodhart(&["validate", f.to_str().unwrap()]);
+        assert!(v.status.success(), "{preset}: {}", String::from_utf8_lossy(&v.stderr));
+        assert_eq!(v.stdout, o.stdout, "validate prints the resolved scenario unchanged");
+    }
+    let out = d.join("cmp");
+    let o = Command::new(bin())
+        .args(["compare", "no-leaderboard", "kirorank", "--engineers", "40", "--periods", "5", "--replications", "2"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read_to_string(out.join("summary.csv")).unwrap().contains("kirorank,token_cost,"));
+    let o = goodhart(&["compare", "kirorang"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("did you mean `kirorank`"));
+    let o = goodhart(&["run", "stroy"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("did you mean `story`"));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn bad_files_get_one_line_errors_and_exit_code_2() {
+    let d = tmp("files");
+    let out = d.join("out");
+    let check = |args: &[&str], needle: &str| {
+        let mut all = args.to_vec();
+        all.extend(["--out", out.to_str().unwrap()]);
+        let o = goodhart(&all);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle) && err.trim_end().lines().count() == 1, "{args:?}: {err}");
+        assert!(!out.exists());
+    };
+    check(&["run", "/nonexistent/s.toml"], "no such file");
+    check(&["run", d.to_str().unwrap()], "is a directory");
+    let f = |name: &str, bytes: &[u8]| {
+        let p = d.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    check(&["run", &f("empty.toml", b"")], "is empty");
+    check(&["run", &f("binary.toml", &[0xff, 0xfe, 0x00, 0x41])], "not a UTF-8 text file");
+    check(&["run", "examples/scenarios/kirorank.toml", "--engineers", "0"], "org.engineers");
+    check(&["run", "examples/scenarios/kirorank.toml", "--periods", "0"], "periods");
+    check(&["run", "examples/scenarios/kirorank.toml", "--threads", "0"], "--threads");
+    check(&["run", "examples/scenarios/kirorank.toml", "--burn-in", "60"], "burn_in");
+    check(&["run", "examples/scenarios/kirorank.toml", "--replications", "10000000"], "replications");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn bad_scenarios_name_the_field_and_what_is_allowed() {
+    let base = "[[policy]]\nname = \"a\"\n";
+    rejects("syntax", b"name = \"x\n", &["line 1"]);
+    rejects("unknown-top", b"periodz = 3\n", &["periodz", "did you mean `periods`"]);
+    rejects("unknown-org", b"[org]\nengineerz = 3\n", &["org.engineerz", "did you mean `engineers`"]);
+    rejects("type", b"periods = \"many\"\n", &["periods", "integer"]);
+    rejects("negative", b"[org]\nincident_cost = -5\n", &["org.incident_cost", "-5", ">= 0"]);
+    rejects("nan", b"[org]\nhours_per_period = nan\n", &["org.hours_per_period"]);
+    rejects("inf", b"[org]\ntoken_price_per_million = inf\n", &["org.token_price_per_million"]);
+    rejects("zero-engineers", b"[org]\nengineers = 0\n", &["org.engineers"]);
+    rejects("zero-periods", b"periods = 0\n", &["periods"]);
+    rejects("absurd", b"[org]\nengineers = 1000000000000\n", &["org.engineers"]);
+    rejects(
+        "fraction",
+        format!("{base}metric = \"tokens\"\nreward = {{ scheme = \"leaderboard\", top_fraction = 1.5, prize = 10 }}\n")
+            .as_bytes(),
+        &["policy[0].reward.top_fraction", "1.5", "[0, 1]"],
+    );
+    rejects("metric", format!("{base}metric = \"tokns\"\n").as_bytes(), &["policy[0].metric", "did you mean `tokens`"]);
+    rejects(
+        "scheme",
+        format!("{base}metric = \"tokens\"\nreward = {{ scheme = \"leaderbord\" }}\n").as_bytes(),
+        &["policy[0].reward.scheme", "did you mean `leaderboard`"],
+    );
+    rejects(
+        "schedule-missing",
+        b"[[policy]]\nname = \"s\"\nschedule = [ { from = 0, policy = \"nope\" } ]\n",
+        &["policy[0].schedule[0].policy", "nope"],
+    );
+    rejects(
+        "schedule-order",
+        b"[[policy]]\nname = \"a\"\n[[policy]]\nname = \"s\"\nschedule = [ { from = 5, policy = \"a\" }, { from = 2, policy = \"a\" } ]\n",
+        &["policy[1].schedule[0].from"],
+    );
+    rejects(
+        "schedule-order-2",
+        b"[[policy]]\nname = \"a\"\n[[policy]]\nname = \"s\"\nschedule = [ { from = 0, policy = \"a\" }, { from = 0, policy = \"a\" } ]\n",
+        &["policy[1].schedule[1].from"],
+    );
+    rejects("baseline", format!("baseline = \"b\"\n{base}").as_bytes(), &["baseline", "`b`"]);
+    rejects("duplicate", format!("{base}{base}").as_bytes(), &["policy[1].name"]);
+    rejects("dist", b"[traits]\nskill = { dist = \"lognormal\", mean = -1, sd = 1 }\n", &["traits.skill.mean"]);
+    rejects("dist-kind", b"[traits]\nskill = { dist = \"gauss\" }\n", &["traits.skill.dist"]);
+    rejects(
+        "signal",
+        format!("{base}metric = {{ signals = {{ tokenz = 1 }} }}\n").as_bytes(),
+        &["tokenz", "did you mean `tokens`"],
+    );
+    rejects("activity", b"[[activity]]\nname = \"x\"\ndefect_rate = 2\n", &["activity[0].defect_rate"]);
+    let _ = Path::new(".");
+}

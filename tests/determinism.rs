@@ -1,0 +1,88 @@
+//! Same scenario and seed: identical results on any thread count, in
+//! separate processes, and the same engineers and shocks for every policy.
+
+use goodhart::output::{summary_csv, write_timeseries_csv};
+use goodhart::{Policy, run};
+
+use crate::common::{bin, small_story};
+
+fn render(threads: usize) -> (String, Vec<u8>) {
+    let sc = small_story(120, 10, 3);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    pool.install(|| {
+        let r = run(&sc).unwrap();
+        let mut ts = Vec::new();
+        write_timeseries_csv(&r, &mut ts).unwrap();
+        (summary_csv(&r), ts)
+    })
+}
+
+#[test]
+fn byte_identical_on_one_and_two_threads() {
+    let (s1, t1) = render(1);
+    let (s2, t2) = render(2);
+    assert_eq!(s1, s2);
+    assert!(t1 == t2, "timeseries differ between 1 and 2 threads");
+}
+
+#[test]
+fn byte_identical_across_processes() {
+    let dir = std::env::temp_dir().join(format!("goodhart-det-{}", std::process::id()));
+    let mut outs = Vec::new();
+    for (i, threads) in ["1", "2"].iter().enumerate() {
+        let out = dir.join(format!("o{i}"));
+        let st = std::process::Command::new(bin())
+            .args(["run", "adversarial", "--replications", "2", "--periods", "6", "--engineers", "80", "--quiet"])
+            .args(["--threads", threads, "--out"])
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        outs.push((
+            std::fs::read(out.join("summary.csv")).unwrap(),
+            std::fs::read(out.join("timeseries.csv")).unwrap(),
+        ));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(outs[0] == outs[1], "outputs differ between processes");
+}
+
+#[test]
+fn every_policy_meets_the_same_engineers_and_shocks() {
+    // Two copies of the same policy under different names must produce
+    // identical runs: nothing about a policy's position or name reaches
+    // the random streams.
+    let mut sc = small_story(100, 8, 2);
+    let mut twin: Policy = sc.policies[1].clone();
+    twin.name = "kirorank-twin".into();
+    sc.policies.push(twin);
+    let r = run(&sc).unwrap();
+    let (a, b) = (r.policy_index("kirorank").unwrap(), r.policy_index("kirorank-twin").unwrap());
+    assert_eq!(r.runs[a], r.runs[b]);
+    // The pre-period (before any incentive) is common to all policies: with
+    // the same metric (tokens, also the diagnostic metric of a policy without
+    // one), the same correlation before the metric became a target.
+    for p in ["no-leaderboard", "kirorank-then-normalized"] {
+        assert_eq!(
+            r.values(p, "metric_value_correlation_before"),
+            r.values("kirorank", "metric_value_correlation_before"),
+            "{p}"
+        );
+    }
+}
+
+#[test]
+fn value_stability() {
+    // Pins a small run. A change here means the random-stream layout or a
+    // mechanism changed: update deliberately, and say so in the commit.
+    let sc = small_story(40, 6, 2);
+    let r = run(&sc).unwrap();
+    let got: Vec<f64> = ["no-leaderboard", "kirorank"]
+        .iter()
+        .flat_map(|p| ["token_cost", "useful_output", "deployments"].map(|k| r.estimate(p, k).unwrap().mean))
+        .collect();
+    let want = [18079.383639699037, 1193576.8035486885, 1339.0, 58930.64898880413, 1158928.595028908, 1307.5];
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() <= 1e-9 * w.abs(), "got {got:?}");
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests, in one binary to keep link time low.
+
+mod cli;
+mod common;
+mod determinism;
+mod mechanics;
+mod story;

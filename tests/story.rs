@@ -1,0 +1,89 @@
+//! The seed story, from the contract scenario, with tolerances from paired
+//! confidence intervals over replications (common random numbers).
+
+use goodhart::format::parse_scenario;
+use goodhart::{Results, run};
+
+fn story() -> Results {
+    let mut sc = parse_scenario(include_str!("../examples/scenarios/kirorank.toml")).unwrap();
+    sc.replications = 12;
+    run(&sc).unwrap()
+}
+
+#[test]
+fn the_story_holds_on_the_contract_scenario() {
+    let r = story();
+    let m = |p: &str, k: &str| r.estimate(p, k).unwrap().mean;
+    // A token leaderboard multiplies the token bill...
+    let ratio = m("kirorank", "token_cost") / m("no-leaderboard", "token_cost");
+    assert!(ratio > 2.0, "token cost ratio {ratio}");
+    let bill = r.paired_diff("kirorank", "no-leaderboard", "token_cost").unwrap();
+    assert!(bill.ci_low > 0.0, "{bill:?}");
+    // ...while useful output does not rise: the paired CI is not above zero.
+    let out = r.paired_diff("kirorank", "no-leaderboard", "useful_output").unwrap();
+    assert!(out.ci_low <= 0.0, "useful output rose: {out:?}");
+    // Gaming appears.
+    let gaming = r.paired_diff("kirorank", "no-leaderboard", "gaming_share").unwrap();
+    assert!(gaming.ci_low > 0.0, "{gaming:?}");
+    // Outcome metrics beat the token leaderboard on net value.
+    let nv = r.paired_diff("normalized-deployments", "kirorank", "net_value").unwrap();
+    assert!(nv.ci_low > 0.0, "{nv:?}");
+    // After the switch the bill falls.
+    let series = r.period_means("kirorank-then-normalized", "token_cost").unwrap();
+    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+    assert!(mean(&series[34..]) < 0.6 * mean(&series[8..26]), "{series:?}");
+}
+
+#[test]
+fn the_metric_stops_tracking_value_once_it_is_a_target() {
+    let r = story();
+    for p in ["kirorank"] {
+        let before = r.values(p, "metric_value_correlation_before").unwrap();
+        let after = r.values(p, "metric_value_correlation").unwrap();
+        let drop: Vec<f64> = before.iter().zip(&after).map(|(b, a)| b - a).collect();
+        let d = goodhart::Estimate::of(&drop);
+        assert!(d.ci_low > 0.0, "{p}: {d:?}");
+    }
+    // The outcome metric keeps tracking value.
+    let n = r.estimate("normalized-deployments", "metric_value_correlation").unwrap();
+    assert!(n.ci_low > 0.5, "{n:?}");
+}
+
+#[test]
+fn shipped_and_survived_beats_the_token_leaderboard() {
+    let mut sc = crate::common::small_story(200, 30, 6);
+    sc.policies.push(goodhart::Policy::new(
+        "shipped-and-survived",
+        goodhart::Metric::builtin("shipped_and_survived", 4).unwrap(),
+        goodhart::Reward::leaderboard(0.1, 3000.0, 0.0, 0.0),
+    ));
+    let r = run(&sc).unwrap();
+    let d = r.paired_diff("shipped-and-survived", "kirorank", "net_value").unwrap();
+    assert!(d.ci_low > 0.0, "{d:?}");
+}
+
+#[test]
+fn every_scenario_preset_runs_and_tells_its_variant() {
+    let m = |r: &Results, p: &str, k: &str| r.estimate(p, k).unwrap().mean;
+    let quick = |name: &str| {
+        let mut sc = goodhart::preset::scenario(name).unwrap();
+        sc.replications = 4;
+        run(&sc).unwrap()
+    };
+    // Regressional: the top by a noisy measure is not the true top.
+    let r = quick("regressional");
+    assert!(m(&r, "top-by-noisy-value", "top_k_precision") < 0.8);
+    assert_eq!(m(&r, "top-by-noisy-value", "gaming_share"), 0.0);
+    // Extremal: paying for tokens raises the bill far more than output.
+    let r = quick("extremal");
+    let bill = m(&r, "pay-per-token", "token_cost") / m(&r, "no-incentive", "token_cost");
+    let out = m(&r, "pay-per-token", "useful_output") / m(&r, "no-incentive", "useful_output");
+    assert!(bill > 2.0 && out < 1.1, "bill x{bill}, output x{out}");
+    // Causal: deployments rise, useful output does not.
+    let r = quick("causal");
+    assert!(m(&r, "deployments-leaderboard", "deployments") > m(&r, "no-leaderboard", "deployments"));
+    assert!(m(&r, "deployments-leaderboard", "useful_output") < m(&r, "no-leaderboard", "useful_output"));
+    // Adversarial: gaming appears.
+    let r = quick("adversarial");
+    assert!(m(&r, "kirorank", "gaming_share") > 0.02);
+}
