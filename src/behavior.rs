@@ -499,6 +499,7 @@ fn cell_bound(a: Node, b: Node, rho: f64, belief: &Belief, curv: f64) -> f64 {
     if !curv.is_finite() || d <= 0.0 {
         return first;
     }
+    let curv = rho * belief.curvature_on(a.m, b.m);
     // U_a(x) = f_a + g_a x + curv x^2 / 2 and U_b(x) = f_b - g_b (d - x) + curv (d - x)^2 / 2
     // bound utility at M_a + x; their difference is linear in x.
     let ua = |x: f64| a.f + a.g * x + 0.5 * curv * x * x;

@@ -167,18 +167,7 @@ impl Dist {
                 let (mu, s) = Self::lognormal_params(mean, sd);
                 (mu + s * normal_quantile(u)).exp()
             }
-            Dist::Beta { alpha, beta } => {
-                let (mut lo, mut hi) = (0.0f64, 1.0f64);
-                for _ in 0..60 {
-                    let mid = 0.5 * (lo + hi);
-                    if crate::stats::beta_cdf(mid, alpha, beta) < u {
-                        lo = mid;
-                    } else {
-                        hi = mid;
-                    }
-                }
-                0.5 * (lo + hi)
-            }
+            Dist::Beta { alpha, beta } => crate::stats::beta_quantile(u, alpha, beta),
             Dist::Exponential { mean } => -mean * (1.0 - u).ln(),
         }
     }

@@ -33,7 +33,7 @@ pub enum Error {
     Parse(String),
 }
 
-/// Shorthand for results with the library's [`Error`].
+/// Shorthand for results with the library's [`enum@Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {

@@ -274,6 +274,9 @@ const TRAITS: &[&str] = &[
 ];
 const DISTS: &[&str] = &["constant", "uniform", "normal", "lognormal", "beta", "exponential"];
 
+/// Reads one distribution's parameters from its table.
+type DistReader = fn(&Obj) -> Result<Dist>;
+
 fn dist_from(path: &str, t: &Table) -> Result<TraitDist> {
     let kind = match t.get("dist") {
         Some(Value::String(s)) => s.as_str(),
@@ -282,7 +285,7 @@ fn dist_from(path: &str, t: &Table) -> Result<TraitDist> {
         }
         None => return Err(Error::invalid(format!("{path}.dist"), "nothing", format!("one of: {}", DISTS.join(", ")))),
     };
-    let (allowed, dist): (&'static [&'static str], fn(&Obj) -> Result<Dist>) = match kind {
+    let (allowed, dist): (&'static [&'static str], DistReader) = match kind {
         "constant" => (&["dist", "value", "min", "max"], |o| Ok(Dist::Constant { value: o.num("value", 0.0)? })),
         "uniform" => (&["dist", "low", "high", "min", "max"], |o| {
             Ok(Dist::Uniform { low: o.num("low", 0.0)?, high: o.num("high", 1.0)? })

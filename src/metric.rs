@@ -192,7 +192,7 @@ impl Metric {
         }
         if let Some(c) = &self.custom {
             for s in c.signals() {
-                if !signals.iter().any(|x| *x == s) {
+                if !signals.contains(&s) {
                     return Err(Error::unknown(
                         format!("{path}.custom"),
                         "signal",

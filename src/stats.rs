@@ -168,6 +168,32 @@ pub fn beta_cdf(x: f64, alpha: f64, beta: f64) -> f64 {
     inc_beta(alpha, beta, x)
 }
 
+/// Beta quantile: Newton steps on [`beta_cdf`], kept inside a shrinking
+/// bisection bracket so that it always converges.
+pub fn beta_quantile(u: f64, alpha: f64, beta: f64) -> f64 {
+    let ln_b = ln_gamma(alpha) + ln_gamma(beta) - ln_gamma(alpha + beta);
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    let mut x = (alpha / (alpha + beta)).clamp(1e-12, 1.0 - 1e-12);
+    for _ in 0..100 {
+        let f = inc_beta(alpha, beta, x) - u;
+        if f.abs() < 1e-14 {
+            break;
+        }
+        if f < 0.0 {
+            lo = x;
+        } else {
+            hi = x;
+        }
+        let pdf = ((alpha - 1.0) * x.ln() + (beta - 1.0) * (1.0 - x).ln() - ln_b).exp();
+        let step = if pdf > 0.0 && pdf.is_finite() { x - f / pdf } else { f64::NAN };
+        x = if step > lo && step < hi { step } else { 0.5 * (lo + hi) };
+        if hi - lo < 1e-15 {
+            break;
+        }
+    }
+    x
+}
+
 /// Student t distribution function with `df` degrees of freedom.
 pub fn t_cdf(t: f64, df: f64) -> f64 {
     let x = df / (df + t * t);

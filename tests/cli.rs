@@ -1,6 +1,6 @@
 //! The command line: outputs, exit codes and one-line errors for bad input.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use crate::common::bin;
@@ -226,5 +226,4 @@ fn bad_scenarios_name_the_field_and_what_is_allowed() {
         &["tokenz", "did you mean `tokens`"],
     );
     rejects("activity", b"[[activity]]\nname = \"x\"\ndefect_rate = 2\n", &["activity[0].defect_rate"]);
-    let _ = Path::new(".");
 }

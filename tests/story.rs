@@ -37,7 +37,7 @@ fn the_story_holds_on_the_contract_scenario() {
 #[test]
 fn the_metric_stops_tracking_value_once_it_is_a_target() {
     let r = story();
-    for p in ["kirorank"] {
+    for p in ["kirorank", "kirorank-then-normalized"] {
         let before = r.values(p, "metric_value_correlation_before").unwrap();
         let after = r.values(p, "metric_value_correlation").unwrap();
         let drop: Vec<f64> = before.iter().zip(&after).map(|(b, a)| b - a).collect();
