@@ -39,7 +39,11 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     /// An [`Error::InvalidField`] for `path` holding `value`.
     pub fn invalid(path: impl Into<String>, value: impl ToString, expected: impl Into<String>) -> Self {
-        Error::InvalidField { path: path.into(), value: value.to_string(), expected: expected.into() }
+        Error::InvalidField {
+            path: printable(&path.into()),
+            value: printable(&value.to_string()),
+            expected: expected.into(),
+        }
     }
 
     /// An [`Error::UnknownName`] with a "did you mean" hint drawn from `allowed`.
@@ -50,13 +54,19 @@ impl Error {
         allowed: impl IntoIterator<Item = &'a str>,
     ) -> Self {
         let allowed: Vec<&str> = allowed.into_iter().collect();
+        let shown: Vec<String> = allowed.iter().map(|a| printable(a)).collect();
         let hint = match closest(name, &allowed) {
-            Some(best) => format!("; did you mean `{best}`?"),
+            Some(best) => format!("; did you mean `{}`?", printable(best)),
             None if allowed.is_empty() => String::new(),
-            None => format!("; expected one of: {}", allowed.join(", ")),
+            None => format!("; expected one of: {}", shown.join(", ")),
         };
-        Error::UnknownName { path: path.into(), kind, name: name.to_string(), hint }
+        Error::UnknownName { path: printable(&path.into()), kind, name: printable(name), hint }
     }
+}
+
+/// `s` with control characters escaped, so that an error stays on one line.
+pub fn printable(s: &str) -> String {
+    if s.chars().any(char::is_control) { s.escape_debug().to_string() } else { s.to_string() }
 }
 
 /// The allowed name closest to `name` by edit distance, if it is close enough

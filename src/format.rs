@@ -61,7 +61,12 @@ impl<'a> Obj<'a> {
                     Some(b) => format!("; did you mean `{b}`?"),
                     None => format!("; expected one of: {}", allowed.join(", ")),
                 };
-                return Err(Error::UnknownName { path: p, kind: "field", name: key.clone(), hint });
+                return Err(Error::UnknownName {
+                    path: crate::error::printable(&p),
+                    kind: "field",
+                    name: crate::error::printable(key),
+                    hint,
+                });
             }
         }
         Ok(Obj { path, table, allowed })
@@ -96,7 +101,9 @@ impl<'a> Obj<'a> {
             None => Ok(default),
             Some(Value::Integer(i)) if *i >= 0 && (*i as u64) <= max => Ok(*i as u64),
             Some(Value::Integer(i)) => Err(Error::invalid(self.p(key), i, format!("an integer in [0, {max}]"))),
-            Some(Value::Float(f)) if f.fract() == 0.0 && *f >= 0.0 && *f <= max as f64 => Ok(*f as u64),
+            Some(Value::Float(f)) if f.fract() == 0.0 && *f >= 0.0 && *f <= max as f64 && (*f as u64) <= max => {
+                Ok(*f as u64)
+            }
             Some(v) => Err(Error::invalid(self.p(key), show(v), format!("an integer in [0, {max}]"))),
         }
     }
@@ -149,7 +156,7 @@ fn choice(path: &str, value: &str, allowed: &[&str]) -> Error {
 /// Reads and validates a scenario from TOML text.
 pub fn parse_scenario(text: &str) -> Result<Scenario> {
     let table: Table = text.parse().map_err(|e: toml::de::Error| {
-        let msg = e.message().trim().to_string();
+        let msg = crate::error::printable(&e.message().trim().replace('\n', " "));
         match e.span() {
             Some(span) => {
                 let (line, col) = line_col(text, span.start);
@@ -583,8 +590,16 @@ fn reward_from(path: &str, t: &Table) -> Result<Reward> {
 
 // ---------------------------------------------------------------- writing
 
+/// A float as TOML reads it back exactly: shortest round-trip digits, with a
+/// decimal point or an exponent so that it never parses as an integer.
 fn num(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 { format!("{x:.1}") } else { format!("{x}") }
+    if x != 0.0 && (x.abs() >= 1e15 || x.abs() < 1e-5) {
+        format!("{x:e}")
+    } else if x.fract() == 0.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x}")
+    }
 }
 
 fn quote(s: &str) -> String {

@@ -203,10 +203,13 @@ impl Belief {
         Belief::Steps { base, steps, noise, curvature }
     }
 
-    /// An upper bound on `|E[reward]''(m)|` for `m` in `[lo, hi]`: the
-    /// second derivative of each smoothed step is a known function of the
-    /// standardised distance to its cut-off, whose maxima are known, so the
-    /// bound is exact and cheap.
+    /// An upper bound on `E[reward]''(m)` (signed) for `m` in `[lo, hi]`.
+    /// Each smoothed step's second derivative is a known function of the
+    /// standardised distance `z` to its cut-off: positive below the
+    /// inflection point (convex), negative above (concave), with its largest
+    /// value at a known `z`. So the bound is exact per step and cheap; a
+    /// bound at or below zero certifies that the expected reward is concave
+    /// on the interval.
     pub fn curvature_on(&self, lo: f64, hi: f64) -> f64 {
         let Belief::Steps { steps, noise, curvature, .. } = self else { return self.max_curvature() };
         if !curvature.is_finite() {
@@ -216,35 +219,32 @@ impl Belief {
         for &(c, a) in steps {
             total += a * match *noise {
                 Noise::Normal { sd } => {
-                    // |z| phi(z) / sd^2: rises on [0, 1], falls beyond.
+                    // d2/dm2 Phi((m - c)/sd) = -z phi(z) / sd^2, largest at z = -1.
                     let (za, zb) = ((lo - c) / sd, (hi - c) / sd);
-                    let h = |z: f64| z.abs() * normal_pdf(z);
-                    let peak =
-                        if (za..=zb).contains(&1.0) || (za..=zb).contains(&-1.0) { normal_pdf(1.0) } else { 0.0 };
+                    let h = |z: f64| -z * normal_pdf(z);
+                    let peak = if za <= -1.0 && -1.0 <= zb { normal_pdf(1.0) } else { f64::NEG_INFINITY };
                     h(za).max(h(zb)).max(peak) / (sd * sd)
                 }
                 Noise::Lognormal { sd } => {
                     if c <= 0.0 {
                         continue;
                     }
-                    // phi(z) |z/sd + 1| exp(-2 sd z - sd^2) / (sd c^2), with
-                    // m = c exp(sd z + sd^2/2); its maxima are at
-                    // z = (-3 sd -+ sqrt(sd^2 + 4)) / 2.
+                    // With m = c exp(sd z + sd^2/2): d2/dm2 = -phi(z) (z/sd + 1)
+                    // exp(-2 sd z - sd^2) / (sd c^2), largest at
+                    // z = (-3 sd - sqrt(sd^2 + 4)) / 2.
                     let z = |m: f64| if m <= 0.0 { f64::NEG_INFINITY } else { ((m / c).ln() - 0.5 * sd * sd) / sd };
                     let k = |z: f64| {
                         if z.is_finite() {
-                            normal_pdf(z) * (z / sd + 1.0).abs() * (-2.0 * sd * z - sd * sd).exp()
+                            -normal_pdf(z) * (z / sd + 1.0) * (-2.0 * sd * z - sd * sd).exp()
                         } else {
                             0.0
                         }
                     };
                     let (za, zb) = (z(lo), z(hi));
-                    let r = (sd * sd + 4.0).sqrt();
+                    let zc = (-3.0 * sd - (sd * sd + 4.0).sqrt()) / 2.0;
                     let mut best = k(za).max(k(zb));
-                    for zc in [(-3.0 * sd - r) / 2.0, (-3.0 * sd + r) / 2.0] {
-                        if za <= zc && zc <= zb {
-                            best = best.max(k(zc));
-                        }
+                    if za <= zc && zc <= zb {
+                        best = best.max(k(zc));
                     }
                     best / (sd * c * c)
                 }
@@ -372,9 +372,10 @@ mod tests {
                 assert!(b.slope(m) <= bound * (1.0 + 1e-12), "{noise:?} m={m}");
                 let d2 = (b.slope(m + h) - b.slope(m - h)) / (2.0 * h);
                 assert!(d2.abs() <= curv, "{noise:?} m={m}: {d2} > {curv}");
-                // The local bound holds on every small interval around m.
+                // The local (signed) bound holds on every small interval around m,
+                // and is attained within a finite-difference error somewhere near.
                 let local = b.curvature_on(m - 0.05, m + 0.05);
-                assert!(d2.abs() <= local * (1.0 + 1e-6) + 1e-12, "{noise:?} m={m}: {d2} > local {local}");
+                assert!(d2 <= local + 1e-6 * local.abs().max(1e-6), "{noise:?} m={m}: {d2} > local {local}");
                 assert!(local <= curv * (1.0 + 1e-9), "{noise:?} m={m}");
             }
         }

@@ -312,7 +312,10 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
             Some(f) => pop.type_draw[i] < f,
             None => true,
         };
-        row[o_sc + SC_STRATEGY] = f64::from(u8::from(gamer && !pop.never_games[i]));
+        // Fixed types are the whole population's behaviour: the gamer share is
+        // exactly as configured. Otherwise engineers who never game stay honest.
+        let fixed = matches!(behavior.model, Model::FixedTypes { .. });
+        row[o_sc + SC_STRATEGY] = f64::from(u8::from(gamer && (fixed || !pop.never_games[i])));
         if let Model::RothErev { initial_propensity, .. } = behavior.model {
             row[o_sc + SC_Q0] = initial_propensity;
             row[o_sc + SC_Q1] = initial_propensity;
