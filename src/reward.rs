@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::error::{Result, check_range};
 use crate::metric::Noise;
-use crate::stats::{normal_cdf, normal_pdf};
+use crate::stats::{normal_cdf_pdf, normal_pdf};
 
 /// A user-defined reward scheme.
 pub trait RewardRule: Send + Sync + fmt::Debug {
@@ -21,7 +21,10 @@ pub trait RewardRule: Send + Sync + fmt::Debug {
     fn payouts(&self, published: &[f64], out: &mut [f64]);
     /// The reward an engineer expects from an expected metric `m`, given
     /// the last published leaderboard (sorted ascending) and the noise on
-    /// their own metric.
+    /// their own metric. It must never fall as `m` rises: the best response
+    /// relies on that to find the global optimum. (Rules with no known
+    /// curvature are searched with first-order bounds only, which is exact
+    /// but needs more evaluations than the built-in schemes.)
     fn expected(&self, m: f64, board: &[f64], noise: Noise) -> f64;
     /// An upper bound on the slope of [`RewardRule::expected`] in `m`
     /// (USD per metric unit); bounds the best-response search.
@@ -159,6 +162,8 @@ pub enum Belief {
         /// An upper bound on the second derivative of the expected reward
         /// in the metric (infinite without noise).
         curvature: f64,
+        /// The natural logarithm of each cut-off (cached; NaN if not positive).
+        ln_cutoffs: Vec<f64>,
     },
     /// A user-defined rule with the board it reads.
     Custom {
@@ -200,7 +205,8 @@ impl Belief {
                 }
             })
             .sum();
-        Belief::Steps { base, steps, noise, curvature }
+        let ln_cutoffs = steps.iter().map(|s| if s.0 > 0.0 { s.0.ln() } else { f64::NAN }).collect();
+        Belief::Steps { base, steps, noise, curvature, ln_cutoffs }
     }
 
     /// An upper bound on `E[reward]''(m)` (signed) for `m` in `[lo, hi]`.
@@ -211,12 +217,18 @@ impl Belief {
     /// bound at or below zero certifies that the expected reward is concave
     /// on the interval.
     pub fn curvature_on(&self, lo: f64, hi: f64) -> f64 {
-        let Belief::Steps { steps, noise, curvature, .. } = self else { return self.max_curvature() };
+        let Belief::Steps { steps, noise, curvature, ln_cutoffs, .. } = self else { return self.max_curvature() };
         if !curvature.is_finite() {
             return f64::INFINITY;
         }
+        let (ln_lo, ln_hi) = match noise {
+            Noise::Lognormal { .. } => {
+                (if lo > 0.0 { lo.ln() } else { f64::NEG_INFINITY }, if hi > 0.0 { hi.ln() } else { f64::NEG_INFINITY })
+            }
+            _ => (0.0, 0.0),
+        };
         let mut total = 0.0;
-        for &(c, a) in steps {
+        for (j, &(c, a)) in steps.iter().enumerate() {
             total += a * match *noise {
                 Noise::Normal { sd } => {
                     // d2/dm2 Phi((m - c)/sd) = -z phi(z) / sd^2, largest at z = -1.
@@ -232,15 +244,16 @@ impl Belief {
                     // With m = c exp(sd z + sd^2/2): d2/dm2 = -phi(z) (z/sd + 1)
                     // exp(-2 sd z - sd^2) / (sd c^2), largest at
                     // z = (-3 sd - sqrt(sd^2 + 4)) / 2.
-                    let z = |m: f64| if m <= 0.0 { f64::NEG_INFINITY } else { ((m / c).ln() - 0.5 * sd * sd) / sd };
+                    let lc = ln_cutoffs[j];
+                    let z = |lm: f64| (lm - lc - 0.5 * sd * sd) / sd;
                     let k = |z: f64| {
                         if z.is_finite() {
-                            -normal_pdf(z) * (z / sd + 1.0) * (-2.0 * sd * z - sd * sd).exp()
+                            -(z / sd + 1.0) * (-0.5 * z * z - 2.0 * sd * z - sd * sd).exp() * 0.398_942_280_401_432_7
                         } else {
                             0.0
                         }
                     };
-                    let (za, zb) = (z(lo), z(hi));
+                    let (za, zb) = (z(ln_lo), z(ln_hi));
                     let zc = (-3.0 * sd - (sd * sd + 4.0).sqrt()) / 2.0;
                     let mut best = k(za).max(k(zb));
                     if za <= zc && zc <= zb {
@@ -267,22 +280,30 @@ impl Belief {
     /// above `c`, and its derivative in `m`.
     #[inline]
     fn prob(m: f64, c: f64, noise: Noise) -> (f64, f64) {
+        let lm = if m > 0.0 { m.ln() } else { f64::NEG_INFINITY };
+        let lc = if c > 0.0 { c.ln() } else { f64::NAN };
+        Self::prob_ln(m, lm, c, lc, noise)
+    }
+
+    /// [`Belief::prob`] with `ln m` and `ln c` given.
+    #[inline]
+    fn prob_ln(m: f64, lm: f64, c: f64, lc: f64, noise: Noise) -> (f64, f64) {
         match noise {
             Noise::None => (f64::from(u8::from(m >= c)), 0.0),
             Noise::Normal { sd } => {
                 if sd <= 0.0 {
                     return (f64::from(u8::from(m >= c)), 0.0);
                 }
-                let z = (m - c) / sd;
-                (normal_cdf(z), normal_pdf(z) / sd)
+                let (p, d) = normal_cdf_pdf((m - c) / sd);
+                (p, d / sd)
             }
             Noise::Lognormal { sd } => {
                 if sd <= 0.0 || m <= 0.0 || c <= 0.0 {
                     return (f64::from(u8::from(m >= c && m > 0.0)), 0.0);
                 }
                 // m exp(sd e - sd^2/2) >= c  <=>  e >= (ln c - ln m + sd^2/2) / sd
-                let z = ((m / c).ln() - 0.5 * sd * sd) / sd;
-                (normal_cdf(z), normal_pdf(z) / (sd * m))
+                let (p, d) = normal_cdf_pdf((lm - lc - 0.5 * sd * sd) / sd);
+                (p, d / (sd * m))
             }
         }
     }
@@ -292,9 +313,7 @@ impl Belief {
         match self {
             Belief::Flat => 0.0,
             Belief::Linear { rate } => rate * m,
-            Belief::Steps { base, steps, noise, .. } => {
-                base + steps.iter().map(|&(c, a)| a * Self::prob(m, c, *noise).0).sum::<f64>()
-            }
+            Belief::Steps { .. } => self.value_and_slope(m).0,
             Belief::Custom { rule, board, noise } => rule.expected(m, board, *noise),
         }
     }
@@ -302,10 +321,11 @@ impl Belief {
     /// Expected reward and its slope at `m`, in one pass.
     pub fn value_and_slope(&self, m: f64) -> (f64, f64) {
         match self {
-            Belief::Steps { base, steps, noise, .. } => {
+            Belief::Steps { base, steps, noise, ln_cutoffs, .. } => {
                 let (mut v, mut d) = (*base, 0.0);
-                for &(c, a) in steps {
-                    let (p, dp) = Self::prob(m, c, *noise);
+                let lm = if m > 0.0 && matches!(noise, Noise::Lognormal { .. }) { m.ln() } else { f64::NEG_INFINITY };
+                for (&(c, a), &lc) in steps.iter().zip(ln_cutoffs) {
+                    let (p, dp) = Self::prob_ln(m, lm, c, lc, *noise);
                     v += a * p;
                     d += a * dp;
                 }

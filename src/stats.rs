@@ -12,11 +12,17 @@ pub fn normal_pdf(x: f64) -> f64 {
 /// Standard normal distribution function, accurate to double precision
 /// (Hart's algorithm 5666 as given by West, 2005).
 pub fn normal_cdf(x: f64) -> f64 {
+    normal_cdf_pdf(x).0
+}
+
+/// The normal distribution function and density at `x`, sharing one exponential.
+#[inline]
+pub fn normal_cdf_pdf(x: f64) -> (f64, f64) {
     let z = x.abs();
+    let e = (-0.5 * z * z).exp();
     let tail = if z > 37.0 {
         0.0
     } else {
-        let e = (-0.5 * z * z).exp();
         if z < 7.071_067_811_865_47 {
             let mut n = 3.526_249_659_989_11e-2 * z + 0.700_383_064_443_688;
             n = n * z + 6.373_962_203_531_65;
@@ -41,7 +47,8 @@ pub fn normal_cdf(x: f64) -> f64 {
             e / b / 2.506_628_274_631
         }
     };
-    if x > 0.0 { 1.0 - tail } else { tail }
+    let pdf = e * 0.398_942_280_401_432_7;
+    if x > 0.0 { (1.0 - tail, pdf) } else { (tail, pdf) }
 }
 
 /// Standard normal quantile (Acklam's rational approximation refined by one
