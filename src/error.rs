@@ -39,11 +39,14 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     /// An [`Error::InvalidField`] for `path` holding `value`.
     pub fn invalid(path: impl Into<String>, value: impl ToString, expected: impl Into<String>) -> Self {
-        Error::InvalidField {
-            path: printable(&path.into()),
-            value: printable(&value.to_string()),
-            expected: expected.into(),
+        let mut value = value.to_string();
+        if value.len() > 24 {
+            // Very large or very small numbers print in scientific notation.
+            if let Ok(x) = value.parse::<f64>() {
+                value = format!("{x:e}");
+            }
         }
+        Error::InvalidField { path: printable(&path.into()), value: printable(&value), expected: expected.into() }
     }
 
     /// An [`Error::UnknownName`] with a "did you mean" hint drawn from `allowed`.
