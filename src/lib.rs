@@ -78,6 +78,7 @@ pub mod error;
 pub mod experiment;
 pub mod format;
 pub mod metric;
+pub mod narrative;
 pub mod org;
 pub mod output;
 pub mod policy;

@@ -49,6 +49,29 @@ enum Command {
         /// A scenario preset or a policy preset (default: story).
         preset: Option<String>,
     },
+    /// Tell a run period by period in plain language, for a room to watch.
+    Story {
+        /// A scenario file (.toml) or the name of a scenario preset.
+        scenario: String,
+        /// The policy to follow (default: the scheduled one, else the first that is not the baseline).
+        #[arg(long)]
+        policy: Option<String>,
+        /// Seconds to pause between periods.
+        #[arg(long, default_value_t = 0.0)]
+        pace: f64,
+        /// Master seed (overrides the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Replications averaged in the story (default 1: one organisation's year).
+        #[arg(long, default_value_t = 1)]
+        replications: u32,
+        /// Periods (weeks).
+        #[arg(long)]
+        periods: Option<u32>,
+        /// Engineers.
+        #[arg(long)]
+        engineers: Option<usize>,
+    },
     /// Check a scenario file and print it resolved (every default filled in).
     Validate {
         /// The scenario file.
@@ -165,6 +188,40 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 sc.periods,
                 sc.replications
             );
+            Ok(())
+        }
+        Command::Story { scenario, policy, pace, seed, replications, periods, engineers } => {
+            if !(pace.is_finite() && (0.0..=3600.0).contains(&pace)) {
+                return Err(bad(format!("--pace: {pace} is not allowed; expected seconds in [0, 3600]")));
+            }
+            let mut sc = load_scenario(&scenario)?;
+            let shared = Shared {
+                seed,
+                replications: Some(replications),
+                periods,
+                engineers,
+                burn_in: Some(0),
+                threads: None,
+                out: PathBuf::new(),
+                quiet: true,
+                no_report: true,
+            };
+            apply_overrides(&mut sc, &shared)?;
+            let results = goodhart::run(&sc).map_err(|e| bad(e.to_string()))?;
+            let policy = policy.unwrap_or_else(|| goodhart::narrative::default_policy(&results));
+            let lines = goodhart::narrative::narrate(&results, &policy).ok_or_else(|| {
+                bad(format!("--policy: unknown policy `{policy}`; expected one of: {}", results.policies.join(", ")))
+            })?;
+            let mut o = std::io::stdout().lock();
+            writeln!(o, "{}: following {policy}\n", sc.name)?;
+            for line in lines {
+                writeln!(o, "{line}")?;
+                o.flush()?;
+                if pace > 0.0 {
+                    std::thread::sleep(std::time::Duration::from_secs_f64(pace));
+                }
+            }
+            writeln!(o, "\n{}", goodhart::narrative::closing(&results, &policy))?;
             Ok(())
         }
         Command::Run { scenario, shared } => {

@@ -227,3 +227,19 @@ fn bad_scenarios_name_the_field_and_what_is_allowed() {
     );
     rejects("activity", b"[[activity]]\nname = \"x\"\ndefect_rate = 2\n", &["activity[0].defect_rate"]);
 }
+
+#[test]
+fn story_mode_tells_the_run_week_by_week() {
+    let o = goodhart(&["story", "adversarial", "--engineers", "60", "--periods", "6"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for w in 1..=6 {
+        assert!(out.contains(&format!("Week {w}: ")), "week {w} missing: {out}");
+    }
+    assert!(out.contains("following kirorank") && out.contains("token bill"), "{out}");
+    // Deterministic for a seed.
+    assert_eq!(o.stdout, goodhart(&["story", "adversarial", "--engineers", "60", "--periods", "6"]).stdout);
+    let o = goodhart(&["story", "adversarial", "--policy", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--policy"));
+}
