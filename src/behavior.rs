@@ -716,6 +716,38 @@ mod tests {
     }
 
     #[test]
+    fn logit_choice_concentrates_on_the_optimum_as_temperature_falls() {
+        let t = tables(EffortForm::Mixed { substitution: 0.5 });
+        let ag = agent();
+        let mut s = Scratch::new(3);
+        let free = best_response(&ag, &t, &Belief::Flat, 0.0, 0.5, &mut s);
+        let b = Belief::steps(
+            -500.0,
+            vec![(free.metric * 1.3, 2000.0), (free.metric * 0.8, 500.0)],
+            Noise::Normal { sd: 1.0 },
+        );
+        let best = best_response(&ag, &t, &b, 0.0, 0.5, &mut s).utility;
+        let mean_at = |temp: f64, s: &mut Scratch| {
+            let draws: Vec<f64> =
+                (0..200).map(|i| best_response(&ag, &t, &b, temp, (i as f64 + 0.5) / 200.0, s).utility).collect();
+            let distinct = {
+                let mut d = draws.clone();
+                d.sort_by(f64::total_cmp);
+                d.dedup();
+                d.len()
+            };
+            (draws.iter().sum::<f64>() / 200.0, distinct)
+        };
+        let (cold, n_cold) = mean_at(1e-9, &mut s);
+        let (warm, n_warm) = mean_at(50.0, &mut s);
+        let (hot, n_hot) = mean_at(1e6, &mut s);
+        assert_eq!(n_cold, 1);
+        assert!((cold - best).abs() <= TOL * (1.0 + best.abs()));
+        assert!(n_warm > 1 && n_hot > n_warm.min(2));
+        assert!(best >= warm && warm > hot, "{best} {warm} {hot}");
+    }
+
+    #[test]
     fn roth_erev_and_fermi_follow_their_formulas() {
         let mut q = [1.0, 1.0];
         roth_erev(&mut q, 0, 10.0, 0.1, 0.2);

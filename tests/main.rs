@@ -1,5 +1,6 @@
 //! Integration tests, in one binary to keep link time low.
 
+mod behaviours;
 mod cli;
 mod common;
 mod determinism;

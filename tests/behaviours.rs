@@ -1,0 +1,106 @@
+//! The learning rules and policy mechanisms, checked on their direction of
+//! effect with paired confidence intervals, and on exact counts where the
+//! rule fixes them.
+
+use goodhart::{Audit, Behavior, BeliefRule, Dist, Model, Policy, Reward, Scenario, run};
+
+use crate::common::small_story;
+
+fn kirorank_only(model: Model) -> Scenario {
+    let mut sc = small_story(120, 16, 6);
+    sc.policies.truncate(2); // no-leaderboard, kirorank
+    sc.behavior = Behavior { model, ..Behavior::default() };
+    sc
+}
+
+#[test]
+fn fixed_types_game_only_as_gamers() {
+    // Gamers ignore integrity and may game; the others never do. So with no
+    // gamers nobody games, and with 25% gamer types at most those game.
+    let r = run(&kirorank_only(Model::FixedTypes { gamer_fraction: 0.0 })).unwrap();
+    assert_eq!(r.estimate("kirorank", "gaming_share").unwrap().mean, 0.0);
+    let sc = kirorank_only(Model::FixedTypes { gamer_fraction: 0.25 });
+    let r = run(&sc).unwrap();
+    let shares = r.values("kirorank", "gamers_share").unwrap();
+    for (rep, s) in shares.iter().enumerate() {
+        let streams = goodhart::rng::Streams::new(sc.seed, rep as u64);
+        let pop = goodhart::Population::draw(&sc.traits, 120, &streams).unwrap();
+        let types = pop.type_draw.iter().filter(|&&u| u < 0.25).count() as f64 / 120.0;
+        assert!(*s > 0.0 && *s <= types + 1e-12, "replication {rep}: {s} gaming vs {types} gamer types");
+    }
+}
+
+#[test]
+fn imitation_spreads_gaming_when_gaming_pays() {
+    // Starting from 5% gamers, engineers copy better-paid peers: under a
+    // token leaderboard gamers earn prizes, so gaming spreads.
+    // Low integrity makes gaming worth it for whoever may game.
+    let mut sc = kirorank_only(Model::Imitation { revision_rate: 0.3, beta: 0.01, initial_gamers: 0.05 });
+    sc.traits.integrity = Dist::constant(5.0).into();
+    sc.traits.never_game_fraction = 0.0;
+    let r = run(&sc).unwrap();
+    let (p, j, nk) = (r.policy_index("kirorank").unwrap(), r.kpi_index("gamers_share").unwrap(), r.kpis.len());
+    let growth: Vec<f64> = r.runs[p]
+        .iter()
+        .map(|run| (12..16).map(|t| run.per_period[t * nk + j]).sum::<f64>() / 4.0 - run.per_period[j])
+        .collect();
+    let e = goodhart::Estimate::of(&growth);
+    assert!(e.ci_low > 0.0, "no spread: {e:?}");
+    // Without a leaderboard nobody gains from gaming: no gaming hours at all.
+    assert_eq!(r.estimate("no-leaderboard", "gaming_share").unwrap().mean, 0.0);
+}
+
+#[test]
+fn roth_erev_learners_game_under_a_token_leaderboard() {
+    let sc = kirorank_only(Model::RothErev { forgetting: 0.1, experimentation: 0.2, initial_propensity: 100.0 });
+    let r = run(&sc).unwrap();
+    let d = r.paired_diff("kirorank", "no-leaderboard", "gaming_share").unwrap();
+    assert!(d.ci_low > 0.0, "{d:?}");
+}
+
+#[test]
+fn audits_deter_gaming_and_catch_some() {
+    let mut sc = small_story(150, 20, 6);
+    sc.policies.truncate(2);
+    let mut audited = sc.policies[1].clone();
+    audited.name = "audited".into();
+    audited.audit = Some(Audit { probability: 0.3, sensitivity: 1.0, penalty: 20_000.0 });
+    sc.policies.push(audited);
+    let r = run(&sc).unwrap();
+    let d = r.paired_diff("audited", "kirorank", "gaming_share").unwrap();
+    assert!(d.ci_high < 0.0, "audits do not reduce gaming: {d:?}");
+    assert!(r.estimate("audited", "audit_detections").unwrap().mean > 0.0);
+    assert_eq!(r.estimate("kirorank", "audit_detections").unwrap().mean, 0.0);
+}
+
+#[test]
+fn a_threshold_bonus_pushes_engineers_up_to_the_quota() {
+    let mut sc = small_story(100, 8, 4);
+    sc.policies.truncate(1);
+    sc.policies.push(Policy::new(
+        "quota",
+        goodhart::Metric::builtin("normalized_deployments", 4).unwrap(),
+        Reward::Threshold { quota: 4.0, bonus: 1500.0 },
+    ));
+    let r = run(&sc).unwrap();
+    let d = r.paired_diff("quota", "no-leaderboard", "hours.build").unwrap();
+    assert!(d.ci_low > 0.0, "{d:?}");
+    assert!(r.estimate("quota", "bonus_paid").unwrap().mean > 0.0);
+}
+
+#[test]
+fn fictitious_play_and_naive_beliefs_both_run_and_naive_moves_more() {
+    // Naive beliefs (alpha = 1) chase last period's board; fictitious play
+    // averages all boards. The naive population keeps moving more.
+    let mut sc = small_story(150, 24, 4);
+    sc.policies.truncate(2);
+    sc.burn_in = 12;
+    sc.behavior.belief = BeliefRule::Fictitious;
+    let fict = run(&sc).unwrap();
+    sc.behavior.belief = BeliefRule::Adaptive { alpha: 1.0 };
+    let naive = run(&sc).unwrap();
+    let moving = |r: &goodhart::Results| r.values("kirorank", "hours_change").unwrap();
+    let d: Vec<f64> = moving(&naive).iter().zip(moving(&fict)).map(|(a, b)| a - b).collect();
+    let e = goodhart::Estimate::of(&d);
+    assert!(e.ci_low > 0.0, "{e:?}");
+}
