@@ -72,6 +72,8 @@
 pub mod accounting;
 pub mod activity;
 pub mod behavior;
+#[cfg(feature = "plots")]
+pub mod chart;
 pub mod dist;
 pub mod engineer;
 pub mod error;
@@ -83,6 +85,8 @@ pub mod org;
 pub mod output;
 pub mod policy;
 pub mod preset;
+#[cfg(feature = "plots")]
+pub mod report;
 pub mod reward;
 pub mod rng;
 pub mod scenario;

@@ -357,16 +357,37 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     });
     write_atomic(&out.join("run.json"), (serde_json::to_string_pretty(&run)? + "\n").as_bytes())?;
 
+    let mut written = "summary.csv, timeseries.csv, summary.json, scenario.resolved.toml, run.json".to_string();
+    if !s.no_report {
+        let command = std::env::args()
+            .map(|a| {
+                if a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:".contains(c)) {
+                    a
+                } else {
+                    format!("'{}'", a.replace('\'', "'\\''"))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let (charts, html) =
+            goodhart::report::build(&results, &command).map_err(|e| anyhow!("cannot draw the report: {e}"))?;
+        let dir = out.join("charts");
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for c in &charts {
+            write_atomic(&dir.join(format!("{}.svg", c.name)), c.svg.as_bytes())?;
+            let png = goodhart::chart::to_png(&c.svg).map_err(|e| anyhow!("cannot render {}.png: {e}", c.name))?;
+            write_atomic(&dir.join(format!("{}.png", c.name)), &png)?;
+        }
+        write_atomic(&out.join("report.html"), html.as_bytes())?;
+        written += ", report.html and charts/";
+    }
+
     if !s.quiet {
         let mut o = std::io::stdout().lock();
         writeln!(o, "{}\n", sc.name)?;
         write!(o, "{}", output::table(&results))?;
         writeln!(o, "\n{}\n", output::verdict(&results))?;
-        writeln!(
-            o,
-            "Wrote summary.csv, timeseries.csv, summary.json, scenario.resolved.toml and run.json to {} ({elapsed:.1} s).",
-            out.display()
-        )?;
+        writeln!(o, "Wrote {written} to {} ({elapsed:.1} s).", out.display())?;
     }
     Ok(())
 }

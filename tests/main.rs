@@ -6,4 +6,5 @@ mod common;
 mod determinism;
 mod mechanics;
 mod props;
+mod report;
 mod story;

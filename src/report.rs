@@ -1,0 +1,251 @@
+//! The HTML report: one self-contained file with the verdict, the summary
+//! table, the charts inline as SVG, the scenario as resolved and how to
+//! reproduce the run. Rendered with a template engine that escapes every
+//! string from the scenario.
+
+use minijinja::{Environment, Value, context};
+use serde::Serialize;
+
+use crate::chart::{self, Chart};
+use crate::experiment::Results;
+use crate::output::{human, verdict};
+
+/// KPIs whose per-period series the charts need.
+const SERIES: [&str; 5] = ["token_cost", "useful_output", "net_value", "gaming_share", "incident_cost"];
+
+/// Everything the report and its charts show, independent of where it came from.
+#[derive(Debug, Clone)]
+pub struct ReportData {
+    /// Scenario name.
+    pub title: String,
+    /// Policy names.
+    pub policies: Vec<String>,
+    /// Index of the baseline policy.
+    pub baseline: usize,
+    /// Periods simulated.
+    pub periods: usize,
+    /// First counted period.
+    pub burn_in: usize,
+    /// Per policy, per KPI in [`SERIES`] order: values `[replication][period]`.
+    series: Vec<Vec<Vec<Vec<f64>>>>,
+    /// Per policy: periods at which its schedule switches policy.
+    pub switches: Vec<Vec<u32>>,
+    /// Per policy: published metric and value per engineer at the end (first replication).
+    pub boards: Vec<Option<(Vec<f64>, Vec<f64>)>>,
+    /// Per policy: metric–value correlation before it was a target and after (means).
+    pub correlation: Vec<(f64, f64)>,
+    /// Summary rows (policy, KPI, estimate, paired difference).
+    pub rows: Vec<crate::experiment::SummaryRow>,
+    /// The plain-language verdict.
+    pub verdict: String,
+    /// The scenario as resolved (TOML).
+    pub scenario_toml: String,
+    /// Seed.
+    pub seed: u64,
+    /// The command that reproduces the run.
+    pub command: String,
+}
+
+impl ReportData {
+    /// From an experiment's results and the command that produced them.
+    pub fn from_results(r: &Results, command: &str) -> ReportData {
+        let nk = r.kpis.len();
+        let periods = r.scenario.periods as usize;
+        let series = (0..r.policies.len())
+            .map(|p| {
+                SERIES
+                    .iter()
+                    .map(|k| {
+                        let j = r.kpi_index(k).unwrap_or(0);
+                        r.runs[p].iter().map(|run| (0..periods).map(|t| run.per_period[t * nk + j]).collect()).collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let m = |p: &str, k: &str| r.estimate(p, k).map_or(0.0, |e| e.mean);
+        ReportData {
+            title: r.scenario.name.clone(),
+            policies: r.policies.clone(),
+            baseline: r.baseline,
+            periods,
+            burn_in: r.scenario.burn_in as usize,
+            series,
+            switches: r
+                .scenario
+                .policies
+                .iter()
+                .map(|p| p.schedule.iter().filter(|s| s.from > 0).map(|s| s.from).collect())
+                .collect(),
+            boards: r.runs.iter().map(|runs| runs.first().and_then(|run| run.final_board.clone())).collect(),
+            correlation: r
+                .policies
+                .iter()
+                .map(|p| (m(p, "metric_value_correlation_before"), m(p, "metric_value_correlation")))
+                .collect(),
+            rows: r.summary(),
+            verdict: verdict(r),
+            scenario_toml: crate::format::write_scenario(&r.scenario),
+            seed: r.scenario.seed,
+            command: command.to_string(),
+        }
+    }
+
+    /// A KPI's per-period values for policy `p`, `[replication][period]`.
+    pub fn series(&self, p: usize, kpi: &str) -> Option<&Vec<Vec<f64>>> {
+        let j = SERIES.iter().position(|k| *k == kpi)?;
+        self.series.get(p).map(|s| &s[j])
+    }
+
+    /// Per replication of policy `p`: (token + incident cost, useful output)
+    /// over the counted periods.
+    pub fn cost_output(&self, p: usize) -> Vec<(f64, f64)> {
+        let (Some(tok), Some(inc), Some(out)) =
+            (self.series(p, "token_cost"), self.series(p, "incident_cost"), self.series(p, "useful_output"))
+        else {
+            return Vec::new();
+        };
+        let sum = |v: &Vec<f64>| v[self.burn_in.min(v.len())..].iter().sum::<f64>();
+        tok.iter().zip(inc).zip(out).map(|((t, i), o)| (sum(t) + sum(i), sum(o))).collect()
+    }
+}
+
+/// KPIs in the report's table, and whether more is better (`None`: neither).
+const TABLE: [(&str, Option<bool>); 7] = [
+    ("token_cost", Some(false)),
+    ("useful_output", Some(true)),
+    ("incident_cost", Some(false)),
+    ("net_value", Some(true)),
+    ("gaming_share", Some(false)),
+    ("bonus_paid", None),
+    ("metric_value_correlation", Some(true)),
+];
+
+#[derive(Serialize)]
+struct Cell {
+    text: String,
+    class: &'static str,
+}
+
+const TEMPLATE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }} — goodhart report</title>
+<style>
+body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; line-height: 1.45; padding: 0 1em; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
+.verdict { background: #f4f7fb; border-left: 4px solid #0072b2; padding: .8em 1em; }
+table { border-collapse: collapse; font-size: .85em; width: 100%; }
+th, td { border: 1px solid #ddd; padding: .35em .5em; text-align: right; vertical-align: top; }
+th:first-child, td:first-child { text-align: left; }
+td.better { background: #e3f2ea; } td.worse { background: #fbe5dc; }
+td small { color: #555; display: block; }
+figure { margin: 1.5em 0; } figcaption { font-weight: bold; margin-bottom: .3em; }
+svg.chart { width: 100%; height: auto; border: 1px solid #eee; }
+pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: .8em; }
+</style>
+</head>
+<body>
+<h1>{{ title }}</h1>
+<p class="verdict">{{ verdict }}</p>
+<h2>Summary</h2>
+<p>Mean over {{ replications }} replications with its 95% confidence interval; below it, the paired difference against {{ baseline }} (common random numbers). Green: better than the baseline, red: worse, at 95%.</p>
+<table>
+<tr><th>policy</th>{% for k in kpis %}<th>{{ k }}</th>{% endfor %}</tr>
+{% for row in table %}<tr><td>{{ row.policy }}</td>{% for c in row.cells %}<td class="{{ c.class }}">{{ c.text }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+<h2>Charts</h2>
+{% for c in charts %}<figure id="{{ c.name }}"><figcaption>{{ c.title }}</figcaption>
+{{ c.svg }}
+</figure>
+{% endfor %}
+<h2>Scenario as resolved</h2>
+<pre>{{ scenario }}</pre>
+<h2>Reproduce</h2>
+<pre>{{ command }}</pre>
+<p>Seed {{ seed }}; goodhart {{ version }}. The same scenario and seed give byte-identical summary.csv and timeseries.csv on any number of threads.</p>
+</body>
+</html>
+"#;
+
+/// Makes a plotters SVG fit to inline in HTML: a `chart` class for styling
+/// and tests, and no namespace URL (inline SVG in HTML needs none).
+fn inline_svg(svg: &str) -> String {
+    svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1).replacen("<svg ", "<svg class=\"chart\" ", 1)
+}
+
+/// Renders the report. `charts` are the SVG charts to inline.
+pub fn html(d: &ReportData, charts: &[Chart]) -> Result<String, String> {
+    let mut env = Environment::new();
+    env.add_template("report.html", TEMPLATE).map_err(|e| e.to_string())?;
+    let base = &d.policies[d.baseline];
+    let reps = d.rows.first().map_or(0, |r| r.estimate.n);
+    let table: Vec<Value> = d
+        .policies
+        .iter()
+        .map(|p| {
+            let cells: Vec<Cell> = TABLE
+                .iter()
+                .map(|(k, more_better)| {
+                    let Some(row) = d.rows.iter().find(|r| &r.policy == p && r.kpi == *k) else {
+                        return Cell { text: String::new(), class: "" };
+                    };
+                    let e = row.estimate;
+                    let f = row.diff;
+                    let mut text = format!("{} [{}, {}]", human(e.mean), human(e.ci_low), human(e.ci_high));
+                    let mut class = "";
+                    if p != base {
+                        text += &format!(" {:+} [{}, {}]", PlusHuman(f.mean), human(f.ci_low), human(f.ci_high));
+                        if let Some(up) = more_better {
+                            if (f.ci_low > 0.0 && *up) || (f.ci_high < 0.0 && !*up) {
+                                class = "better";
+                            } else if (f.ci_high < 0.0 && *up) || (f.ci_low > 0.0 && !*up) {
+                                class = "worse";
+                            }
+                        }
+                    }
+                    Cell { text, class }
+                })
+                .collect();
+            context! { policy => p, cells => cells }
+        })
+        .collect();
+    let charts: Vec<Value> = charts
+        .iter()
+        .map(|c| context! { name => c.name, title => c.title, svg => Value::from_safe_string(inline_svg(&c.svg)) })
+        .collect();
+    env.get_template("report.html")
+        .and_then(|t| {
+            t.render(context! {
+                title => d.title,
+                verdict => d.verdict,
+                baseline => base,
+                replications => reps,
+                kpis => TABLE.iter().map(|t| t.0).collect::<Vec<_>>(),
+                table => table,
+                charts => charts,
+                scenario => d.scenario_toml,
+                command => d.command,
+                seed => d.seed,
+                version => env!("CARGO_PKG_VERSION"),
+            })
+        })
+        .map_err(|e| e.to_string())
+}
+
+struct PlusHuman(f64);
+
+impl std::fmt::Display for PlusHuman {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 >= 0.0 { write!(f, "+{}", human(self.0)) } else { write!(f, "{}", human(self.0)) }
+    }
+}
+
+/// The charts and the report for a set of results: (charts, HTML).
+pub fn build(r: &Results, command: &str) -> Result<(Vec<Chart>, String), String> {
+    let d = ReportData::from_results(r, command);
+    let charts = chart::all(&d)?;
+    let html = html(&d, &charts)?;
+    Ok((charts, html))
+}
