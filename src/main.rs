@@ -72,6 +72,11 @@ enum Command {
         #[arg(long)]
         engineers: Option<usize>,
     },
+    /// Rebuild the charts and report.html from the outputs of an earlier run.
+    Report {
+        /// The output directory of `goodhart run` or `goodhart compare`.
+        dir: PathBuf,
+    },
     /// Check a scenario file and print it resolved (every default filled in).
     Validate {
         /// The scenario file.
@@ -224,6 +229,37 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             writeln!(o, "\n{}", goodhart::narrative::closing(&results, &policy))?;
             Ok(())
         }
+        Command::Report { dir } => {
+            let read = |name: &str| {
+                fs::read_to_string(dir.join(name))
+                    .map_err(|e| bad(format!("{}: cannot read: {}", dir.join(name).display(), io_reason(&e))))
+            };
+            let summary = read("summary.csv")?;
+            let timeseries = read("timeseries.csv")?;
+            let board = read("final_board.csv").ok();
+            let scenario = read("scenario.resolved.toml")?;
+            let json: serde_json::Value = serde_json::from_str(&read("summary.json")?)
+                .map_err(|e| bad(format!("{}: {e}", dir.join("summary.json").display())))?;
+            let run: serde_json::Value =
+                read("run.json").ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+            let command = run["command"]
+                .as_array()
+                .map(|a| shell_line(a.iter().filter_map(|v| v.as_str()).map(String::from)))
+                .unwrap_or_default();
+            let data = goodhart::report::ReportData::from_outputs(
+                &summary,
+                &timeseries,
+                board.as_deref(),
+                &scenario,
+                json["verdict"].as_str().unwrap_or_default(),
+                &command,
+            )
+            .map_err(|e| bad(format!("{}: {e}", dir.display())))?;
+            let (charts, html) = goodhart::report::render(&data).map_err(|e| anyhow!("cannot draw the report: {e}"))?;
+            write_report(&dir, &charts, &html)?;
+            println!("Wrote report.html and {} charts to {}.", charts.len(), dir.display());
+            Ok(())
+        }
         Command::Run { scenario, shared } => {
             let sc = load_scenario(&scenario)?;
             execute(sc, &shared)
@@ -340,6 +376,7 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     write_atomic_with(&out.join("timeseries.csv"), |w| output::write_timeseries_csv(&results, w))?;
     write_atomic(&out.join("summary.json"), output::summary_json(&results).as_bytes())?;
     write_atomic(&out.join("scenario.resolved.toml"), format::write_scenario(&results.scenario).as_bytes())?;
+    write_atomic(&out.join("final_board.csv"), output::final_board_csv(&results).as_bytes())?;
     let steps = sc.org.engineers as f64 * sc.periods as f64 * sc.replications as f64 * sc.policies.len() as f64;
     let run = serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
@@ -357,7 +394,8 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     });
     write_atomic(&out.join("run.json"), (serde_json::to_string_pretty(&run)? + "\n").as_bytes())?;
 
-    let mut written = "summary.csv, timeseries.csv, summary.json, scenario.resolved.toml, run.json".to_string();
+    let mut written =
+        "summary.csv, timeseries.csv, summary.json, final_board.csv, scenario.resolved.toml, run.json".to_string();
     if !s.no_report {
         let command = std::env::args()
             .map(|a| {
@@ -390,6 +428,31 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
         writeln!(o, "Wrote {written} to {} ({elapsed:.1} s).", out.display())?;
     }
     Ok(())
+}
+
+/// A command line as a shell would accept it back (single-quoting where needed).
+fn shell_line(args: impl Iterator<Item = String>) -> String {
+    args.map(|a| {
+        if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:".contains(c)) {
+            a
+        } else {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        }
+    })
+    .collect::<Vec<_>>()
+    .join(" ")
+}
+
+/// Writes the charts (SVG and PNG) into `out/charts` and the report into `out`.
+fn write_report(out: &Path, charts: &[goodhart::chart::Chart], html: &str) -> anyhow::Result<()> {
+    let dir = out.join("charts");
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for c in charts {
+        write_atomic(&dir.join(format!("{}.svg", c.name)), c.svg.as_bytes())?;
+        let png = goodhart::chart::to_png(&c.svg).map_err(|e| anyhow!("cannot render {}.png: {e}", c.name))?;
+        write_atomic(&dir.join(format!("{}.png", c.name)), &png)?;
+    }
+    write_atomic(&out.join("report.html"), html.as_bytes())
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

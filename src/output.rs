@@ -68,6 +68,43 @@ pub fn write_timeseries_csv(r: &Results, w: &mut impl Write) -> io::Result<()> {
     Ok(())
 }
 
+/// `final_board.csv`: `policy,engineer,metric,value` at the end of the
+/// first replication (each engineer's published metric and the value they
+/// produced in the last period): the data of the leaderboard-against-reality chart.
+pub fn final_board_csv(r: &Results) -> String {
+    let mut out = String::from("policy,engineer,metric,value\n");
+    for (p, runs) in r.runs.iter().enumerate() {
+        if let Some((metric, value)) = runs.first().and_then(|run| run.final_board.as_ref()) {
+            let policy = csv_field(&r.policies[p]);
+            for (i, (m, v)) in metric.iter().zip(value).enumerate() {
+                let _ = writeln!(out, "{policy},{i},{},{}", fmt_num(*m), fmt_num(*v));
+            }
+        }
+    }
+    out
+}
+
+/// Splits one CSV line into fields (RFC 4180 quoting, as [`csv_field`] writes it).
+pub fn csv_split(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
 #[derive(Serialize)]
 struct JsonRow<'a> {
     policy: &'a str,

@@ -90,6 +90,106 @@ impl ReportData {
         }
     }
 
+    /// Rebuilds the data from the files an earlier run wrote: `summary.csv`,
+    /// `timeseries.csv`, `final_board.csv` (optional), the resolved scenario,
+    /// the verdict and the command. Errors name the file and line.
+    pub fn from_outputs(
+        summary_csv: &str,
+        timeseries_csv: &str,
+        final_board_csv: Option<&str>,
+        scenario_toml: &str,
+        verdict: &str,
+        command: &str,
+    ) -> Result<ReportData, String> {
+        use crate::output::csv_split;
+        let sc = crate::format::parse_scenario(scenario_toml).map_err(|e| format!("scenario.resolved.toml: {e}"))?;
+        let policies: Vec<String> = sc.policies.iter().map(|p| p.name.clone()).collect();
+        let pidx = |name: &str| policies.iter().position(|p| p == name);
+        let periods = sc.periods as usize;
+        let mut series = vec![vec![vec![vec![0.0; periods]; sc.replications as usize]; SERIES.len()]; policies.len()];
+        let num = |file: &str, line: usize, s: &str| -> Result<f64, String> {
+            s.parse::<f64>().map_err(|_| format!("{file}: line {line}: `{s}` is not a number"))
+        };
+        for (i, line) in timeseries_csv.lines().enumerate().skip(1) {
+            let f = csv_split(line);
+            if f.len() != 5 {
+                return Err(format!("timeseries.csv: line {}: expected 5 fields", i + 1));
+            }
+            let (Some(p), Some(j)) = (pidx(&f[0]), SERIES.iter().position(|k| *k == f[3])) else { continue };
+            let (rep, t) = (f[1].parse::<usize>().ok(), f[2].parse::<usize>().ok());
+            match (rep, t) {
+                (Some(rep), Some(t)) if rep < sc.replications as usize && t < periods => {
+                    series[p][j][rep][t] = num("timeseries.csv", i + 1, &f[4])?;
+                }
+                _ => return Err(format!("timeseries.csv: line {}: replication or period out of range", i + 1)),
+            }
+        }
+        let mut rows = Vec::new();
+        for (i, line) in summary_csv.lines().enumerate().skip(1) {
+            let f = csv_split(line);
+            if f.len() < 9 {
+                return Err(format!("summary.csv: line {}: expected at least 9 fields", i + 1));
+            }
+            let n = f[5].parse::<usize>().map_err(|_| format!("summary.csv: line {}: bad replications", i + 1))?;
+            let e = |a: usize| -> Result<crate::stats::Estimate, String> {
+                Ok(crate::stats::Estimate {
+                    mean: num("summary.csv", i + 1, &f[a])?,
+                    ci_low: num("summary.csv", i + 1, &f[a + 1])?,
+                    ci_high: num("summary.csv", i + 1, &f[a + 2])?,
+                    n,
+                })
+            };
+            rows.push(crate::experiment::SummaryRow {
+                policy: f[0].clone(),
+                kpi: f[1].clone(),
+                estimate: e(2)?,
+                diff: e(6)?,
+            });
+        }
+        let mean = |p: &str, k: &str| {
+            rows.iter()
+                .find(|r: &&crate::experiment::SummaryRow| r.policy == p && r.kpi == k)
+                .map_or(0.0, |r| r.estimate.mean)
+        };
+        let mut boards: Vec<Option<(Vec<f64>, Vec<f64>)>> = vec![None; policies.len()];
+        if let Some(text) = final_board_csv {
+            for (i, line) in text.lines().enumerate().skip(1) {
+                let f = csv_split(line);
+                if f.len() != 4 {
+                    return Err(format!("final_board.csv: line {}: expected 4 fields", i + 1));
+                }
+                if let Some(p) = pidx(&f[0]) {
+                    let b = boards[p].get_or_insert_with(|| (Vec::new(), Vec::new()));
+                    b.0.push(num("final_board.csv", i + 1, &f[2])?);
+                    b.1.push(num("final_board.csv", i + 1, &f[3])?);
+                }
+            }
+        }
+        Ok(ReportData {
+            title: sc.name.clone(),
+            correlation: policies
+                .iter()
+                .map(|p| (mean(p, "metric_value_correlation_before"), mean(p, "metric_value_correlation")))
+                .collect(),
+            policies,
+            baseline: sc.baseline_index(),
+            periods,
+            burn_in: sc.burn_in as usize,
+            series,
+            switches: sc
+                .policies
+                .iter()
+                .map(|p| p.schedule.iter().filter(|s| s.from > 0).map(|s| s.from).collect())
+                .collect(),
+            boards,
+            rows,
+            verdict: verdict.to_string(),
+            scenario_toml: scenario_toml.to_string(),
+            seed: sc.seed,
+            command: command.to_string(),
+        })
+    }
+
     /// A KPI's per-period values for policy `p`, `[replication][period]`.
     pub fn series(&self, p: usize, kpi: &str) -> Option<&Vec<Vec<f64>>> {
         let j = SERIES.iter().position(|k| *k == kpi)?;
@@ -244,8 +344,12 @@ impl std::fmt::Display for PlusHuman {
 
 /// The charts and the report for a set of results: (charts, HTML).
 pub fn build(r: &Results, command: &str) -> Result<(Vec<Chart>, String), String> {
-    let d = ReportData::from_results(r, command);
-    let charts = chart::all(&d)?;
-    let html = html(&d, &charts)?;
+    render(&ReportData::from_results(r, command))
+}
+
+/// The charts and the report for report data: (charts, HTML).
+pub fn render(d: &ReportData) -> Result<(Vec<Chart>, String), String> {
+    let charts = chart::all(d)?;
+    let html = html(d, &charts)?;
     Ok((charts, html))
 }

@@ -243,3 +243,27 @@ fn story_mode_tells_the_run_week_by_week() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--policy"));
 }
+
+#[test]
+fn report_rebuilds_the_same_report_from_the_outputs() {
+    let d = tmp("report");
+    let out = d.join("o");
+    let o = Command::new(bin())
+        .args(["run", "examples/scenarios/kirorank.toml", "--replications", "2", "--periods", "8", "--engineers", "60"])
+        .args(["--quiet", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read(out.join("report.html")).unwrap();
+    let svg = std::fs::read(out.join("charts/cost-output.svg")).unwrap();
+    std::fs::remove_file(out.join("report.html")).unwrap();
+    std::fs::remove_dir_all(out.join("charts")).unwrap();
+    let o = goodhart(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read(out.join("report.html")).unwrap() == html, "the rebuilt report differs");
+    assert!(std::fs::read(out.join("charts/cost-output.svg")).unwrap() == svg, "the rebuilt chart differs");
+    let o = goodhart(&["report", d.join("missing").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -1,6 +1,7 @@
 //! Integration tests, in one binary to keep link time low.
 
 mod behaviours;
+mod browser;
 mod cli;
 mod common;
 mod determinism;
