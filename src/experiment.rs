@@ -44,6 +44,17 @@ pub struct SummaryRow {
 
 /// Runs every policy of `scenario` in every replication. Replications run in
 /// parallel; within one, every policy meets the same engineers and shocks.
+///
+/// ```
+/// let mut sc = goodhart::preset::scenario("adversarial")?;
+/// sc.replications = 2;
+/// sc.periods = 6;
+/// let r = goodhart::run(&sc)?;
+/// // Paired difference (common random numbers) against the baseline:
+/// let d = r.paired_diff("kirorank", "no-leaderboard", "gaming_share").unwrap();
+/// assert!(d.mean > 0.0);
+/// # Ok::<(), goodhart::Error>(())
+/// ```
 pub fn run(scenario: &Scenario) -> Result<Results> {
     run_with_progress(scenario, &|_| {})
 }

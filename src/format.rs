@@ -154,6 +154,24 @@ fn choice(path: &str, value: &str, allowed: &[&str]) -> Error {
 }
 
 /// Reads and validates a scenario from TOML text.
+///
+/// ```
+/// let sc = goodhart::parse_scenario(r#"
+///     periods = 12
+///     [org]
+///     engineers = 50
+///     [[policy]]
+///     name = "kirorank"
+///     metric = "tokens"
+///     reward = { scheme = "leaderboard", top_fraction = 0.1, prize = 3000 }
+/// "#)?;
+/// assert_eq!(sc.org.engineers, 50);
+/// // Everything not given takes its default, and a misspelt field is named:
+/// assert_eq!(sc.org.hours_per_period, 40.0);
+/// let e = goodhart::parse_scenario("[org]\nengineerz = 5").unwrap_err();
+/// assert!(e.to_string().contains("did you mean `engineers`"));
+/// # Ok::<(), goodhart::Error>(())
+/// ```
 pub fn parse_scenario(text: &str) -> Result<Scenario> {
     let table: Table = text.parse().map_err(|e: toml::de::Error| {
         let msg = crate::error::printable(&e.message().trim().replace('\n', " "));

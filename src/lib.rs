@@ -29,6 +29,9 @@
 //!
 //! ## The model in one page
 //!
+//! A summary follows; the full page, with every mechanism's equation, unit,
+//! default and source, is the [`model`] module (also `docs/model.md`).
+//!
 //! - **Engineers** ([`engineer`]) have six traits drawn per replication:
 //!   skill, AI leverage, integrity (USD-equivalent disutility per gaming
 //!   hour; a fraction never game), intrinsic motivation (utility per USD of
@@ -80,6 +83,10 @@ pub mod error;
 pub mod experiment;
 pub mod format;
 pub mod metric;
+// Citations in the model page are written [S1], [S2], ...: plain text, not links.
+#[allow(rustdoc::broken_intra_doc_links)]
+#[doc = include_str!("../docs/model.md")]
+pub mod model {}
 pub mod narrative;
 pub mod org;
 pub mod output;
