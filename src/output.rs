@@ -268,7 +268,20 @@ pub fn verdict(r: &Results) -> String {
     } else {
         let d = r.paired_diff(&best, &base, "net_value").unwrap_or(Estimate::of(&[]));
         let sure = if d.ci_low > 0.0 { "" } else { " (not distinguishable from zero at 95%)" };
-        let _ = write!(s, "{best} gives the most net value: {} USD more than {base}{sure}.", human(d.mean));
+        let _ = write!(s, "{best} gives the most net value: {} USD more than {base}{sure}", human(d.mean));
+        let bonus = m(&best, "bonus_paid") - m(&base, "bonus_paid");
+        let effort = m(&best, "effort_cost") - m(&base, "effort_cost");
+        if bonus > 0.0 {
+            let _ = write!(
+                s,
+                ", before the {} USD it pays in prizes and bonuses (a transfer, not in net value)",
+                human(bonus)
+            );
+        }
+        if effort > 0.01 * m(&base, "effort_cost").abs() {
+            let _ = write!(s, "; engineers' effort cost is {} USD higher", human(effort));
+        }
+        s.push('.');
     }
     // Output per dollar of tokens.
     let per = |p: &str| m(p, "useful_output") / m(p, "token_cost").max(1e-9);
