@@ -60,9 +60,12 @@ pub enum Model {
         /// Initial propensity of each strategy, USD-equivalent.
         initial_propensity: f64,
     },
-    /// Fixed types: a fraction are gamers (ignore integrity), the rest never game.
+    /// Fixed types: a fraction are gamers (ignore integrity), the rest never
+    /// game. Engineers who never game (`traits.never_game_fraction`) are
+    /// honest whatever their draw, so the gamer share is
+    /// `gamer_fraction x (1 - never_game_fraction)` in expectation.
     FixedTypes {
-        /// Fraction of gamers.
+        /// Fraction of gamers (before never-gamers are excluded).
         gamer_fraction: f64,
     },
 }
@@ -210,6 +213,8 @@ pub struct Scratch {
     /// Planned AI intensity per activity (tokens per hour).
     pub tau: Vec<f64>,
     q: Vec<f64>,
+    hours2: Vec<f64>,
+    tau2: Vec<f64>,
     cand: Vec<(f64, f64)>,
     stack: Vec<(Node, Node, Bound)>,
 }
@@ -223,6 +228,8 @@ impl Scratch {
             hours: vec![0.0; k],
             tau: vec![0.0; k],
             q: vec![1.0; k],
+            hours2: vec![0.0; k],
+            tau2: vec![0.0; k],
             cand: Vec::with_capacity(64),
             stack: Vec::with_capacity(64),
         }
@@ -351,7 +358,28 @@ fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
         let mid = 0.5 * (lo + hi);
         if inner(lam, mid, ag, t, s).tokens > cap { lo = mid } else { hi = mid }
     }
-    inner(lam, hi, ag, t, s)
+    let below = inner(lam, hi, ag, t, s);
+    if below.tokens >= cap * (1.0 - 1e-9) {
+        return below;
+    }
+    // Token use jumps at this price (perfect substitutes, as with the `total`
+    // effort form): the best plan under the cap mixes the plans on either
+    // side of the jump so that it uses the cap exactly.
+    s.hours2.clone_from(&s.hours);
+    s.tau2.clone_from(&s.tau);
+    let above = inner(lam, lo, ag, t, s);
+    let w = ((cap - below.tokens) / (above.tokens - below.tokens)).clamp(0.0, 1.0);
+    for k in 0..t.len() {
+        let (ha, hb) = (s.hours[k], s.hours2[k]);
+        if hb > 0.0 {
+            s.tau[k] = s.tau2[k];
+        }
+        s.hours[k] = w * ha + (1.0 - w) * hb;
+    }
+    let (hours, tau) = (std::mem::take(&mut s.hours), std::mem::take(&mut s.tau));
+    let pv = evaluate(ag, t, &hours, &tau);
+    (s.hours, s.tau) = (hours, tau);
+    pv
 }
 
 /// A point of the search: multiplier, expected metric, utility without and with reward.
@@ -870,11 +898,13 @@ mod brute_force {
             let mut t = tests::tables(form);
             t.effort.coefficient = 1.0 + 4.0 * u();
             t.mu_p = vec![0.05 + 0.1 * u(), 0.0, 0.2 + 0.6 * u()];
-            let token_metric = case % 3 == 0;
-            t.w_tok = if token_metric { 1e-6 } else { 0.0 };
             if case % 6 == 1 {
                 t.cap = Some(2e7 * (0.5 + u()));
             }
+            // A token metric always when the cap is on, so that the cap binds
+            // (a regression: under the `total` form the capped plan must mix).
+            let token_metric = case % 3 == 0 || t.cap.is_some();
+            t.w_tok = if token_metric { 1e-6 } else { 0.0 };
             if case % 5 == 2 {
                 t.audit_per_hour = 30.0 * u();
             }

@@ -154,13 +154,15 @@ impl Results {
     /// (or fewer in short runs), mean hours moved by less than 1% of the
     /// hours budget per period, averaged over replications. A `false` means
     /// the population is still adjusting or cycling (a cobweb) and averages
-    /// hide that.
+    /// hide that. A one-period run cannot show it and reports `false`.
     pub fn settled(&self, policy: &str) -> bool {
-        let Some(series) = self.period_means(policy, "hours_change") else {
-            return true;
-        };
+        let Some(series) = self.period_means(policy, "hours_change") else { return false };
+        // Period 0 has no previous period to change from.
         let tail = &series[series.len().saturating_sub(4).max(1).min(series.len())..];
-        let mean = tail.iter().sum::<f64>() / tail.len().max(1) as f64;
+        if tail.is_empty() {
+            return false;
+        }
+        let mean = tail.iter().sum::<f64>() / tail.len() as f64;
         mean < 0.01 * self.scenario.org.hours_per_period
     }
 }

@@ -280,7 +280,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
 
 fn load_scenario(arg: &str) -> anyhow::Result<Scenario> {
     let path = Path::new(arg);
-    if path.exists() || arg.ends_with(".toml") || arg.contains('/') {
+    // A file wins over a preset of the same name; a directory does not.
+    if path.is_file()
+        || arg.ends_with(".toml")
+        || arg.contains('/')
+        || (path.exists() && preset::scenario(arg).is_err())
+    {
         return load_file(path);
     }
     preset::scenario(arg).map_err(|_| {

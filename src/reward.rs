@@ -298,7 +298,12 @@ impl Belief {
                 (p, d / sd)
             }
             Noise::Lognormal { sd } => {
-                if sd <= 0.0 || m <= 0.0 || c <= 0.0 {
+                if c <= 0.0 {
+                    // A positive metric stays positive under multiplicative
+                    // noise: a cut-off at or below zero is always met.
+                    return (f64::from(u8::from(m >= c)), 0.0);
+                }
+                if sd <= 0.0 || m <= 0.0 {
                     return (f64::from(u8::from(m >= c && m > 0.0)), 0.0);
                 }
                 // m exp(sd e - sd^2/2) >= c  <=>  e >= (ln c - ln m + sd^2/2) / sd

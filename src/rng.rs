@@ -138,6 +138,10 @@ pub fn binomial_inv(u: f64, n: u32, p: f64) -> u32 {
     if p >= 1.0 {
         return n;
     }
+    if p > 0.5 {
+        // By symmetry, so that q^n below never underflows: still monotone in u.
+        return n - binomial_inv(1.0 - u, n, 1.0 - p);
+    }
     let nf = n as f64;
     if n > 200 {
         let sd = (nf * p * (1.0 - p)).sqrt();
@@ -183,7 +187,7 @@ mod tests {
             let se = (mean / n as f64).sqrt();
             assert!((sum / n as f64 - mean).abs() < 5.0 * se, "poisson {mean}");
         }
-        for &(trials, p) in &[(10u32, 0.2), (500, 0.3)] {
+        for &(trials, p) in &[(10u32, 0.2), (500, 0.3), (190, 0.99), (20, 0.7)] {
             let mut rng = s.stream(Purpose::Production, 1, 0);
             let sum: f64 = (0..n).map(|_| binomial(&mut rng, trials, p) as f64).sum();
             let mean = trials as f64 * p;

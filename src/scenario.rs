@@ -103,6 +103,9 @@ impl Scenario {
 
     /// Checks the whole scenario; the error names the first offending field.
     pub fn validate(&self) -> Result<()> {
+        if self.seed > i64::MAX as u64 {
+            return Err(Error::invalid("seed", self.seed, format!("an integer in [0, {}]", i64::MAX)));
+        }
         if self.replications == 0 || self.replications > MAX_REPLICATIONS {
             return Err(Error::invalid(
                 "replications",
@@ -214,11 +217,16 @@ impl Scenario {
                 }
                 last = Some(st.from);
             }
-            if !p.schedule.is_empty() && (p.metric.is_some() || !matches!(p.reward, crate::reward::Reward::None)) {
+            if !p.schedule.is_empty()
+                && (p.metric.is_some()
+                    || !matches!(p.reward, crate::reward::Reward::None)
+                    || p.audit.is_some()
+                    || p.token_cap.is_some())
+            {
                 return Err(Error::invalid(
                     format!("{path}.schedule"),
-                    "a schedule with its own metric or reward",
-                    "either a schedule or a metric and reward",
+                    "a schedule with its own metric, reward, audit or token_cap",
+                    "either a schedule (its stages carry those) or a metric, reward, audit and token_cap",
                 ));
             }
         }

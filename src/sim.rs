@@ -312,10 +312,8 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
             Some(f) => pop.type_draw[i] < f,
             None => true,
         };
-        // Fixed types are the whole population's behaviour: the gamer share is
-        // exactly as configured. Otherwise engineers who never game stay honest.
-        let fixed = matches!(behavior.model, Model::FixedTypes { .. });
-        row[o_sc + SC_STRATEGY] = f64::from(u8::from(gamer && (fixed || !pop.never_games[i])));
+        // Engineers who never game stay honest under every model.
+        row[o_sc + SC_STRATEGY] = f64::from(u8::from(gamer && !pop.never_games[i]));
         if let Model::RothErev { initial_propensity, .. } = behavior.model {
             row[o_sc + SC_Q0] = initial_propensity;
             row[o_sc + SC_Q1] = initial_propensity;
@@ -766,7 +764,13 @@ fn update_beliefs(
                 select_top(published, k, streams, t, order);
                 let worst_in = published[order[k - 1] as usize];
                 let best_out = order[k..].iter().map(|&i| published[i as usize]).fold(f64::NEG_INFINITY, f64::max);
-                0.5 * (worst_in + best_out)
+                if worst_in > best_out {
+                    0.5 * (worst_in + best_out)
+                } else {
+                    // A tie at the cut-off: reaching the tied score is not a sure
+                    // place (ties are drawn at random), so the cut-off sits just above it.
+                    worst_in + 1e-9 * worst_in.abs().max(1e-9)
+                }
             };
             let obs_top = if top > 0 && top < n { cut(top, order) } else { f64::NEG_INFINITY };
             let obs_bot = if bottom > 0 && bottom < n { cut(n - bottom, order) } else { f64::NEG_INFINITY };
@@ -821,7 +825,8 @@ fn make_belief(stage: &StagePolicy, b: &Beliefs) -> Belief {
 fn top_k_overlap(metric: &[f64], value: &[f64], k: usize, streams: &Streams, t: i64, order: &mut Vec<u32>) -> usize {
     let n = metric.len();
     let mut in_top = vec![false; n];
-    select_top(value, k, streams, t, order);
+    // A tie-break key of its own, so that ties on both sides are not broken alike.
+    select_top(value, k, streams, -2 - t, order);
     for &i in &order[..k.min(n)] {
         in_top[i as usize] = true;
     }

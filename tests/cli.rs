@@ -217,6 +217,14 @@ fn bad_scenarios_name_the_field_and_what_is_allowed() {
         &["policy[1].schedule[1].from"],
     );
     rejects("baseline", format!("baseline = \"b\"\n{base}").as_bytes(), &["baseline", "`b`"]);
+    // Regression: a schedule's own token cap or audit used to be accepted and silently ignored.
+    rejects(
+        "schedule-cap",
+        b"[[policy]]\nname = \"a\"\n[[policy]]\nname = \"s\"\ntoken_cap = 1000\nschedule = [ { from = 0, policy = \"a\" } ]\n",
+        &["policy[1].schedule", "token_cap"],
+    );
+    // Regression: seeds beyond what TOML can write back were accepted.
+    rejects("seed", b"seed = 9.3e18\n", &["seed"]);
     rejects("duplicate", format!("{base}{base}").as_bytes(), &["policy[1].name"]);
     rejects("dist", b"[traits]\nskill = { dist = \"lognormal\", mean = -1, sd = 1 }\n", &["traits.skill.mean"]);
     rejects("dist-kind", b"[traits]\nskill = { dist = \"gauss\" }\n", &["traits.skill.dist"]);
