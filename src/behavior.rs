@@ -495,10 +495,10 @@ pub fn best_response(
     if let Some((a, b, w, f)) = mix {
         if f > best.f && temperature <= 0.0 {
             plan_at(a.lam, ag, t, s);
-            let ha = s.hours.clone();
+            s.hours2.clone_from(&s.hours);
             plan_at(b.lam, ag, t, s);
-            for (h, x) in s.hours.iter_mut().zip(&ha) {
-                *h = (1.0 - w) * x + w * *h;
+            for k in 0..t.len() {
+                s.hours[k] = (1.0 - w) * s.hours2[k] + w * s.hours[k];
             }
             return total(evaluate(ag, t, &s.hours, &s.tau));
         }
