@@ -135,6 +135,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // A reader that stopped reading (`goodhart story ... | head`) is not a failure.
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) => {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             let code = if e.downcast_ref::<BadInput>().is_some() { 2 } else { 1 };
             let msg = format!("{e:#}").replace('\n', " ");
@@ -147,13 +151,13 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Presets => {
-            println!("Scenario presets (goodhart run NAME):");
+            writeln!(std::io::stdout(), "Scenario presets (goodhart run NAME):")?;
             for p in preset::SCENARIOS {
-                println!("  {:<26} {}", p.name, p.summary);
+                writeln!(std::io::stdout(), "  {:<26} {}", p.name, p.summary)?;
             }
-            println!("\nPolicy presets (goodhart compare NAME...):");
+            writeln!(std::io::stdout(), "\nPolicy presets (goodhart compare NAME...):")?;
             for p in preset::policies() {
-                println!("  {:<26} {}", p.name, p.description);
+                writeln!(std::io::stdout(), "  {:<26} {}", p.name, p.description)?;
             }
             Ok(())
         }
@@ -179,12 +183,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     })?
                 }
             };
-            print!("{}", format::write_scenario(&sc));
+            write!(std::io::stdout(), "{}", format::write_scenario(&sc))?;
             Ok(())
         }
         Command::Validate { file } => {
             let sc = load_file(&file)?;
-            print!("{}", format::write_scenario(&sc));
+            write!(std::io::stdout(), "{}", format::write_scenario(&sc))?;
             eprintln!(
                 "{}: valid ({} policies, {} engineers, {} periods, {} replications)",
                 file.display(),
@@ -257,7 +261,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             .map_err(|e| bad(format!("{}: {e}", dir.display())))?;
             let (charts, html) = goodhart::report::render(&data).map_err(|e| anyhow!("cannot draw the report: {e}"))?;
             write_report(&dir, &charts, &html)?;
-            println!("Wrote report.html and {} charts to {}.", charts.len(), dir.display());
+            writeln!(std::io::stdout(), "Wrote report.html and {} charts to {}.", charts.len(), dir.display())?;
             Ok(())
         }
         Command::Run { scenario, shared } => {
