@@ -435,7 +435,8 @@ pub fn best_response(
     // Upper end: beyond rho times the steepest slope of the expected reward
     // utility only falls; for rewards with jumps, go until the metric
     // passes the highest cut-off or stops growing.
-    let slope = belief.max_slope();
+    // The metric never falls below M(0) as lambda grows, so only slopes from there on matter.
+    let slope = belief.max_slope_from(lo.m);
     let hi = if slope.is_finite() {
         node(rho * slope, s)
     } else {

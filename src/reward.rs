@@ -373,6 +373,36 @@ impl Belief {
         }
     }
 
+    /// An upper bound on [`Belief::slope`] over all metric levels at or above
+    /// `m0`: each smoothed step's slope rises to a single peak and then
+    /// falls, so past its peak the bound is the slope at `m0` itself.
+    pub fn max_slope_from(&self, m0: f64) -> f64 {
+        let Belief::Steps { steps, noise, .. } = self else { return self.max_slope() };
+        let mut total = 0.0;
+        for &(c, a) in steps {
+            total += match *noise {
+                Noise::Normal { sd } if sd > 0.0 => {
+                    if m0 >= c {
+                        a * Self::prob(m0, c, *noise).1
+                    } else {
+                        a * normal_pdf(0.0) / sd
+                    }
+                }
+                Noise::Lognormal { sd } if sd > 0.0 => {
+                    if c <= 0.0 {
+                        0.0
+                    } else if m0 >= c * (-0.5 * sd * sd).exp() {
+                        a * Self::prob(m0, c, *noise).1
+                    } else {
+                        a * normal_pdf(0.0) / (sd * c)
+                    }
+                }
+                _ => return f64::INFINITY,
+            };
+        }
+        total
+    }
+
     /// True for steps without noise: the reward jumps at each cut-off.
     pub fn is_sharp(&self) -> bool {
         matches!(self, Belief::Steps { .. }) && !self.max_slope().is_finite()
@@ -402,6 +432,11 @@ mod tests {
                 let local = b.curvature_on(m - 0.05, m + 0.05);
                 assert!(d2 <= local + 1e-6 * local.abs().max(1e-6), "{noise:?} m={m}: {d2} > local {local}");
                 assert!(local <= curv * (1.0 + 1e-9), "{noise:?} m={m}");
+                // The slope bound from any level holds at every level above it.
+                for k in 0..20 {
+                    let above = m + k as f64 * 0.7;
+                    assert!(b.slope(above) <= b.max_slope_from(m) * (1.0 + 1e-12) + 1e-15, "{noise:?} m={m}");
+                }
             }
         }
     }
