@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::accounting::{Aggregate, KpiDef, aggregate, k, kpi_defs};
+use crate::accounting::{KpiDef, aggregate, k, kpi_defs};
 use crate::behavior::{Agent, BeliefRule, Model, PlanTables, Scratch, best_response, fermi, roth_erev};
 use crate::engineer::Population;
 use crate::error::Result;
@@ -270,7 +270,7 @@ impl Compiled {
 pub struct RunOutput {
     /// KPI values per period, row-major: `per_period[t * n_kpis + j]`.
     pub per_period: Vec<f64>,
-    /// KPI values over the counted periods (totals or means, see [`Aggregate`]).
+    /// KPI values over the counted periods (totals or means, see [`crate::accounting::Aggregate`]).
     pub totals: Vec<f64>,
     /// At the end of the run: each engineer's published metric and the value
     /// they produced in the last period (kept for the first replication only).
@@ -832,9 +832,4 @@ fn top_k_overlap(metric: &[f64], value: &[f64], k: usize, streams: &Streams, t: 
     }
     select_top(metric, k, streams, t, order);
     order[..k.min(n)].iter().filter(|&&i| in_top[i as usize]).count()
-}
-
-/// Whether the KPI aggregates as a sum (a flow).
-pub fn is_flow(def: &KpiDef) -> bool {
-    def.aggregate == Aggregate::Sum
 }
