@@ -104,3 +104,38 @@ fn fictitious_play_and_naive_beliefs_both_run_and_naive_moves_more() {
     let e = goodhart::Estimate::of(&d);
     assert!(e.ci_low > 0.0, "{e:?}");
 }
+
+#[test]
+fn splitting_pays_on_raw_deployments_but_not_on_normalized_ones() {
+    // Raw deployments count trivial changes; normalized deployments weigh
+    // changes by size and usefulness, so splitting work stops paying.
+    let mut sc = small_story(150, 16, 6);
+    sc.policies.truncate(1);
+    for (name, metric) in [("raw", "deployments"), ("normalized", "normalized_deployments")] {
+        sc.policies.push(Policy::new(
+            name,
+            goodhart::Metric::builtin(metric, 4).unwrap(),
+            Reward::leaderboard(0.1, 3000.0, 0.0, 0.0),
+        ));
+    }
+    let r = run(&sc).unwrap();
+    let d = r.paired_diff("raw", "normalized", "hours.split").unwrap();
+    assert!(d.ci_low > 0.0, "{d:?}");
+    assert_eq!(r.estimate("normalized", "hours.split").unwrap().mean, 0.0);
+}
+
+#[test]
+fn a_token_budget_caps_the_bill_of_a_token_leaderboard() {
+    let mut sc = small_story(120, 12, 6);
+    sc.policies.truncate(2);
+    let mut capped = sc.policies[1].clone();
+    capped.name = "capped".into();
+    capped.token_cap = Some(2.5e7);
+    sc.policies.push(capped);
+    let r = run(&sc).unwrap();
+    let d = r.paired_diff("capped", "kirorank", "token_cost").unwrap();
+    assert!(d.ci_high < 0.0, "{d:?}");
+    // No engineer exceeds the cap in any period: the total is at most cap x engineers x periods.
+    let tokens = r.values("capped", "tokens").unwrap();
+    assert!(tokens.iter().all(|&t| t <= 2.5e7 * 120.0 * 12.0 * (1.0 + 1e-9)));
+}

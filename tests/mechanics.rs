@@ -84,12 +84,3 @@ fn linear_contract_hours_follow_the_multitask_closed_form() {
     let v = r.estimate("piece-rate", "useful_output").unwrap();
     assert!((v.mean - 6.0 * 500.0 * 10.0).abs() < 4.0 * v.std_error(), "{v:?}");
 }
-
-#[test]
-fn a_token_cap_binds_every_engineer_at_the_cap_or_below() {
-    let mut sc = crate::common::small_story(60, 6, 1);
-    sc.policies[1].token_cap = Some(5e6);
-    let r = run(&sc).unwrap();
-    let tokens = r.estimate("kirorank", "tokens").unwrap().mean;
-    assert!(tokens <= 5e6 * 60.0 * 6.0 * (1.0 + 1e-9), "{tokens}");
-}
