@@ -898,3 +898,81 @@ mod tests {
         assert!(e.contains("org.incident_cost"), "{e}");
     }
 }
+
+/// Sets one field of a scenario by its path, as a sweep or `--set` names it:
+/// `org.engineers`, `policy[kirorank].reward.prize`, `traits.integrity.mean`,
+/// `activity[0].defect_rate`. A `[selector]` picks an element of a list by
+/// index or by its `name`. `value` is TOML (`3000`, `0.5`, `"text"`,
+/// `{ dist = "constant", value = 1 }`); anything that is not TOML is taken
+/// as a string. The result is validated like a file.
+///
+/// ```
+/// let sc = goodhart::preset::scenario("story")?;
+/// let sc = goodhart::format::set_field(&sc, "policy[kirorank].reward.prize", "500")?;
+/// let kiro = sc.policies.iter().find(|p| p.name == "kirorank").unwrap();
+/// assert!(matches!(kiro.reward, goodhart::Reward::Leaderboard { prize, .. } if prize == 500.0));
+/// assert!(goodhart::format::set_field(&sc, "org.enginers", "10").unwrap_err().to_string().contains("engineers"));
+/// # Ok::<(), goodhart::Error>(())
+/// ```
+pub fn set_field(sc: &Scenario, path: &str, value: &str) -> Result<Scenario> {
+    let mut root: Table = write_scenario(sc).parse().map_err(|e: toml::de::Error| Error::Parse(e.to_string()))?;
+    let parsed: Value = match format!("v = {value}").parse::<Table>() {
+        Ok(mut t) => t.remove("v").unwrap_or(Value::String(value.to_string())),
+        Err(_) => Value::String(value.to_string()),
+    };
+    let segments: Vec<&str> = path.split('.').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err(Error::invalid(
+            path,
+            "an empty segment",
+            "a path such as org.engineers or policy[kirorank].reward.prize",
+        ));
+    }
+    let mut table = &mut root;
+    for (i, seg) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        let (key, selector) = match seg.split_once('[') {
+            Some((k, rest)) => match rest.strip_suffix(']') {
+                Some(sel) => (k, Some(sel)),
+                None => return Err(Error::invalid(path, seg, "a segment like name[selector]")),
+            },
+            None => (*seg, None),
+        };
+        let here = segments[..=i].join(".");
+        if last && selector.is_none() {
+            table.insert(key.to_string(), parsed);
+            break;
+        }
+        let keys: Vec<String> = table.keys().cloned().collect();
+        let entry = table
+            .get_mut(key)
+            .ok_or_else(|| Error::unknown(here.clone(), "field", key, keys.iter().map(|s| s.as_str())))?;
+        let next: &mut Table = match (entry, selector) {
+            (Value::Table(t), None) => t,
+            (Value::Array(items), Some(sel)) => {
+                let names: Vec<String> =
+                    items.iter().filter_map(|v| v.get("name").and_then(|n| n.as_str()).map(String::from)).collect();
+                let idx = match sel.parse::<usize>() {
+                    Ok(i) if i < items.len() => i,
+                    Ok(i) => return Err(Error::invalid(here, i, format!("an index below {}", items.len()))),
+                    Err(_) => names
+                        .iter()
+                        .position(|n| n == sel)
+                        .ok_or_else(|| Error::unknown(here.clone(), "name", sel, names.iter().map(|s| s.as_str())))?,
+                };
+                match &mut items[idx] {
+                    Value::Table(t) => t,
+                    _ => return Err(Error::invalid(here, sel, "an element that is a table")),
+                }
+            }
+            (_, Some(_)) => return Err(Error::invalid(here, key, "a list to select from")),
+            (_, None) => return Err(Error::invalid(here, key, "a table (the path continues)")),
+        };
+        if last {
+            return Err(Error::invalid(path, "a list element", "a field of it, e.g. policy[kirorank].reward.prize"));
+        }
+        table = next;
+    }
+    let text = toml::to_string(&root).map_err(|e| Error::Parse(e.to_string()))?;
+    parse_scenario(&text)
+}

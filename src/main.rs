@@ -113,6 +113,10 @@ struct Shared {
     /// Do not write the charts and HTML report.
     #[arg(long = "no-report")]
     no_report: bool,
+    /// Set a field by its path before running, e.g. `--set policy[kirorank].reward.prize=500`
+    /// or `--set traits.integrity.mean=30` (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
 }
 
 /// Bad input: exit code 2.
@@ -214,6 +218,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 out: PathBuf::new(),
                 quiet: true,
                 no_report: true,
+                set: Vec::new(),
             };
             apply_overrides(&mut sc, &shared)?;
             let results = goodhart::run(&sc).map_err(|e| bad(e.to_string()))?;
@@ -328,6 +333,12 @@ fn io_reason(e: &std::io::Error) -> String {
 }
 
 fn apply_overrides(sc: &mut Scenario, s: &Shared) -> anyhow::Result<()> {
+    for item in &s.set {
+        let (path, value) = item
+            .split_once('=')
+            .ok_or_else(|| bad(format!("--set {item}: expected PATH=VALUE, e.g. org.engineers=500")))?;
+        *sc = format::set_field(sc, path.trim(), value.trim()).map_err(|e| bad(format!("--set {item}: {e}")))?;
+    }
     if let Some(v) = s.seed {
         sc.seed = v;
     }

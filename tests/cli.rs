@@ -275,3 +275,42 @@ fn report_rebuilds_the_same_report_from_the_outputs() {
     assert_eq!(o.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn set_changes_a_field_by_its_path_or_names_the_bad_one() {
+    let d = tmp("set");
+    let out = d.join("o");
+    let o = Command::new(bin())
+        .args(["compare", "no-leaderboard", "kirorank", "--engineers", "40", "--periods", "4", "--replications", "1"])
+        .args([
+            "--set",
+            "policy[kirorank].reward.prize=500",
+            "--set",
+            "traits.integrity.mean=30",
+            "--quiet",
+            "--no-report",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let sc = goodhart::format::parse_scenario(&std::fs::read_to_string(out.join("scenario.resolved.toml")).unwrap())
+        .unwrap();
+    let kiro = sc.policies.iter().find(|p| p.name == "kirorank").unwrap();
+    assert!(matches!(kiro.reward, goodhart::Reward::Leaderboard { prize, .. } if prize == 500.0));
+    assert!(matches!(sc.traits.integrity.dist, goodhart::Dist::Lognormal { mean, .. } if mean == 30.0));
+    for (set, needle) in [
+        ("org.enginers=5", "did you mean `engineers`"),
+        ("policy[kirorang].reward.prize=5", "did you mean `kirorank`"),
+        ("org.engineers=-3", "org.engineers"),
+        ("nonsense", "PATH=VALUE"),
+    ] {
+        let o = goodhart(&["run", "adversarial", "--quiet", "--set", set, "--out", d.join("bad").to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{set}: {err}");
+        assert!(err.contains(needle), "{set}: {err}");
+        assert!(!d.join("bad").exists());
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
