@@ -859,46 +859,6 @@ pub fn write_scenario(sc: &Scenario) -> String {
     w
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn written_scenarios_read_back_identically() {
-        let mut sc = Scenario::default();
-        sc.policies.push(Policy::new(
-            "k",
-            Metric::builtin("tokens", 4).unwrap(),
-            Reward::leaderboard(0.1, 3000.0, 0.1, 2000.0),
-        ));
-        sc.policies[1].audit = Some(Audit { probability: 0.1, sensitivity: 0.5, penalty: 1e4 });
-        sc.policies[1].token_cap = Some(3e7);
-        sc.behavior.model = Model::RothErev { forgetting: 0.1, experimentation: 0.2, initial_propensity: 50.0 };
-        sc.traits.skill = TraitDist::truncated(Dist::Normal { mean: 1.0, sd: 0.3 }, 0.1, 3.0);
-        let text = write_scenario(&sc);
-        let back = parse_scenario(&text).unwrap();
-        assert_eq!(back, sc, "{text}");
-    }
-
-    #[test]
-    fn errors_name_the_field_and_suggest() {
-        let e = parse_scenario("[org]\nengineers = 0\n").unwrap_err().to_string();
-        assert!(e.contains("org.engineers") && e.contains("[1,"), "{e}");
-        let e = parse_scenario("[org]\nengineerz = 10\n").unwrap_err().to_string();
-        assert!(e.contains("did you mean `engineers`"), "{e}");
-        let e = parse_scenario("[[policy]]\nname = \"a\"\nreward = { scheme = \"leaderboard\", top_fraction = 1.5 }\nmetric = \"tokens\"\n")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("policy[0].reward.top_fraction") && e.contains("1.5"), "{e}");
-        let e = parse_scenario("periods = \"ten\"\n").unwrap_err().to_string();
-        assert!(e.contains("periods"), "{e}");
-        let e = parse_scenario("name = \n").unwrap_err().to_string();
-        assert!(e.contains("line 1"), "{e}");
-        let e = parse_scenario("[org]\nincident_cost = nan\n").unwrap_err().to_string();
-        assert!(e.contains("org.incident_cost"), "{e}");
-    }
-}
-
 /// Sets one field of a scenario by its path, as a sweep or `--set` names it:
 /// `org.engineers`, `policy[kirorank].reward.prize`, `traits.integrity.mean`,
 /// `activity[0].defect_rate`. A `[selector]` picks an element of a list by
@@ -975,4 +935,44 @@ pub fn set_field(sc: &Scenario, path: &str, value: &str) -> Result<Scenario> {
     }
     let text = toml::to_string(&root).map_err(|e| Error::Parse(e.to_string()))?;
     parse_scenario(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_scenarios_read_back_identically() {
+        let mut sc = Scenario::default();
+        sc.policies.push(Policy::new(
+            "k",
+            Metric::builtin("tokens", 4).unwrap(),
+            Reward::leaderboard(0.1, 3000.0, 0.1, 2000.0),
+        ));
+        sc.policies[1].audit = Some(Audit { probability: 0.1, sensitivity: 0.5, penalty: 1e4 });
+        sc.policies[1].token_cap = Some(3e7);
+        sc.behavior.model = Model::RothErev { forgetting: 0.1, experimentation: 0.2, initial_propensity: 50.0 };
+        sc.traits.skill = TraitDist::truncated(Dist::Normal { mean: 1.0, sd: 0.3 }, 0.1, 3.0);
+        let text = write_scenario(&sc);
+        let back = parse_scenario(&text).unwrap();
+        assert_eq!(back, sc, "{text}");
+    }
+
+    #[test]
+    fn errors_name_the_field_and_suggest() {
+        let e = parse_scenario("[org]\nengineers = 0\n").unwrap_err().to_string();
+        assert!(e.contains("org.engineers") && e.contains("[1,"), "{e}");
+        let e = parse_scenario("[org]\nengineerz = 10\n").unwrap_err().to_string();
+        assert!(e.contains("did you mean `engineers`"), "{e}");
+        let e = parse_scenario("[[policy]]\nname = \"a\"\nreward = { scheme = \"leaderboard\", top_fraction = 1.5 }\nmetric = \"tokens\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("policy[0].reward.top_fraction") && e.contains("1.5"), "{e}");
+        let e = parse_scenario("periods = \"ten\"\n").unwrap_err().to_string();
+        assert!(e.contains("periods"), "{e}");
+        let e = parse_scenario("name = \n").unwrap_err().to_string();
+        assert!(e.contains("line 1"), "{e}");
+        let e = parse_scenario("[org]\nincident_cost = nan\n").unwrap_err().to_string();
+        assert!(e.contains("org.incident_cost"), "{e}");
+    }
 }
