@@ -209,6 +209,7 @@ const TOP: &[&str] = &[
     "activity",
     "behavior",
     "policy",
+    "sweep",
 ];
 
 fn scenario_from(t: &Table) -> Result<Scenario> {

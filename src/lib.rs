@@ -99,6 +99,7 @@ pub mod rng;
 pub mod scenario;
 pub mod sim;
 pub mod stats;
+pub mod sweep;
 
 pub use activity::{Activity, EffortCost, EffortForm};
 pub use behavior::{Behavior, BeliefRule, Model};

@@ -72,6 +72,31 @@ enum Command {
         #[arg(long)]
         engineers: Option<usize>,
     },
+    /// Run a scenario over the design in its `[sweep]` section (resumable; shardable).
+    Sweep {
+        /// A scenario file with a `[sweep]` section.
+        scenario: PathBuf,
+        /// Run only share I of N of the tasks (1-based), writing part-I-of-N.csv.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Replications per task (overrides the scenario's).
+        #[arg(long)]
+        replications: Option<u32>,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Output directory.
+        #[arg(long, default_value = "goodhart-out")]
+        out: PathBuf,
+        /// No progress bar and no table on stdout.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Merge the part files of a sharded sweep into sweep.csv (and robustness.csv).
+    Merge {
+        /// The directory holding part-I-of-N.csv files and sweep.json.
+        dir: PathBuf,
+    },
     /// Rebuild the charts and report.html from the outputs of an earlier run.
     Report {
         /// The output directory of `goodhart run` or `goodhart compare`.
@@ -238,6 +263,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             writeln!(o, "\n{}", goodhart::narrative::closing(&results, &policy))?;
             Ok(())
         }
+        Command::Sweep { scenario, shard, replications, threads, out, quiet } => {
+            run_sweep(&scenario, shard.as_deref(), replications, threads, &out, quiet)
+        }
+        Command::Merge { dir } => merge(&dir),
         Command::Report { dir } => {
             let read = |name: &str| {
                 fs::read_to_string(dir.join(name))
@@ -448,6 +477,189 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
         writeln!(o, "Wrote {written} to {} ({elapsed:.1} s).", out.display())?;
     }
     Ok(())
+}
+
+/// The sweep and its base scenario from a file.
+fn load_sweep(path: &Path) -> anyhow::Result<(goodhart::sweep::Sweep, Scenario)> {
+    let sc = load_file(path)?;
+    let text = fs::read_to_string(path).map_err(|e| bad(format!("{}: {}", path.display(), io_reason(&e))))?;
+    let sweep = goodhart::sweep::Sweep::from_toml(&text, sc.seed)
+        .map_err(|e| bad(format!("{}: {e}", path.display())))?
+        .ok_or_else(|| bad(format!("{}: has no [sweep] section", path.display())))?;
+    Ok((sweep, sc))
+}
+
+fn run_sweep(
+    path: &Path,
+    shard: Option<&str>,
+    replications: Option<u32>,
+    threads: Option<usize>,
+    out: &Path,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let (sweep, mut base) = load_sweep(path)?;
+    if let Some(r) = replications {
+        base.replications = r;
+        base.validate().map_err(|e| bad(format!("--replications: {e}")))?;
+    }
+    let (i, n) = match shard {
+        None => (1, 1),
+        Some(s) => {
+            let parsed =
+                s.split_once('/').and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)));
+            match parsed {
+                Some((i, n)) if n >= 1 && (1..=n).contains(&i) => (i, n),
+                _ => return Err(bad(format!("--shard: `{s}` is not allowed; expected I/N with 1 <= I <= N"))),
+            }
+        }
+    };
+    let tasks = sweep.tasks();
+    // Check every task's scenario before running any (bad values fail now, not halfway).
+    let scenarios: Vec<Scenario> = tasks
+        .iter()
+        .map(|t| sweep.scenario(&base, t).map_err(|e| bad(format!("{}: task {}: {e}", path.display(), t.index))))
+        .collect::<anyhow::Result<_>>()?;
+    if let Some(t) = threads {
+        if t == 0 || t > 1024 {
+            return Err(bad(format!("--threads: {t} is not allowed; expected an integer in [1, 1024]")));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build_global()
+            .map_err(|e| anyhow!("cannot start {t} threads: {e}"))?;
+    }
+    fs::create_dir_all(out).with_context(|| format!("cannot create output directory {}", out.display()))?;
+    let header = goodhart::sweep::header(&sweep);
+    let name = if n == 1 { "sweep.csv".to_string() } else { format!("part-{i}-of-{n}.csv") };
+    let file = out.join(&name);
+    let rows_per_task = base.policies.len()
+        * goodhart::accounting::kpi_defs(&base.activities.iter().map(|a| a.name.clone()).collect::<Vec<_>>()).len();
+    // Resume: keep whole tasks already written; drop a torn or partial tail.
+    let mut done = std::collections::BTreeSet::new();
+    let mut keep = header.clone();
+    if let Ok(existing) = fs::read_to_string(&file) {
+        if existing.starts_with(&header) {
+            let complete = match existing.rfind('\n') {
+                Some(p) => &existing[..=p],
+                None => "",
+            };
+            for (task, lines) in
+                goodhart::sweep::parse_rows(complete).map_err(|e| bad(format!("{}: {e}", file.display())))?
+            {
+                if lines.len() == rows_per_task {
+                    done.insert(task);
+                    for l in lines {
+                        keep += &l;
+                        keep.push('\n');
+                    }
+                }
+            }
+        }
+    }
+    write_atomic(&file, keep.as_bytes())?;
+    let meta = serde_json::json!({ "tasks": tasks.len(), "rows_per_task": rows_per_task, "header": header });
+    write_atomic(&out.join("sweep.json"), (serde_json::to_string_pretty(&meta)? + "\n").as_bytes())?;
+    let mine: Vec<usize> = (0..tasks.len()).filter(|t| t % n == i - 1 && !done.contains(t)).collect();
+    let bar = if !quiet && std::io::stderr().is_terminal() {
+        let b = indicatif::ProgressBar::new(mine.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} tasks, {elapsed} elapsed, {eta} left")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut f =
+        fs::OpenOptions::new().append(true).open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+    for &t in &mine {
+        let results = goodhart::run(&scenarios[t]).map_err(|e| bad(format!("task {t}: {e}")))?;
+        // One write per task, flushed to disk: a crash leaves whole tasks or a tail that resume drops.
+        f.write_all(goodhart::sweep::rows(&tasks[t], &results).as_bytes())?;
+        f.sync_data()?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if n == 1 {
+        finish_sweep(out, quiet)?;
+    } else if !quiet {
+        writeln!(
+            std::io::stdout(),
+            "Wrote {} of {} tasks to {}; `goodhart merge {}` when all parts are done.",
+            mine.len() + done.len(),
+            tasks.len(),
+            file.display(),
+            out.display()
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes robustness.csv from sweep.csv and prints the robustness table.
+fn finish_sweep(out: &Path, quiet: bool) -> anyhow::Result<()> {
+    let csv = fs::read_to_string(out.join("sweep.csv"))?;
+    let (rob, table) = goodhart::sweep::robustness(&csv).map_err(|e| anyhow!("{e}"))?;
+    write_atomic(&out.join("robustness.csv"), rob.as_bytes())?;
+    if !quiet {
+        writeln!(std::io::stdout(), "Robustness across the sampled organisations (USD totals per run):\n{table}")?;
+        writeln!(std::io::stdout(), "Wrote sweep.csv and robustness.csv to {}.", out.display())?;
+    }
+    Ok(())
+}
+
+fn merge(dir: &Path) -> anyhow::Result<()> {
+    let meta: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(dir.join("sweep.json"))
+            .map_err(|e| bad(format!("{}: {}", dir.join("sweep.json").display(), io_reason(&e))))?,
+    )
+    .map_err(|e| bad(format!("{}: {e}", dir.join("sweep.json").display())))?;
+    let total = meta["tasks"].as_u64().unwrap_or(0) as usize;
+    let per = meta["rows_per_task"].as_u64().unwrap_or(0) as usize;
+    let header = meta["header"].as_str().unwrap_or_default().to_string();
+    let mut tasks: std::collections::BTreeMap<usize, Vec<String>> = Default::default();
+    let mut parts = 0;
+    for entry in fs::read_dir(dir)? {
+        let p = entry?.path();
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        if !(name.starts_with("part-") && name.ends_with(".csv")) {
+            continue;
+        }
+        parts += 1;
+        let text = fs::read_to_string(&p)?;
+        if !text.starts_with(&header) {
+            return Err(bad(format!("{}: its header differs from sweep.json's", p.display())));
+        }
+        let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+        for (t, lines) in goodhart::sweep::parse_rows(complete).map_err(|e| bad(format!("{}: {e}", p.display())))? {
+            if lines.len() == per {
+                tasks.insert(t, lines);
+            }
+        }
+    }
+    let missing: Vec<usize> = (0..total).filter(|t| !tasks.contains_key(t)).collect();
+    if !missing.is_empty() {
+        let list: Vec<String> = missing.iter().take(20).map(|t| t.to_string()).collect();
+        return Err(bad(format!(
+            "{}: {} of {total} tasks missing from {parts} part files (first: {}); rerun their shards",
+            dir.display(),
+            missing.len(),
+            list.join(", ")
+        )));
+    }
+    let mut out = header;
+    for lines in tasks.values() {
+        for l in lines {
+            out += l;
+            out.push('\n');
+        }
+    }
+    write_atomic(&dir.join("sweep.csv"), out.as_bytes())?;
+    writeln!(
+        std::io::stdout(),
+        "Merged {total} tasks from {parts} part files into {}.",
+        dir.join("sweep.csv").display()
+    )?;
+    finish_sweep(dir, false)
 }
 
 /// A command line as a shell would accept it back (single-quoting where needed).

@@ -9,3 +9,4 @@ mod mechanics;
 mod props;
 mod report;
 mod story;
+mod sweep;

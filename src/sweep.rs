@@ -1,0 +1,432 @@
+//! Sweeps: one scenario run over a design of parameter values, for
+//! "uncertainties" (what the organisation is like) crossed with "levers"
+//! (what the policy does).
+//!
+//! Every task has a canonical index `u * levers + l` (uncertainty point
+//! `u`, lever point `l`); its seed depends only on the sweep seed and `u`,
+//! so every lever point meets the same organisations and shocks (common
+//! random numbers) and any split of the tasks gives the same numbers.
+
+use rand::Rng;
+use toml::{Table, Value};
+
+use crate::error::{Error, Result};
+use crate::format::set_field;
+use crate::output::{csv_field, fmt_num};
+use crate::rng::{Purpose, Streams, open01};
+use crate::scenario::Scenario;
+
+/// How a group's points are chosen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Design {
+    /// Every combination of every parameter's values.
+    Factorial,
+    /// `samples` points; each parameter's range is cut into `samples` equal
+    /// strata and each stratum is hit exactly once (seeded shuffles).
+    LatinHypercube {
+        /// Number of points.
+        samples: usize,
+    },
+}
+
+/// A parameter's values: a list, or a range.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    /// Explicit values (TOML, written as given).
+    List(Vec<String>),
+    /// From `from` to `to`; `steps` points in a factorial design.
+    Range {
+        /// Lower end.
+        from: f64,
+        /// Upper end.
+        to: f64,
+        /// Points for a factorial design (>= 2).
+        steps: usize,
+    },
+}
+
+/// One group of parameters (uncertainties or levers) and its design.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// The design.
+    pub design: Design,
+    /// Parameters: field path and values.
+    pub params: Vec<(String, Values)>,
+}
+
+/// A sweep: the two groups, the design seed and replications per task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweep {
+    /// What the organisation might be like.
+    pub uncertainties: Group,
+    /// What the policy might do.
+    pub levers: Group,
+    /// Seed of the Latin hypercube shuffles and of the tasks.
+    pub seed: u64,
+}
+
+fn group_from(path: &str, t: Option<&Table>) -> Result<Group> {
+    let Some(t) = t else { return Ok(Group { design: Design::Factorial, params: Vec::new() }) };
+    let mut design = Design::Factorial;
+    let mut params = Vec::new();
+    for (k, v) in t {
+        match (k.as_str(), v) {
+            ("design", Value::String(d)) => {
+                design = match d.as_str() {
+                    "factorial" => Design::Factorial,
+                    "latin-hypercube" => {
+                        let n = match t.get("samples") {
+                            Some(Value::Integer(n)) if *n >= 1 && *n <= 100_000 => *n as usize,
+                            other => {
+                                return Err(Error::invalid(
+                                    format!("{path}.samples"),
+                                    other.map_or("nothing".into(), |v| v.to_string()),
+                                    "an integer in [1, 100000] for a latin-hypercube design",
+                                ));
+                            }
+                        };
+                        Design::LatinHypercube { samples: n }
+                    }
+                    other => {
+                        return Err(Error::unknown(
+                            format!("{path}.design"),
+                            "design",
+                            other,
+                            ["factorial", "latin-hypercube"],
+                        ));
+                    }
+                }
+            }
+            ("samples", _) => {}
+            (name, Value::Array(a)) => {
+                if a.is_empty() {
+                    return Err(Error::invalid(format!("{path}.{name}"), "[]", "at least one value"));
+                }
+                params.push((name.to_string(), Values::List(a.iter().map(|v| v.to_string()).collect())));
+            }
+            (name, Value::Table(r)) => {
+                let num = |key: &str| -> Result<f64> {
+                    match r.get(key) {
+                        Some(Value::Float(f)) if f.is_finite() => Ok(*f),
+                        Some(Value::Integer(i)) => Ok(*i as f64),
+                        other => Err(Error::invalid(
+                            format!("{path}.{name}.{key}"),
+                            other.map_or("nothing".into(), |v| v.to_string()),
+                            "a finite number",
+                        )),
+                    }
+                };
+                let steps = match r.get("steps") {
+                    None => 5,
+                    Some(Value::Integer(n)) if *n >= 2 && *n <= 10_000 => *n as usize,
+                    Some(v) => {
+                        return Err(Error::invalid(format!("{path}.{name}.steps"), v, "an integer in [2, 10000]"));
+                    }
+                };
+                params.push((name.to_string(), Values::Range { from: num("from")?, to: num("to")?, steps }));
+            }
+            (name, v) => {
+                return Err(Error::invalid(
+                    format!("{path}.{name}"),
+                    v,
+                    "a list of values or a range { from, to, steps }",
+                ));
+            }
+        }
+    }
+    Ok(Group { design, params })
+}
+
+impl Sweep {
+    /// Reads the `[sweep]` section of a scenario file (`None` if absent).
+    pub fn from_toml(text: &str, default_seed: u64) -> Result<Option<Sweep>> {
+        let root: Table = text.parse().map_err(|e: toml::de::Error| Error::Parse(e.message().replace('\n', " ")))?;
+        let Some(Value::Table(s)) = root.get("sweep") else { return Ok(None) };
+        for k in s.keys() {
+            if !["uncertainties", "levers", "seed"].contains(&k.as_str()) {
+                return Err(Error::unknown(format!("sweep.{k}"), "field", k, ["uncertainties", "levers", "seed"]));
+            }
+        }
+        let table = |k: &str| s.get(k).and_then(|v| v.as_table());
+        let seed = match s.get("seed") {
+            None => default_seed,
+            Some(Value::Integer(i)) if *i >= 0 => *i as u64,
+            Some(v) => return Err(Error::invalid("sweep.seed", v, "an integer >= 0")),
+        };
+        Ok(Some(Sweep {
+            uncertainties: group_from("sweep.uncertainties", table("uncertainties"))?,
+            levers: group_from("sweep.levers", table("levers"))?,
+            seed,
+        }))
+    }
+
+    /// All parameter paths, uncertainties first.
+    pub fn columns(&self) -> Vec<String> {
+        self.uncertainties.params.iter().chain(&self.levers.params).map(|p| p.0.clone()).collect()
+    }
+
+    /// The points of one group: for each, the value (as TOML text) of each parameter.
+    pub fn points(&self, group: &Group, salt: u64) -> Vec<Vec<String>> {
+        match group.design {
+            Design::Factorial => {
+                let mut out = vec![Vec::new()];
+                for (_, values) in &group.params {
+                    let vs: Vec<String> = match values {
+                        Values::List(v) => v.clone(),
+                        Values::Range { from, to, steps } => {
+                            (0..*steps).map(|i| fmt_num(from + (to - from) * i as f64 / (*steps - 1) as f64)).collect()
+                        }
+                    };
+                    out = out
+                        .iter()
+                        .flat_map(|p| vs.iter().map(move |v| [p.clone(), vec![v.clone()]].concat()))
+                        .collect();
+                }
+                out
+            }
+            Design::LatinHypercube { samples } => {
+                let streams = Streams::new(self.seed, salt);
+                let columns: Vec<Vec<String>> = group
+                    .params
+                    .iter()
+                    .enumerate()
+                    .map(|(j, (_, values))| {
+                        // A seeded permutation of the strata, and a uniform point in each.
+                        let mut rng = streams.stream(Purpose::Population, j as u64, 0);
+                        let mut perm: Vec<usize> = (0..samples).collect();
+                        for i in (1..samples).rev() {
+                            let k = (open01(&mut rng) * (i + 1) as f64) as usize;
+                            perm.swap(i, k.min(i));
+                        }
+                        perm.iter()
+                            .map(|&s| {
+                                let u = (s as f64 + open01(&mut rng)) / samples as f64;
+                                match values {
+                                    Values::Range { from, to, .. } => fmt_num(from + (to - from) * u),
+                                    Values::List(v) => v[((u * v.len() as f64) as usize).min(v.len() - 1)].clone(),
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect();
+                (0..samples).map(|i| columns.iter().map(|c| c[i].clone()).collect()).collect()
+            }
+        }
+    }
+
+    /// Every task, in canonical order.
+    pub fn tasks(&self) -> Vec<Task> {
+        let us = self.points(&self.uncertainties, 1);
+        let ls = self.points(&self.levers, 2);
+        let mut out = Vec::with_capacity(us.len() * ls.len());
+        for (u, up) in us.iter().enumerate() {
+            for (l, lp) in ls.iter().enumerate() {
+                out.push(Task {
+                    index: u * ls.len() + l,
+                    uncertainty: u,
+                    lever: l,
+                    values: [up.clone(), lp.clone()].concat(),
+                });
+            }
+        }
+        out
+    }
+
+    /// The scenario of one task: the parameters set, and a seed that depends
+    /// only on the sweep seed and the task's uncertainty point.
+    pub fn scenario(&self, base: &Scenario, task: &Task) -> Result<Scenario> {
+        let mut sc = base.clone();
+        for (path, value) in self.columns().iter().zip(&task.values) {
+            sc = set_field(&sc, path, value)?;
+        }
+        sc.seed =
+            Streams::new(self.seed, 1_000_000 + task.uncertainty as u64).stream(Purpose::Population, 0, 0).next_u64()
+                >> 1;
+        Ok(sc)
+    }
+}
+
+/// One task of a sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    /// Canonical index.
+    pub index: usize,
+    /// Index of the uncertainty point.
+    pub uncertainty: usize,
+    /// Index of the lever point.
+    pub lever: usize,
+    /// Parameter values (TOML text), in [`Sweep::columns`] order.
+    pub values: Vec<String>,
+}
+
+/// The header of `sweep.csv`.
+pub fn header(sweep: &Sweep) -> String {
+    let mut cols = vec!["task".to_string(), "uncertainty".into(), "lever".into()];
+    cols.extend(sweep.columns().iter().map(|c| csv_field(c)));
+    cols.extend(["policy", "kpi", "mean", "ci_low", "ci_high"].map(String::from));
+    cols.join(",") + "\n"
+}
+
+/// The rows of one finished task: one per policy and KPI.
+pub fn rows(task: &Task, results: &crate::experiment::Results) -> String {
+    let mut out = String::new();
+    let prefix = format!(
+        "{},{},{},{}",
+        task.index,
+        task.uncertainty,
+        task.lever,
+        task.values.iter().map(|v| csv_field(v.trim_matches('"'))).collect::<Vec<_>>().join(",")
+    );
+    for p in &results.policies {
+        for d in &results.kpis {
+            let e = results.estimate(p, &d.name).unwrap_or(crate::stats::Estimate::of(&[]));
+            out += &format!(
+                "{prefix},{},{},{},{},{}\n",
+                csv_field(p),
+                csv_field(&d.name),
+                fmt_num(e.mean),
+                fmt_num(e.ci_low),
+                fmt_num(e.ci_high)
+            );
+        }
+    }
+    out
+}
+
+/// Rows of a sweep CSV, grouped by task index: (index, the task's lines).
+/// Errors name the line. Lines of a task must be contiguous.
+pub fn parse_rows(text: &str) -> Result<Vec<(usize, Vec<String>)>> {
+    let mut out: Vec<(usize, Vec<String>)> = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let task = line
+            .split(',')
+            .next()
+            .and_then(|f| f.parse::<usize>().ok())
+            .ok_or_else(|| Error::Parse(format!("line {}: no task index", i + 1)))?;
+        match out.last_mut() {
+            Some((t, lines)) if *t == task => lines.push(line.to_string()),
+            _ => out.push((task, vec![line.to_string()])),
+        }
+    }
+    Ok(out)
+}
+
+/// Per policy and lever point, across the sampled organisations: mean,
+/// 10th percentile and worst net value, and the mean and largest regret
+/// (shortfall against the best policy and lever in the same organisation);
+/// and the same for useful output per USD of tokens. Returns
+/// (`robustness.csv`, a text table).
+pub fn robustness(csv: &str) -> Result<(String, String)> {
+    let head = crate::output::csv_split(csv.lines().next().unwrap_or_default());
+    let ncol =
+        head.iter().position(|c| c == "policy").ok_or_else(|| Error::Parse("sweep.csv: no policy column".into()))?;
+    // (uncertainty, lever, policy) -> (net value, output per token dollar)
+    let mut cells: std::collections::BTreeMap<(usize, usize, String), (f64, f64, f64)> = Default::default();
+    for line in csv.lines().skip(1) {
+        let f = crate::output::csv_split(line);
+        if f.len() < ncol + 5 {
+            return Err(Error::Parse(format!("sweep.csv: a row has {} fields, expected {}", f.len(), ncol + 5)));
+        }
+        let (u, l) = (f[1].parse().unwrap_or(0), f[2].parse().unwrap_or(0));
+        let (policy, kpi, mean) = (f[ncol].clone(), f[ncol + 1].as_str(), f[ncol + 2].parse::<f64>().unwrap_or(0.0));
+        let c = cells.entry((u, l, policy)).or_insert((0.0, 0.0, 0.0));
+        match kpi {
+            "net_value" => c.0 = mean,
+            "useful_output" => c.1 = mean,
+            "token_cost" => c.2 = mean,
+            _ => {}
+        }
+    }
+    let per_dollar = |c: &(f64, f64, f64)| if c.2 > 0.0 { c.1 / c.2 } else { 0.0 };
+    let mut best: std::collections::BTreeMap<usize, (f64, f64)> = Default::default();
+    for ((u, _, _), c) in &cells {
+        let b = best.entry(*u).or_insert((f64::NEG_INFINITY, f64::NEG_INFINITY));
+        b.0 = b.0.max(c.0);
+        b.1 = b.1.max(per_dollar(c));
+    }
+    // (lever, policy) -> per organisation: (net value, regret, output per USD, its regret)
+    let mut groups: std::collections::BTreeMap<(usize, String), Vec<[f64; 4]>> = Default::default();
+    for ((u, l, p), c) in &cells {
+        let b = best[u];
+        groups.entry((*l, p.clone())).or_default().push([c.0, b.0 - c.0, per_dollar(c), b.1 - per_dollar(c)]);
+    }
+    let stats = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
+        let p10 = v[((v.len() as f64 - 1.0) * 0.1).round() as usize];
+        (mean, p10, v[0], v[v.len() - 1])
+    };
+    let mut out = String::from(
+        "lever,policy,organisations,net_value_mean,net_value_p10,net_value_worst,regret_mean,regret_max,output_per_usd_mean,output_per_usd_p10,output_per_usd_worst,output_per_usd_regret_mean\n",
+    );
+    let mut table = format!(
+        "{:<6} {:<26} {:>12} {:>12} {:>12} {:>12} {:>10}\n",
+        "lever", "policy", "net mean", "net p10", "net worst", "regret mean", "out/USD"
+    );
+    for ((l, p), v) in &groups {
+        let (nm, np10, nw, _) = stats(v.iter().map(|x| x[0]).collect());
+        let (rm, _, _, rmax) = stats(v.iter().map(|x| x[1]).collect());
+        let (om, op10, ow, _) = stats(v.iter().map(|x| x[2]).collect());
+        let (orm, _, _, _) = stats(v.iter().map(|x| x[3]).collect());
+        out += &format!(
+            "{l},{},{},{},{},{},{},{},{},{},{},{}\n",
+            csv_field(p),
+            v.len(),
+            fmt_num(nm),
+            fmt_num(np10),
+            fmt_num(nw),
+            fmt_num(rm),
+            fmt_num(rmax),
+            fmt_num(om),
+            fmt_num(op10),
+            fmt_num(ow),
+            fmt_num(orm)
+        );
+        let h = crate::output::human;
+        table += &format!("{l:<6} {p:<26} {:>12} {:>12} {:>12} {:>12} {:>10.1}\n", h(nm), h(np10), h(nw), h(rm), om);
+    }
+    Ok((out, table))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latin_hypercube_hits_every_stratum_once_and_is_reproducible() {
+        let text = r#"
+            [sweep.uncertainties]
+            design = "latin-hypercube"
+            samples = 10
+            "traits.integrity.mean" = { from = 10, to = 110 }
+            "org.incident_cost" = { from = 0, to = 1000 }
+        "#;
+        let s = Sweep::from_toml(text, 5).unwrap().unwrap();
+        let pts = s.points(&s.uncertainties, 1);
+        assert_eq!(pts.len(), 10);
+        let cols = s.columns();
+        for (name, lo, hi) in [("traits.integrity.mean", 10.0, 110.0), ("org.incident_cost", 0.0, 1000.0)] {
+            let j = cols.iter().position(|c| c == name).unwrap();
+            let mut strata: Vec<usize> =
+                pts.iter().map(|p| ((p[j].parse::<f64>().unwrap() - lo) / (hi - lo) * 10.0) as usize).collect();
+            strata.sort();
+            assert_eq!(strata, (0..10).collect::<Vec<_>>(), "{name}");
+        }
+        assert_eq!(pts, Sweep::from_toml(text, 5).unwrap().unwrap().points(&s.uncertainties, 1));
+        let other = Sweep::from_toml(&text.replace("samples = 10", "samples = 10\n"), 6).unwrap().unwrap();
+        assert_ne!(pts, other.points(&other.uncertainties, 1));
+    }
+
+    #[test]
+    fn factorial_crosses_every_value() {
+        let s = Sweep::from_toml(
+            "[sweep.levers]\n\"policy[kirorank].reward.prize\" = [0, 3000]\n\"org.engineers\" = { from = 10, to = 30, steps = 3 }\n",
+            1,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(s.points(&s.levers, 2).len(), 6);
+        assert_eq!(s.tasks().len(), 6);
+        assert!(Sweep::from_toml("[sweep]\nlevel = 1\n", 1).unwrap_err().to_string().contains("did you mean `levers`"));
+    }
+}
