@@ -91,6 +91,9 @@ enum Command {
         /// No progress bar and no table on stdout.
         #[arg(long)]
         quiet: bool,
+        /// Run as MPI ranks (under mpirun): rank R of S runs shard R+1/S, then rank 0 merges.
+        #[arg(long)]
+        mpi: bool,
     },
     /// Merge the part files of a sharded sweep into sweep.csv (and robustness.csv).
     Merge {
@@ -263,7 +266,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             writeln!(o, "\n{}", goodhart::narrative::closing(&results, &policy))?;
             Ok(())
         }
-        Command::Sweep { scenario, shard, replications, threads, out, quiet } => {
+        Command::Sweep { scenario, shard, replications, threads, out, quiet, mpi } => {
+            if mpi {
+                return sweep_mpi(&scenario, replications, threads, &out, quiet);
+            }
             run_sweep(&scenario, shard.as_deref(), replications, threads, &out, quiet)
         }
         Command::Merge { dir } => merge(&dir),
@@ -593,6 +599,41 @@ fn run_sweep(
         )?;
     }
     Ok(())
+}
+
+/// A sweep with one shard per MPI rank; rank 0 merges once every rank is done.
+#[cfg(feature = "mpi")]
+fn sweep_mpi(
+    path: &Path,
+    replications: Option<u32>,
+    threads: Option<usize>,
+    out: &Path,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    use mpi::traits::{Communicator, CommunicatorCollectives};
+    let universe = mpi::initialize().ok_or_else(|| anyhow!("cannot initialise MPI (run under mpirun)"))?;
+    let world = universe.world();
+    let (rank, size) = (world.rank() as usize, world.size() as usize);
+    let result = run_sweep(path, Some(&format!("{}/{size}", rank + 1)), replications, threads, out, true);
+    // Every rank reaches the barrier, whatever happened to its shard, so none hangs.
+    world.barrier();
+    result?;
+    if rank == 0 {
+        merge(out)?;
+        if !quiet {
+            writeln!(
+                std::io::stdout(),
+                "{size} MPI ranks ran one shard each; merged into {}.",
+                out.join("sweep.csv").display()
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "mpi"))]
+fn sweep_mpi(_: &Path, _: Option<u32>, _: Option<usize>, _: &Path, _: bool) -> anyhow::Result<()> {
+    Err(bad("--mpi: this goodhart was built without MPI; build it with `cargo build --release --features mpi`"))
 }
 
 /// Writes robustness.csv from sweep.csv and prints the robustness table.
