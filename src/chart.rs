@@ -326,3 +326,67 @@ pub fn to_png(svg: &str) -> Result<Vec<u8>, String> {
     resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
     pixmap.encode_png().map_err(err)
 }
+
+/// The robustness of each policy and lever point across sampled
+/// organisations (rows of `robustness.csv`): mean net value as a bar, a line
+/// down to the worst organisation, and a mark at the 10th percentile.
+pub fn robustness(csv: &str) -> Result<Chart, String> {
+    let mut rows: Vec<(String, f64, f64, f64)> = Vec::new();
+    for line in csv.lines().skip(1) {
+        let f = crate::output::csv_split(line);
+        if f.len() < 6 {
+            return Err("robustness.csv: a row has too few fields".into());
+        }
+        let num = |s: &str| s.parse::<f64>().map_err(|_| format!("robustness.csv: `{s}` is not a number"));
+        rows.push((format!("{} #{}", f[1], f[0]), num(&f[3])?, num(&f[4])?, num(&f[5])?));
+    }
+    let n = rows.len().max(1);
+    let (lo, hi) = bounds(rows.iter().flat_map(|r| [r.1, r.2, r.3, 0.0]));
+    let title =
+        "Net value across sampled organisations: mean (bar), 10th percentile (dash), worst (line end)".to_string();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut c = ChartBuilder::on(&root)
+            .caption(&title, ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(60)
+            .y_label_area_size(80)
+            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), lo..hi)
+            .map_err(err)?;
+        let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+        c.configure_mesh()
+            .x_labels(n)
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    names.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .x_label_style(("sans-serif", 10))
+            .x_desc("policy #lever point")
+            .y_desc("net value (USD)")
+            .y_label_formatter(&|y| label(*y))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(err)?;
+        for (i, (_, mean, p10, worst)) in rows.iter().enumerate() {
+            let x = i as f64;
+            let col = colour(i);
+            c.draw_series(std::iter::once(Rectangle::new([(x - 0.3, 0.0), (x + 0.3, *mean)], col.mix(0.6).filled())))
+                .map_err(err)?;
+            c.draw_series(std::iter::once(PathElement::new(vec![(x, *mean), (x, *worst)], BLACK.stroke_width(2))))
+                .map_err(err)?;
+            c.draw_series(std::iter::once(PathElement::new(
+                vec![(x - 0.15, *p10), (x + 0.15, *p10)],
+                BLACK.stroke_width(3),
+            )))
+            .map_err(err)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(Chart { name: "robustness".into(), title, svg })
+}

@@ -300,7 +300,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             )
             .map_err(|e| bad(format!("{}: {e}", dir.display())))?;
             let (charts, html) = goodhart::report::render(&data).map_err(|e| anyhow!("cannot draw the report: {e}"))?;
-            write_report(&dir, &charts, &html)?;
+            write_report(&dir, &charts, Some(&html))?;
             writeln!(std::io::stdout(), "Wrote report.html and {} charts to {}.", charts.len(), dir.display())?;
             Ok(())
         }
@@ -452,26 +452,10 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     let mut written =
         "summary.csv, timeseries.csv, summary.json, final_board.csv, scenario.resolved.toml, run.json".to_string();
     if !s.no_report {
-        let command = std::env::args()
-            .map(|a| {
-                if a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:".contains(c)) {
-                    a
-                } else {
-                    format!("'{}'", a.replace('\'', "'\\''"))
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
+        let command = shell_line(std::env::args());
         let (charts, html) =
             goodhart::report::build(&results, &command).map_err(|e| anyhow!("cannot draw the report: {e}"))?;
-        let dir = out.join("charts");
-        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        for c in &charts {
-            write_atomic(&dir.join(format!("{}.svg", c.name)), c.svg.as_bytes())?;
-            let png = goodhart::chart::to_png(&c.svg).map_err(|e| anyhow!("cannot render {}.png: {e}", c.name))?;
-            write_atomic(&dir.join(format!("{}.png", c.name)), &png)?;
-        }
-        write_atomic(&out.join("report.html"), html.as_bytes())?;
+        write_report(out, &charts, Some(&html))?;
         written += ", report.html and charts/";
     }
 
@@ -641,6 +625,8 @@ fn finish_sweep(out: &Path, quiet: bool) -> anyhow::Result<()> {
     let csv = fs::read_to_string(out.join("sweep.csv"))?;
     let (rob, table) = goodhart::sweep::robustness(&csv).map_err(|e| anyhow!("{e}"))?;
     write_atomic(&out.join("robustness.csv"), rob.as_bytes())?;
+    let chart = goodhart::chart::robustness(&rob).map_err(|e| anyhow!("cannot draw the robustness chart: {e}"))?;
+    write_report(out, std::slice::from_ref(&chart), None)?;
     if !quiet {
         writeln!(std::io::stdout(), "Robustness across the sampled organisations (USD totals per run):\n{table}")?;
         writeln!(std::io::stdout(), "Wrote sweep.csv and robustness.csv to {}.", out.display())?;
@@ -716,8 +702,8 @@ fn shell_line(args: impl Iterator<Item = String>) -> String {
     .join(" ")
 }
 
-/// Writes the charts (SVG and PNG) into `out/charts` and the report into `out`.
-fn write_report(out: &Path, charts: &[goodhart::chart::Chart], html: &str) -> anyhow::Result<()> {
+/// Writes the charts (SVG and PNG) into `out/charts` and the report, if any, into `out`.
+fn write_report(out: &Path, charts: &[goodhart::chart::Chart], html: Option<&str>) -> anyhow::Result<()> {
     let dir = out.join("charts");
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for c in charts {
@@ -725,7 +711,10 @@ fn write_report(out: &Path, charts: &[goodhart::chart::Chart], html: &str) -> an
         let png = goodhart::chart::to_png(&c.svg).map_err(|e| anyhow!("cannot render {}.png: {e}", c.name))?;
         write_atomic(&dir.join(format!("{}.png", c.name)), &png)?;
     }
-    write_atomic(&out.join("report.html"), html.as_bytes())
+    match html {
+        Some(html) => write_atomic(&out.join("report.html"), html.as_bytes()),
+        None => Ok(()),
+    }
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

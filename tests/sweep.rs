@@ -23,6 +23,7 @@ fn sharded_merged_and_resumed_sweeps_equal_the_single_run() {
     sweep(&[], &one);
     let want = std::fs::read(one.join("sweep.csv")).unwrap();
     let rob = std::fs::read(one.join("robustness.csv")).unwrap();
+    assert!(one.join("charts/robustness.svg").exists() && one.join("charts/robustness.png").exists());
     for n in [1usize, 2, 3] {
         let dir = d.join(format!("n{n}"));
         for i in 1..=n {
@@ -54,5 +55,34 @@ fn sharded_merged_and_resumed_sweeps_equal_the_single_run() {
     std::fs::write(cut.join("sweep.csv"), &want[..want.len() * 2 / 3]).unwrap();
     sweep(&[], &cut);
     assert!(std::fs::read(cut.join("sweep.csv")).unwrap() == want, "the resumed sweep differs");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn sweeps_reject_bad_input_with_one_line_and_exit_code_2() {
+    let d = std::env::temp_dir().join(format!("goodhart-sweep-bad-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let base = std::fs::read_to_string("examples/scenarios/sweep-small.toml").unwrap();
+    let cases = [
+        ("no-section.toml", base.split("[sweep").next().unwrap().to_string(), vec![], "no [sweep] section"),
+        (
+            "bad-path.toml",
+            base.replace("traits.integrity.mean", "traits.integrity.meen"),
+            vec![],
+            "did you mean `mean`",
+        ),
+        ("ok.toml", base.clone(), vec!["--shard", "4/3"], "--shard"),
+        ("bad-design.toml", base.replace("latin-hypercube", "latin"), vec![], "sweep.uncertainties.design"),
+    ];
+    for (name, text, args, needle) in cases {
+        let f = d.join(name);
+        std::fs::write(&f, text).unwrap();
+        let o = Command::new(bin()).arg("sweep").arg(&f).args(&args).arg("--out").arg(d.join("out")).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(needle) && err.trim_end().lines().count() == 1, "{name}: {err}");
+        assert!(!d.join("out").exists(), "{name}: wrote output");
+    }
     let _ = std::fs::remove_dir_all(&d);
 }
