@@ -547,7 +547,7 @@ fn run_sweep(
         }
     }
     write_atomic(&file, keep.as_bytes())?;
-    let meta = serde_json::json!({ "tasks": tasks.len(), "rows_per_task": rows_per_task, "header": header });
+    let meta = serde_json::json!({ "title": base.name, "tasks": tasks.len(), "rows_per_task": rows_per_task, "header": header });
     write_atomic(&out.join("sweep.json"), (serde_json::to_string_pretty(&meta)? + "\n").as_bytes())?;
     let mine: Vec<usize> = (0..tasks.len()).filter(|t| t % n == i - 1 && !done.contains(t)).collect();
     let bar = if !quiet && std::io::stderr().is_terminal() {
@@ -571,7 +571,7 @@ fn run_sweep(
     }
     bar.finish_and_clear();
     if n == 1 {
-        finish_sweep(out, quiet)?;
+        finish_sweep(out, &base.name, quiet)?;
     } else if !quiet {
         writeln!(
             std::io::stdout(),
@@ -621,15 +621,17 @@ fn sweep_mpi(_: &Path, _: Option<u32>, _: Option<usize>, _: &Path, _: bool) -> a
 }
 
 /// Writes robustness.csv from sweep.csv and prints the robustness table.
-fn finish_sweep(out: &Path, quiet: bool) -> anyhow::Result<()> {
+fn finish_sweep(out: &Path, title: &str, quiet: bool) -> anyhow::Result<()> {
     let csv = fs::read_to_string(out.join("sweep.csv"))?;
     let (rob, table) = goodhart::sweep::robustness(&csv).map_err(|e| anyhow!("{e}"))?;
     write_atomic(&out.join("robustness.csv"), rob.as_bytes())?;
     let chart = goodhart::chart::robustness(&rob).map_err(|e| anyhow!("cannot draw the robustness chart: {e}"))?;
-    write_report(out, std::slice::from_ref(&chart), None)?;
+    let html =
+        goodhart::report::sweep_html(title, &rob, &chart).map_err(|e| anyhow!("cannot write the report: {e}"))?;
+    write_report(out, std::slice::from_ref(&chart), Some(&html))?;
     if !quiet {
         writeln!(std::io::stdout(), "Robustness across the sampled organisations (USD totals per run):\n{table}")?;
-        writeln!(std::io::stdout(), "Wrote sweep.csv and robustness.csv to {}.", out.display())?;
+        writeln!(std::io::stdout(), "Wrote sweep.csv, robustness.csv, report.html and charts/ to {}.", out.display())?;
     }
     Ok(())
 }
@@ -686,7 +688,8 @@ fn merge(dir: &Path) -> anyhow::Result<()> {
         "Merged {total} tasks from {parts} part files into {}.",
         dir.join("sweep.csv").display()
     )?;
-    finish_sweep(dir, false)
+    let title = meta["title"].as_str().unwrap_or("goodhart sweep").to_string();
+    finish_sweep(dir, &title, false)
 }
 
 /// A command line as a shell would accept it back (single-quoting where needed).

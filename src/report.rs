@@ -353,3 +353,59 @@ pub fn render(d: &ReportData) -> Result<(Vec<Chart>, String), String> {
     let html = html(d, &charts)?;
     Ok((charts, html))
 }
+
+const SWEEP_TEMPLATE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{{ title }} — goodhart sweep</title>
+<style>
+body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; padding: 0 1em; }
+table { border-collapse: collapse; font-size: .85em; width: 100%; }
+th, td { border: 1px solid #ddd; padding: .35em .5em; text-align: right; }
+th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
+svg.chart { width: 100%; height: auto; border: 1px solid #eee; }
+</style>
+</head>
+<body>
+<h1>{{ title }}</h1>
+<p>Robustness of each policy and lever point across {{ organisations }} sampled organisations: net value (USD per run) and useful output per USD of tokens. Regret is the shortfall against the best policy and lever point in the same organisation.</p>
+<table>
+<tr>{% for h in header %}<th>{{ h }}</th>{% endfor %}</tr>
+{% for row in rows %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+<figure id="{{ chart.name }}"><figcaption>{{ chart.title }}</figcaption>
+{{ chart.svg }}
+</figure>
+</body>
+</html>
+"#;
+
+/// The sweep's report: the robustness table and its chart, one self-contained page.
+pub fn sweep_html(title: &str, robustness_csv: &str, chart: &Chart) -> Result<String, String> {
+    let mut env = Environment::new();
+    env.add_template("sweep.html", SWEEP_TEMPLATE).map_err(|e| e.to_string())?;
+    let mut lines = robustness_csv.lines();
+    let header = crate::output::csv_split(lines.next().unwrap_or_default());
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| {
+            crate::output::csv_split(l)
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| if i >= 3 { c.parse::<f64>().map_or(c.clone(), human) } else { c })
+                .collect()
+        })
+        .collect();
+    let organisations = rows.first().and_then(|r| r.get(2)).cloned().unwrap_or_default();
+    env.get_template("sweep.html")
+        .and_then(|t| {
+            t.render(context! {
+                title => title,
+                header => header,
+                rows => rows,
+                organisations => organisations,
+                chart => context! { name => chart.name, title => chart.title, svg => Value::from_safe_string(inline_svg(&chart.svg)) },
+            })
+        })
+        .map_err(|e| e.to_string())
+}

@@ -24,6 +24,8 @@ fn sharded_merged_and_resumed_sweeps_equal_the_single_run() {
     let want = std::fs::read(one.join("sweep.csv")).unwrap();
     let rob = std::fs::read(one.join("robustness.csv")).unwrap();
     assert!(one.join("charts/robustness.svg").exists() && one.join("charts/robustness.png").exists());
+    let report = std::fs::read_to_string(one.join("report.html")).unwrap();
+    assert!(report.contains("<svg class=\"chart\"") && report.contains("regret_mean") && !report.contains("http://"));
     for n in [1usize, 2, 3] {
         let dir = d.join(format!("n{n}"));
         for i in 1..=n {
@@ -47,6 +49,7 @@ fn sharded_merged_and_resumed_sweeps_equal_the_single_run() {
         assert!(got == want, "{n} shards differ from the single run");
         if n > 1 {
             assert!(std::fs::read(dir.join("robustness.csv")).unwrap() == rob);
+            assert!(std::fs::read_to_string(dir.join("report.html")).unwrap() == report);
         }
     }
     // Kill mid-write: keep a prefix that ends inside a row, then resume.
