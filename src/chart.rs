@@ -237,6 +237,12 @@ pub fn ranks(d: &ReportData) -> Result<Chart, String> {
     Ok(Chart { name: "ranks".into(), title, svg })
 }
 
+/// The label of a category axis at `x`: the name whose index `x` is, else nothing.
+fn category(names: &[String], x: f64) -> String {
+    let i = x.round();
+    if (x - i).abs() < 1e-6 && i >= 0.0 { names.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
+}
+
 fn ranks_of(xs: &[f64]) -> Vec<f64> {
     let mut out = vec![0.0; xs.len()];
     crate::stats::ranks_into(xs, &mut Vec::new(), &mut out);
@@ -262,14 +268,7 @@ pub fn correlation(d: &ReportData) -> Result<Chart, String> {
         let names = d.policies.clone();
         c.configure_mesh()
             .x_labels(n.max(1))
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 {
-                    names.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&|x| category(&names, *x))
             .x_label_style(("sans-serif", 11))
             .y_desc("Spearman rank correlation")
             .light_line_style(WHITE.mix(0.0))
@@ -358,14 +357,7 @@ pub fn robustness(csv: &str) -> Result<Chart, String> {
         let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
         c.configure_mesh()
             .x_labels(n)
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 {
-                    names.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&|x| category(&names, *x))
             .x_label_style(("sans-serif", 10))
             .x_desc("policy #lever point")
             .y_desc("net value (USD)")
