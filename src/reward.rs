@@ -221,31 +221,30 @@ impl Belief {
         if !curvature.is_finite() {
             return f64::INFINITY;
         }
-        let (ln_lo, ln_hi) = match noise {
-            Noise::Lognormal { .. } => {
-                (if lo > 0.0 { lo.ln() } else { f64::NEG_INFINITY }, if hi > 0.0 { hi.ln() } else { f64::NEG_INFINITY })
-            }
-            _ => (0.0, 0.0),
-        };
         let mut total = 0.0;
         for (j, &(c, a)) in steps.iter().enumerate() {
             total += a * match *noise {
                 Noise::Normal { sd } => {
-                    // d2/dm2 Phi((m - c)/sd) = -z phi(z) / sd^2, largest at z = -1.
+                    // d2/dm2 Phi((m - c)/sd) = -z phi(z) / sd^2, largest at z = -1,
+                    // and at most 0 from the cut-off up (concave there).
+                    if lo >= c {
+                        continue;
+                    }
                     let (za, zb) = ((lo - c) / sd, (hi - c) / sd);
                     let h = |z: f64| -z * normal_pdf(z);
                     let peak = if za <= -1.0 && -1.0 <= zb { normal_pdf(1.0) } else { f64::NEG_INFINITY };
                     h(za).max(h(zb)).max(peak) / (sd * sd)
                 }
                 Noise::Lognormal { sd } => {
-                    if c <= 0.0 {
-                        continue;
-                    }
                     // With m = c exp(sd z + sd^2/2): d2/dm2 = -phi(z) (z/sd + 1)
                     // exp(-2 sd z - sd^2) / (sd c^2), largest at
-                    // z = (-3 sd - sqrt(sd^2 + 4)) / 2.
+                    // z = (-3 sd - sqrt(sd^2 + 4)) / 2, and at most 0 for
+                    // z >= -sd, that is from m = c exp(-sd^2/2) up.
+                    if c <= 0.0 || lo >= c * (-0.5 * sd * sd).exp() {
+                        continue;
+                    }
                     let lc = ln_cutoffs[j];
-                    let z = |lm: f64| (lm - lc - 0.5 * sd * sd) / sd;
+                    let z = |m: f64| if m > 0.0 { (m.ln() - lc - 0.5 * sd * sd) / sd } else { f64::NEG_INFINITY };
                     let k = |z: f64| {
                         if z.is_finite() {
                             -(z / sd + 1.0) * (-0.5 * z * z - 2.0 * sd * z - sd * sd).exp() * 0.398_942_280_401_432_7
@@ -253,7 +252,7 @@ impl Belief {
                             0.0
                         }
                     };
-                    let (za, zb) = (z(ln_lo), z(ln_hi));
+                    let (za, zb) = (z(lo), z(hi));
                     let zc = (-3.0 * sd - (sd * sd + 4.0).sqrt()) / 2.0;
                     let mut best = k(za).max(k(zb));
                     if za <= zc && zc <= zb {
