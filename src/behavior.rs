@@ -463,7 +463,7 @@ pub fn best_response(
     stack.clear();
     let curv = rho * belief.max_curvature();
     let mut evals = 2;
-    stack.push((lo, hi, cell_bound(lo, hi, rho, belief, curv)));
+    stack.push((lo, hi, cell_bound(lo, hi, rho, belief, curv, f64::NEG_INFINITY)));
     // Best first: always split the cell with the highest bound.
     while let Some(pos) = max_bound(&stack) {
         let (a, b, bound) = stack.swap_remove(pos);
@@ -489,8 +489,10 @@ pub fn best_response(
         if mid.f > best.f {
             best = mid;
         }
-        stack.push((a, mid, cell_bound(a, mid, rho, belief, curv)));
-        stack.push((mid, b, cell_bound(mid, b, rho, belief, curv)));
+        let incumbent = mix.map_or(best.f, |m| m.3.max(best.f));
+        let threshold = incumbent + TOL * (1.0 + incumbent.abs());
+        stack.push((a, mid, cell_bound(a, mid, rho, belief, curv, threshold)));
+        stack.push((mid, b, cell_bound(mid, b, rho, belief, curv, threshold)));
     }
     s.stack = stack;
     if let Some((a, b, w, f)) = mix {
@@ -527,7 +529,7 @@ pub fn best_response(
 /// two second-order expansions from the ends bound it too; the smaller bound
 /// is used. The second-order bound is what lets the search stop quickly
 /// near a flat optimum.
-fn cell_bound(a: Node, b: Node, rho: f64, belief: &Belief, curv: f64) -> Bound {
+fn cell_bound(a: Node, b: Node, rho: f64, belief: &Belief, curv: f64, threshold: f64) -> Bound {
     let d = b.m - a.m;
     let local = if curv.is_finite() && d > 0.0 { rho * belief.curvature_on(a.m, b.m) } else { f64::INFINITY };
     if local <= 0.0 {
@@ -542,9 +544,8 @@ fn cell_bound(a: Node, b: Node, rho: f64, belief: &Belief, curv: f64) -> Bound {
         let x = ((b.f - a.f - b.g * d) / (a.g - b.g)).clamp(0.0, d);
         return Bound { value: (a.f + a.g * x).max(a.f).max(b.f) };
     }
-    let first = first_order_bound(a, b, rho, belief);
     if !local.is_finite() {
-        return first;
+        return first_order_bound(a, b, rho, belief);
     }
     let curv = local;
     // U_a(x) = f_a + g_a x + curv x^2 / 2 and U_b(x) = f_b - g_b (d - x) + curv (d - x)^2 / 2
@@ -559,6 +560,12 @@ fn cell_bound(a: Node, b: Node, rho: f64, belief: &Belief, curv: f64) -> Bound {
             second = Bound { value: ua(x).min(ub(x)) };
         }
     }
+    // A cell the second-order bound already rules out needs no first-order
+    // bound (it would be dropped either way).
+    if second.value <= threshold {
+        return second;
+    }
+    let first = first_order_bound(a, b, rho, belief);
     if second.value < first.value { second } else { first }
 }
 
