@@ -277,42 +277,51 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
     let kp = ag.awareness * t.price;
     let theta = kp + nu - lam * t.w_tok;
     let gamma = ag.integrity + t.audit_per_hour;
-    for k in 0..t.len() {
-        if t.gaming[k] && !ag.may_game {
-            s.b[k] = -1.0;
-            s.tau[k] = 0.0;
-            s.q[k] = 1.0;
-            continue;
+    let n = t.len();
+    // Slices of one length, so that the loops below need no bounds checks.
+    let (gaming, scaled, eff, mu, ai) =
+        (&t.gaming[..n], &t.skill_scaled[..n], &t.eff_value[..n], &t.mu_p[..n], &t.uses_ai[..n]);
+    let (tau0, tau_max, e_max, tokens) = (&t.tau0[..n], &t.tau_max[..n], &t.e_max[..n], &t.tokens[..n]);
+    {
+        let (b, tau, q) = (&mut s.b[..n], &mut s.tau[..n], &mut s.q[..n]);
+        for k in 0..n {
+            if gaming[k] && !ag.may_game {
+                b[k] = -1.0;
+                tau[k] = 0.0;
+                q[k] = 1.0;
+                continue;
+            }
+            let prod = if scaled[k] { ag.skill } else { 1.0 };
+            let a_coef = (ag.motivation * eff[k] + lam * mu[k]) * prod;
+            let (tk, qk) = if ai[k] {
+                best_tau(a_coef * ag.leverage, theta, tau0[k], tau_max[k], e_max[k], ag.leverage)
+            } else {
+                (0.0, 1.0)
+            };
+            tau[k] = tk;
+            q[k] = qk;
+            b[k] = a_coef * qk - theta * (tokens[k] + tk) - if gaming[k] { gamma } else { 0.0 };
         }
-        let prod = if t.skill_scaled[k] { ag.skill } else { 1.0 };
-        let a_coef = (ag.motivation * t.eff_value[k] + lam * t.mu_p[k]) * prod;
-        let (tau, q) = if t.uses_ai[k] {
-            best_tau(a_coef * ag.leverage, theta, t.tau0[k], t.tau_max[k], t.e_max[k], ag.leverage)
-        } else {
-            (0.0, 1.0)
-        };
-        s.tau[k] = tau;
-        s.q[k] = q;
-        s.b[k] = a_coef * q - theta * (t.tokens[k] + tau) - if t.gaming[k] { gamma } else { 0.0 };
     }
     t.effort.allocate(&s.b, ag.hours, &mut s.hours, &mut s.order);
+    let (hours, tau, q) = (&s.hours[..n], &s.tau[..n], &s.q[..n]);
     let (mut m, mut v, mut tok, mut g) = (0.0, 0.0, 0.0, 0.0);
-    for k in 0..t.len() {
-        let h = s.hours[k];
+    for k in 0..n {
+        let h = hours[k];
         if h <= 0.0 {
             continue;
         }
-        let prod = if t.skill_scaled[k] { ag.skill } else { 1.0 };
-        let units = h * prod * s.q[k];
-        let tk = h * (t.tokens[k] + s.tau[k]);
-        m += units * t.mu_p[k] + t.w_tok * tk;
-        v += units * t.eff_value[k];
+        let prod = if scaled[k] { ag.skill } else { 1.0 };
+        let units = h * prod * q[k];
+        let tk = h * (tokens[k] + tau[k]);
+        m += units * mu[k] + t.w_tok * tk;
+        v += units * eff[k];
         tok += tk;
-        if t.gaming[k] {
+        if gaming[k] {
             g += h;
         }
     }
-    let w = ag.motivation * v - kp * tok - t.effort.cost(&s.hours) - gamma * g;
+    let w = ag.motivation * v - kp * tok - t.effort.cost(hours) - gamma * g;
     PlanValue { metric: m, w, utility: w, tokens: tok, lambda: lam }
 }
 
