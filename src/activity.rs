@@ -283,9 +283,16 @@ impl EffortCost {
             }
             _ => {
                 let s = self.substitution().unwrap_or(0.0);
+                // Indices by b descending, ties by index: an insertion sort,
+                // as there are only a handful of activities.
                 order.clear();
-                order.extend(0..b.len());
-                order.sort_unstable_by(|&i, &j| b[j].total_cmp(&b[i]).then(i.cmp(&j)));
+                for k in 0..b.len() {
+                    let mut pos = order.len();
+                    while pos > 0 && b[order[pos - 1]] < b[k] {
+                        pos -= 1;
+                    }
+                    order.insert(pos, k);
+                }
                 if s >= 1.0 {
                     // Only total hours cost: everything goes to the best activity.
                     let best = order[0];
