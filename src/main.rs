@@ -389,36 +389,50 @@ fn apply_overrides(sc: &mut Scenario, s: &Shared) -> anyhow::Result<()> {
     if let Some(v) = s.burn_in {
         sc.burn_in = v;
     }
-    if let Some(t) = s.threads {
-        if t == 0 || t > 1024 {
-            return Err(bad(format!("--threads: {t} is not allowed; expected an integer in [1, 1024]")));
-        }
-    }
+    check_threads(s.threads)?;
     sc.validate().map_err(|e| bad(format!("after command-line overrides: {e}")))
 }
 
-fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
-    apply_overrides(&mut sc, s)?;
-    if let Some(t) = s.threads {
+/// Rejects a thread count outside [1, 1024].
+fn check_threads(threads: Option<usize>) -> anyhow::Result<()> {
+    match threads {
+        Some(t) if t == 0 || t > 1024 => {
+            Err(bad(format!("--threads: {t} is not allowed; expected an integer in [1, 1024]")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Sizes the global thread pool when `--threads` is given.
+fn start_threads(threads: Option<usize>) -> anyhow::Result<()> {
+    if let Some(t) = threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(t)
             .build_global()
             .map_err(|e| anyhow!("cannot start {t} threads: {e}"))?;
     }
+    Ok(())
+}
+
+/// A progress bar on stderr counting `len` `unit`s, with the time left;
+/// hidden with `--quiet` or when stderr is not a terminal.
+fn progress_bar(len: u64, unit: &str, quiet: bool) -> indicatif::ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(len);
+    let template = format!("{{bar:40}} {{pos}}/{{len}} {unit}, {{elapsed}} elapsed, {{eta}} left");
+    b.set_style(
+        indicatif::ProgressStyle::with_template(&template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    b
+}
+
+fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
+    apply_overrides(&mut sc, s)?;
+    start_threads(s.threads)?;
     let threads = rayon::current_num_threads();
-    let total = sc.policies.len() as u64 * sc.replications as u64;
-    let bar = if !s.quiet && std::io::stderr().is_terminal() {
-        let b = indicatif::ProgressBar::new(total);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {bar:40} {pos}/{len} runs, {elapsed} elapsed, {eta} left",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = progress_bar(sc.policies.len() as u64 * sc.replications as u64, "runs", s.quiet);
     let started = Instant::now();
     let results =
         goodhart::run_with_progress(&sc, &|done| bar.set_position(done as u64)).map_err(|e| bad(e.to_string()))?;
@@ -509,15 +523,8 @@ fn run_sweep(
         .iter()
         .map(|t| sweep.scenario(&base, t).map_err(|e| bad(format!("{}: task {}: {e}", path.display(), t.index))))
         .collect::<anyhow::Result<_>>()?;
-    if let Some(t) = threads {
-        if t == 0 || t > 1024 {
-            return Err(bad(format!("--threads: {t} is not allowed; expected an integer in [1, 1024]")));
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build_global()
-            .map_err(|e| anyhow!("cannot start {t} threads: {e}"))?;
-    }
+    check_threads(threads)?;
+    start_threads(threads)?;
     fs::create_dir_all(out).with_context(|| format!("cannot create output directory {}", out.display()))?;
     let header = goodhart::sweep::header(&sweep);
     let name = if n == 1 { "sweep.csv".to_string() } else { format!("part-{i}-of-{n}.csv") };
@@ -550,16 +557,7 @@ fn run_sweep(
     let meta = serde_json::json!({ "title": base.name, "tasks": tasks.len(), "rows_per_task": rows_per_task, "header": header });
     write_atomic(&out.join("sweep.json"), (serde_json::to_string_pretty(&meta)? + "\n").as_bytes())?;
     let mine: Vec<usize> = (0..tasks.len()).filter(|t| t % n == i - 1 && !done.contains(t)).collect();
-    let bar = if !quiet && std::io::stderr().is_terminal() {
-        let b = indicatif::ProgressBar::new(mine.len() as u64);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} tasks, {elapsed} elapsed, {eta} left")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = progress_bar(mine.len() as u64, "tasks", quiet);
     let mut f =
         fs::OpenOptions::new().append(true).open(&file).with_context(|| format!("cannot open {}", file.display()))?;
     for &t in &mine {
