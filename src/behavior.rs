@@ -493,7 +493,7 @@ pub fn best_response(
             }
             continue;
         }
-        let mid = node(0.5 * (a.lam + b.lam), s);
+        let mid = node(split_point(a, b), s);
         evals += 1;
         if mid.f > best.f {
             best = mid;
@@ -527,6 +527,24 @@ pub fn best_response(
         chosen = choose(&s.cand, temperature, u);
     }
     total(plan_at(chosen, ag, t, s))
+}
+
+/// Where to split the cell between nodes `a` and `b`. Any point inside
+/// keeps the search exact; the choice only decides how soon it ends. With a
+/// local maximum inside (utility rising at `a`, falling at `b`), the secant
+/// of the slope puts the next node near it, kept a tenth of the cell away
+/// from either end so that both sides shrink; otherwise multipliers that
+/// span orders of magnitude are split geometrically.
+fn split_point(a: Node, b: Node) -> f64 {
+    let w = b.lam - a.lam;
+    if a.g > 0.0 && b.g < 0.0 {
+        let x = a.g / (a.g - b.g);
+        return a.lam + w * x.clamp(0.25, 0.75);
+    }
+    if a.lam <= 0.0 {
+        return 0.125 * b.lam;
+    }
+    if b.lam > 4.0 * a.lam { (a.lam * b.lam).sqrt() } else { a.lam + 0.5 * w }
 }
 
 /// An upper bound on utility over the frontier between nodes `a` and `b`.
