@@ -286,12 +286,15 @@ impl EffortCost {
                 // Indices by b descending, ties by index: an insertion sort,
                 // as there are only a handful of activities.
                 order.clear();
-                for k in 0..b.len() {
-                    let mut pos = order.len();
+                order.extend(0..b.len());
+                for i in 1..order.len() {
+                    let k = order[i];
+                    let mut pos = i;
                     while pos > 0 && b[order[pos - 1]] < b[k] {
+                        order[pos] = order[pos - 1];
                         pos -= 1;
                     }
-                    order.insert(pos, k);
+                    order[pos] = k;
                 }
                 if s >= 1.0 {
                     // Only total hours cost: everything goes to the best activity.

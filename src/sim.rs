@@ -482,9 +482,12 @@ fn work_phase(c: &Compiled, ctx: &PeriodCtx, pop: &Population, streams: &Streams
             let mut buf = Vec::new();
             for (j, row) in chunk.chunks_mut(stride).enumerate() {
                 let i = ci * CHUNK + j;
-                let mut brng = streams.stream(Purpose::Behaviour, i as u64, t);
-                let u_strategy = open01(&mut brng);
-                let u_logit = open01(&mut brng);
+                // One stream for the agent-step, read in its fixed order
+                // (see `Purpose::Work`).
+                let mut wrng = streams.stream(Purpose::Work, i as u64, t);
+                let u_strategy = open01(&mut wrng);
+                let u_logit = open01(&mut wrng);
+                let e_measure = std_normal(&mut wrng);
                 // Strategy this period.
                 let fixed_gamer = matches!(behavior.model, Model::FixedTypes { .. }) && row[o_sc + SC_STRATEGY] > 0.5;
                 let may_game = match behavior.model {
@@ -519,13 +522,13 @@ fn work_phase(c: &Compiled, ctx: &PeriodCtx, pop: &Population, streams: &Streams
 
                 // Work: production shocks by inversion, a fixed number of
                 // uniforms per activity so that streams stay aligned across policies.
-                let mut prng = streams.stream(Purpose::Production, i as u64, t);
-                let shock = (vn * std_normal(&mut prng) - 0.5 * vn * vn).exp();
+                let prng = &mut wrng;
+                let shock = (vn * std_normal(prng) - 0.5 * vn * vn).exp();
                 let sig = &mut row[o_sig..o_sig + ss];
                 sig.iter_mut().for_each(|x| *x = 0.0);
                 let (mut gaming_h, mut work_h, mut cycle) = (0.0, 0.0, 0.0);
                 for (a, act) in sc.activities.iter().enumerate() {
-                    let u: [f64; 5] = std::array::from_fn(|_| open01(&mut prng));
+                    let u: [f64; 5] = std::array::from_fn(|_| open01(prng));
                     let h = scratch.hours[a];
                     if h <= 0.0 {
                         continue;
@@ -571,8 +574,7 @@ fn work_phase(c: &Compiled, ctx: &PeriodCtx, pop: &Population, streams: &Streams
                 // Measure: this period's observation enters the ring; the
                 // published value is the window's mean, `delay` periods back.
                 let raw = metric.raw(&row[o_sig..o_sig + ss], &mut buf);
-                let e = std_normal(&mut streams.stream(Purpose::Measurement, i as u64, t));
-                let obs = metric.noise.apply(raw, e);
+                let obs = metric.noise.apply(raw, e_measure);
                 if t >= 0 {
                     let slot = |p: i64| o_ring + p.rem_euclid(ll as i64) as usize;
                     row[slot(t)] = obs;

@@ -38,6 +38,9 @@ fn imitation_spreads_gaming_when_gaming_pays() {
     let mut sc = kirorank_only(Model::Imitation { revision_rate: 0.3, beta: 0.01, initial_gamers: 0.05 });
     sc.traits.integrity = Dist::constant(5.0).into();
     sc.traits.never_game_fraction = 0.0;
+    // Imitation is noisy from replication to replication (who meets whom):
+    // 16 replications give the paired interval the power to see the spread.
+    sc.replications = 16;
     let r = run(&sc).unwrap();
     let (p, j, nk) = (r.policy_index("kirorank").unwrap(), r.kpi_index("gamers_share").unwrap(), r.kpis.len());
     let growth: Vec<f64> = r.runs[p]
