@@ -1,9 +1,17 @@
 //! Throughput of full runs, in agent-steps (engineers x periods x
-//! replications x policies) per second. `cargo bench --bench simulate`;
-//! figures and the machine are in BENCHMARKS.md.
+//! replications x policies) per second. `cargo bench --bench simulate`
+//! runs every group; `cargo bench --bench simulate -- scaling` one of them.
+//! Figures and the machine are in BENCHMARKS.md.
+//!
+//! Groups:
+//! - `full_run`: one policy at a time on the default org, and the story;
+//! - `behaviour`: the token leaderboard under every built-in learning model;
+//! - `scaling`: the token leaderboard at 1k, 10k and 100k engineers;
+//! - `threads`: 1 and 2 worker threads, within one replication (engineers
+//!   split across threads) and across replications.
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use goodhart::{Scenario, preset, run};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use goodhart::{Behavior, Model, Scenario, preset, run};
 
 fn scenario(policies: &[&str], engineers: usize, periods: u32, replications: u32) -> Scenario {
     let names: Vec<String> = policies.iter().map(|s| s.to_string()).collect();
@@ -18,7 +26,7 @@ fn steps(sc: &Scenario) -> u64 {
     sc.org.engineers as u64 * sc.periods as u64 * sc.replications as u64 * sc.policies.len() as u64
 }
 
-fn bench(c: &mut Criterion) {
+fn full_run(c: &mut Criterion) {
     let mut g = c.benchmark_group("full_run");
     g.sample_size(10);
     for (name, policies) in [
@@ -37,5 +45,55 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+fn behaviour(c: &mut Criterion) {
+    let mut g = c.benchmark_group("behaviour");
+    g.sample_size(10);
+    let models = [
+        ("best-response", Model::BestResponse),
+        ("imitation", Model::Imitation { revision_rate: 0.2, beta: 0.01, initial_gamers: 0.1 }),
+        ("roth-erev", Model::RothErev { forgetting: 0.1, experimentation: 0.2, initial_propensity: 100.0 }),
+        ("fixed-types", Model::FixedTypes { gamer_fraction: 0.3 }),
+    ];
+    for (name, model) in models {
+        let mut sc = scenario(&["kirorank"], 10_000, 52, 1);
+        sc.behavior = Behavior { model, ..Behavior::default() };
+        g.throughput(Throughput::Elements(steps(&sc)));
+        g.bench_function(format!("kirorank/{name}/10k-engineers/52-weeks"), |b| b.iter(|| run(&sc).expect("run")));
+    }
+    let mut sc = scenario(&["kirorank"], 10_000, 52, 1);
+    sc.behavior.temperature = 50.0;
+    g.throughput(Throughput::Elements(steps(&sc)));
+    g.bench_function("kirorank/logit-50-usd/10k-engineers/52-weeks", |b| b.iter(|| run(&sc).expect("run")));
+    g.finish();
+}
+
+fn scaling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling");
+    g.sample_size(10);
+    for n in [1_000, 10_000, 100_000] {
+        let sc = scenario(&["kirorank"], n, 10, 1);
+        g.throughput(Throughput::Elements(steps(&sc)));
+        g.bench_with_input(BenchmarkId::new("kirorank/10-weeks", n), &sc, |b, sc| b.iter(|| run(sc).expect("run")));
+    }
+    g.finish();
+}
+
+fn threads(c: &mut Criterion) {
+    let mut g = c.benchmark_group("threads");
+    g.sample_size(10);
+    let within = scenario(&["kirorank"], 50_000, 10, 1);
+    let across = scenario(&["kirorank"], 5_000, 10, 10);
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
+        for (name, sc) in [("within-replication/50k-engineers", &within), ("across-replications/10x5k", &across)] {
+            g.throughput(Throughput::Elements(steps(sc)));
+            g.bench_with_input(BenchmarkId::new(name, threads), sc, |b, sc| {
+                b.iter(|| pool.install(|| run(sc).expect("run")))
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, full_run, behaviour, scaling, threads);
 criterion_main!(benches);

@@ -222,6 +222,14 @@ impl Belief {
             return f64::INFINITY;
         }
         let mut total = 0.0;
+        // Logarithms of the ends, once for all steps (lognormal noise only).
+        let (ln_lo, ln_hi) = match noise {
+            Noise::Lognormal { .. } => {
+                let ln = |m: f64| if m > 0.0 { m.ln() } else { f64::NEG_INFINITY };
+                (ln(lo), ln(hi))
+            }
+            _ => (f64::NAN, f64::NAN),
+        };
         for (j, &(c, a)) in steps.iter().enumerate() {
             total += a * match *noise {
                 Noise::Normal { sd } => {
@@ -240,11 +248,11 @@ impl Belief {
                     // exp(-2 sd z - sd^2) / (sd c^2), largest at
                     // z = (-3 sd - sqrt(sd^2 + 4)) / 2, and at most 0 for
                     // z >= -sd, that is from m = c exp(-sd^2/2) up.
-                    if c <= 0.0 || lo >= c * (-0.5 * sd * sd).exp() {
+                    let lc = ln_cutoffs[j];
+                    if c <= 0.0 || ln_lo >= lc - 0.5 * sd * sd {
                         continue;
                     }
-                    let lc = ln_cutoffs[j];
-                    let z = |m: f64| if m > 0.0 { (m.ln() - lc - 0.5 * sd * sd) / sd } else { f64::NEG_INFINITY };
+                    let z = |lm: f64| (lm - lc - 0.5 * sd * sd) / sd;
                     let k = |z: f64| {
                         if z.is_finite() {
                             -(z / sd + 1.0) * (-0.5 * z * z - 2.0 * sd * z - sd * sd).exp() * 0.398_942_280_401_432_7
@@ -252,7 +260,7 @@ impl Belief {
                             0.0
                         }
                     };
-                    let (za, zb) = (z(lo), z(hi));
+                    let (za, zb) = (z(ln_lo), z(ln_hi));
                     let zc = (-3.0 * sd - (sd * sd + 4.0).sqrt()) / 2.0;
                     let mut best = k(za).max(k(zb));
                     if za <= zc && zc <= zb {
