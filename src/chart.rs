@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use resvg::{tiny_skia, usvg};
 
-use crate::report::ReportData;
+use crate::report::{Band, ReportData};
 
 /// DejaVu Sans, embedded for PNG rendering (licence in `assets/fonts`).
 const FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
@@ -46,9 +46,6 @@ pub struct Chart {
 
 const SIZE: (u32, u32) = (900, 520);
 
-/// A mean with its 95% confidence interval.
-type Band = (f64, f64, f64);
-
 fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
@@ -77,15 +74,8 @@ pub fn kpi_over_time(d: &ReportData, kpi: &str, unit: &str) -> Result<Chart, Str
     // Per policy: (mean, CI low, CI high) per period.
     let mut lines: Vec<(usize, Vec<Band>)> = Vec::new();
     for (p, _) in d.policies.iter().enumerate() {
-        let Some(reps) = d.series(p, kpi) else { continue };
-        let pts = (0..periods)
-            .map(|t| {
-                let xs: Vec<f64> = reps.iter().map(|r| r[t]).collect();
-                let e = crate::stats::Estimate::of(&xs);
-                (e.mean, e.ci_low, e.ci_high)
-            })
-            .collect();
-        lines.push((p, pts));
+        let Some(band) = d.band(p, kpi) else { continue };
+        lines.push((p, band.to_vec()));
     }
     let (lo, hi) = bounds(lines.iter().flat_map(|(_, v)| v.iter().flat_map(|&(_, a, b)| [a, b])));
     let title = format!("{kpi} per period ({unit})");

@@ -31,6 +31,10 @@ pub enum Error {
     /// A scenario file could not be parsed.
     #[error("{0}")]
     Parse(String),
+    /// The consumer of a streamed experiment failed (for example, writing
+    /// the time series); the message is its own.
+    #[error("{0}")]
+    Sink(String),
 }
 
 /// Shorthand for results with the library's [`enum@Error`].

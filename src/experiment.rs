@@ -7,11 +7,12 @@ use serde::Serialize;
 
 use crate::accounting::KpiDef;
 use crate::engineer::Population;
+use crate::error::Error;
 use crate::error::Result;
 use crate::rng::Streams;
 use crate::scenario::Scenario;
 use crate::sim::{Compiled, RunOutput, simulate};
-use crate::stats::Estimate;
+use crate::stats::{Estimate, RunningEstimate};
 
 /// Everything an experiment produced.
 #[derive(Debug, Clone)]
@@ -24,8 +25,14 @@ pub struct Results {
     pub policies: Vec<String>,
     /// Index of the baseline policy.
     pub baseline: usize,
-    /// Runs, indexed `[policy][replication]`.
+    /// Runs, indexed `[policy][replication]`. Their per-period series are
+    /// empty when the experiment streamed them ([`run_streaming`]); the
+    /// per-period means and intervals are in [`Results::period_estimate`]
+    /// either way.
     pub runs: Vec<Vec<RunOutput>>,
+    /// Per policy, period and KPI (`[(p * periods + t) * kpis + j]`): the
+    /// running estimate over replications.
+    series: Vec<RunningEstimate>,
 }
 
 /// One row of the comparison: a policy's KPI over replications and its
@@ -62,28 +69,69 @@ pub fn run(scenario: &Scenario) -> Result<Results> {
 /// Like [`run`], calling `progress(done)` after each finished run
 /// (policy x replication) from whichever thread finished it.
 pub fn run_with_progress(scenario: &Scenario, progress: &(dyn Fn(usize) + Sync)) -> Result<Results> {
+    run_streaming(scenario, progress, true, &mut |_, _, _| Ok(()))
+}
+
+/// Replications run at once per thread: enough to keep every thread busy
+/// while the finished ones are handed on in order.
+const BATCH_PER_THREAD: usize = 4;
+
+/// Runs the experiment and hands every finished run to `sink(policy,
+/// replication, run)` in canonical order (replication by replication,
+/// policies in scenario order) whatever the thread count, so that a caller
+/// can stream the per-period series to disk. Replications run in parallel
+/// in batches; unless `keep_series`, each run's per-period series is
+/// dropped once the sink has seen it, so memory does not grow with
+/// replications or periods (only the run totals, a few numbers per run,
+/// and the per-period estimates are kept). A sink error stops the
+/// experiment and is returned as [`Error::Sink`].
+pub fn run_streaming(
+    scenario: &Scenario,
+    progress: &(dyn Fn(usize) + Sync),
+    keep_series: bool,
+    sink: &mut dyn FnMut(usize, usize, &RunOutput) -> std::result::Result<(), String>,
+) -> Result<Results> {
     let c = Compiled::new(scenario)?;
+    if keep_series {
+        scenario.check_series_fit()?;
+    }
     let np = c.policies();
+    let nk = c.kpis.len();
+    let periods = scenario.periods as usize;
+    let reps = scenario.replications as usize;
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let by_rep: Vec<Result<Vec<RunOutput>>> = (0..scenario.replications)
-        .into_par_iter()
-        .map(|rep| {
-            let streams = Streams::new(scenario.seed, rep as u64);
-            let pop = Population::draw(&scenario.traits, scenario.org.engineers, &streams)?;
-            Ok((0..np)
-                .into_par_iter()
-                .map(|p| {
-                    let out = simulate(&c, p, rep, &pop, &streams);
-                    progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
-                    out
-                })
-                .collect())
-        })
-        .collect();
-    let mut runs: Vec<Vec<RunOutput>> = (0..np).map(|_| Vec::with_capacity(by_rep.len())).collect();
-    for rep in by_rep {
-        for (p, out) in rep?.into_iter().enumerate() {
-            runs[p].push(out);
+    let batch = BATCH_PER_THREAD * rayon::current_num_threads().max(1);
+    let mut runs: Vec<Vec<RunOutput>> = (0..np).map(|_| Vec::with_capacity(reps)).collect();
+    let mut series = vec![RunningEstimate::default(); np * periods * nk];
+    for first in (0..reps).step_by(batch) {
+        let by_rep: Vec<Result<Vec<RunOutput>>> = (first..(first + batch).min(reps))
+            .into_par_iter()
+            .map(|rep| {
+                let streams = Streams::new(scenario.seed, rep as u64);
+                let pop = Population::draw(&scenario.traits, scenario.org.engineers, &streams)?;
+                Ok((0..np)
+                    .into_par_iter()
+                    .map(|p| {
+                        let out = simulate(&c, p, rep as u32, &pop, &streams);
+                        progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+                        out
+                    })
+                    .collect())
+            })
+            .collect();
+        for (k, outs) in by_rep.into_iter().enumerate() {
+            for (p, mut out) in outs?.into_iter().enumerate() {
+                sink(p, first + k, &out).map_err(Error::Sink)?;
+                for (t, row) in out.per_period.chunks(nk).enumerate() {
+                    for (j, &x) in row.iter().enumerate() {
+                        series[(p * periods + t) * nk + j].push(x);
+                    }
+                }
+                if !keep_series {
+                    out.per_period = Vec::new();
+                }
+                runs[p].push(out);
+            }
         }
     }
     Ok(Results {
@@ -92,6 +140,7 @@ pub fn run_with_progress(scenario: &Scenario, progress: &(dyn Fn(usize) + Sync))
         kpis: c.kpis.clone(),
         scenario: c.scenario,
         runs,
+        series,
     })
 }
 
@@ -124,13 +173,17 @@ impl Results {
         Some(Estimate::of(&d))
     }
 
+    /// Mean and 95% CI over replications of KPI `kpi` (an index into
+    /// [`Results::kpis`]) under policy `p` in period `t`.
+    pub fn period_estimate(&self, p: usize, kpi: usize, t: usize) -> Estimate {
+        let (nk, periods) = (self.kpis.len(), self.scenario.periods as usize);
+        self.series[(p * periods + t) * nk + kpi].estimate()
+    }
+
     /// Mean over replications of a KPI in each period.
     pub fn period_means(&self, policy: &str, kpi: &str) -> Option<Vec<f64>> {
         let (p, j) = (self.policy_index(policy)?, self.kpi_index(kpi)?);
-        let nk = self.kpis.len();
-        let reps = self.runs[p].len() as f64;
-        let periods = self.scenario.periods as usize;
-        Some((0..periods).map(|t| self.runs[p].iter().map(|r| r.per_period[t * nk + j]).sum::<f64>() / reps).collect())
+        Some((0..self.scenario.periods as usize).map(|t| self.period_estimate(p, j, t).mean).collect())
     }
 
     /// The comparison table: one row per policy and KPI.

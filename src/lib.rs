@@ -106,7 +106,7 @@ pub use behavior::{Behavior, BeliefRule, Model};
 pub use dist::{Dist, TraitDist};
 pub use engineer::{Population, Trait, TraitsConfig};
 pub use error::{Error, Result};
-pub use experiment::{Results, SummaryRow, run, run_with_progress};
+pub use experiment::{Results, SummaryRow, run, run_streaming, run_with_progress};
 pub use format::{parse_scenario, write_scenario};
 pub use metric::{CustomMetric, Metric, Noise};
 pub use org::Org;

@@ -433,16 +433,27 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     start_threads(s.threads)?;
     let threads = rayon::current_num_threads();
     let bar = progress_bar(sc.policies.len() as u64 * sc.replications as u64, "runs", s.quiet);
-    let started = Instant::now();
-    let results =
-        goodhart::run_with_progress(&sc, &|done| bar.set_position(done as u64)).map_err(|e| bad(e.to_string()))?;
-    bar.finish_and_clear();
-    let elapsed = started.elapsed().as_secs_f64();
-
+    sc.validate().map_err(|e| bad(e.to_string()))?;
     let out = &s.out;
     fs::create_dir_all(out).with_context(|| format!("cannot create output directory {}", out.display()))?;
+    // The time series goes to disk run by run as the experiment produces it.
+    let mut series = AtomicFile::create(&out.join("timeseries.csv"))?;
+    series.writer().write_all(output::TIMESERIES_HEADER.as_bytes())?;
+    let started = Instant::now();
+    let names: Vec<String> = sc.policies.iter().map(|p| p.name.clone()).collect();
+    let kpis = goodhart::accounting::kpi_defs(&sc.activities.iter().map(|a| a.name.clone()).collect::<Vec<_>>());
+    let results = goodhart::run_streaming(&sc, &|done| bar.set_position(done as u64), false, &mut |p, rep, run| {
+        output::write_timeseries_rows(&names[p], rep, &kpis, run, series.writer()).map_err(|e| e.to_string())
+    })
+    .map_err(|e| match e {
+        goodhart::Error::Sink(msg) => anyhow!("cannot write {}: {msg}", out.join("timeseries.csv").display()),
+        e => bad(e.to_string()),
+    })?;
+    bar.finish_and_clear();
+    let elapsed = started.elapsed().as_secs_f64();
+    series.commit()?;
+
     write_atomic(&out.join("summary.csv"), output::summary_csv(&results).as_bytes())?;
-    write_atomic_with(&out.join("timeseries.csv"), |w| output::write_timeseries_csv(&results, w))?;
     write_atomic(&out.join("summary.json"), output::summary_json(&results).as_bytes())?;
     write_atomic(&out.join("scenario.resolved.toml"), format::write_scenario(&results.scenario).as_bytes())?;
     write_atomic(&out.join("final_board.csv"), output::final_board_csv(&results).as_bytes())?;
@@ -561,7 +572,9 @@ fn run_sweep(
     let mut f =
         fs::OpenOptions::new().append(true).open(&file).with_context(|| format!("cannot open {}", file.display()))?;
     for &t in &mine {
-        let results = goodhart::run(&scenarios[t]).map_err(|e| bad(format!("task {t}: {e}")))?;
+        // A sweep reads run totals only: the per-period series are not kept.
+        let results = goodhart::run_streaming(&scenarios[t], &|_| {}, false, &mut |_, _, _| Ok(()))
+            .map_err(|e| bad(format!("task {t}: {e}")))?;
         // One write per task, flushed to disk: a crash leaves whole tasks or a tail that resume drops.
         f.write_all(goodhart::sweep::rows(&tasks[t], &results).as_bytes())?;
         f.sync_data()?;
@@ -718,6 +731,44 @@ fn write_report(out: &Path, charts: &[goodhart::chart::Chart], html: Option<&str
     }
 }
 
+/// A file written through a temporary file in the same directory and
+/// renamed into place by [`AtomicFile::commit`]; dropped uncommitted (an
+/// error, an interruption), it leaves nothing behind.
+struct AtomicFile {
+    path: std::path::PathBuf,
+    tmp: std::path::PathBuf,
+    w: Option<std::io::BufWriter<fs::File>>,
+}
+
+impl AtomicFile {
+    fn create(path: &Path) -> anyhow::Result<AtomicFile> {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+        let f = fs::File::create(&tmp).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(AtomicFile { path: path.to_path_buf(), tmp, w: Some(std::io::BufWriter::new(f)) })
+    }
+
+    fn writer(&mut self) -> &mut std::io::BufWriter<fs::File> {
+        self.w.as_mut().expect("an uncommitted file has its writer")
+    }
+
+    fn commit(mut self) -> anyhow::Result<()> {
+        let mut w = self.w.take().expect("committed once");
+        let done = w.flush().and_then(|()| w.get_ref().sync_all());
+        drop(w);
+        done.with_context(|| format!("cannot write {}", self.path.display()))?;
+        fs::rename(&self.tmp, &self.path).with_context(|| format!("cannot write {}", self.path.display()))
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.w.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     write_atomic_with(path, |w| w.write_all(bytes))
 }
@@ -728,18 +779,7 @@ fn write_atomic_with(
     path: &Path,
     f: impl FnOnce(&mut std::io::BufWriter<fs::File>) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut w = std::io::BufWriter::new(fs::File::create(&tmp)?);
-        f(&mut w)?;
-        w.flush()?;
-        w.get_ref().sync_all()?;
-        Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(anyhow!("cannot write {}: {e}", path.display()));
-    }
-    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    let mut file = AtomicFile::create(path)?;
+    f(file.writer()).with_context(|| format!("cannot write {}", path.display()))?;
+    file.commit()
 }

@@ -50,18 +50,39 @@ pub fn summary_csv(r: &Results) -> String {
     out
 }
 
-/// `timeseries.csv`: `policy,replication,period,kpi,value`, one observation per row.
+/// The header line of `timeseries.csv`.
+pub const TIMESERIES_HEADER: &str = "policy,replication,period,kpi,value\n";
+
+/// The rows of `timeseries.csv` for one run: policy `policy` (a name) in
+/// replication `rep`, one row per period and KPI. Called run by run as an
+/// experiment streams ([`crate::run_streaming`]).
+pub fn write_timeseries_rows(
+    policy: &str,
+    rep: usize,
+    kpis: &[crate::accounting::KpiDef],
+    run: &crate::sim::RunOutput,
+    w: &mut impl Write,
+) -> io::Result<()> {
+    let policy = csv_field(policy);
+    let nk = kpis.len();
+    for (t, row) in run.per_period.chunks(nk).enumerate() {
+        for (d, &x) in kpis.iter().zip(row) {
+            writeln!(w, "{policy},{rep},{t},{},{}", csv_field(&d.name), fmt_num(x))?;
+        }
+    }
+    Ok(())
+}
+
+/// `timeseries.csv` from results that kept their series ([`crate::run`]):
+/// `policy,replication,period,kpi,value`, one observation per row, in the
+/// order a streamed run writes them (replication by replication, policies
+/// in scenario order).
 pub fn write_timeseries_csv(r: &Results, w: &mut impl Write) -> io::Result<()> {
-    writeln!(w, "policy,replication,period,kpi,value")?;
-    let nk = r.kpis.len();
-    let names: Vec<String> = r.kpis.iter().map(|k| csv_field(&k.name)).collect();
-    for (p, runs) in r.runs.iter().enumerate() {
-        let policy = csv_field(&r.policies[p]);
-        for (rep, run) in runs.iter().enumerate() {
-            for t in 0..r.scenario.periods as usize {
-                for (j, name) in names.iter().enumerate() {
-                    writeln!(w, "{policy},{rep},{t},{name},{}", fmt_num(run.per_period[t * nk + j]))?;
-                }
+    w.write_all(TIMESERIES_HEADER.as_bytes())?;
+    for rep in 0..r.scenario.replications as usize {
+        for (p, runs) in r.runs.iter().enumerate() {
+            if let Some(run) = runs.get(rep) {
+                write_timeseries_rows(&r.policies[p], rep, &r.kpis, run, w)?;
             }
         }
     }

@@ -9,6 +9,10 @@ use serde::Serialize;
 use crate::chart::{self, Chart};
 use crate::experiment::Results;
 use crate::output::{human, verdict};
+use crate::stats::RunningEstimate;
+
+/// A period's mean and the ends of its 95% interval.
+pub type Band = (f64, f64, f64);
 
 /// KPIs whose per-period series the charts need.
 const SERIES: [&str; 5] = ["token_cost", "useful_output", "net_value", "gaming_share", "incident_cost"];
@@ -26,8 +30,12 @@ pub struct ReportData {
     pub periods: usize,
     /// First counted period.
     pub burn_in: usize,
-    /// Per policy, per KPI in [`SERIES`] order: values `[replication][period]`.
-    series: Vec<Vec<Vec<Vec<f64>>>>,
+    /// Per policy, per KPI in [`SERIES`] order, per period: the mean over
+    /// replications and its 95% interval.
+    bands: Vec<Vec<Vec<Band>>>,
+    /// Per policy, per replication: (token + incident cost, useful output)
+    /// over the counted periods.
+    points: Vec<Vec<(f64, f64)>>,
     /// Per policy: periods at which its schedule switches policy.
     pub switches: Vec<Vec<u32>>,
     /// Per policy: published metric and value per engineer at the end (first replication).
@@ -49,17 +57,32 @@ pub struct ReportData {
 impl ReportData {
     /// From an experiment's results and the command that produced them.
     pub fn from_results(r: &Results, command: &str) -> ReportData {
-        let nk = r.kpis.len();
         let periods = r.scenario.periods as usize;
-        let series = (0..r.policies.len())
+        let bands = (0..r.policies.len())
             .map(|p| {
                 SERIES
                     .iter()
                     .map(|k| {
                         let j = r.kpi_index(k).unwrap_or(0);
-                        r.runs[p].iter().map(|run| (0..periods).map(|t| run.per_period[t * nk + j]).collect()).collect()
+                        (0..periods)
+                            .map(|t| {
+                                let e = r.period_estimate(p, j, t);
+                                (e.mean, e.ci_low, e.ci_high)
+                            })
+                            .collect()
                     })
                     .collect()
+            })
+            .collect();
+        let (tok, inc, out) = (r.kpi_index("token_cost"), r.kpi_index("incident_cost"), r.kpi_index("useful_output"));
+        let points = r
+            .runs
+            .iter()
+            .map(|runs| match (tok, inc, out) {
+                (Some(a), Some(b), Some(c)) => {
+                    runs.iter().map(|run| (run.totals[a] + run.totals[b], run.totals[c])).collect()
+                }
+                _ => Vec::new(),
             })
             .collect();
         let m = |p: &str, k: &str| r.estimate(p, k).map_or(0.0, |e| e.mean);
@@ -69,7 +92,8 @@ impl ReportData {
             baseline: r.baseline,
             periods,
             burn_in: r.scenario.burn_in as usize,
-            series,
+            bands,
+            points,
             switches: r
                 .scenario
                 .policies
@@ -106,10 +130,16 @@ impl ReportData {
         let policies: Vec<String> = sc.policies.iter().map(|p| p.name.clone()).collect();
         let pidx = |name: &str| policies.iter().position(|p| p == name);
         let periods = sc.periods as usize;
-        let mut series = vec![vec![vec![vec![0.0; periods]; sc.replications as usize]; SERIES.len()]; policies.len()];
+        let reps = sc.replications as usize;
+        let burn = sc.burn_in as usize;
+        let mut running = vec![vec![vec![RunningEstimate::default(); periods]; SERIES.len()]; policies.len()];
+        // Per policy and replication: token, incident and useful-output sums over the counted periods.
+        let mut sums = vec![vec![[0.0f64; 3]; reps]; policies.len()];
         let num = |file: &str, line: usize, s: &str| -> Result<f64, String> {
             s.parse::<f64>().map_err(|_| format!("{file}: line {line}: `{s}` is not a number"))
         };
+        // Rows come replication by replication, so each period's estimate
+        // is fed in the same order as during the run: the same bits.
         for (i, line) in timeseries_csv.lines().enumerate().skip(1) {
             let f = csv_split(line);
             if f.len() != 5 {
@@ -118,12 +148,33 @@ impl ReportData {
             let (Some(p), Some(j)) = (pidx(&f[0]), SERIES.iter().position(|k| *k == f[3])) else { continue };
             let (rep, t) = (f[1].parse::<usize>().ok(), f[2].parse::<usize>().ok());
             match (rep, t) {
-                (Some(rep), Some(t)) if rep < sc.replications as usize && t < periods => {
-                    series[p][j][rep][t] = num("timeseries.csv", i + 1, &f[4])?;
+                (Some(rep), Some(t)) if rep < reps && t < periods => {
+                    let x = num("timeseries.csv", i + 1, &f[4])?;
+                    running[p][j][t].push(x);
+                    let slot = ["token_cost", "incident_cost", "useful_output"].iter().position(|k| *k == f[3]);
+                    if let (Some(slot), true) = (slot, t >= burn) {
+                        sums[p][rep][slot] += x;
+                    }
                 }
                 _ => return Err(format!("timeseries.csv: line {}: replication or period out of range", i + 1)),
             }
         }
+        let bands = running
+            .iter()
+            .map(|ks| {
+                ks.iter()
+                    .map(|ts| {
+                        ts.iter()
+                            .map(|r| {
+                                let e = r.estimate();
+                                (e.mean, e.ci_low, e.ci_high)
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let points = sums.iter().map(|reps| reps.iter().map(|s| (s[0] + s[1], s[2])).collect()).collect();
         let mut rows = Vec::new();
         for (i, line) in summary_csv.lines().enumerate().skip(1) {
             let f = csv_split(line);
@@ -175,7 +226,8 @@ impl ReportData {
             baseline: sc.baseline_index(),
             periods,
             burn_in: sc.burn_in as usize,
-            series,
+            bands,
+            points,
             switches: sc
                 .policies
                 .iter()
@@ -190,22 +242,17 @@ impl ReportData {
         })
     }
 
-    /// A KPI's per-period values for policy `p`, `[replication][period]`.
-    pub fn series(&self, p: usize, kpi: &str) -> Option<&Vec<Vec<f64>>> {
+    /// A KPI's per-period mean and 95% interval over replications under
+    /// policy `p` (for the KPIs the charts draw).
+    pub fn band(&self, p: usize, kpi: &str) -> Option<&[Band]> {
         let j = SERIES.iter().position(|k| *k == kpi)?;
-        self.series.get(p).map(|s| &s[j])
+        self.bands.get(p).map(|s| s[j].as_slice())
     }
 
     /// Per replication of policy `p`: (token + incident cost, useful output)
     /// over the counted periods.
     pub fn cost_output(&self, p: usize) -> Vec<(f64, f64)> {
-        let (Some(tok), Some(inc), Some(out)) =
-            (self.series(p, "token_cost"), self.series(p, "incident_cost"), self.series(p, "useful_output"))
-        else {
-            return Vec::new();
-        };
-        let sum = |v: &Vec<f64>| v[self.burn_in.min(v.len())..].iter().sum::<f64>();
-        tok.iter().zip(inc).zip(out).map(|((t, i), o)| (sum(t) + sum(i), sum(o))).collect()
+        self.points.get(p).cloned().unwrap_or_default()
     }
 }
 

@@ -70,12 +70,29 @@ impl Default for Scenario {
 pub const MAX_PERIODS: u32 = 10_000;
 /// Most replications accepted.
 pub const MAX_REPLICATIONS: u32 = 100_000;
-/// Most time-series values (policies x replications x periods x KPIs) held in memory.
-const MAX_SERIES_CELLS: f64 = 5.0e7;
 /// Most engineer-slots (engineers x (activities + signals + metric memory)) held at once.
 const MAX_STATE_CELLS: f64 = 2.0e9;
 
 impl Scenario {
+    /// Checks that the per-period series of every run fit in memory, for
+    /// experiments that keep them ([`crate::run`]; a streamed run does not).
+    pub fn check_series_fit(&self) -> Result<()> {
+        /// Most time-series values (policies x replications x periods x KPIs) held in memory.
+        const MAX_SERIES_CELLS: f64 = 5.0e7;
+        let kpis = crate::accounting::k::FIXED + self.activities.len() + 1;
+        let series = self.policies.len() as f64 * self.replications as f64 * self.periods as f64 * kpis as f64;
+        if series > MAX_SERIES_CELLS {
+            return Err(Error::invalid(
+                "replications",
+                self.replications,
+                format!(
+                    "fewer replications or periods: {series:.0} time-series values would exceed the in-memory limit of {MAX_SERIES_CELLS:.0} (the command line streams them and has no such limit)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Replaces the policies.
     pub fn with_policies(mut self, policies: Vec<Policy>) -> Self {
         self.policies = policies;
@@ -160,18 +177,6 @@ impl Scenario {
                 "org.engineers",
                 self.org.engineers,
                 "fewer engineers (the state would exceed the memory limit with these activities and delays)",
-            ));
-        }
-        // Time series are kept for every policy, replication, period and KPI.
-        let kpis = crate::accounting::k::FIXED + self.activities.len() + 1;
-        let series = self.policies.len() as f64 * self.replications as f64 * self.periods as f64 * kpis as f64;
-        if series > MAX_SERIES_CELLS {
-            return Err(Error::invalid(
-                "replications",
-                self.replications,
-                format!(
-                    "fewer replications or periods: {series:.0} time-series values would exceed the limit of {MAX_SERIES_CELLS:.0}"
-                ),
             ));
         }
         for (i, p) in self.policies.iter().enumerate() {

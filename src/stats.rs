@@ -271,6 +271,38 @@ impl Estimate {
     }
 }
 
+/// A mean and 95% interval built one observation at a time (Welford's
+/// update), so that a series over replications needs no memory per
+/// replication. Fed the same values in the same order, it gives the same
+/// bits.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RunningEstimate {
+    n: usize,
+    mean: f64,
+    m2: f64,
+}
+
+impl RunningEstimate {
+    /// Adds one observation.
+    pub fn push(&mut self, x: f64) {
+        self.n += 1;
+        let d = x - self.mean;
+        self.mean += d / self.n as f64;
+        self.m2 += d * (x - self.mean);
+    }
+
+    /// The mean with a 95% t interval, as [`Estimate::of`] defines it.
+    pub fn estimate(&self) -> Estimate {
+        let (n, mean) = (self.n, self.mean);
+        if n < 2 {
+            return Estimate { mean, ci_low: mean, ci_high: mean, n };
+        }
+        let var = (self.m2 / (n - 1) as f64).max(0.0);
+        let half = t_quantile(0.975, (n - 1) as f64) * (var / n as f64).sqrt();
+        Estimate { mean, ci_low: mean - half, ci_high: mean + half, n }
+    }
+}
+
 /// Ranks (1-based, ties share their mean rank) of `xs` into `out`, in
 /// linear time: a least-significant-digit radix sort on the floats' bits in
 /// their total order (eleven bits a pass, passes where every key shares the
@@ -447,6 +479,20 @@ mod tests {
             let mut got = vec![0.0; n];
             ranks_into(&xs, &mut Vec::new(), &mut got);
             assert_eq!(got, want, "n={n}");
+        }
+    }
+
+    #[test]
+    fn running_estimate_matches_the_two_pass_one() {
+        let xs = [3.5, -1.25, 1e6, 2.0, 2.0, 7.75, -300.0];
+        for n in 0..=xs.len() {
+            let mut r = RunningEstimate::default();
+            xs[..n].iter().for_each(|&x| r.push(x));
+            let (a, b) = (r.estimate(), Estimate::of(&xs[..n]));
+            assert_eq!(a.n, b.n);
+            for (x, y) in [(a.mean, b.mean), (a.ci_low, b.ci_low), (a.ci_high, b.ci_high)] {
+                assert!((x - y).abs() <= 1e-12 * (1.0 + y.abs()), "n={n}: {a:?} vs {b:?}");
+            }
         }
     }
 

@@ -9,4 +9,5 @@ mod mechanics;
 mod props;
 mod report;
 mod story;
+mod streaming;
 mod sweep;

@@ -1,0 +1,79 @@
+//! Streamed experiments: the runs reach the sink in canonical order with the
+//! series an in-memory run keeps, the results are the same without the
+//! series, the command writes the same time series an in-memory run gives,
+//! and a failing sink stops the run with its own message.
+
+use goodhart::output::{summary_csv, write_timeseries_csv};
+use goodhart::{Error, run, run_streaming};
+
+use crate::common::{bin, small_story};
+
+#[test]
+fn sink_sees_every_run_in_order_and_results_match_an_in_memory_run() {
+    let mut sc = small_story(60, 7, 11); // more replications than one batch on two threads
+    sc.burn_in = 2;
+    let kept = run(&sc).unwrap();
+    let mut seen = Vec::new();
+    let streamed = run_streaming(&sc, &|_| {}, false, &mut |p, rep, out| {
+        assert_eq!(out.per_period, kept.runs[p][rep].per_period, "policy {p}, replication {rep}");
+        seen.push((rep, p));
+        Ok(())
+    })
+    .unwrap();
+    let np = sc.policies.len();
+    let want: Vec<(usize, usize)> = (0..11).flat_map(|rep| (0..np).map(move |p| (rep, p))).collect();
+    assert_eq!(seen, want, "replication by replication, policies in scenario order");
+    assert!(streamed.runs.iter().flatten().all(|r| r.per_period.is_empty()), "series dropped once streamed");
+    assert_eq!(summary_csv(&streamed), summary_csv(&kept));
+    for p in 0..np {
+        for j in 0..kept.kpis.len() {
+            for t in 0..7 {
+                assert_eq!(streamed.period_estimate(p, j, t), kept.period_estimate(p, j, t));
+            }
+        }
+    }
+    // The running per-period estimate is the two-pass one over replications.
+    let j = kept.kpi_index("token_cost").unwrap();
+    let nk = kept.kpis.len();
+    let xs: Vec<f64> = kept.runs[1].iter().map(|r| r.per_period[3 * nk + j]).collect();
+    let (a, b) = (kept.period_estimate(1, j, 3), goodhart::Estimate::of(&xs));
+    assert!((a.mean - b.mean).abs() <= 1e-12 * b.mean.abs() && (a.ci_high - b.ci_high).abs() <= 1e-9 * b.ci_high.abs());
+}
+
+#[test]
+fn a_failing_sink_stops_the_run_with_its_message() {
+    let sc = small_story(30, 3, 4);
+    let mut calls = 0;
+    let e = run_streaming(&sc, &|_| {}, false, &mut |_, rep, _| {
+        calls += 1;
+        if rep == 1 { Err("disk full".into()) } else { Ok(()) }
+    })
+    .unwrap_err();
+    assert_eq!(e, Error::Sink("disk full".into()));
+    assert_eq!(calls, sc.policies.len() + 1, "stops at the first failure");
+}
+
+#[test]
+fn the_command_streams_the_same_time_series_as_an_in_memory_run() {
+    let dir = std::env::temp_dir().join(format!("goodhart-stream-{}", std::process::id()));
+    let st = std::process::Command::new(bin())
+        .args(["run", "adversarial", "--replications", "3", "--periods", "5", "--engineers", "50", "--quiet"])
+        .args(["--no-report", "--out"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut sc = goodhart::preset::scenario("adversarial").unwrap();
+    (sc.replications, sc.periods, sc.org.engineers) = (3, 5, 50);
+    let mut want = Vec::new();
+    write_timeseries_csv(&run(&sc).unwrap(), &mut want).unwrap();
+    let got = std::fs::read(dir.join("timeseries.csv")).unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(got == want, "timeseries.csv differs from the in-memory run's");
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
