@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::activity::EffortCost;
 use crate::error::{Result, check_range};
-use crate::reward::Belief;
+use crate::reward::{Belief, Point};
 
 /// How engineers update beliefs about leaderboard cut-offs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -402,6 +402,8 @@ struct Node {
     g: f64,
     /// Expected reward at `m`.
     r: f64,
+    /// The belief around `m`, for the curvature bounds.
+    pt: Point,
 }
 
 /// Chooses the plan for one engineer, writing hours and AI intensity into
@@ -437,8 +439,8 @@ pub fn best_response(
     }
     let node = |lam: f64, s: &mut Scratch| {
         let pv = plan_at(lam, ag, t, s);
-        let (r, slope) = belief.value_and_slope(pv.metric);
-        Node { lam, m: pv.metric, w: pv.w, f: pv.w + rho * r, g: rho * slope - lam, r }
+        let pt = belief.point(pv.metric);
+        Node { lam, m: pv.metric, w: pv.w, f: pv.w + rho * pt.value, g: rho * pt.slope - lam, r: pt.value, pt }
     };
     let lo = node(0.0, s);
     // Upper end: beyond rho times the steepest slope of the expected reward
@@ -558,7 +560,7 @@ fn split_point(a: Node, b: Node) -> f64 {
 /// near a flat optimum.
 fn cell_bound(a: Node, b: Node, rho: f64, belief: &Belief, curv: f64, threshold: f64) -> Bound {
     let d = b.m - a.m;
-    let local = if curv.is_finite() && d > 0.0 { rho * belief.curvature_on(a.m, b.m) } else { f64::INFINITY };
+    let local = if curv.is_finite() && d > 0.0 { rho * belief.curvature_between(&a.pt, &b.pt) } else { f64::INFINITY };
     if local <= 0.0 {
         // The expected reward is concave here, and the frontier always is:
         // utility is concave in M on the cell and lies under its tangents.

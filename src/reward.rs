@@ -138,6 +138,33 @@ pub fn leaderboard_counts(n: usize, top_fraction: f64, bottom_fraction: f64) -> 
     (top, bottom)
 }
 
+/// The expected reward around one expected metric level (see [`Belief::point`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    /// Expected metric.
+    pub m: f64,
+    /// Expected reward (USD).
+    pub value: f64,
+    /// Its slope in the metric (USD per metric unit).
+    pub slope: f64,
+    /// Per step (the first two): standardised distance to the cut-off.
+    pub z: [f64; 2],
+    /// Per step (the first two): second derivative of the step's
+    /// probability in the metric.
+    pub d2: [f64; 2],
+}
+
+/// The shape of one smoothed step, in its standardised distance `z`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepShape {
+    /// From this `z` up the step is concave.
+    pub concave_from: f64,
+    /// Where the second derivative peaks.
+    pub peak_at: f64,
+    /// The peak of the second derivative (per unit amount).
+    pub peak: f64,
+}
+
 /// What an engineer believes about the metric-to-reward map: a constant
 /// plus a sum of smoothed steps `amount * P(observed metric >= cutoff)`,
 /// where the probability accounts for the noise on their own metric.
@@ -164,6 +191,10 @@ pub enum Belief {
         curvature: f64,
         /// The natural logarithm of each cut-off (cached; NaN if not positive).
         ln_cutoffs: Vec<f64>,
+        /// Per step, in the standardised distance `z` of [`Point`]: where the
+        /// expected reward turns concave, where its second derivative peaks,
+        /// and that peak (per unit of amount).
+        shape: Vec<StepShape>,
     },
     /// A user-defined rule with the board it reads.
     Custom {
@@ -206,7 +237,85 @@ impl Belief {
             })
             .sum();
         let ln_cutoffs = steps.iter().map(|s| if s.0 > 0.0 { s.0.ln() } else { f64::NAN }).collect();
-        Belief::Steps { base, steps, noise, curvature, ln_cutoffs }
+        let shape = steps
+            .iter()
+            .map(|&(c, _)| match noise {
+                // d2/dm2 Phi((m - c)/sd) = -z phi(z) / sd^2: concave from z = 0, peak at z = -1.
+                Noise::Normal { sd } if sd > 0.0 => {
+                    StepShape { concave_from: 0.0, peak_at: -1.0, peak: normal_pdf(1.0) / (sd * sd) }
+                }
+                // -phi(z) (z/sd + 1) / (sd m^2) with m = c exp(sd z + sd^2/2): concave
+                // from z = -sd, peak at z = (-3 sd - sqrt(sd^2 + 4)) / 2.
+                Noise::Lognormal { sd } if sd > 0.0 && c > 0.0 => {
+                    let z = (-3.0 * sd - (sd * sd + 4.0).sqrt()) / 2.0;
+                    let m = c * (sd * z + 0.5 * sd * sd).exp();
+                    StepShape { concave_from: -sd, peak_at: z, peak: -normal_pdf(z) * (z / sd + 1.0) / (sd * m * m) }
+                }
+                _ => StepShape { concave_from: f64::NEG_INFINITY, peak_at: f64::NAN, peak: 0.0 },
+            })
+            .collect();
+        Belief::Steps { base, steps, noise, curvature, ln_cutoffs, shape }
+    }
+
+    /// The expected reward, its slope and, per step, the standardised
+    /// distance to the cut-off and the second derivative at `m`: everything
+    /// the best-response search needs at one of its points, in one pass.
+    pub fn point(&self, m: f64) -> Point {
+        let mut pt = Point { m, value: 0.0, slope: 0.0, z: [f64::NAN; 2], d2: [0.0; 2] };
+        match self {
+            Belief::Steps { base, steps, noise, ln_cutoffs, .. } => {
+                pt.value = *base;
+                let lm = if m > 0.0 && matches!(noise, Noise::Lognormal { .. }) { m.ln() } else { f64::NEG_INFINITY };
+                for (j, (&(c, a), &lc)) in steps.iter().zip(ln_cutoffs).enumerate() {
+                    let (p, dp) = Self::prob_ln(m, lm, c, lc, *noise);
+                    pt.value += a * p;
+                    pt.slope += a * dp;
+                    if j < 2 {
+                        // The second derivative from the density already in hand.
+                        (pt.z[j], pt.d2[j]) = match *noise {
+                            Noise::Normal { sd } if sd > 0.0 => {
+                                let z = (m - c) / sd;
+                                (z, -z * dp / sd)
+                            }
+                            Noise::Lognormal { sd } if sd > 0.0 && c > 0.0 => {
+                                let z = (lm - lc - 0.5 * sd * sd) / sd;
+                                (z, if m > 0.0 { -(z / sd + 1.0) * dp / m } else { 0.0 })
+                            }
+                            _ => (f64::NAN, 0.0),
+                        };
+                    }
+                }
+            }
+            _ => (pt.value, pt.slope) = (self.expected(m), self.slope(m)),
+        }
+        pt
+    }
+
+    /// [`Belief::curvature_on`] between two points, from what they carry
+    /// (no logarithm or exponential).
+    pub fn curvature_between(&self, a: &Point, b: &Point) -> f64 {
+        let Belief::Steps { steps, curvature, shape, .. } = self else { return self.max_curvature() };
+        if !curvature.is_finite() {
+            return f64::INFINITY;
+        }
+        if steps.len() > 2 {
+            return self.curvature_on(a.m, b.m);
+        }
+        let mut total = 0.0;
+        for (j, (&(_, amount), sh)) in steps.iter().zip(shape).enumerate() {
+            // Concave from `a` on (or no smooth step): nothing to add. A NaN
+            // distance (a cut-off at or below zero under multiplicative
+            // noise) has no curvature either.
+            if a.z[j].is_nan() || a.z[j] >= sh.concave_from {
+                continue;
+            }
+            let mut best = a.d2[j].max(b.d2[j]);
+            if a.z[j] <= sh.peak_at && sh.peak_at <= b.z[j] {
+                best = best.max(sh.peak);
+            }
+            total += amount * best;
+        }
+        total
     }
 
     /// An upper bound on `E[reward]''(m)` (signed) for `m` in `[lo, hi]`.
@@ -443,6 +552,29 @@ mod tests {
                 for k in 0..20 {
                     let above = m + k as f64 * 0.7;
                     assert!(b.slope(above) <= b.max_slope_from(m) * (1.0 + 1e-12) + 1e-15, "{noise:?} m={m}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn points_carry_what_the_search_needs() {
+        // value and slope as value_and_slope gives them; the curvature
+        // between two points as curvature_on gives it on their interval.
+        for noise in [Noise::Normal { sd: 2.0 }, Noise::Lognormal { sd: 0.4 }, Noise::Lognormal { sd: 1.3 }] {
+            let b = Belief::steps(-50.0, vec![(10.0, 100.0), (4.0, 50.0)], noise);
+            for i in 0..300 {
+                let lo = i as f64 * 0.1 - 2.0;
+                let p = b.point(lo);
+                assert_eq!((p.value, p.slope), b.value_and_slope(lo));
+                for w in [0.01, 0.7, 3.0, 25.0] {
+                    let (q, want) = (b.point(lo + w), b.curvature_on(lo, lo + w));
+                    let got = b.curvature_between(&p, &q);
+                    assert!(
+                        (got - want).abs() <= 1e-9 * want.abs().max(1e-6),
+                        "{noise:?} [{lo}, {}]: {got} vs {want}",
+                        lo + w
+                    );
                 }
             }
         }
