@@ -123,7 +123,9 @@ const SC_BASE: usize = 8;
 const SC_PAYOUT: usize = 9;
 const SC_PAYOFF: usize = 10;
 const SC_CYCLE: usize = 11;
-const NSC: usize = 12;
+const SC_LAMBDA: usize = 12;
+const SC_LAMBDA_MOVE: usize = 13;
+const NSC: usize = 14;
 
 // Partial sums per chunk.
 const P_TOKENS: usize = 0;
@@ -319,6 +321,8 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
             row[o_sc + SC_Q1] = initial_propensity;
         }
         row[o_sc + SC_MINPAY] = f64::INFINITY;
+        row[o_sc + SC_LAMBDA] = f64::NAN;
+        row[o_sc + SC_LAMBDA_MOVE] = f64::NAN;
     }
 
     // The pre-period: no incentive at all.
@@ -352,6 +356,8 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
                 let obs = stage.metric.noise.apply(raw, e);
                 row[o_ring..o_ring + ll].iter_mut().for_each(|x| *x = obs);
                 row[o_sc + SC_PUBLISHED] = obs;
+                // Last period's multiplier was for another metric.
+                row[o_sc + SC_LAMBDA] = f64::NAN;
                 published[i] = obs;
             }
             beliefs.seen = 0;
@@ -513,7 +519,12 @@ fn work_phase(c: &Compiled, ctx: &PeriodCtx, pop: &Population, streams: &Streams
                 };
                 let tables = &stage.tables;
                 let _plan = if ctx.incentive {
-                    best_response(&ag, tables, ctx.belief, behavior.temperature, u_logit, &mut scratch)
+                    let last = row[o_sc + SC_LAMBDA];
+                    scratch.warm_start(last, row[o_sc + SC_LAMBDA_MOVE]);
+                    let plan = best_response(&ag, tables, ctx.belief, behavior.temperature, u_logit, &mut scratch);
+                    row[o_sc + SC_LAMBDA] = plan.lambda;
+                    row[o_sc + SC_LAMBDA_MOVE] = ((plan.lambda - last) / plan.lambda).abs();
+                    plan
                 } else {
                     best_response(&ag, &stage.free, &Belief::Flat, 0.0, u_logit, &mut scratch)
                 };
