@@ -27,6 +27,12 @@
 //! # Ok::<(), goodhart::Error>(())
 //! ```
 //!
+//! [`run`] keeps every run's per-period series in memory. For large
+//! experiments, [`run_streaming`] hands each finished run to a sink in a
+//! fixed order (replication by replication, on any thread count) and keeps
+//! only run totals and per-period running estimates; the command line
+//! streams `timeseries.csv` to disk that way.
+//!
 //! ## The model in one page
 //!
 //! A summary follows; the full page, with every mechanism's equation, unit,
