@@ -361,16 +361,8 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
                 published[i] = obs;
             }
             beliefs.seen = 0;
-            update_beliefs(
-                stage,
-                &behavior.belief,
-                &published,
-                streams,
-                t as i64 - 1,
-                &mut order,
-                &mut payouts,
-                &mut beliefs,
-            );
+            let board = Board::rank(stage, &published, streams, t as i64 - 1, &mut order);
+            update_beliefs(stage, &behavior.belief, &published, &board, &mut payouts, &mut beliefs);
         }
         let belief = make_belief(stage, &beliefs);
         let h_avail = (h_total - review_last / n as f64).max(0.0);
@@ -382,10 +374,11 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
         for (i, row) in rows.chunks(stride).enumerate() {
             published[i] = row[o_sc + SC_PUBLISHED];
         }
-        pay(stage, &published, streams, t as i64, &mut order, &mut payouts);
+        let mut board = Board::rank(stage, &published, streams, t as i64, &mut order);
+        pay(stage, &published, &board, &mut payouts);
         let (detections, bonus) = settle(c, stage, pop, streams, t as i64, h_avail, &payouts, &mut rows);
         learn(c, pop, streams, t as i64, &mut rows);
-        update_beliefs(stage, &behavior.belief, &published, streams, t as i64, &mut order, &mut payouts, &mut beliefs);
+        update_beliefs(stage, &behavior.belief, &published, &board, &mut payouts, &mut beliefs);
 
         // Diagnostics.
         let (raw, val) = gather_raw_value(&rows, n, stride, o_sc);
@@ -395,7 +388,14 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
             _ => 0.1,
         };
         let kt = ((top_frac * n as f64).round() as usize).clamp(1, n);
-        let precision = top_k_overlap(&published, &val, kt, streams, t as i64, &mut order) as f64 / kt as f64;
+        // The leaderboard's own top when it has the same size, else a fresh selection.
+        let metric_top = if board.top.len() == kt {
+            std::mem::take(&mut board.top)
+        } else {
+            select_top(&published, kt, streams, t as i64, &mut order);
+            order[..kt].to_vec()
+        };
+        let precision = top_k_overlap(&metric_top, &val, streams, t as i64, &mut order) as f64 / kt as f64;
 
         let kpi = &mut per_period[t * nk..(t + 1) * nk];
         let nf = n as f64;
@@ -654,9 +654,55 @@ pub fn top_k(values: &[f64], k: usize, streams: &Streams, t: i64) -> Vec<u32> {
     order
 }
 
+/// The period's leaderboard on the published metric: the top `top` and the
+/// bottom `bottom` engineers (ties broken at random, reproducibly, by the
+/// period's keys) and the observed cut-offs, each the midpoint between the
+/// last one in and the first one out. Paying, forming beliefs and the
+/// top-k diagnostic all read this one ranking.
+#[derive(Debug, Default)]
+struct Board {
+    top: Vec<u32>,
+    bottom: Vec<u32>,
+    top_cut: f64,
+    bottom_cut: f64,
+}
+
+impl Board {
+    /// The board of a leaderboard stage (empty for other schemes).
+    fn rank(stage: &StagePolicy, published: &[f64], streams: &Streams, t: i64, order: &mut Vec<u32>) -> Board {
+        let Reward::Leaderboard { top_fraction, bottom_fraction, .. } = stage.reward else { return Board::default() };
+        let n = published.len();
+        let (top, bottom) = leaderboard_counts(n, top_fraction, bottom_fraction);
+        // Selects the best `k` into `order[..k]`; the cut-off between them and the rest.
+        let side = |k: usize, order: &mut Vec<u32>| -> f64 {
+            select_top(published, k, streams, t, order);
+            if k == 0 || k >= n {
+                return f64::NEG_INFINITY;
+            }
+            let worst_in = published[order[k - 1] as usize];
+            let best_out = order[k..].iter().map(|&i| published[i as usize]).fold(f64::NEG_INFINITY, f64::max);
+            if worst_in > best_out {
+                0.5 * (worst_in + best_out)
+            } else {
+                // A tie at the cut-off: reaching the tied score is not a sure
+                // place (ties are drawn at random), so the cut-off sits just above it.
+                worst_in + 1e-9 * worst_in.abs().max(1e-9)
+            }
+        };
+        let top_cut = side(top, order);
+        let top_members = order[..top].to_vec();
+        let (bottom_cut, bottom_members) = if bottom > 0 {
+            let cut = side(n - bottom, order);
+            (cut, order[n - bottom..].to_vec())
+        } else {
+            (f64::NEG_INFINITY, Vec::new())
+        };
+        Board { top: top_members, bottom: bottom_members, top_cut, bottom_cut }
+    }
+}
+
 /// Payouts of the reward scheme (USD; negative is pressure).
-fn pay(stage: &StagePolicy, published: &[f64], streams: &Streams, t: i64, order: &mut Vec<u32>, out: &mut [f64]) {
-    let n = published.len();
+fn pay(stage: &StagePolicy, published: &[f64], board: &Board, out: &mut [f64]) {
     out.iter_mut().for_each(|x| *x = 0.0);
     if !stage.rewarded {
         return;
@@ -667,17 +713,12 @@ fn pay(stage: &StagePolicy, published: &[f64], streams: &Streams, t: i64, order:
         Reward::Threshold { quota, bonus } => {
             out.iter_mut().zip(published).for_each(|(o, p)| *o = if p >= quota { *bonus } else { 0.0 })
         }
-        Reward::Leaderboard { top_fraction, prize, bottom_fraction, penalty } => {
-            let (top, bottom) = leaderboard_counts(n, *top_fraction, *bottom_fraction);
-            select_top(published, top, streams, t, order);
-            for &i in &order[..top] {
+        Reward::Leaderboard { prize, penalty, .. } => {
+            for &i in &board.top {
                 out[i as usize] = *prize;
             }
-            if bottom > 0 {
-                select_top(published, n - bottom, streams, t, order);
-                for &i in &order[n - bottom..] {
-                    out[i as usize] = -*penalty;
-                }
+            for &i in &board.bottom {
+                out[i as usize] = -*penalty;
             }
         }
         Reward::Custom(rule) => rule.payouts(published, out),
@@ -757,41 +798,22 @@ fn learn(c: &Compiled, pop: &Population, streams: &Streams, t: i64, rows: &mut [
 }
 
 /// Cut-offs of the published board, smoothed into beliefs.
-#[allow(clippy::too_many_arguments)]
 fn update_beliefs(
     stage: &StagePolicy,
     rule: &BeliefRule,
     published: &[f64],
-    streams: &Streams,
-    t: i64,
-    order: &mut Vec<u32>,
+    board: &Board,
     scratch: &mut [f64],
     b: &mut Beliefs,
 ) {
-    let n = published.len();
     match &stage.reward {
-        Reward::Leaderboard { top_fraction, bottom_fraction, .. } => {
-            let (top, bottom) = leaderboard_counts(n, *top_fraction, *bottom_fraction);
-            let cut = |k: usize, order: &mut Vec<u32>| -> f64 {
-                // Midpoint between the k-th best and the (k+1)-th best.
-                select_top(published, k, streams, t, order);
-                let worst_in = published[order[k - 1] as usize];
-                let best_out = order[k..].iter().map(|&i| published[i as usize]).fold(f64::NEG_INFINITY, f64::max);
-                if worst_in > best_out {
-                    0.5 * (worst_in + best_out)
-                } else {
-                    // A tie at the cut-off: reaching the tied score is not a sure
-                    // place (ties are drawn at random), so the cut-off sits just above it.
-                    worst_in + 1e-9 * worst_in.abs().max(1e-9)
-                }
-            };
-            let obs_top = if top > 0 && top < n { cut(top, order) } else { f64::NEG_INFINITY };
-            let obs_bot = if bottom > 0 && bottom < n { cut(n - bottom, order) } else { f64::NEG_INFINITY };
+        Reward::Leaderboard { .. } => {
             let alpha = match *rule {
                 _ if b.seen == 0 => 1.0,
                 BeliefRule::Adaptive { alpha } => alpha,
                 BeliefRule::Fictitious => 1.0 / (b.seen as f64 + 1.0),
             };
+            let (obs_top, obs_bot) = (board.top_cut, board.bottom_cut);
             b.top += alpha * (obs_top - b.top);
             b.bottom += alpha * (obs_bot - b.bottom);
             if alpha == 1.0 {
@@ -834,15 +856,15 @@ fn make_belief(stage: &StagePolicy, b: &Beliefs) -> Belief {
     }
 }
 
-/// How many of the top `k` by `metric` are among the top `k` by `value`.
-fn top_k_overlap(metric: &[f64], value: &[f64], k: usize, streams: &Streams, t: i64, order: &mut Vec<u32>) -> usize {
-    let n = metric.len();
+/// How many of `metric_top` (the top `k` by the metric) are among the top
+/// `k` by `value`.
+fn top_k_overlap(metric_top: &[u32], value: &[f64], streams: &Streams, t: i64, order: &mut Vec<u32>) -> usize {
+    let (n, k) = (value.len(), metric_top.len());
     let mut in_top = vec![false; n];
     // A tie-break key of its own, so that ties on both sides are not broken alike.
     select_top(value, k, streams, -2 - t, order);
     for &i in &order[..k.min(n)] {
         in_top[i as usize] = true;
     }
-    select_top(metric, k, streams, t, order);
-    order[..k.min(n)].iter().filter(|&&i| in_top[i as usize]).count()
+    metric_top.iter().filter(|&&i| in_top[i as usize]).count()
 }
