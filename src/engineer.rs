@@ -1,5 +1,6 @@
 //! Engineers: their traits and how a population is drawn.
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::dist::{Dist, TraitDist};
@@ -209,17 +210,9 @@ impl Population {
     /// depends only on the seed, the replication and the engineer's index.
     pub fn draw(cfg: &TraitsConfig, n: usize, streams: &Streams) -> Result<Population> {
         let l = cfg.cholesky()?;
-        let mut p = Population {
-            skill: Vec::with_capacity(n),
-            ai_leverage: Vec::with_capacity(n),
-            integrity: Vec::with_capacity(n),
-            never_games: Vec::with_capacity(n),
-            intrinsic_motivation: Vec::with_capacity(n),
-            reward_sensitivity: Vec::with_capacity(n),
-            cost_awareness: Vec::with_capacity(n),
-            type_draw: Vec::with_capacity(n),
-        };
-        for i in 0..n {
+        // One engineer's traits, from their own stream: drawn in parallel,
+        // the same whatever the thread count.
+        let draw = |i: usize| -> [f64; 8] {
             let mut rng = streams.stream(Purpose::Population, i as u64, 0);
             let mut z = [0.0; 6];
             for v in z.iter_mut() {
@@ -230,15 +223,29 @@ impl Population {
                 x[r] = (0..=r).map(|k| l[r][k] * z[k]).sum();
             }
             let v = |t: Trait| cfg.dist(t).quantile(normal_cdf(x[t as usize]).clamp(1e-16, 1.0 - 1e-16));
-            p.skill.push(v(Trait::Skill).max(0.0));
-            p.ai_leverage.push(v(Trait::AiLeverage).max(0.0));
-            p.integrity.push(v(Trait::Integrity).max(0.0));
-            p.intrinsic_motivation.push(v(Trait::IntrinsicMotivation).max(0.0));
-            p.reward_sensitivity.push(v(Trait::RewardSensitivity).max(0.0));
-            p.cost_awareness.push(v(Trait::CostAwareness).clamp(0.0, 1.0));
-            p.never_games.push(open01(&mut rng) < cfg.never_game_fraction);
-            p.type_draw.push(open01(&mut rng));
-        }
+            [
+                v(Trait::Skill).max(0.0),
+                v(Trait::AiLeverage).max(0.0),
+                v(Trait::Integrity).max(0.0),
+                v(Trait::IntrinsicMotivation).max(0.0),
+                v(Trait::RewardSensitivity).max(0.0),
+                v(Trait::CostAwareness).clamp(0.0, 1.0),
+                open01(&mut rng),
+                open01(&mut rng),
+            ]
+        };
+        let rows: Vec<[f64; 8]> = (0..n).into_par_iter().with_min_len(1024).map(draw).collect();
+        let column = |j: usize| rows.iter().map(|r| r[j]).collect::<Vec<f64>>();
+        let p = Population {
+            skill: column(0),
+            ai_leverage: column(1),
+            integrity: column(2),
+            intrinsic_motivation: column(3),
+            reward_sensitivity: column(4),
+            cost_awareness: column(5),
+            never_games: rows.iter().map(|r| r[6] < cfg.never_game_fraction).collect(),
+            type_draw: column(7),
+        };
         Ok(p)
     }
 
