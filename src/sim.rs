@@ -330,7 +330,7 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
     let pre = PeriodCtx { stage: first, belief: &Belief::Flat, period: -1, hours: h_total, incentive: false };
     let (_, mut review_last) = work_phase(c, &pre, pop, streams, &mut rows);
     let corr_before = {
-        let (raw, val) = gather_raw_value(&rows, n, stride, o_sc);
+        let (raw, val) = gather_raw_value(&rows, stride, o_sc);
         spearman(&raw, &val)
     };
 
@@ -371,9 +371,7 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
         review_last = review;
 
         // Publish (delay, window) and pay.
-        for (i, row) in rows.chunks(stride).enumerate() {
-            published[i] = row[o_sc + SC_PUBLISHED];
-        }
+        published.par_iter_mut().zip(rows.par_chunks(stride)).for_each(|(p, row)| *p = row[o_sc + SC_PUBLISHED]);
         let mut board = Board::rank(stage, &published, streams, t as i64, &mut order);
         pay(stage, &published, &board, &mut payouts);
         let (detections, bonus) = settle(c, stage, pop, streams, t as i64, h_avail, &payouts, &mut rows);
@@ -381,7 +379,7 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
         update_beliefs(stage, &behavior.belief, &published, &board, &mut payouts, &mut beliefs);
 
         // Diagnostics.
-        let (raw, val) = gather_raw_value(&rows, n, stride, o_sc);
+        let (raw, val) = gather_raw_value(&rows, stride, o_sc);
         let corr = spearman(&raw, &val);
         let top_frac = match stage.reward {
             Reward::Leaderboard { top_fraction, .. } if top_fraction > 0.0 => top_fraction,
@@ -452,14 +450,10 @@ struct PeriodCtx<'a> {
     incentive: bool,
 }
 
-fn gather_raw_value(rows: &[f64], n: usize, stride: usize, o_sc: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut raw = Vec::with_capacity(n);
-    let mut val = Vec::with_capacity(n);
-    for row in rows.chunks(stride) {
-        raw.push(row[o_sc + SC_RAW]);
-        val.push(row[o_sc + SC_VALUE]);
-    }
-    (raw, val)
+fn gather_raw_value(rows: &[f64], stride: usize, o_sc: usize) -> (Vec<f64>, Vec<f64>) {
+    // Strided reads of every row: in parallel, as the period's other passes.
+    let column = |j: usize| rows.par_chunks(stride).with_min_len(CHUNK).map(|row| row[o_sc + j]).collect();
+    rayon::join(|| column(SC_RAW), || column(SC_VALUE))
 }
 
 /// Plans, works and measures every engineer; returns the chunk-ordered
