@@ -7,8 +7,7 @@ use serde::Serialize;
 
 use crate::accounting::KpiDef;
 use crate::engineer::Population;
-use crate::error::Error;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::rng::Streams;
 use crate::scenario::Scenario;
 use crate::sim::{Compiled, RunOutput, simulate};

@@ -438,7 +438,10 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     fs::create_dir_all(out).with_context(|| format!("cannot create output directory {}", out.display()))?;
     // The time series goes to disk run by run as the experiment produces it.
     let mut series = AtomicFile::create(&out.join("timeseries.csv"))?;
-    series.writer().write_all(output::TIMESERIES_HEADER.as_bytes())?;
+    series
+        .writer()
+        .write_all(output::TIMESERIES_HEADER.as_bytes())
+        .with_context(|| format!("cannot write {}", out.join("timeseries.csv").display()))?;
     let started = Instant::now();
     let names: Vec<String> = sc.policies.iter().map(|p| p.name.clone()).collect();
     let kpis = goodhart::accounting::kpi_defs(&sc.activities.iter().map(|a| a.name.clone()).collect::<Vec<_>>());
