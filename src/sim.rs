@@ -371,7 +371,11 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
         review_last = review;
 
         // Publish (delay, window) and pay.
-        published.par_iter_mut().zip(rows.par_chunks(stride)).for_each(|(p, row)| *p = row[o_sc + SC_PUBLISHED]);
+        published
+            .par_iter_mut()
+            .zip(rows.par_chunks(stride))
+            .with_min_len(CHUNK)
+            .for_each(|(p, row)| *p = row[o_sc + SC_PUBLISHED]);
         let mut board = Board::rank(stage, &published, streams, t as i64, &mut order);
         pay(stage, &published, &board, &mut payouts);
         let (detections, bonus) = settle(c, stage, pop, streams, t as i64, h_avail, &payouts, &mut rows);
