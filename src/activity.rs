@@ -260,10 +260,12 @@ impl EffortCost {
     /// quadratic family, bisection to machine precision for the power form).
     pub fn allocate(&self, b: &[f64], budget: f64, hours: &mut [f64], order: &mut Vec<usize>) {
         let c = self.coefficient;
-        hours.iter_mut().for_each(|h| *h = 0.0);
-        if budget <= 0.0 || b.iter().all(|&x| x <= 0.0) {
+        if budget <= 0.0 {
+            hours.fill(0.0);
             return;
         }
+        // Every path below writes every entry of `hours` (this runs once per
+        // plan evaluation: no separate clearing pass).
         match self.form {
             EffortForm::Power { exponent } => {
                 let inv = 1.0 / (exponent - 1.0);
@@ -296,10 +298,14 @@ impl EffortCost {
                     }
                     order[pos] = k;
                 }
-                if s >= 1.0 {
-                    // Only total hours cost: everything goes to the best activity.
-                    let best = order[0];
-                    hours[best] = (b[best] / c).min(budget);
+                let Some(&best) = order.first() else { return };
+                if b[best] <= 0.0 || s >= 1.0 {
+                    // Nothing worth an hour; or only total hours cost, and
+                    // everything goes to the best activity.
+                    hours.fill(0.0);
+                    if b[best] > 0.0 {
+                        hours[best] = (b[best] / c).min(budget);
+                    }
                     return;
                 }
                 // Unconstrained: h_k = (b_k - c s S) / (c (1 - s)) on the active set.
