@@ -216,7 +216,9 @@ pub struct Scratch {
     hours2: Vec<f64>,
     tau2: Vec<f64>,
     cand: Vec<(f64, f64)>,
-    stack: Vec<(Node, Node, Bound)>,
+    /// Search points, and cells as (left, right) indices into them with their bound.
+    nodes: Vec<Node>,
+    stack: Vec<(u32, u32, Bound)>,
     /// Where the search looks first (see [`Scratch::warm_start`]).
     hint: f64,
     hint_width: f64,
@@ -234,6 +236,7 @@ impl Scratch {
             hours2: vec![0.0; k],
             tau2: vec![0.0; k],
             cand: Vec::with_capacity(64),
+            nodes: Vec::with_capacity(64),
             stack: Vec::with_capacity(64),
             hint: f64::NAN,
             hint_width: 0.0,
@@ -487,8 +490,10 @@ pub fn best_response(
     let mut best = if hi.f > lo.f { hi } else { lo };
     // A mixture of two plans, when the frontier jumps (see below).
     let mut mix: Option<(Node, Node, f64, f64)> = None;
-    let mut stack = std::mem::take(&mut s.stack);
+    let (mut stack, mut nodes) = (std::mem::take(&mut s.stack), std::mem::take(&mut s.nodes));
     stack.clear();
+    nodes.clear();
+    nodes.extend([lo, hi]);
     let curv = rho * belief.max_curvature();
     let mut evals = 2;
     let h = s.hint;
@@ -502,15 +507,17 @@ pub fn best_response(
             }
         }
         let threshold = best.f + TOL * (1.0 + best.f.abs());
-        stack.push((lo, n1, cell_bound(lo, n1, rho, belief, curv, threshold)));
-        stack.push((n1, n2, cell_bound(n1, n2, rho, belief, curv, threshold)));
-        stack.push((n2, hi, cell_bound(n2, hi, rho, belief, curv, threshold)));
+        nodes.extend([n1, n2]);
+        stack.push((0, 2, cell_bound(lo, n1, rho, belief, curv, threshold)));
+        stack.push((2, 3, cell_bound(n1, n2, rho, belief, curv, threshold)));
+        stack.push((3, 1, cell_bound(n2, hi, rho, belief, curv, threshold)));
     } else {
-        stack.push((lo, hi, cell_bound(lo, hi, rho, belief, curv, f64::NEG_INFINITY)));
+        stack.push((0, 1, cell_bound(lo, hi, rho, belief, curv, f64::NEG_INFINITY)));
     }
     // Best first: always split the cell with the highest bound.
     while let Some(pos) = max_bound(&stack) {
-        let (a, b, bound) = stack.swap_remove(pos);
+        let (ia, ib, bound) = stack.swap_remove(pos);
+        let (a, b) = (nodes[ia as usize], nodes[ib as usize]);
         let incumbent = mix.map_or(best.f, |m| m.3.max(best.f));
         let tol = TOL * (1.0 + incumbent.abs());
         if bound.value <= incumbent + tol || evals >= MAX_EVALS {
@@ -535,10 +542,12 @@ pub fn best_response(
         }
         let incumbent = mix.map_or(best.f, |m| m.3.max(best.f));
         let threshold = incumbent + TOL * (1.0 + incumbent.abs());
-        stack.push((a, mid, cell_bound(a, mid, rho, belief, curv, threshold)));
-        stack.push((mid, b, cell_bound(mid, b, rho, belief, curv, threshold)));
+        let im = nodes.len() as u32;
+        nodes.push(mid);
+        stack.push((ia, im, cell_bound(a, mid, rho, belief, curv, threshold)));
+        stack.push((im, ib, cell_bound(mid, b, rho, belief, curv, threshold)));
     }
-    s.stack = stack;
+    (s.stack, s.nodes) = (stack, nodes);
     if let Some((a, b, w, f)) = mix {
         if f > best.f && temperature <= 0.0 {
             plan_at(a.lam, ag, t, s);
@@ -651,7 +660,7 @@ fn first_order_bound(a: Node, b: Node, rho: f64, belief: &Belief) -> Bound {
 }
 
 /// Index of the cell with the highest bound (the first on ties).
-fn max_bound(cells: &[(Node, Node, Bound)]) -> Option<usize> {
+fn max_bound(cells: &[(u32, u32, Bound)]) -> Option<usize> {
     let mut best: Option<(usize, f64)> = None;
     for (i, c) in cells.iter().enumerate() {
         if best.is_none_or(|(_, v)| c.2.value > v) {
