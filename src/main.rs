@@ -435,7 +435,9 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     let bar = progress_bar(sc.policies.len() as u64 * sc.replications as u64, "runs", s.quiet);
     sc.validate().map_err(|e| bad(e.to_string()))?;
     let out = &s.out;
+    let fresh_dir = !out.exists();
     fs::create_dir_all(out).with_context(|| format!("cannot create output directory {}", out.display()))?;
+    remove_stale_temporaries(out);
     // The time series goes to disk run by run as the experiment produces it.
     let mut series = AtomicFile::create(&out.join("timeseries.csv"))?;
     series
@@ -448,9 +450,17 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     let results = goodhart::run_streaming(&sc, &|done| bar.set_position(done as u64), false, &mut |p, rep, run| {
         output::write_timeseries_rows(&names[p], rep, &kpis, run, series.writer()).map_err(|e| e.to_string())
     })
-    .map_err(|e| match e {
-        goodhart::Error::Sink(msg) => anyhow!("cannot write {}: {msg}", out.join("timeseries.csv").display()),
-        e => bad(e.to_string()),
+    .map_err(|e| {
+        // Nothing of a failed run stays: its temporary file goes with
+        // `series`, and a directory made for it goes too (if still empty).
+        drop(std::mem::replace(&mut series, AtomicFile::none()));
+        if fresh_dir {
+            let _ = fs::remove_dir(out);
+        }
+        match e {
+            goodhart::Error::Sink(msg) => anyhow!("cannot write {}: {msg}", out.join("timeseries.csv").display()),
+            e => bad(e.to_string()),
+        }
     })?;
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
@@ -735,20 +745,28 @@ fn write_report(out: &Path, charts: &[goodhart::chart::Chart], html: Option<&str
 }
 
 /// A file written through a temporary file in the same directory and
-/// renamed into place by [`AtomicFile::commit`]; dropped uncommitted (an
-/// error, an interruption), it leaves nothing behind.
+/// renamed into place by [`AtomicFile::commit`]. Dropped without a
+/// successful commit (an error, a failed flush or rename), it deletes the
+/// temporary file. A killed process cannot: the next run into the same
+/// directory removes such leftovers ([`remove_stale_temporaries`]).
 struct AtomicFile {
     path: std::path::PathBuf,
     tmp: std::path::PathBuf,
     w: Option<std::io::BufWriter<fs::File>>,
+    committed: bool,
 }
 
 impl AtomicFile {
     fn create(path: &Path) -> anyhow::Result<AtomicFile> {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+        let tmp = path.with_file_name(format!(".{name}{TMP_MARK}{}", std::process::id()));
         let f = fs::File::create(&tmp).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(AtomicFile { path: path.to_path_buf(), tmp, w: Some(std::io::BufWriter::new(f)) })
+        Ok(AtomicFile { path: path.to_path_buf(), tmp, w: Some(std::io::BufWriter::new(f)), committed: false })
+    }
+
+    /// A placeholder that owns no file.
+    fn none() -> AtomicFile {
+        AtomicFile { path: Default::default(), tmp: Default::default(), w: None, committed: true }
     }
 
     fn writer(&mut self) -> &mut std::io::BufWriter<fs::File> {
@@ -760,14 +778,32 @@ impl AtomicFile {
         let done = w.flush().and_then(|()| w.get_ref().sync_all());
         drop(w);
         done.with_context(|| format!("cannot write {}", self.path.display()))?;
-        fs::rename(&self.tmp, &self.path).with_context(|| format!("cannot write {}", self.path.display()))
+        fs::rename(&self.tmp, &self.path).with_context(|| format!("cannot write {}", self.path.display()))?;
+        self.committed = true;
+        Ok(())
     }
 }
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if self.w.take().is_some() {
+        if !self.committed {
+            drop(self.w.take());
             let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// What marks a temporary output file: `.<name>.tmp-<pid>`.
+const TMP_MARK: &str = ".tmp-";
+
+/// Removes temporary output files a killed earlier run left in `dir`.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.contains(TMP_MARK) && e.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = fs::remove_file(e.path());
         }
     }
 }

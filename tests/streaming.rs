@@ -77,3 +77,40 @@ fn the_command_streams_the_same_time_series_as_an_in_memory_run() {
     assert!(got == want, "timeseries.csv differs from the in-memory run's");
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+#[test]
+fn a_failed_write_or_an_earlier_kill_leaves_no_temporary_files() {
+    let dir = std::env::temp_dir().join(format!("goodhart-stream-fail-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // What a killed earlier run leaves: removed by the next run.
+    std::fs::write(dir.join(".timeseries.csv.tmp-1"), b"half").unwrap();
+    let args = "run adversarial --replications 3 --periods 5 --engineers 50 --quiet --no-report --out";
+    let ok = std::process::Command::new(bin()).args(args.split(' ')).arg(&dir).status().unwrap();
+    assert!(ok.success());
+    let temporaries = |d: &std::path::Path| -> Vec<String> {
+        std::fs::read_dir(d)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp-"))
+            .collect()
+    };
+    assert!(temporaries(&dir).is_empty(), "{:?}", temporaries(&dir));
+    // A write that fails midway (a file-size limit below the series' size):
+    // an error naming the file, and no temporary file.
+    let before = std::fs::read(dir.join("timeseries.csv")).unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("trap '' XFSZ; ulimit -f 16; exec \"$0\" {args} \"$1\""))
+        .arg(bin())
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let left = temporaries(&dir);
+    let after = std::fs::read(dir.join("timeseries.csv")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!out.status.success() && err.contains("timeseries.csv"), "{err}");
+    assert!(left.is_empty(), "{left:?}");
+    assert!(after == before, "the earlier complete series is kept");
+}
