@@ -447,21 +447,24 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     let started = Instant::now();
     let names: Vec<String> = sc.policies.iter().map(|p| p.name.clone()).collect();
     let kpis = goodhart::accounting::kpi_defs(&sc.activities.iter().map(|a| a.name.clone()).collect::<Vec<_>>());
-    let results = goodhart::run_streaming(&sc, &|done| bar.set_position(done as u64), false, &mut |p, rep, run| {
+    let streamed = goodhart::run_streaming(&sc, &|done| bar.set_position(done as u64), false, &mut |p, rep, run| {
         output::write_timeseries_rows(&names[p], rep, &kpis, run, series.writer()).map_err(|e| e.to_string())
-    })
-    .map_err(|e| {
-        // Nothing of a failed run stays: its temporary file goes with
-        // `series`, and a directory made for it goes too (if still empty).
-        drop(std::mem::replace(&mut series, AtomicFile::none()));
-        if fresh_dir {
-            let _ = fs::remove_dir(out);
+    });
+    let results = match streamed {
+        Ok(r) => r,
+        Err(e) => {
+            // Nothing of a failed run stays: its temporary file goes with
+            // `series`, and a directory made for it goes too (if empty).
+            drop(series);
+            if fresh_dir {
+                let _ = fs::remove_dir(out);
+            }
+            return Err(match e {
+                goodhart::Error::Sink(msg) => anyhow!("cannot write {}: {msg}", out.join("timeseries.csv").display()),
+                e => bad(e.to_string()),
+            });
         }
-        match e {
-            goodhart::Error::Sink(msg) => anyhow!("cannot write {}: {msg}", out.join("timeseries.csv").display()),
-            e => bad(e.to_string()),
-        }
-    })?;
+    };
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
     series.commit()?;
@@ -762,11 +765,6 @@ impl AtomicFile {
         let tmp = path.with_file_name(format!(".{name}{TMP_MARK}{}", std::process::id()));
         let f = fs::File::create(&tmp).with_context(|| format!("cannot write {}", path.display()))?;
         Ok(AtomicFile { path: path.to_path_buf(), tmp, w: Some(std::io::BufWriter::new(f)), committed: false })
-    }
-
-    /// A placeholder that owns no file.
-    fn none() -> AtomicFile {
-        AtomicFile { path: Default::default(), tmp: Default::default(), w: None, committed: true }
     }
 
     fn writer(&mut self) -> &mut std::io::BufWriter<fs::File> {

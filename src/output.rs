@@ -64,10 +64,10 @@ pub fn write_timeseries_rows(
     w: &mut impl Write,
 ) -> io::Result<()> {
     let policy = csv_field(policy);
-    let nk = kpis.len();
-    for (t, row) in run.per_period.chunks(nk).enumerate() {
-        for (d, &x) in kpis.iter().zip(row) {
-            writeln!(w, "{policy},{rep},{t},{},{}", csv_field(&d.name), fmt_num(x))?;
+    let names: Vec<String> = kpis.iter().map(|d| csv_field(&d.name)).collect();
+    for (t, row) in run.per_period.chunks(kpis.len()).enumerate() {
+        for (name, &x) in names.iter().zip(row) {
+            writeln!(w, "{policy},{rep},{t},{name},{}", fmt_num(x))?;
         }
     }
     Ok(())

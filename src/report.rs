@@ -16,6 +16,8 @@ pub type Band = (f64, f64, f64);
 
 /// KPIs whose per-period series the charts need.
 const SERIES: [&str; 5] = ["token_cost", "useful_output", "net_value", "gaming_share", "incident_cost"];
+/// The KPIs of a cost-output point: (token + incident cost, useful output).
+const COST_OUTPUT: [&str; 3] = ["token_cost", "incident_cost", "useful_output"];
 
 /// Everything the report and its charts show, independent of where it came from.
 #[derive(Debug, Clone)]
@@ -74,7 +76,7 @@ impl ReportData {
                     .collect()
             })
             .collect();
-        let (tok, inc, out) = (r.kpi_index("token_cost"), r.kpi_index("incident_cost"), r.kpi_index("useful_output"));
+        let [tok, inc, out] = COST_OUTPUT.map(|k| r.kpi_index(k));
         let points = r
             .runs
             .iter()
@@ -151,7 +153,7 @@ impl ReportData {
                 (Some(rep), Some(t)) if rep < reps && t < periods => {
                     let x = num("timeseries.csv", i + 1, &f[4])?;
                     running[p][j][t].push(x);
-                    let slot = ["token_cost", "incident_cost", "useful_output"].iter().position(|k| *k == f[3]);
+                    let slot = COST_OUTPUT.iter().position(|k| *k == f[3]);
                     if let (Some(slot), true) = (slot, t >= burn) {
                         sums[p][rep][slot] += x;
                     }

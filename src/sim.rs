@@ -101,8 +101,9 @@ pub struct Compiled {
     stage_policies: Vec<StagePolicy>,
     /// Per scenario policy: (first period, index into `stage_policies`).
     schedules: Vec<Vec<(u32, usize)>>,
-    /// Expected signals per productive unit, per activity (`[k][s]`).
-    unit_signals: Vec<Vec<f64>>,
+    /// Per activity: its direct signal contributions as (signal index, per
+    /// productive unit), resolved once rather than by name per agent-step.
+    direct_signals: Vec<Vec<(usize, f64)>>,
     /// Row layout.
     k: usize,
     s: usize,
@@ -152,6 +153,11 @@ impl Compiled {
         let rb = sc.org.rollback_probability();
         let inc = sc.org.incident_probability;
         let ns = signals.len();
+        let direct_signals: Vec<Vec<(usize, f64)>> = sc
+            .activities
+            .iter()
+            .map(|a| a.signals.iter().filter_map(|(s, w)| Some((signals.iter().position(|x| x == s)?, *w))).collect())
+            .collect();
         let unit_signals: Vec<Vec<f64>> = sc
             .activities
             .iter()
@@ -166,10 +172,12 @@ impl Compiled {
                 v[metric::SIG_FAILED] = d * a.defect_rate * rb;
                 v[metric::SIG_INCIDENTS] = d * a.defect_rate * inc;
                 v[metric::SIG_REVIEW] = d * a.review_hours_per_change;
-                for (s, w) in &a.signals {
-                    if let Some(i) = signals.iter().position(|x| x == s) {
-                        v[i] += w;
-                    }
+                v
+            })
+            .zip(&direct_signals)
+            .map(|(mut v, direct)| {
+                for &(i, w) in direct {
+                    v[i] += w;
                 }
                 v
             })
@@ -256,7 +264,7 @@ impl Compiled {
             kpis,
             stage_policies,
             schedules,
-            unit_signals,
+            direct_signals,
             scenario: sc,
         })
     }
@@ -561,14 +569,9 @@ fn work_phase(c: &Compiled, ctx: &PeriodCtx, pop: &Population, streams: &Streams
                     sig[metric::SIG_FAILED] += rolled as f64;
                     sig[metric::SIG_INCIDENTS] += incidents as f64;
                     sig[metric::SIG_REVIEW] += shipped as f64 * act.review_hours_per_change;
-                    for (si, &w) in c.unit_signals[a].iter().enumerate().skip(metric::BUILTIN_SIGNALS.len()) {
+                    // Direct contributions to signals (e.g. inflated claims).
+                    for &(si, w) in &c.direct_signals[a] {
                         sig[si] += w * units;
-                    }
-                    // Direct contributions to built-in signals (e.g. inflated claims).
-                    for (name, w) in &act.signals {
-                        if let Some(si) = metric::BUILTIN_SIGNALS.iter().position(|b| b == name) {
-                            sig[si] += w * units;
-                        }
                     }
                     cycle += shipped as f64 * act.cycle_time_days;
                     work_h += h;
