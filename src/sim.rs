@@ -524,16 +524,15 @@ fn work_phase(c: &Compiled, ctx: &PeriodCtx, pop: &Population, streams: &Streams
                     hours: ctx.hours,
                 };
                 let tables = &stage.tables;
-                let _plan = if ctx.incentive {
+                if ctx.incentive {
                     let last = row[o_sc + SC_LAMBDA];
                     scratch.warm_start(last, row[o_sc + SC_LAMBDA_MOVE]);
                     let plan = best_response(&ag, tables, ctx.belief, behavior.temperature, u_logit, &mut scratch);
                     row[o_sc + SC_LAMBDA] = plan.lambda;
                     row[o_sc + SC_LAMBDA_MOVE] = ((plan.lambda - last) / plan.lambda).abs();
-                    plan
                 } else {
-                    best_response(&ag, &stage.free, &Belief::Flat, 0.0, u_logit, &mut scratch)
-                };
+                    best_response(&ag, &stage.free, &Belief::Flat, 0.0, u_logit, &mut scratch);
+                }
                 row[..kk].copy_from_slice(&scratch.hours);
                 row[kk..2 * kk].copy_from_slice(&scratch.tau);
 
