@@ -276,6 +276,14 @@ impl Belief {
     /// distance to the cut-off and the second derivative at `m`: everything
     /// the best-response search needs at one of its points, in one pass.
     pub fn point(&self, m: f64) -> Point {
+        self.sum_steps::<true>(m)
+    }
+
+    /// The one pass over the steps behind [`Belief::point`] and
+    /// [`Belief::value_and_slope`]; `SHAPE` says whether to fill the
+    /// per-step distance and second derivative (the search's points need
+    /// them, plain evaluations do not).
+    fn sum_steps<const SHAPE: bool>(&self, m: f64) -> Point {
         let mut pt = Point { m, value: 0.0, slope: 0.0, z: [f64::NAN; 2], d2: [0.0; 2] };
         match self {
             Belief::Steps { base, steps, noise, ln_cutoffs, .. } => {
@@ -285,7 +293,7 @@ impl Belief {
                     let (p, dp) = Self::prob_ln(m, lm, c, lc, *noise);
                     pt.value += a * p;
                     pt.slope += a * dp;
-                    if j < 2 {
+                    if SHAPE && j < 2 {
                         (pt.z[j], pt.d2[j]) = Self::step_d2(m, lm, c, lc, *noise, dp);
                     }
                 }
@@ -413,7 +421,7 @@ impl Belief {
     pub fn value_and_slope(&self, m: f64) -> (f64, f64) {
         match self {
             Belief::Steps { .. } => {
-                let pt = self.point(m);
+                let pt = self.sum_steps::<false>(m);
                 (pt.value, pt.slope)
             }
             _ => (self.expected(m), self.slope(m)),
