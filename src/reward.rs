@@ -235,17 +235,16 @@ impl Belief {
                     }
                     Noise::Lognormal { sd } if sd > 0.0 && c > 0.0 => {
                         // With m = c exp(sd z + sd^2/2), the second derivative is
-                        // -phi(z) (z/sd + 1) / (sd m^2); bound |.| on a fine grid of z
-                        // (with a 1% margin for the grid).
-                        let (lo, hi) = (-12.0 - 4.0 * sd, 12.0);
-                        let n = 4000;
-                        let mut best = 0.0f64;
-                        for i in 0..=n {
-                            let z = lo + (hi - lo) * i as f64 / n as f64;
+                        // -phi(z) (z/sd + 1) / (sd m^2). Its logarithm's derivative in z,
+                        // -z + 1/(z + sd) - 2 sd, vanishes where z^2 + 3 sd z + 2 sd^2 = 1:
+                        // one extreme on each side of z = -sd, where it changes sign.
+                        let r = (sd * sd + 4.0).sqrt();
+                        let at = |z: f64| {
                             let m = c * (sd * z + 0.5 * sd * sd).exp();
-                            best = best.max(normal_pdf(z) * (z / sd + 1.0).abs() / (sd * m * m));
-                        }
-                        best * 1.01
+                            normal_pdf(z) * (z / sd + 1.0).abs() / (sd * m * m)
+                        };
+                        // A hair of margin for rounding in the search's own sums.
+                        at(0.5 * (-3.0 * sd - r)).max(at(0.5 * (-3.0 * sd + r))) * (1.0 + 1e-9)
                     }
                     _ => f64::INFINITY,
                 }
@@ -500,6 +499,23 @@ impl Belief {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lognormal_curvature_bound_is_the_peak() {
+        // The closed form against a fine grid of the standardised distance.
+        for sd in [0.05, 0.3, 1.0, 2.5] {
+            let c = 7.0;
+            let b = Belief::steps(0.0, vec![(c, 1.0)], Noise::Lognormal { sd });
+            let mut peak = 0.0f64;
+            for i in 0..=200_000 {
+                let z = -14.0 - 4.0 * sd + (26.0 + 4.0 * sd) * i as f64 / 200_000.0;
+                let m = c * (sd * z + 0.5 * sd * sd).exp();
+                peak = peak.max(normal_pdf(z) * (z / sd + 1.0).abs() / (sd * m * m));
+            }
+            let bound = b.max_curvature();
+            assert!(bound >= peak && bound <= peak * (1.0 + 1e-6), "sd {sd}: {bound} vs grid {peak}");
+        }
+    }
 
     #[test]
     fn slopes_match_finite_differences_and_stay_under_the_bound() {
