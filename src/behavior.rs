@@ -378,16 +378,51 @@ fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
     if pv.tokens <= cap * (1.0 + 1e-12) {
         return pv;
     }
+    // Bracket the price: tokens T(lo) > cap >= T(hi).
+    let (mut lo, mut f_lo) = (0.0, pv.tokens - cap);
     let mut hi = t.price.max(1e-12);
-    while inner(lam, hi, ag, t, s).tokens > cap && hi < 1e12 {
+    let mut below = inner(lam, hi, ag, t, s);
+    while below.tokens > cap && hi < 1e12 {
+        (lo, f_lo) = (hi, below.tokens - cap);
         hi *= 4.0;
+        below = inner(lam, hi, ag, t, s);
     }
-    let mut lo = 0.0;
-    for _ in 0..80 {
-        let mid = 0.5 * (lo + hi);
-        if inner(lam, mid, ag, t, s).tokens > cap { lo = mid } else { hi = mid }
+    // Whether `s` holds the plan at `hi`.
+    let mut holds_hi = true;
+    // Illinois steps (regula falsi that halves a stale end's weight), with a
+    // bisection whenever a step fails to halve the bracket, until the plan
+    // at `hi` uses the budget to within 1e-9 or the bracket closes on a
+    // jump in token use. A handful of plan evaluations where bisection alone
+    // took eighty.
+    let mut f_hi = below.tokens - cap;
+    let mut side = 0;
+    let mut bisect = false;
+    for _ in 0..200 {
+        if below.tokens >= cap * (1.0 - 1e-9) || hi - lo <= 1e-15 * hi {
+            break;
+        }
+        let width = hi - lo;
+        let mid = if bisect { 0.5 * (lo + hi) } else { (lo + f_lo * width / (f_lo - f_hi)).clamp(lo, hi) };
+        let at = inner(lam, mid, ag, t, s);
+        holds_hi = at.tokens <= cap;
+        if holds_hi {
+            (hi, below, f_hi) = (mid, at, at.tokens - cap);
+            if side == -1 {
+                f_lo *= 0.5;
+            }
+            side = -1;
+        } else {
+            (lo, f_lo) = (mid, at.tokens - cap);
+            if side == 1 {
+                f_hi *= 0.5;
+            }
+            side = 1;
+        }
+        bisect = hi - lo > 0.5 * width;
     }
-    let below = inner(lam, hi, ag, t, s);
+    if !holds_hi {
+        below = inner(lam, hi, ag, t, s);
+    }
     if below.tokens >= cap * (1.0 - 1e-9) {
         return below;
     }
