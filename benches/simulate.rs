@@ -33,6 +33,7 @@ fn full_run(c: &mut Criterion) {
         ("no-leaderboard", vec!["no-leaderboard"]),
         ("kirorank", vec!["kirorank"]),
         ("normalized-deployments", vec!["normalized-deployments"]),
+        ("token-budget", vec!["token-budget"]),
     ] {
         let sc = scenario(&policies, 10_000, 52, 1);
         g.throughput(Throughput::Elements(steps(&sc)));
