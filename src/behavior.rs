@@ -216,6 +216,10 @@ pub struct Scratch {
     hours2: Vec<f64>,
     tau2: Vec<f64>,
     cand: Vec<(f64, f64)>,
+    /// The effective token price (`kappa price + nu - lambda w_tok`) at
+    /// which this engineer's plan meets the token budget, when the metric
+    /// counts tokens only (NaN: not known yet); see `plan_at`.
+    theta_cap: f64,
     /// Search points, and cells as (left, right) indices into them with their bound.
     nodes: Vec<Node>,
     stack: Vec<(u32, u32, Bound)>,
@@ -236,6 +240,7 @@ impl Scratch {
             hours2: vec![0.0; k],
             tau2: vec![0.0; k],
             cand: Vec::with_capacity(64),
+            theta_cap: f64::NAN,
             nodes: Vec::with_capacity(64),
             stack: Vec::with_capacity(64),
             hint: f64::NAN,
@@ -378,6 +383,32 @@ fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
     if pv.tokens <= cap * (1.0 + 1e-12) {
         return pv;
     }
+    // With a metric that counts tokens only, the plan depends on the
+    // multiplier and the budget's price only through the effective token
+    // price `theta = kappa price + nu - lambda w_tok`: the price that met the
+    // budget at one multiplier meets it at every other.
+    let kp = ag.awareness * t.price;
+    if s.theta_cap.is_finite() {
+        let nu = s.theta_cap - kp + lam * t.w_tok;
+        if nu > 0.0 {
+            let at = inner(lam, nu, ag, t, s);
+            if at.tokens <= cap && at.tokens >= cap * (1.0 - 1e-9) {
+                return at;
+            }
+        }
+    }
+    let (pv, nu) = capped(lam, pv, cap, ag, t, s);
+    if nu.is_finite() && t.mu_p.iter().all(|&x| x == 0.0) {
+        s.theta_cap = kp + nu - lam * t.w_tok;
+    }
+    pv
+}
+
+/// The plan for multiplier `lam` whose token use meets the budget `cap`,
+/// given the plan without a price on tokens, `free` (which exceeds it), and
+/// the price on tokens that gives it (NaN for a mixture of two plans).
+fn capped(lam: f64, free: PlanValue, cap: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> (PlanValue, f64) {
+    let pv = free;
     // Bracket the price: tokens T(lo) > cap >= T(hi).
     let (mut lo, mut f_lo) = (0.0, pv.tokens - cap);
     let mut hi = t.price.max(1e-12);
@@ -424,7 +455,7 @@ fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
         below = inner(lam, hi, ag, t, s);
     }
     if below.tokens >= cap * (1.0 - 1e-9) {
-        return below;
+        return (below, hi);
     }
     // Token use jumps at this price (perfect substitutes, as with the `total`
     // effort form): the best plan under the cap mixes the plans on either
@@ -443,7 +474,7 @@ fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
     let (hours, tau) = (std::mem::take(&mut s.hours), std::mem::take(&mut s.tau));
     let pv = evaluate(ag, t, &hours, &tau);
     (s.hours, s.tau) = (hours, tau);
-    pv
+    (pv, f64::NAN)
 }
 
 /// A point of the search: multiplier, expected metric, utility without and with reward.
@@ -482,6 +513,7 @@ pub fn best_response(
     s: &mut Scratch,
 ) -> PlanValue {
     let rho = ag.sensitivity;
+    s.theta_cap = f64::NAN;
     let total = |pv: PlanValue| PlanValue { utility: pv.w + rho * belief.expected(pv.metric), ..pv };
     let fixed_lambda = match belief {
         Belief::Flat => Some(0.0),
@@ -1014,6 +1046,11 @@ mod brute_force {
             t.mu_p = vec![0.05 + 0.1 * u(), 0.0, 0.2 + 0.6 * u()];
             if case % 6 == 1 {
                 t.cap = Some(2e7 * (0.5 + u()));
+                if case % 12 == 7 {
+                    // A metric of tokens alone, where the budget's price is
+                    // carried from one multiplier to the next.
+                    t.mu_p = vec![0.0; 3];
+                }
             }
             // A token metric always when the cap is on, so that the cap binds
             // (a regression: under the `total` form the capped plan must mix).
