@@ -375,8 +375,9 @@ pub fn evaluate(ag: &Agent, t: &PlanTables, hours: &[f64], tau: &[f64]) -> PlanV
     PlanValue { metric: m, w, utility: w, tokens: tok, lambda: f64::NAN }
 }
 
-/// The plan for multiplier `lam`, respecting the token budget (by a second
-/// multiplier on tokens, found by bisection: token demand falls with its price).
+/// The plan for multiplier `lam`, respecting the token budget: a second
+/// multiplier on tokens, a price, found by [`capped`] (token demand falls
+/// with its price) or carried from the search's last multiplier.
 fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
     let pv = inner(lam, 0.0, ag, t, s);
     let Some(cap) = t.cap else { return pv };
@@ -408,9 +409,8 @@ fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
 /// given the plan without a price on tokens, `free` (which exceeds it), and
 /// the price on tokens that gives it (NaN for a mixture of two plans).
 fn capped(lam: f64, free: PlanValue, cap: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> (PlanValue, f64) {
-    let pv = free;
     // Bracket the price: tokens T(lo) > cap >= T(hi).
-    let (mut lo, mut f_lo) = (0.0, pv.tokens - cap);
+    let (mut lo, mut f_lo) = (0.0, free.tokens - cap);
     let mut hi = t.price.max(1e-12);
     let mut below = inner(lam, hi, ag, t, s);
     while below.tokens > cap && hi < 1e12 {
