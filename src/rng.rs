@@ -67,6 +67,17 @@ impl Streams {
         self.substream(purpose, agent, period, 0)
     }
 
+    /// Moves `rng`, a stream of this `Streams` for `purpose`, to the start
+    /// of `agent`'s stream in `period`: the same numbers as a fresh
+    /// [`Streams::stream`], without setting up the key and buffer again
+    /// (which an agent-step loop would otherwise do once per engineer).
+    pub fn reseat(&self, rng: &mut ChaCha8Rng, agent: u64, period: i64) {
+        // Position first: at a block boundary it only empties the buffer, so
+        // that changing the stream does not refill it for the old position.
+        rng.set_word_pos((period + 1) as u128 * WORDS_PER_PERIOD);
+        rng.set_stream(agent);
+    }
+
     /// Like [`Streams::stream`], for the `sub`-th of several phases of the
     /// same period (each phase has 1,024 words of its own).
     pub fn substream(&self, purpose: Purpose, agent: u64, period: i64, sub: u32) -> ChaCha8Rng {
@@ -171,6 +182,23 @@ pub fn binomial_inv(u: f64, n: u32, p: f64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reseated_stream_is_the_fresh_stream() {
+        let s = Streams::new(7, 3);
+        let mut rng = s.stream(Purpose::Work, 0, 0);
+        // Left mid-block, at other agents and periods, before each reseat.
+        for (agent, period, used) in [(5, 2, 3), (9, 0, 61), (5, -1, 64), (0, 7, 130)] {
+            for _ in 0..used {
+                rng.next_u32();
+            }
+            s.reseat(&mut rng, agent, period);
+            let mut fresh = s.stream(Purpose::Work, agent, period);
+            for _ in 0..200 {
+                assert_eq!(rng.next_u64(), fresh.next_u64());
+            }
+        }
+    }
 
     #[test]
     fn streams_are_independent_of_order_and_distinct() {

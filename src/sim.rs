@@ -492,11 +492,12 @@ fn work_phase(c: &Compiled, ctx: &PeriodCtx, pop: &Population, streams: &Streams
             let mut part = vec![0.0; np];
             let mut scratch = Scratch::new(kk);
             let mut buf = Vec::new();
+            let mut wrng = streams.stream(Purpose::Work, 0, t);
             for (j, row) in chunk.chunks_mut(stride).enumerate() {
                 let i = ci * CHUNK + j;
                 // One stream for the agent-step, read in its fixed order
                 // (see `Purpose::Work`).
-                let mut wrng = streams.stream(Purpose::Work, i as u64, t);
+                streams.reseat(&mut wrng, i as u64, t);
                 let u_strategy = open01(&mut wrng);
                 let u_logit = open01(&mut wrng);
                 let e_measure = std_normal(&mut wrng);
