@@ -10,6 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, anyhow};
 use clap::{Args, Parser, Subcommand};
 use goodhart::{Scenario, format, output, preset};
+use rayon::prelude::*;
 
 #[derive(Parser)]
 #[command(
@@ -738,7 +739,6 @@ fn write_report(out: &Path, charts: &[goodhart::chart::Chart], html: Option<&str
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     // Rasterising is most of the report's time: the charts render in
     // parallel, then are written one by one in a fixed order.
-    use rayon::prelude::*;
     let pngs: Vec<Result<Vec<u8>, String>> = charts.par_iter().map(|c| goodhart::chart::to_png(&c.svg)).collect();
     for (c, png) in charts.iter().zip(pngs) {
         write_atomic(&dir.join(format!("{}.svg", c.name)), c.svg.as_bytes())?;

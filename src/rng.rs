@@ -41,6 +41,14 @@ pub enum Purpose {
 /// Words of ChaCha output reserved for one engineer in one period.
 const WORDS_PER_PERIOD: u128 = 1 << 20;
 
+/// Puts `rng` at the start of phase `sub` of `agent`'s stream in `period`.
+/// Position first: at a block boundary it only empties the buffer, so that
+/// changing the stream does not refill it for the old position.
+fn seat(rng: &mut ChaCha8Rng, agent: u64, period: i64, sub: u32) {
+    rng.set_word_pos((period + 1) as u128 * WORDS_PER_PERIOD + sub as u128 * 1024);
+    rng.set_stream(agent);
+}
+
 /// The stream keys of one replication.
 #[derive(Debug, Clone)]
 pub struct Streams {
@@ -72,18 +80,14 @@ impl Streams {
     /// [`Streams::stream`], without setting up the key and buffer again
     /// (which an agent-step loop would otherwise do once per engineer).
     pub fn reseat(&self, rng: &mut ChaCha8Rng, agent: u64, period: i64) {
-        // Position first: at a block boundary it only empties the buffer, so
-        // that changing the stream does not refill it for the old position.
-        rng.set_word_pos((period + 1) as u128 * WORDS_PER_PERIOD);
-        rng.set_stream(agent);
+        seat(rng, agent, period, 0);
     }
 
     /// Like [`Streams::stream`], for the `sub`-th of several phases of the
     /// same period (each phase has 1,024 words of its own).
     pub fn substream(&self, purpose: Purpose, agent: u64, period: i64, sub: u32) -> ChaCha8Rng {
         let mut rng = ChaCha8Rng::from_seed(self.keys[purpose as usize]);
-        rng.set_stream(agent);
-        rng.set_word_pos((period + 1) as u128 * WORDS_PER_PERIOD + sub as u128 * 1024);
+        seat(&mut rng, agent, period, sub);
         rng
     }
 
