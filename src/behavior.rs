@@ -529,6 +529,23 @@ pub fn best_response(
         let pt = belief.point(pv.metric);
         Node { lam, m: pv.metric, w: pv.w, f: pv.w + rho * pt.value, g: rho * pt.slope - lam, r: pt.value, pt }
     };
+    // Where the expected reward meets its concave hull, two plans on either
+    // side of the optimum certify it globally (see `certify_near`); near
+    // last period's choice that usually takes two to four plans instead of
+    // a search over the whole range.
+    let mut seeds = None;
+    let nonnegative = t.w_tok >= 0.0 && t.mu_p.iter().all(|&x| x >= 0.0);
+    if temperature <= 0.0 && s.hint > 0.0 && s.hint.is_finite() && nonnegative && belief.has_touching() {
+        let (h, eps) = (s.hint, s.hint_width);
+        match certify_near(h, eps, rho, belief, &mut |lam| node(lam, s)) {
+            Near::Optimal(n) => {
+                #[cfg(test)]
+                tests::CERTIFIED.with(|c| c.set(c.get() + 1));
+                return total(plan_at(n.lam, ag, t, s));
+            }
+            Near::Seeds(a, b) => seeds = Some((a, b)),
+        }
+    }
     let lo = node(0.0, s);
     // Upper end: beyond rho times the steepest slope of the expected reward
     // utility only falls; for rewards with jumps, go until the metric
@@ -565,8 +582,9 @@ pub fn best_response(
     let mut evals = 2;
     let h = s.hint;
     let eps = s.hint_width;
-    if h > lo.lam && h * (1.0 + eps) < hi.lam {
-        let (n1, n2) = (node(h * (1.0 - eps), s), node(h * (1.0 + eps), s));
+    let seeded = seeds.filter(|(a, b)| lo.lam < a.lam && a.lam < b.lam && b.lam < hi.lam);
+    if seeded.is_some() || (seeds.is_none() && h > lo.lam && h * (1.0 + eps) < hi.lam) {
+        let (n1, n2) = seeded.unwrap_or_else(|| (node(h * (1.0 - eps), s), node(h * (1.0 + eps), s)));
         evals += 2;
         for n in [n1, n2] {
             if n.f > best.f {
@@ -638,6 +656,79 @@ pub fn best_response(
         chosen = choose(&s.cand, temperature, u);
     }
     total(plan_at(chosen, ag, t, s))
+}
+
+/// Most plans [`certify_near`] adds to its first two.
+const CERTIFY_STEPS: usize = 4;
+
+/// Looks for the optimum near multiplier `h` (within the relative width
+/// `eps` of it) and certifies it globally, or hands back the last two
+/// nodes it evaluated.
+///
+/// The certificate: a node `i` gives `V*(M) <= W_i - lambda_i (M - M_i)` for
+/// every plan (the plan maximises `W + lambda_i M`), and where
+/// [`Belief::under_tangent`] holds at `M_i`, `R(M) <= R(M_i) + R'(M_i)
+/// (M - M_i)` at every level. So utility is at most the line `f_i + g_i (M -
+/// M_i)` everywhere, for the whole range of plans. Two such lines, rising at
+/// `a` and falling at `b`, cap utility at their crossing; when that is
+/// within the search's tolerance of the better node, the better node is
+/// optimal. The nodes are moved by secant steps on `g` (the slope of
+/// utility along the frontier) towards its zero.
+fn certify_near(h: f64, eps: f64, rho: f64, belief: &Belief, node: &mut impl FnMut(f64) -> Node) -> Near {
+    let (mut a, mut b) = (node(h * (1.0 - eps)), node(h * (1.0 + eps)));
+    let slack = rho * belief.touch_slack();
+    for step in 0..=CERTIFY_STEPS {
+        let last = step == CERTIFY_STEPS;
+        let secant = |a: Node, b: Node| a.lam - a.g * (b.lam - a.lam) / (b.g - a.g);
+        if a.g >= 0.0 && b.g <= 0.0 {
+            if !(belief.under_tangent(a.m) && belief.under_tangent(b.m)) {
+                break;
+            }
+            let best = if b.f > a.f { b } else { a };
+            if crossing(a, b) + slack <= best.f + TOL * (1.0 + best.f.abs()) {
+                return Near::Optimal(best);
+            }
+            if last {
+                break;
+            }
+            let w = b.lam - a.lam;
+            let lam = if a.g > b.g { secant(a, b).clamp(a.lam + 1e-3 * w, b.lam - 1e-3 * w) } else { a.lam + 0.5 * w };
+            let n = node(lam);
+            if n.g >= 0.0 { a = n } else { b = n }
+        } else if last {
+            break;
+        } else if a.g < 0.0 {
+            // The optimum has moved down: extrapolate, at most halving.
+            let lam = if b.g < a.g { secant(a, b) } else { 0.0 };
+            b = a;
+            a = node(lam.clamp(0.5 * b.lam, b.lam * (1.0 - eps)));
+        } else {
+            // ... or up, at most doubling.
+            let lam = if b.g < a.g { secant(a, b) } else { f64::INFINITY };
+            a = b;
+            b = node(lam.clamp(a.lam * (1.0 + eps), 2.0 * a.lam));
+        }
+    }
+    Near::Seeds(a, b)
+}
+
+/// What [`certify_near`] found.
+enum Near {
+    /// A certified optimum.
+    Optimal(Node),
+    /// No certificate: the last two nodes, in increasing multiplier.
+    Seeds(Node, Node),
+}
+
+/// The highest point of `min(f_a + g_a (M - M_a), f_b + g_b (M - M_b))`
+/// for `g_a >= 0 >= g_b`.
+fn crossing(a: Node, b: Node) -> f64 {
+    let dg = a.g - b.g;
+    if dg <= 0.0 {
+        return a.f.min(b.f);
+    }
+    let x = (b.f - a.f + a.g * a.m - b.g * b.m) / dg;
+    a.f + a.g * (x - a.m)
 }
 
 /// Where to split the cell between nodes `a` and `b`. Any point inside
@@ -811,6 +902,11 @@ mod tests {
     use super::*;
     use crate::activity::EffortForm;
     use crate::metric::Noise;
+
+    thread_local! {
+        /// Searches settled by `certify_near` on this thread.
+        pub(super) static CERTIFIED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
 
     pub(super) fn tables(form: EffortForm) -> PlanTables {
         // build (AI), burn (tokens, gaming), pad (metric-only, gaming)
@@ -1109,5 +1205,9 @@ mod brute_force {
             }
         }
         assert_eq!(checked, 144);
+        // The warm starts near the optimum were often certified by two
+        // nearby plans, so that path is what the grid checked there.
+        let certified = tests::CERTIFIED.with(|c| c.get());
+        assert!(certified >= 10, "certified {certified}");
     }
 }

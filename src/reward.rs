@@ -175,6 +175,15 @@ impl StepShape {
         if za.is_nan() || za >= self.concave_from {
             return 0.0;
         }
+        self.tight(za, d2a, zb, d2b)
+    }
+
+    /// The least upper bound on the step's second derivative between two
+    /// metric levels: the second derivative rises to its peak, falls through
+    /// zero at `concave_from` to a trough and rises back towards zero, so its
+    /// largest value on an interval is at an end or at the peak. (Unlike
+    /// [`StepShape::bound`], negative on the concave side.)
+    fn tight(&self, za: f64, d2a: f64, zb: f64, d2b: f64) -> f64 {
         let ends = d2a.max(d2b);
         if za <= self.peak_at && self.peak_at <= zb { ends.max(self.peak) } else { ends }
     }
@@ -210,6 +219,9 @@ pub enum Belief {
         /// expected reward turns concave, where its second derivative peaks,
         /// and that peak (per unit of amount).
         shape: Vec<StepShape>,
+        /// Metric intervals on which the expected reward lies under its own
+        /// tangent everywhere (see [`Belief::under_tangent`]).
+        touching: Vec<(f64, f64)>,
     },
     /// A user-defined rule with the board it reads.
     Custom {
@@ -268,7 +280,127 @@ impl Belief {
                 _ => StepShape { concave_from: f64::NEG_INFINITY, peak_at: f64::NAN, peak: 0.0 },
             })
             .collect();
-        Belief::Steps { base, steps, noise, curvature, ln_cutoffs, shape }
+        let mut belief = Belief::Steps { base, steps, noise, curvature, ln_cutoffs, shape, touching: Vec::new() };
+        let found = belief.touching_set();
+        if let Belief::Steps { touching, .. } = &mut belief {
+            *touching = found;
+        }
+        belief
+    }
+
+    /// Whether the tangent of the expected reward at expected metric `m`
+    /// lies above it at every metric level `>= 0` (to within
+    /// [`Belief::touch_slack`]): `m` is where the expected reward meets its
+    /// concave hull. A plan there has a global certificate of optimality
+    /// from two nearby plans (see `behavior::best_response`).
+    pub fn under_tangent(&self, m: f64) -> bool {
+        let Belief::Steps { touching, .. } = self else { return false };
+        touching.iter().any(|&(lo, hi)| lo <= m && m <= hi)
+    }
+
+    /// Whether [`Belief::under_tangent`] holds anywhere.
+    pub fn has_touching(&self) -> bool {
+        matches!(self, Belief::Steps { touching, .. } if !touching.is_empty())
+    }
+
+    /// How far (USD) the expected reward may rise above a tangent taken
+    /// where [`Belief::under_tangent`] holds: rounding in the checks.
+    pub fn touch_slack(&self) -> f64 {
+        match self {
+            Belief::Steps { steps, base, .. } => TOUCH_SLACK * (base.abs() + steps.iter().map(|s| s.1).sum::<f64>()),
+            _ => 0.0,
+        }
+    }
+
+    /// The metric intervals where the expected reward lies under its own
+    /// tangent over all metric levels `>= 0` (empty unless the steps are
+    /// smoothed by noise). Found once per belief (per period) and checked
+    /// rigorously, not sampled:
+    ///
+    /// - a tangent at `p` clears the reward on a cell `[x, y]` if
+    ///   `R(y) - T(x) <= slack` (the reward never falls, the tangent never
+    ///   falls) or if the larger gap at the two ends plus `K (y - x)^2 / 8`
+    ///   is `<= slack`, where `K` bounds `R''` on the cell (from each step's
+    ///   exact shape); cells that pass neither are halved, and a point
+    ///   where the gap is above the slack fails the tangent;
+    /// - below the grid, `R <= R(grid start)` and the tangent is at least
+    ///   its value at 0; above it, `R <= sup R`;
+    /// - on an interval where `R` is concave (checked the same way), a
+    ///   tangent that clears everything to its left stays clear as its
+    ///   point moves right, and one that clears everything to its right
+    ///   stays clear as it moves left; so both ends of an interval passing
+    ///   the check make the whole interval pass.
+    fn touching_set(&self) -> Vec<(f64, f64)> {
+        let Belief::Steps { steps, noise, curvature, .. } = self else { return Vec::new() };
+        if !curvature.is_finite() || steps.is_empty() || steps.iter().any(|s| s.1 < 0.0) {
+            return Vec::new();
+        }
+        let (log, sd) = match *noise {
+            Noise::Lognormal { sd } if sd > 0.0 && steps.iter().all(|s| s.0 > 0.0) => (true, sd),
+            Noise::Normal { sd } if sd > 0.0 => (false, sd),
+            _ => return Vec::new(),
+        };
+        // Coordinates: ln m for log-normal noise (where the steps have a fixed
+        // width), m itself for normal noise; never below m = 0.
+        let to_x = |m: f64| if log { m.ln() } else { m };
+        let to_m = |x: f64| if log { x.exp() } else { x };
+        let span = 12.0 * sd + if log { sd * sd } else { 0.0 };
+        let lo_x = steps.iter().map(|s| to_x(s.0)).fold(f64::INFINITY, f64::min) - span;
+        let hi_x = steps.iter().map(|s| to_x(s.0)).fold(f64::NEG_INFINITY, f64::max) + span;
+        let lo_x = if log { lo_x } else { lo_x.max(0.0) };
+        if hi_x <= lo_x || !lo_x.is_finite() || !hi_x.is_finite() {
+            return Vec::new();
+        }
+        let grid =
+            TouchGrid::new(self, (0..=TOUCH_GRID).map(|i| to_m(lo_x + (hi_x - lo_x) * i as f64 / TOUCH_GRID as f64)));
+        let n = grid.m.len();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < n {
+            // A run of grid points where the reward bends down.
+            if grid.d2[i] > 0.0 {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i + 1 < n && grid.d2[i + 1] <= 0.0 {
+                i += 1;
+            }
+            let end = i;
+            i += 1;
+            let (xa, xb) = (to_x(grid.m[start]), to_x(grid.m[end]));
+            // Left end: the first point whose tangent clears everything to its left.
+            let ta = if grid.clears(to_m(xa), true) {
+                xa
+            } else if !grid.clears(to_m(xb), true) {
+                continue;
+            } else {
+                let (mut lo, mut hi) = (xa, xb);
+                for _ in 0..TOUCH_BISECTIONS {
+                    let mid = 0.5 * (lo + hi);
+                    if grid.clears(to_m(mid), true) { hi = mid } else { lo = mid }
+                }
+                hi
+            };
+            // Right end: the last point whose tangent clears everything to its right.
+            let tb = if grid.clears(to_m(xb), false) {
+                xb
+            } else if !grid.clears(to_m(ta), false) {
+                continue;
+            } else {
+                let (mut lo, mut hi) = (ta, xb);
+                for _ in 0..TOUCH_BISECTIONS {
+                    let mid = 0.5 * (lo + hi);
+                    if grid.clears(to_m(mid), false) { lo = mid } else { hi = mid }
+                }
+                lo
+            };
+            let (ma, mb) = (to_m(ta), to_m(tb));
+            if ma <= mb && grid.concave(ma, mb) && grid.clears_both(ma) && grid.clears_both(mb) {
+                out.push((ma, mb));
+            }
+        }
+        out
     }
 
     /// The expected reward, its slope and, per step, the standardised
@@ -343,19 +475,33 @@ impl Belief {
     /// bound at or below zero certifies that the expected reward is concave
     /// on the interval.
     pub fn curvature_on(&self, lo: f64, hi: f64) -> f64 {
-        let Belief::Steps { steps, noise, curvature, ln_cutoffs, shape, .. } = self else {
-            return self.max_curvature();
-        };
-        if !curvature.is_finite() {
-            return f64::INFINITY;
+        match self {
+            Belief::Steps { curvature, .. } if curvature.is_finite() => self.per_step_d2(lo, hi, StepShape::bound),
+            _ => self.max_curvature(),
         }
+    }
+
+    /// [`Belief::curvature_on`] with each step's least upper bound (negative
+    /// where every step is concave on the interval).
+    fn tight_curvature_on(&self, lo: f64, hi: f64) -> f64 {
+        self.per_step_d2(lo, hi, StepShape::tight)
+    }
+
+    /// The second derivative of the expected reward at `m`.
+    fn d2_at(&self, m: f64) -> f64 {
+        self.per_step_d2(m, m, |_, _, d2, _, _| d2)
+    }
+
+    /// Sums `f(shape, z_lo, d2_lo, z_hi, d2_hi)` times each step's amount.
+    fn per_step_d2(&self, lo: f64, hi: f64, f: impl Fn(&StepShape, f64, f64, f64, f64) -> f64) -> f64 {
+        let Belief::Steps { steps, noise, ln_cutoffs, shape, .. } = self else { return self.max_curvature() };
         let ln = |m: f64| if m > 0.0 && matches!(noise, Noise::Lognormal { .. }) { m.ln() } else { f64::NEG_INFINITY };
         let (ln_lo, ln_hi) = (ln(lo), ln(hi));
         let mut total = 0.0;
         for ((&(c, amount), &lc), sh) in steps.iter().zip(ln_cutoffs).zip(shape) {
             let end = |m: f64, lm: f64| Self::step_d2(m, lm, c, lc, *noise, Self::prob_ln(m, lm, c, lc, *noise).1);
             let ((za, d2a), (zb, d2b)) = (end(lo, ln_lo), end(hi, ln_hi));
-            total += amount * sh.bound(za, d2a, zb, d2b);
+            total += amount * f(sh, za, d2a, zb, d2b);
         }
         total
     }
@@ -496,6 +642,155 @@ impl Belief {
     }
 }
 
+/// Slack of the tangent checks behind [`Belief::under_tangent`], per USD of
+/// the reward's range: rounding in sums of a few terms.
+const TOUCH_SLACK: f64 = 1e-11;
+/// Cells of the grid the tangent checks start from.
+const TOUCH_GRID: usize = 128;
+/// Bisections that place the ends of a touching interval (of a run between
+/// two grid points: ends within 2^-16 of its width).
+const TOUCH_BISECTIONS: usize = 16;
+/// Most halvings of a grid cell before a check gives up (and fails).
+const TOUCH_DEPTH: u32 = 16;
+
+/// One end of a cell: its level, the gap between the reward and a tangent
+/// there and the gap's slope, and the reward.
+#[derive(Clone, Copy)]
+struct End {
+    m: f64,
+    h: f64,
+    g: f64,
+    r: f64,
+}
+
+/// The expected reward on a grid, for the checks of [`Belief::touching_set`]:
+/// what does not depend on the tangent's point is computed once.
+struct TouchGrid<'a> {
+    belief: &'a Belief,
+    /// Grid levels, increasing.
+    m: Vec<f64>,
+    /// Per level: the expected reward and its slope.
+    r: Vec<f64>,
+    slope: Vec<f64>,
+    /// Per level: its second derivative.
+    d2: Vec<f64>,
+    /// Per cell: an upper bound on the second derivative.
+    curv: Vec<f64>,
+    /// The reward's supremum.
+    sup: f64,
+    slack: f64,
+}
+
+impl<'a> TouchGrid<'a> {
+    fn new(belief: &'a Belief, levels: impl Iterator<Item = f64>) -> Self {
+        let m: Vec<f64> = levels.collect();
+        let (r, slope) = m.iter().map(|&x| belief.value_and_slope(x)).unzip();
+        let d2 = m.iter().map(|&x| belief.d2_at(x)).collect();
+        let curv = m.windows(2).map(|w| belief.tight_curvature_on(w[0], w[1])).collect();
+        let Belief::Steps { base, steps, .. } = belief else { unreachable!("touching sets are for steps") };
+        let sup = base + steps.iter().map(|s| s.1).sum::<f64>();
+        TouchGrid { belief, m, r, slope, d2, curv, sup, slack: belief.touch_slack() }
+    }
+
+    /// Whether the tangent at `p` (within the grid) clears the reward on
+    /// one side of `p` (`left`: levels from 0 to `p`; else from `p` up).
+    fn clears(&self, p: f64, left: bool) -> bool {
+        let (rp, sp) = self.belief.value_and_slope(p);
+        let line = |m: f64| rp + sp * (m - p);
+        let end = |c: usize| End { m: self.m[c], h: self.r[c] - line(self.m[c]), g: self.slope[c] - sp, r: self.r[c] };
+        let at = End { m: p, h: 0.0, g: 0.0, r: rp };
+        let tangent = (p, rp, sp);
+        let n = self.m.len();
+        // The tails: below the grid the reward is at most its value at the
+        // grid's start and the tangent at least its value at 0; above, the
+        // reward is at most its supremum.
+        if left && self.r[0] - line(0.0) > self.slack || !left && self.sup - line(self.m[n - 1]) > self.slack {
+            return false;
+        }
+        (0..n - 1).all(|c| {
+            let (x, y) = (self.m[c], self.m[c + 1]);
+            match (left, y <= p, x >= p) {
+                (true, true, _) | (false, _, true) => self.cell(end(c), end(c + 1), self.curv[c], tangent, 0),
+                (true, false, false) => self.cell(end(c), at, self.belief.tight_curvature_on(x, p), tangent, 0),
+                (false, false, false) => self.cell(at, end(c + 1), self.belief.tight_curvature_on(p, y), tangent, 0),
+                _ => true,
+            }
+        })
+    }
+
+    /// Whether the tangent at `p` clears the reward on both sides.
+    fn clears_both(&self, p: f64) -> bool {
+        self.clears(p, true) && self.clears(p, false)
+    }
+
+    /// Whether the reward stays within the slack of the tangent `(p, rp,
+    /// sp)` on the cell between two ends (with the gap `h = R - T`, its
+    /// slope and the reward at each), given a bound `k` on `R''` (so on `h''`)
+    /// there. From each
+    /// end, `h` lies under its second-order expansion with curvature `k`;
+    /// the two expansions differ by a linear function, so the larger of
+    /// their minimum sits at an end, where they cross, or at a vertex.
+    fn cell(&self, ex: End, ey: End, k: f64, (p, rp, sp): (f64, f64, f64), depth: u32) -> bool {
+        if ex.h > self.slack || ey.h > self.slack {
+            return false;
+        }
+        let (x, y) = (ex.m, ey.m);
+        let w = y - x;
+        let ua = |t: f64| ex.h + ex.g * t + 0.5 * k * t * t;
+        let ub = |t: f64| ey.h - ey.g * (w - t) + 0.5 * k * (w - t) * (w - t);
+        let both = |t: f64| ua(t).min(ub(t));
+        let mut second = both(0.0).max(both(w));
+        let (d0, dw) = (ua(0.0) - ub(0.0), ua(w) - ub(w));
+        if d0 != dw {
+            let t = d0 / (d0 - dw) * w;
+            if (0.0..=w).contains(&t) {
+                second = second.max(both(t));
+            }
+        }
+        if k < 0.0 {
+            for t in [-ex.g / k, w - ey.g / k] {
+                if (0.0..=w).contains(&t) {
+                    second = second.max(both(t));
+                }
+            }
+        }
+        // The reward never falls and the tangent never falls.
+        let first = ey.r - (rp + sp * (x - p));
+        if second.min(first) <= self.slack {
+            return true;
+        }
+        if depth >= TOUCH_DEPTH {
+            return false;
+        }
+        let mid = if x > 0.0 { (x * y).sqrt() } else { 0.5 * (x + y) };
+        let (r, s) = self.belief.value_and_slope(mid);
+        let em = End { m: mid, h: r - (rp + sp * (mid - p)), g: s - sp, r };
+        let tangent = (p, rp, sp);
+        self.cell(ex, em, self.belief.tight_curvature_on(x, mid), tangent, depth + 1)
+            && self.cell(em, ey, self.belief.tight_curvature_on(mid, y), tangent, depth + 1)
+    }
+
+    /// Whether the reward is concave on `[a, b]` (an upper bound on its
+    /// second derivative at or below zero on every piece).
+    fn concave(&self, a: f64, b: f64) -> bool {
+        let mut cuts: Vec<f64> = vec![a];
+        cuts.extend(self.m.iter().copied().filter(|&x| a < x && x < b));
+        cuts.push(b);
+        let mut stack: Vec<(f64, f64, u32)> = cuts.windows(2).map(|w| (w[0], w[1], 0)).collect();
+        while let Some((x, y, depth)) = stack.pop() {
+            if self.belief.tight_curvature_on(x, y) <= 0.0 {
+                continue;
+            }
+            if depth >= TOUCH_DEPTH {
+                return false;
+            }
+            let mid = if x > 0.0 { (x * y).sqrt() } else { 0.5 * (x + y) };
+            stack.extend([(x, mid, depth + 1), (mid, y, depth + 1)]);
+        }
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -566,6 +861,52 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn tangents_on_the_touching_set_lie_above_the_reward() {
+        // Against a fine grid of levels from 0 to far above the cut-offs;
+        // and the set is not trivially small: every level with a grid-checked
+        // tangent a little inside it is in it.
+        let cases = [
+            (-2000.0, vec![(3e8, 3000.0), (4e7, 2000.0)], Noise::Lognormal { sd: 0.3 }),
+            (0.0, vec![(5.0, 100.0)], Noise::Lognormal { sd: 1.2 }),
+            (-50.0, vec![(10.0, 100.0), (4.0, 50.0)], Noise::Lognormal { sd: 0.05 }),
+            (-50.0, vec![(10.0, 100.0), (4.0, 50.0)], Noise::Normal { sd: 2.0 }),
+            (0.0, vec![(30.0, 10.0), (12.0, 500.0), (20.0, 40.0)], Noise::Normal { sd: 0.7 }),
+        ];
+        for (base, steps, noise) in cases {
+            let top = steps.iter().map(|s| s.0).fold(0.0, f64::max);
+            let b = Belief::steps(base, steps.clone(), noise);
+            let Belief::Steps { touching, .. } = &b else { unreachable!() };
+            assert!(!touching.is_empty(), "{steps:?} {noise:?}");
+            let levels: Vec<f64> = (0..=40_000)
+                .map(|i| i as f64 / 40_000.0)
+                .flat_map(|u| [u * 50.0 * top, top * (1e-6f64).powf(1.0 - u) * 50f64.powf(u)])
+                .collect();
+            let clears = |p: f64| {
+                let (r, s) = b.value_and_slope(p);
+                levels.iter().all(|&m| b.expected(m) <= r + s * (m - p) + b.touch_slack())
+            };
+            for &(lo, hi) in touching {
+                for k in 0..=20 {
+                    let p = lo + (hi - lo) * k as f64 / 20.0;
+                    assert!(b.under_tangent(p));
+                    assert!(clears(p), "{steps:?} {noise:?}: tangent at {p} in [{lo}, {hi}]: {}", {
+                        let (r, s) = b.value_and_slope(p);
+                        levels.iter().map(|&m| b.expected(m) - r - s * (m - p)).fold(f64::MIN, f64::max)
+                    });
+                }
+            }
+            // The top step's concave side, up to where the check's grid ends, is in the set.
+            let (c, _) = steps.iter().copied().fold((0.0, 0.0), |a, s| if s.0 > a.0 { s } else { a });
+            let above = match noise {
+                Noise::Lognormal { sd } => c * (2.0 * sd).exp(),
+                Noise::Normal { sd } => c + 2.0 * sd,
+                Noise::None => unreachable!(),
+            };
+            assert!(clears(above) && b.under_tangent(above), "{steps:?} {noise:?}: {above} {touching:?}");
         }
     }
 
