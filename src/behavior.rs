@@ -226,6 +226,9 @@ pub struct Scratch {
     /// Where the search looks first (see [`Scratch::warm_start`]).
     hint: f64,
     hint_width: f64,
+    /// The plan whose hours and AI intensity `hours` and `tau` hold, when
+    /// the search evaluated it last (its `lambda` is NaN otherwise).
+    held: PlanValue,
 }
 
 impl Scratch {
@@ -245,6 +248,7 @@ impl Scratch {
             stack: Vec::with_capacity(64),
             hint: f64::NAN,
             hint_width: 0.0,
+            held: PlanValue::default(),
         }
     }
 
@@ -526,9 +530,13 @@ pub fn best_response(
     }
     let node = |lam: f64, s: &mut Scratch| {
         let pv = plan_at(lam, ag, t, s);
+        s.held = pv;
         let pt = belief.point(pv.metric);
         Node { lam, m: pv.metric, w: pv.w, f: pv.w + rho * pt.value, g: rho * pt.slope - lam, r: pt.value, pt }
     };
+    // The chosen plan, into `s`: it is often the last one evaluated.
+    s.held.lambda = f64::NAN;
+    let finish = |lam: f64, s: &mut Scratch| total(if s.held.lambda == lam { s.held } else { plan_at(lam, ag, t, s) });
     // Where the expected reward meets its concave hull, two plans on either
     // side of the optimum certify it globally (see `certify_near`); near
     // last period's choice that usually takes two to four plans instead of
@@ -541,7 +549,7 @@ pub fn best_response(
             Near::Optimal(n) => {
                 #[cfg(test)]
                 tests::CERTIFIED.with(|c| c.set(c.get() + 1));
-                return total(plan_at(n.lam, ag, t, s));
+                return finish(n.lam, s);
             }
             Near::Seeds(a, b) => seeds = Some((a, b)),
         }
@@ -655,7 +663,7 @@ pub fn best_response(
         }
         chosen = choose(&s.cand, temperature, u);
     }
-    total(plan_at(chosen, ag, t, s))
+    finish(chosen, s)
 }
 
 /// Most plans [`certify_near`] adds to its first two.
