@@ -707,7 +707,10 @@ impl<'a> TouchGrid<'a> {
         if left && self.r[0] - line(0.0) > self.slack || !left && self.sup - line(self.m[n - 1]) > self.slack {
             return false;
         }
-        (0..n - 1).all(|c| {
+        // Only the cells on the tangent's side.
+        let at_p = self.m.partition_point(|&x| x < p);
+        let cells = if left { 0..at_p.min(n - 1) } else { at_p.saturating_sub(1)..n - 1 };
+        cells.into_iter().all(|c| {
             let (x, y) = (self.m[c], self.m[c + 1]);
             match (left, y <= p, x >= p) {
                 (true, true, _) | (false, _, true) => self.cell(end(c), end(c + 1), self.curv[c], tangent, 0),
@@ -735,6 +738,11 @@ impl<'a> TouchGrid<'a> {
             return false;
         }
         let (x, y) = (ex.m, ey.m);
+        // The reward never falls and the tangent never falls.
+        let first = ey.r - (rp + sp * (x - p));
+        if first <= self.slack {
+            return true;
+        }
         let w = y - x;
         let ua = |t: f64| ex.h + ex.g * t + 0.5 * k * t * t;
         let ub = |t: f64| ey.h - ey.g * (w - t) + 0.5 * k * (w - t) * (w - t);
@@ -754,9 +762,7 @@ impl<'a> TouchGrid<'a> {
                 }
             }
         }
-        // The reward never falls and the tangent never falls.
-        let first = ey.r - (rp + sp * (x - p));
-        if second.min(first) <= self.slack {
+        if second <= self.slack {
             return true;
         }
         if depth >= TOUCH_DEPTH {
