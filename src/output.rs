@@ -276,6 +276,9 @@ pub fn table(r: &Results) -> String {
     out
 }
 
+/// The smallest token bill (USD over the run) that the verdict compares.
+const MIN_BILL: f64 = 1.0;
+
 /// A one-paragraph plain-language verdict.
 pub fn verdict(r: &Results) -> String {
     let base = r.policies[r.baseline].clone();
@@ -304,14 +307,17 @@ pub fn verdict(r: &Results) -> String {
         }
         s.push('.');
     }
-    // Output per dollar of tokens.
-    let per = |p: &str| m(p, "useful_output") / m(p, "token_cost").max(1e-9);
-    if let Some(eff) = r.policies.iter().max_by(|a, b| per(a).total_cmp(&per(b))) {
+    // Output per dollar of tokens, and the token bill against the baseline's:
+    // only where every policy has a bill to speak of (an organisation that
+    // uses no AI has none, and the ratios would be noise over zero).
+    let billed = r.policies.iter().all(|p| m(p, "token_cost") >= MIN_BILL);
+    let per = |p: &str| m(p, "useful_output") / m(p, "token_cost");
+    if let Some(eff) = r.policies.iter().filter(|_| billed).max_by(|a, b| per(a).total_cmp(&per(b))) {
         let _ = write!(s, " {eff} buys the most useful output per dollar of tokens ({:.0} USD per USD).", per(eff));
     }
     // Token bill.
-    let bill = |p: &str| m(p, "token_cost") / m(&base, "token_cost").max(1e-9);
-    if let Some(worst) = r.policies.iter().max_by(|a, b| bill(a).total_cmp(&bill(b))) {
+    let bill = |p: &str| m(p, "token_cost") / m(&base, "token_cost");
+    if let Some(worst) = r.policies.iter().filter(|_| billed).max_by(|a, b| bill(a).total_cmp(&bill(b))) {
         if bill(worst) > 1.2 {
             let out = r.paired_diff(worst, &base, "useful_output").unwrap_or(Estimate::of(&[]));
             let trend = if out.ci_low > 0.0 {

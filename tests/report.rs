@@ -60,3 +60,23 @@ fn the_report_is_self_contained_and_escapes_names() {
     }
     assert!(html.contains("class=\"better\"") || html.contains("class=\"worse\""));
 }
+
+#[test]
+fn the_verdict_compares_token_bills_only_where_there_are_some() {
+    use goodhart::{Activity, Metric, Policy, Reward, Scenario};
+    let mut sc = Scenario::default();
+    (sc.org.engineers, sc.periods, sc.replications) = (40, 6, 2);
+    // An organisation without AI: no tokens under any policy.
+    sc.activities = vec![
+        Activity { value_per_hour: 100.0, changes_per_hour: 0.1, ..Activity::named("work") },
+        Activity { value_per_hour: 5.0, changes_per_hour: 0.5, gaming: true, ..Activity::named("pad") },
+    ];
+    let count =
+        Policy::new("count", Metric::builtin("deployments", 4).unwrap(), Reward::leaderboard(0.1, 1e3, 0.0, 0.0));
+    sc.policies = vec![Policy::none("none"), count];
+    let v = goodhart::output::verdict(&run(&sc).unwrap());
+    assert!(!v.contains("per dollar of tokens") && !v.contains("token bill"), "{v}");
+    // With AI, both comparisons are made.
+    let v = goodhart::output::verdict(&hostile());
+    assert!(v.contains("per dollar of tokens") && v.contains("token bill"), "{v}");
+}
