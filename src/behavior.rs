@@ -543,7 +543,12 @@ pub fn best_response(
     // a search over the whole range.
     let mut seeds = None;
     let nonnegative = t.w_tok >= 0.0 && t.mu_p.iter().all(|&x| x >= 0.0);
-    if temperature <= 0.0 && s.hint > 0.0 && s.hint.is_finite() && nonnegative && belief.has_touching() {
+    if temperature <= 0.0
+        && s.hint > 0.0
+        && s.hint.is_finite()
+        && nonnegative
+        && (belief.has_touching() || belief.ceiling().is_some())
+    {
         let (h, eps) = (s.hint, s.hint_width);
         match certify_near(h, eps, rho, belief, &mut |lam| node(lam, s)) {
             Near::Optimal(n) => {
@@ -688,6 +693,24 @@ fn certify_near(h: f64, eps: f64, rho: f64, belief: &Belief, node: &mut impl FnM
     for step in 0..=CERTIFY_STEPS {
         let last = step == CERTIFY_STEPS;
         let secant = |a: Node, b: Node| a.lam - a.g * (b.lam - a.lam) / (b.g - a.g);
+        // At a ceiling on the metric `M_c` (a token budget), a plan there
+        // with a multiplier at most `rho s` is optimal: utility is at most
+        // `W_i - lambda_i (M - M_i) + rho (R(M_c) - s (M_c - M))`, which for
+        // `M <= M_c` peaks at `M_c`, at most `f_i + rho (R(M_c) - R(M_i))`
+        // (the plan meets the budget to within 1e-9).
+        if let Some((m_max, s)) = belief.ceiling() {
+            let best = if b.f > a.f { b } else { a };
+            for n in [a, b] {
+                if n.m >= m_max * (1.0 - 1e-9) && n.lam <= rho * s {
+                    let bound = n.f + rho * (belief.expected(m_max) - n.r) + slack;
+                    if bound <= best.f + TOL * (1.0 + best.f.abs()) {
+                        #[cfg(test)]
+                        tests::AT_CEILING.with(|c| c.set(c.get() + 1));
+                        return Near::Optimal(best);
+                    }
+                }
+            }
+        }
         if a.g >= 0.0 && b.g <= 0.0 {
             if !(belief.under_tangent(a.m) && belief.under_tangent(b.m)) {
                 break;
@@ -914,6 +937,8 @@ mod tests {
     thread_local! {
         /// Searches settled by `certify_near` on this thread.
         pub(super) static CERTIFIED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+        /// Of those, settled at a token budget's ceiling.
+        pub(super) static AT_CEILING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     }
 
     pub(super) fn tables(form: EffortForm) -> PlanTables {
@@ -1190,6 +1215,11 @@ mod brute_force {
                 Belief::Linear { rate: 100.0 * u() },
             ];
             for b in beliefs {
+                // With a budget on a metric of tokens alone, as the simulation builds it.
+                let b = match t.cap {
+                    Some(cap) if t.mu_p.iter().all(|&x| x == 0.0) => b.with_ceiling(t.w_tok * cap),
+                    _ => b,
+                };
                 let got = best_response(&ag, &t, &b, 0.0, 0.5, &mut s);
                 let got_u = utility(&ag, &t, &b, &s.hours, &s.tau);
                 assert!((got_u - got.utility).abs() <= 1e-9 * got_u.abs().max(1.0), "reported utility is the plan's");
@@ -1217,5 +1247,54 @@ mod brute_force {
         // nearby plans, so that path is what the grid checked there.
         let certified = tests::CERTIFIED.with(|c| c.get());
         assert!(certified >= 10, "certified {certified}");
+    }
+
+    #[test]
+    fn token_boards_under_a_budget_are_never_beaten_by_brute_force() {
+        // Cut-offs around the budget, so that many engineers spend it all and
+        // the search settles them at the ceiling (see `certify_near`).
+        let streams = Streams::new(7, 0);
+        for case in 0..48u64 {
+            let mut r = streams.stream(Purpose::Behaviour, case, 1);
+            let mut u = || open01(&mut r);
+            let mut t =
+                tests::tables([EffortForm::Separable, EffortForm::Mixed { substitution: 0.5 }][case as usize % 2]);
+            t.mu_p = vec![0.0; 3];
+            t.w_tok = 1e-6;
+            let cap = 2e7 * (0.5 + u());
+            t.cap = Some(cap);
+            let ag = Agent {
+                skill: 0.5 + u(),
+                leverage: u(),
+                integrity: 30.0 * u(),
+                motivation: 0.2 + 0.8 * u(),
+                sensitivity: 0.5 + u(),
+                awareness: u(),
+                may_game: true,
+                hours: 20.0,
+            };
+            let m_max = t.w_tok * cap;
+            let noise = Noise::Lognormal { sd: 0.1 + 0.3 * u() };
+            let b = Belief::steps(
+                -1000.0,
+                vec![(m_max * (0.7 + 0.6 * u()), 2000.0 + 3000.0 * u()), (0.4 * m_max, 1000.0)],
+                noise,
+            )
+            .with_ceiling(m_max);
+            let mut s = Scratch::new(3);
+            let (bf, bh, bt) = grid_best(&ag, &t, &b);
+            let got = best_response(&ag, &t, &b, 0.0, 0.5, &mut s);
+            for (hint, width) in [(got.lambda, 1e-3), (got.lambda * 1.01, 0.02)] {
+                s.warm_start(hint, width / 2.0);
+                best_response(&ag, &t, &b, 0.0, 0.5, &mut s);
+                let warm = utility(&ag, &t, &b, &s.hours, &s.tau);
+                assert!(
+                    warm >= bf - TOL * (1.0 + bf.abs()),
+                    "case {case}: hint {hint} gives {warm} < {bf} at {bh:?}/{bt:?}"
+                );
+            }
+        }
+        let at_ceiling = tests::AT_CEILING.with(|c| c.get());
+        assert!(at_ceiling >= 8, "settled at the ceiling {at_ceiling} times");
     }
 }

@@ -222,6 +222,8 @@ pub enum Belief {
         /// Metric intervals on which the expected reward lies under its own
         /// tangent everywhere (see [`Belief::under_tangent`]).
         touching: Vec<(f64, f64)>,
+        /// A ceiling on the metric and a slope (see [`Belief::with_ceiling`]).
+        ceiling: Option<(f64, f64)>,
     },
     /// A user-defined rule with the board it reads.
     Custom {
@@ -280,7 +282,8 @@ impl Belief {
                 _ => StepShape { concave_from: f64::NEG_INFINITY, peak_at: f64::NAN, peak: 0.0 },
             })
             .collect();
-        let mut belief = Belief::Steps { base, steps, noise, curvature, ln_cutoffs, shape, touching: Vec::new() };
+        let mut belief =
+            Belief::Steps { base, steps, noise, curvature, ln_cutoffs, shape, touching: Vec::new(), ceiling: None };
         let found = belief.touching_set();
         if let Belief::Steps { touching, .. } = &mut belief {
             *touching = found;
@@ -331,28 +334,9 @@ impl Belief {
     ///   stays clear as it moves left; so both ends of an interval passing
     ///   the check make the whole interval pass.
     fn touching_set(&self) -> Vec<(f64, f64)> {
-        let Belief::Steps { steps, noise, curvature, .. } = self else { return Vec::new() };
-        if !curvature.is_finite() || steps.is_empty() || steps.iter().any(|s| s.1 < 0.0) {
-            return Vec::new();
-        }
-        let (log, sd) = match *noise {
-            Noise::Lognormal { sd } if sd > 0.0 && steps.iter().all(|s| s.0 > 0.0) => (true, sd),
-            Noise::Normal { sd } if sd > 0.0 => (false, sd),
-            _ => return Vec::new(),
-        };
-        // Coordinates: ln m for log-normal noise (where the steps have a fixed
-        // width), m itself for normal noise; never below m = 0.
+        let Some((grid, log)) = self.touch_grid() else { return Vec::new() };
         let to_x = |m: f64| if log { m.ln() } else { m };
         let to_m = |x: f64| if log { x.exp() } else { x };
-        let span = 12.0 * sd + if log { sd * sd } else { 0.0 };
-        let lo_x = steps.iter().map(|s| to_x(s.0)).fold(f64::INFINITY, f64::min) - span;
-        let hi_x = steps.iter().map(|s| to_x(s.0)).fold(f64::NEG_INFINITY, f64::max) + span;
-        let lo_x = if log { lo_x } else { lo_x.max(0.0) };
-        if hi_x <= lo_x || !lo_x.is_finite() || !hi_x.is_finite() {
-            return Vec::new();
-        }
-        let grid =
-            TouchGrid::new(self, (0..=TOUCH_GRID).map(|i| to_m(lo_x + (hi_x - lo_x) * i as f64 / TOUCH_GRID as f64)));
         let n = grid.m.len();
         let mut out = Vec::new();
         let mut i = 0;
@@ -401,6 +385,79 @@ impl Belief {
             }
         }
         out
+    }
+
+    /// The grid of the tangent checks, over where the steps change (12
+    /// noise widths either side of the cut-offs), and whether it is spaced
+    /// in `ln m` (log-normal noise, where the steps have a fixed width) or
+    /// in `m` (normal noise; never below 0). `None` unless the steps are
+    /// smoothed by noise.
+    fn touch_grid(&self) -> Option<(TouchGrid<'_>, bool)> {
+        let Belief::Steps { steps, noise, curvature, .. } = self else { return None };
+        if !curvature.is_finite() || steps.is_empty() || steps.iter().any(|s| s.1 < 0.0) {
+            return None;
+        }
+        let (log, sd) = match *noise {
+            Noise::Lognormal { sd } if sd > 0.0 && steps.iter().all(|s| s.0 > 0.0) => (true, sd),
+            Noise::Normal { sd } if sd > 0.0 => (false, sd),
+            _ => return None,
+        };
+        let to_x = |m: f64| if log { m.ln() } else { m };
+        let to_m = |x: f64| if log { x.exp() } else { x };
+        let span = 12.0 * sd + if log { sd * sd } else { 0.0 };
+        let lo_x = steps.iter().map(|s| to_x(s.0)).fold(f64::INFINITY, f64::min) - span;
+        let hi_x = steps.iter().map(|s| to_x(s.0)).fold(f64::NEG_INFINITY, f64::max) + span;
+        let lo_x = if log { lo_x } else { lo_x.max(0.0) };
+        if hi_x <= lo_x || !lo_x.is_finite() || !hi_x.is_finite() {
+            return None;
+        }
+        let levels = (0..=TOUCH_GRID).map(|i| to_m(lo_x + (hi_x - lo_x) * i as f64 / TOUCH_GRID as f64));
+        Some((TouchGrid::new(self, levels), log))
+    }
+
+    /// The same belief, for an engineer whose metric cannot exceed `m_max`
+    /// (a token budget on a metric of tokens alone): it also records the
+    /// steepest slope `s` found for which `R(M) <= R(m_max) - s (m_max - M)`
+    /// at every level from 0 to `m_max` (to within [`Belief::touch_slack`];
+    /// checked as the tangents of [`Belief::under_tangent`] are, slopes
+    /// bisected). A plan at `m_max` with multiplier at most `rho s` is then
+    /// optimal: see [`Belief::ceiling`].
+    pub fn with_ceiling(mut self, m_max: f64) -> Belief {
+        let found = self.touch_grid().and_then(|(grid, _)| {
+            let (first, last) = (grid.m[0], grid.m[grid.m.len() - 1]);
+            if !(first..=last).contains(&m_max) {
+                return None;
+            }
+            let (r, d) = self.value_and_slope(m_max);
+            // A flat line always clears (the reward never falls); the secant
+            // to 0 is as steep as any line can be.
+            let ok = |s: f64| grid.clears_line(m_max, (r, d), s, true);
+            let (mut lo, mut hi) = (0.0, (r - self.expected(0.0)) / m_max);
+            if !ok(lo) {
+                return None;
+            }
+            if ok(hi) {
+                return Some((m_max, hi));
+            }
+            for _ in 0..TOUCH_BISECTIONS {
+                let mid = 0.5 * (lo + hi);
+                if ok(mid) { lo = mid } else { hi = mid }
+            }
+            Some((m_max, lo))
+        });
+        if let Belief::Steps { ceiling, .. } = &mut self {
+            *ceiling = found;
+        }
+        self
+    }
+
+    /// The metric's ceiling and the slope recorded by
+    /// [`Belief::with_ceiling`], if any.
+    pub fn ceiling(&self) -> Option<(f64, f64)> {
+        match self {
+            Belief::Steps { ceiling, .. } => *ceiling,
+            _ => None,
+        }
     }
 
     /// The expected reward, its slope and, per step, the standardised
@@ -695,10 +752,16 @@ impl<'a> TouchGrid<'a> {
     /// Whether the tangent at `p` (within the grid) clears the reward on
     /// one side of `p` (`left`: levels from 0 to `p`; else from `p` up).
     fn clears(&self, p: f64, left: bool) -> bool {
-        let (rp, sp) = self.belief.value_and_slope(p);
+        let (rp, dp) = self.belief.value_and_slope(p);
+        self.clears_line(p, (rp, dp), dp, left)
+    }
+
+    /// Whether the line through the reward at `p` with slope `sp` clears
+    /// the reward on one side of `p`, given the reward and its slope at `p`.
+    fn clears_line(&self, p: f64, (rp, dp): (f64, f64), sp: f64, left: bool) -> bool {
         let line = |m: f64| rp + sp * (m - p);
         let end = |c: usize| End { m: self.m[c], h: self.r[c] - line(self.m[c]), g: self.slope[c] - sp, r: self.r[c] };
-        let at = End { m: p, h: 0.0, g: 0.0, r: rp };
+        let at = End { m: p, h: 0.0, g: dp - sp, r: rp };
         let tangent = (p, rp, sp);
         let n = self.m.len();
         // The tails: below the grid the reward is at most its value at the
@@ -914,6 +977,37 @@ mod tests {
             };
             assert!(clears(above) && b.under_tangent(above), "{steps:?} {noise:?}: {above} {touching:?}");
         }
+    }
+
+    #[test]
+    fn a_ceiling_line_lies_above_the_reward_below_the_ceiling() {
+        let cases = [
+            (-2000.0, vec![(3e8, 3000.0), (4e7, 2000.0)], Noise::Lognormal { sd: 0.3 }),
+            (-50.0, vec![(10.0, 100.0), (4.0, 50.0)], Noise::Normal { sd: 2.0 }),
+        ];
+        let mut steep = 0;
+        for (base, steps, noise) in cases {
+            for k in 1..40 {
+                let top = steps[0].0;
+                let m_max = top * (0.3 + 0.05 * k as f64);
+                let b = Belief::steps(base, steps.clone(), noise).with_ceiling(m_max);
+                let Some((at, s)) = b.ceiling() else { continue };
+                assert_eq!(at, m_max);
+                let r = b.expected(m_max);
+                let gap = |s: f64| {
+                    (0..=100_000)
+                        .map(|i| m_max * i as f64 / 100_000.0)
+                        .map(|m| b.expected(m) - (r - s * (m_max - m)))
+                        .fold(f64::MIN, f64::max)
+                };
+                assert!(gap(s) <= b.touch_slack(), "{noise:?} {m_max}: slope {s} gap {}", gap(s));
+                // Nearly the steepest: a slightly steeper line crosses the reward.
+                if gap(s * 1.01) > b.touch_slack() {
+                    steep += 1;
+                }
+            }
+        }
+        assert!(steep >= 40, "{steep}");
     }
 
     #[test]
