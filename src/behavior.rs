@@ -672,7 +672,7 @@ pub fn best_response(
 }
 
 /// Most plans [`certify_near`] adds to its first two.
-const CERTIFY_STEPS: usize = 4;
+const CERTIFY_STEPS: usize = 6;
 
 /// Looks for the optimum near multiplier `h` (within the relative width
 /// `eps` of it) and certifies it globally, or hands back the last two
