@@ -257,8 +257,9 @@ impl Scratch {
     /// it moved then, `moved` (within 0.01% and 5%; 2% when unknown). Once
     /// beliefs settle, the optimum moves little from period to period, and
     /// the two nodes around it give the search a near-best plan and a
-    /// narrow cell at once. Where the search starts never changes what it
-    /// returns, only how soon it ends.
+    /// narrow cell at once, and often settle it alone (`certify_near`).
+    /// Where the search starts changes how soon it ends and, within the
+    /// search's tolerance [`TOL`], which plan it returns.
     pub fn warm_start(&mut self, last: f64, moved: f64) {
         self.hint = last;
         self.hint_width = if moved.is_finite() { (2.0 * moved).clamp(1e-4, 5e-2) } else { 2e-2 };
@@ -540,7 +541,8 @@ pub fn best_response(
     // Where the expected reward meets its concave hull, two plans on either
     // side of the optimum certify it globally (see `certify_near`); near
     // last period's choice that usually takes two to four plans instead of
-    // a search over the whole range.
+    // a search over the whole range. A token budget's ceiling gives a
+    // certificate of its own.
     let mut seeds = None;
     let nonnegative = t.w_tok >= 0.0 && t.mu_p.iter().all(|&x| x >= 0.0);
     if temperature <= 0.0
@@ -1231,7 +1233,8 @@ mod brute_force {
                     s.tau
                 );
                 // Warm starts (last period's multiplier, near or far from the
-                // optimum) change where the search looks first, never the answer.
+                // optimum) change where the search looks first; the answer
+                // stays within the tolerance of the optimum.
                 for (hint, width) in [(got.lambda * 1.01, 0.02), (got.lambda * (0.2 + 3.0 * u()), 1e-4 + 0.05 * u())] {
                     s.warm_start(hint, width / 2.0);
                     best_response(&ag, &t, &b, 0.0, 0.5, &mut s);
