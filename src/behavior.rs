@@ -700,11 +700,11 @@ fn certify_near(h: f64, eps: f64, rho: f64, belief: &Belief, node: &mut impl FnM
         // `W_i - lambda_i (M - M_i) + rho (R(M_c) - s (M_c - M))`, which for
         // `M <= M_c` peaks at `M_c`, at most `f_i + rho (R(M_c) - R(M_i))`
         // (the plan meets the budget to within 1e-9).
-        if let Some((m_max, s)) = belief.ceiling() {
+        if let Some(c) = belief.ceiling() {
             let best = if b.f > a.f { b } else { a };
             for n in [a, b] {
-                if n.m >= m_max * (1.0 - 1e-9) && n.lam <= rho * s {
-                    let bound = n.f + rho * (belief.expected(m_max) - n.r) + slack;
+                if n.m >= c.metric * (1.0 - 1e-9) && n.lam <= rho * c.slope {
+                    let bound = n.f + rho * (c.reward - n.r) + slack;
                     if bound <= best.f + TOL * (1.0 + best.f.abs()) {
                         #[cfg(test)]
                         tests::AT_CEILING.with(|c| c.set(c.get() + 1));

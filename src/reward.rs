@@ -222,8 +222,8 @@ pub enum Belief {
         /// Metric intervals on which the expected reward lies under its own
         /// tangent everywhere (see [`Belief::under_tangent`]).
         touching: Vec<(f64, f64)>,
-        /// A ceiling on the metric and a slope (see [`Belief::with_ceiling`]).
-        ceiling: Option<(f64, f64)>,
+        /// A ceiling on the metric (see [`Belief::with_ceiling`]).
+        ceiling: Option<Ceiling>,
     },
     /// A user-defined rule with the board it reads.
     Custom {
@@ -359,12 +359,7 @@ impl Belief {
             } else if !grid.clears(to_m(xb), true) {
                 continue;
             } else {
-                let (mut lo, mut hi) = (xa, xb);
-                for _ in 0..TOUCH_BISECTIONS {
-                    let mid = 0.5 * (lo + hi);
-                    if grid.clears(to_m(mid), true) { hi = mid } else { lo = mid }
-                }
-                hi
+                bisect(xa, xb, |x| !grid.clears(to_m(x), true)).1
             };
             // Right end: the last point whose tangent clears everything to its right.
             let tb = if grid.clears(to_m(xb), false) {
@@ -372,12 +367,7 @@ impl Belief {
             } else if !grid.clears(to_m(ta), false) {
                 continue;
             } else {
-                let (mut lo, mut hi) = (ta, xb);
-                for _ in 0..TOUCH_BISECTIONS {
-                    let mid = 0.5 * (lo + hi);
-                    if grid.clears(to_m(mid), false) { lo = mid } else { hi = mid }
-                }
-                lo
+                bisect(ta, xb, |x| grid.clears(to_m(x), false)).0
             };
             let (ma, mb) = (to_m(ta), to_m(tb));
             if ma <= mb && grid.concave(ma, mb) && grid.clears_both(ma) && grid.clears_both(mb) {
@@ -432,18 +422,12 @@ impl Belief {
             // A flat line always clears (the reward never falls); the secant
             // to 0 is as steep as any line can be.
             let ok = |s: f64| grid.clears_line(m_max, (r, d), s, true);
-            let (mut lo, mut hi) = (0.0, (r - self.expected(0.0)) / m_max);
-            if !ok(lo) {
+            let steepest = (r - self.expected(0.0)) / m_max;
+            if !ok(0.0) {
                 return None;
             }
-            if ok(hi) {
-                return Some((m_max, hi));
-            }
-            for _ in 0..TOUCH_BISECTIONS {
-                let mid = 0.5 * (lo + hi);
-                if ok(mid) { lo = mid } else { hi = mid }
-            }
-            Some((m_max, lo))
+            let slope = if ok(steepest) { steepest } else { bisect(0.0, steepest, ok).0 };
+            Some(Ceiling { metric: m_max, reward: r, slope })
         });
         if let Belief::Steps { ceiling, .. } = &mut self {
             *ceiling = found;
@@ -451,9 +435,8 @@ impl Belief {
         self
     }
 
-    /// The metric's ceiling and the slope recorded by
-    /// [`Belief::with_ceiling`], if any.
-    pub fn ceiling(&self) -> Option<(f64, f64)> {
+    /// The metric's ceiling recorded by [`Belief::with_ceiling`], if any.
+    pub fn ceiling(&self) -> Option<Ceiling> {
         match self {
             Belief::Steps { ceiling, .. } => *ceiling,
             _ => None,
@@ -707,6 +690,28 @@ const TOUCH_GRID: usize = 128;
 /// Bisections that place the ends of a touching interval (of a run between
 /// two grid points: ends within 2^-16 of its width).
 const TOUCH_BISECTIONS: usize = 16;
+
+/// Halves `[lo, hi]` [`TOUCH_BISECTIONS`] times, keeping `lo` where
+/// `stays_low` holds and `hi` where it does not; returns the final bracket.
+fn bisect(mut lo: f64, mut hi: f64, stays_low: impl Fn(f64) -> bool) -> (f64, f64) {
+    for _ in 0..TOUCH_BISECTIONS {
+        let mid = 0.5 * (lo + hi);
+        if stays_low(mid) { lo = mid } else { hi = mid }
+    }
+    (lo, hi)
+}
+
+/// A ceiling on an engineer's metric and the line through the expected
+/// reward there that lies above it below (see [`Belief::with_ceiling`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ceiling {
+    /// The highest metric any plan can reach.
+    pub metric: f64,
+    /// The expected reward there (USD).
+    pub reward: f64,
+    /// The line's slope (USD per metric unit).
+    pub slope: f64,
+}
 /// Most halvings of a grid cell before a check gives up (and fails).
 const TOUCH_DEPTH: u32 = 16;
 
@@ -991,8 +996,9 @@ mod tests {
                 let top = steps[0].0;
                 let m_max = top * (0.3 + 0.05 * k as f64);
                 let b = Belief::steps(base, steps.clone(), noise).with_ceiling(m_max);
-                let Some((at, s)) = b.ceiling() else { continue };
+                let Some(Ceiling { metric: at, reward, slope: s }) = b.ceiling() else { continue };
                 assert_eq!(at, m_max);
+                assert_eq!(reward, b.expected(m_max));
                 let r = b.expected(m_max);
                 let gap = |s: f64| {
                     (0..=100_000)
