@@ -220,6 +220,20 @@ pub fn t_quantile(p: f64, df: f64) -> f64 {
     if !(df.is_finite()) || df > 1e6 {
         return normal_quantile(p);
     }
+    // Summaries ask for the same quantile thousands of times (every KPI,
+    // period and policy has the same replications), and the bisection
+    // costs 200 incomplete beta functions: remember the last answer.
+    thread_local!(static LAST: std::cell::Cell<(f64, f64, f64)> = const { std::cell::Cell::new((f64::NAN, f64::NAN, 0.0)) });
+    let (lp, ldf, lq) = LAST.get();
+    if lp == p && ldf == df {
+        return lq;
+    }
+    let q = t_quantile_uncached(p, df);
+    LAST.set((p, df, q));
+    q
+}
+
+fn t_quantile_uncached(p: f64, df: f64) -> f64 {
     let (mut lo, mut hi) = (-1e3, 1e3);
     for _ in 0..200 {
         let mid = 0.5 * (lo + hi);
@@ -306,7 +320,8 @@ impl RunningEstimate {
 /// Ranks (1-based, ties share their mean rank) of `xs` into `out`, in
 /// linear time: a least-significant-digit radix sort on the floats' bits in
 /// their total order (eleven bits a pass, passes where every key shares the
-/// digit skipped). `idx` is scratch space, reused between calls.
+/// digit skipped), or a comparison sort for a few thousand values or fewer.
+/// `idx` is scratch space, reused between calls.
 pub fn ranks_into(xs: &[f64], idx: &mut Vec<u32>, out: &mut [f64]) {
     let n = xs.len();
     // The bits of x as an unsigned key with the order of `f64::total_cmp`.
@@ -315,6 +330,11 @@ pub fn ranks_into(xs: &[f64], idx: &mut Vec<u32>, out: &mut [f64]) {
         if b >> 63 == 1 { !b } else { b | 1 << 63 }
     };
     let mut a: Vec<(u64, u32)> = xs.iter().enumerate().map(|(i, &x)| (key(x), i as u32)).collect();
+    if n <= SMALL {
+        // The passes' 2,048 buckets cost more than a comparison sort here.
+        a.sort_unstable_by_key(|e| e.0);
+        return tie_averaged(xs, a.into_iter().map(|e| e.1), idx, out);
+    }
     let mut b = vec![(0u64, 0u32); n];
     const BITS: u32 = 11;
     let mut shift = 0;
@@ -340,8 +360,18 @@ pub fn ranks_into(xs: &[f64], idx: &mut Vec<u32>, out: &mut [f64]) {
         std::mem::swap(&mut a, &mut b);
         shift += BITS;
     }
+    tie_averaged(xs, a.into_iter().map(|e| e.1), idx, out);
+}
+
+/// Below this many values, [`ranks_into`] sorts by comparison.
+const SMALL: usize = 4096;
+
+/// Ranks into `out` from the indices of `xs` in ascending order, ties
+/// sharing their mean rank.
+fn tie_averaged(xs: &[f64], sorted: impl Iterator<Item = u32>, idx: &mut Vec<u32>, out: &mut [f64]) {
+    let n = xs.len();
     idx.clear();
-    idx.extend(a.iter().map(|e| e.1));
+    idx.extend(sorted);
     let mut i = 0;
     while i < n {
         let mut j = i + 1;
@@ -454,7 +484,8 @@ mod tests {
             state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             state >> 11
         };
-        for n in [0usize, 1, 2, 7, 1000, 5000] {
+        // Both sides of the switch to the radix sort (`SMALL`).
+        for n in [0usize, 1, 2, 7, 1000, SMALL, SMALL + 1, 9000] {
             let xs: Vec<f64> = (0..n)
                 .map(|_| match next() % 6 {
                     0 => 0.0,
