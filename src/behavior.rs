@@ -232,6 +232,13 @@ pub struct Scratch {
     /// Where the search looks first (see [`Scratch::warm_start`]).
     hint: f64,
     hint_width: f64,
+    /// Last period's expected metric and its rate of change with the
+    /// multiplier there (see [`Scratch::warm_metric`]).
+    hint_m: f64,
+    hint_dm: f64,
+    /// The rate of change of the metric with the multiplier at the plan
+    /// the last search certified (NaN otherwise).
+    dm: f64,
     /// The plan whose hours and AI intensity `hours` and `tau` hold, when
     /// the search evaluated it last (its `lambda` is NaN otherwise).
     held: PlanValue,
@@ -255,25 +262,47 @@ impl Scratch {
             stack: Vec::with_capacity(64),
             hint: f64::NAN,
             hint_width: 0.0,
+            hint_m: f64::NAN,
+            hint_dm: f64::NAN,
+            dm: f64::NAN,
             held: PlanValue::default(),
         }
     }
 
     /// Starts the next search from the multiplier an engineer chose last
-    /// period, `last` (NaN: none), bracketed by a tenth of the relative
+    /// period, `last` (NaN: none), bracketed by a hundredth of the relative
     /// distance it moved then, `moved` (within 0.001% and 5%; 1% when
     /// unknown). Once beliefs settle, the optimum moves little from period
     /// to period. The two nodes around it, close together, give the slope of
     /// utility and its rate of change there, so one secant step lands near
     /// the optimum; a narrow pair on either side of it then settles the
     /// search alone (`certify_near`). The earlier rule, a pair twice as wide
-    /// as the last move, took 16% more instructions at 10,000 engineers
-    /// and 27% more at 500.
+    /// as the last move, took 20% more instructions at 10,000 engineers
+    /// and 33% more at 500. Clears any [`Scratch::warm_metric`].
     /// Where the search starts changes how soon it ends and, within the
     /// search's tolerance [`TOL`], which plan it returns.
     pub fn warm_start(&mut self, last: f64, moved: f64) {
         self.hint = last;
-        self.hint_width = if moved.is_finite() { (0.1 * moved).clamp(1e-5, 5e-2) } else { 1e-2 };
+        self.hint_width = if moved.is_finite() { (0.01 * moved).clamp(1e-5, 5e-2) } else { 1e-2 };
+        self.hint_m = f64::NAN;
+    }
+
+    /// Adds to [`Scratch::warm_start`] the expected metric of last period's
+    /// plan and the rate at which the metric grew with the multiplier there
+    /// ([`Scratch::metric_slope`] after that period's search). With this
+    /// period's belief they predict where the optimum has moved: one Newton
+    /// step on the slope of utility, `rho R'(M) - lambda`, from the belief
+    /// alone.
+    pub fn warm_metric(&mut self, metric: f64, dm_dlambda: f64) {
+        self.hint_m = metric;
+        self.hint_dm = dm_dlambda;
+    }
+
+    /// How fast the metric grows with the multiplier at the plan the last
+    /// search certified near its start (metric units per unit of
+    /// multiplier; NaN when the search ended otherwise).
+    pub fn metric_slope(&self) -> f64 {
+        self.dm
     }
 }
 
@@ -578,9 +607,22 @@ pub fn best_response(
         && nonnegative
         && (belief.has_touching() || belief.ceiling().is_some())
     {
-        let (h, eps) = (s.hint, s.hint_width);
+        let (mut h, eps) = (s.hint, s.hint_width);
+        if s.hint_m > 0.0 && s.hint_dm > 0.0 {
+            // Newton on `g(lambda) = rho R'(M(lambda)) - lambda`, with `M`
+            // linear in `lambda` at last period's rate.
+            let (r1, r2) = belief.slope_and_curvature(s.hint_m);
+            let dg = rho * r2 * s.hint_dm - 1.0;
+            if dg < 0.0 {
+                h = (h - (rho * r1 - h) / dg).clamp(0.5 * h, 2.0 * h);
+                #[cfg(test)]
+                tests::PREDICTED.with(|c| c.set(c.get() + 1));
+            }
+        }
+        s.dm = f64::NAN;
         match certify_near(h, eps, rho, belief, &mut |lam| node(lam, s)) {
-            Near::Optimal(n) => {
+            Near::Optimal(n, dm) => {
+                s.dm = dm;
                 #[cfg(test)]
                 tests::CERTIFIED.with(|c| c.set(c.get() + 1));
                 return finish(n.lam, s);
@@ -737,7 +779,7 @@ fn certify_near(h: f64, eps: f64, rho: f64, belief: &Belief, node: &mut impl FnM
                     if bound <= best.f + TOL * (1.0 + best.f.abs()) {
                         #[cfg(test)]
                         tests::AT_CEILING.with(|c| c.set(c.get() + 1));
-                        return Near::Optimal(best);
+                        return Near::Optimal(best, f64::NAN);
                     }
                 }
             }
@@ -748,7 +790,7 @@ fn certify_near(h: f64, eps: f64, rho: f64, belief: &Belief, node: &mut impl FnM
             }
             let best = if b.f > a.f { b } else { a };
             if crossing(a, b) + slack <= best.f + TOL * (1.0 + best.f.abs()) {
-                return Near::Optimal(best);
+                return Near::Optimal(best, (b.m - a.m) / (b.lam - a.lam));
             }
             if last {
                 break;
@@ -776,8 +818,9 @@ fn certify_near(h: f64, eps: f64, rho: f64, belief: &Belief, node: &mut impl FnM
 
 /// What [`certify_near`] found.
 enum Near {
-    /// A certified optimum.
-    Optimal(Node),
+    /// A certified optimum, and the rate of change of the metric with the
+    /// multiplier across the pair that certified it (NaN if unknown).
+    Optimal(Node, f64),
     /// No certificate: the last two nodes, in increasing multiplier.
     Seeds(Node, Node),
 }
@@ -970,6 +1013,8 @@ mod tests {
         pub(super) static CERTIFIED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
         /// Of those, settled at a token budget's ceiling.
         pub(super) static AT_CEILING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+        /// Searches that predicted their start from last period's metric.
+        pub(super) static PREDICTED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     }
 
     pub(super) fn tables(form: EffortForm) -> PlanTables {
@@ -1264,8 +1309,23 @@ mod brute_force {
                 // Warm starts (last period's multiplier, near or far from the
                 // optimum) change where the search looks first; the answer
                 // stays within the tolerance of the optimum.
-                for (hint, width) in [(got.lambda * 1.01, 0.02), (got.lambda * (0.2 + 3.0 * u()), 1e-4 + 0.05 * u())] {
+                // The third also predicts the move from a perturbed metric
+                // and the metric's slope there (by central differences).
+                let metric_at = |lam: f64, s: &mut Scratch| {
+                    best_response(&ag, &t, &Belief::Linear { rate: lam / ag.sensitivity }, 0.0, 0.5, s).metric
+                };
+                let d = 1e-4 * got.lambda;
+                let slope = (metric_at(got.lambda + d, &mut s) - metric_at(got.lambda - d, &mut s)) / (2.0 * d);
+                let starts = [
+                    (got.lambda * 1.01, 0.02),
+                    (got.lambda * (0.2 + 3.0 * u()), 1e-4 + 0.05 * u()),
+                    (got.lambda * (0.9 + 0.2 * u()), 1e-4 + 0.01 * u()),
+                ];
+                for (i, (hint, width)) in starts.into_iter().enumerate() {
                     s.warm_start(hint, width / 2.0);
+                    if i == 2 {
+                        s.warm_metric(got.metric * (0.8 + 0.4 * u()), slope * (0.5 + u()));
+                    }
                     best_response(&ag, &t, &b, 0.0, 0.5, &mut s);
                     let warm = utility(&ag, &t, &b, &s.hours, &s.tau);
                     assert!(warm >= bf - TOL * (1.0 + bf.abs()), "case {case} {b:?}: hint {hint} gives {warm} < {bf}");
@@ -1279,6 +1339,8 @@ mod brute_force {
         // nearby plans, so that path is what the grid checked there.
         let certified = tests::CERTIFIED.with(|c| c.get());
         assert!(certified >= 10, "certified {certified}");
+        let predicted = tests::PREDICTED.with(|c| c.get());
+        assert!(predicted >= 10, "predicted {predicted}");
     }
 
     #[test]

@@ -626,6 +626,19 @@ impl Belief {
         }
     }
 
+    /// The slope of the expected reward at `m` and its second derivative
+    /// (USD per metric unit, and per unit squared; no curvature without noise).
+    pub fn slope_and_curvature(&self, m: f64) -> (f64, f64) {
+        match self {
+            Belief::Steps { steps, .. } if steps.len() <= 2 => {
+                let pt = self.point(m);
+                (pt.slope, steps.iter().zip(pt.d2).map(|(s, d2)| s.1 * d2).sum())
+            }
+            Belief::Steps { .. } => (self.slope(m), self.d2_at(m)),
+            _ => (self.slope(m), 0.0),
+        }
+    }
+
     /// An upper bound on [`Belief::slope`] over all `m` (infinite for
     /// noiseless steps, which are handled separately).
     pub fn max_slope(&self) -> f64 {

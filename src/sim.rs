@@ -126,7 +126,9 @@ const SC_PAYOFF: usize = 10;
 const SC_CYCLE: usize = 11;
 const SC_LAMBDA: usize = 12;
 const SC_LAMBDA_MOVE: usize = 13;
-const NSC: usize = 14;
+const SC_METRIC: usize = 14;
+const SC_METRIC_SLOPE: usize = 15;
+const NSC: usize = 16;
 
 // Partial sums per chunk.
 const P_TOKENS: usize = 0;
@@ -331,6 +333,7 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
         row[o_sc + SC_MINPAY] = f64::INFINITY;
         row[o_sc + SC_LAMBDA] = f64::NAN;
         row[o_sc + SC_LAMBDA_MOVE] = f64::NAN;
+        row[o_sc + SC_METRIC_SLOPE] = f64::NAN;
     }
 
     // The pre-period: no incentive at all.
@@ -366,6 +369,7 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
                 row[o_sc + SC_PUBLISHED] = obs;
                 // Last period's multiplier was for another metric.
                 row[o_sc + SC_LAMBDA] = f64::NAN;
+                row[o_sc + SC_METRIC_SLOPE] = f64::NAN;
                 published[i] = obs;
             }
             beliefs.seen = 0;
@@ -528,7 +532,10 @@ fn work_phase(c: &Compiled, ctx: &PeriodCtx, pop: &Population, streams: &Streams
                 if ctx.incentive {
                     let last = row[o_sc + SC_LAMBDA];
                     scratch.warm_start(last, row[o_sc + SC_LAMBDA_MOVE]);
+                    scratch.warm_metric(row[o_sc + SC_METRIC], row[o_sc + SC_METRIC_SLOPE]);
                     let plan = best_response(&ag, tables, ctx.belief, behavior.temperature, u_logit, &mut scratch);
+                    row[o_sc + SC_METRIC] = plan.metric;
+                    row[o_sc + SC_METRIC_SLOPE] = scratch.metric_slope();
                     row[o_sc + SC_LAMBDA] = plan.lambda;
                     row[o_sc + SC_LAMBDA_MOVE] = ((plan.lambda - last) / plan.lambda).abs();
                 } else {
