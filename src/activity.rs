@@ -324,8 +324,9 @@ impl EffortCost {
                     total = cand_total;
                 }
                 if total <= budget {
-                    for &k in order.iter() {
-                        hours[k] = ((b[k] - c * s * total) / (c * (1.0 - s))).max(0.0);
+                    let (shift, d) = (c * s * total, c * (1.0 - s));
+                    for (h, &x) in hours.iter_mut().zip(b) {
+                        *h = ((x - shift) / d).max(0.0);
                     }
                     return;
                 }
@@ -341,8 +342,8 @@ impl EffortCost {
                     sum_b += b[k];
                     eta = cand_eta;
                 }
-                for &k in order.iter() {
-                    hours[k] = ((b[k] - eta) / d).max(0.0);
+                for (h, &x) in hours.iter_mut().zip(b) {
+                    *h = ((x - eta) / d).max(0.0);
                 }
             }
         }

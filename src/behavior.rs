@@ -594,6 +594,10 @@ pub fn best_response(
     // The chosen plan, into `s`: it is often the last one evaluated.
     s.held.lambda = f64::NAN;
     let finish = |lam: f64, s: &mut Scratch| total(if s.held.lambda == lam { s.held } else { plan_at(lam, ag, t, s) });
+    // ... and when it is a node's, the node already has its utility.
+    let finish_node = |n: Node, s: &mut Scratch| {
+        if s.held.lambda == n.lam { PlanValue { utility: n.f, ..s.held } } else { finish(n.lam, s) }
+    };
     // Where the expected reward meets its concave hull, two plans on either
     // side of the optimum certify it globally (see `certify_near`); near
     // last period's choice that usually takes two to four plans instead of
@@ -625,7 +629,7 @@ pub fn best_response(
                 s.dm = dm;
                 #[cfg(test)]
                 tests::CERTIFIED.with(|c| c.set(c.get() + 1));
-                return finish(n.lam, s);
+                return finish_node(n, s);
             }
             Near::Seeds(a, b) => seeds = Some((a, b)),
         }
@@ -728,17 +732,17 @@ pub fn best_response(
             return total(evaluate(ag, t, &s.hours, &s.tau));
         }
     }
-    let mut chosen = best.lam;
-    if temperature > 0.0 {
-        s.cand.clear();
-        s.cand.push((best.lam, best.f));
-        for i in 0..=LOGIT_GRID {
-            let lam = hi.lam * (i as f64 / LOGIT_GRID as f64).powi(2);
-            let n = node(lam, s);
-            s.cand.push((lam, n.f));
-        }
-        chosen = choose(&s.cand, temperature, u);
+    if temperature <= 0.0 {
+        return finish_node(best, s);
     }
+    s.cand.clear();
+    s.cand.push((best.lam, best.f));
+    for i in 0..=LOGIT_GRID {
+        let lam = hi.lam * (i as f64 / LOGIT_GRID as f64).powi(2);
+        let n = node(lam, s);
+        s.cand.push((lam, n.f));
+    }
+    let chosen = choose(&s.cand, temperature, u);
     finish(chosen, s)
 }
 
