@@ -223,11 +223,11 @@ pub struct Scratch {
     /// Search points, and cells as (left, right) indices into them with their bound.
     nodes: Vec<Node>,
     stack: Vec<(u32, u32, Bound)>,
-    /// The smallest multiplier for which the last plan planned maximises
-    /// `W + lambda M` over every plan (see `certify_near`): its own
-    /// multiplier, or less for a plan held at the token budget by a price
-    /// `nu` on tokens when the metric counts tokens alone (`lambda - nu /
-    /// w_tok`).
+    /// A multiplier for which the last plan planned maximises `W + lambda
+    /// M` over every plan, the line it supports (see `certify_near`): its
+    /// own multiplier or, for a plan held at the token budget by a price
+    /// `nu` on tokens when the metric counts tokens alone, the smaller one
+    /// at which the plan just reaches the budget, `lambda - nu / w_tok`.
     line: f64,
     /// Where the search looks first (see [`Scratch::warm_start`]).
     hint: f64,
@@ -531,7 +531,7 @@ fn capped(lam: f64, free: PlanValue, cap: f64, ag: &Agent, t: &PlanTables, s: &m
 #[derive(Debug, Clone, Copy)]
 struct Node {
     lam: f64,
-    /// The smallest multiplier whose line the plan supports (see [`Scratch`]'s `line`).
+    /// The multiplier of the line the plan supports (see [`Scratch`]'s `line`).
     line: f64,
     m: f64,
     w: f64,
