@@ -759,10 +759,27 @@ struct TouchGrid<'a> {
 impl<'a> TouchGrid<'a> {
     fn new(belief: &'a Belief, levels: impl Iterator<Item = f64>) -> Self {
         let m: Vec<f64> = levels.collect();
-        let (r, slope) = m.iter().map(|&x| belief.value_and_slope(x)).unzip();
-        let d2 = m.iter().map(|&x| belief.d2_at(x)).collect();
-        let curv = m.windows(2).map(|w| belief.tight_curvature_on(w[0], w[1])).collect();
-        let Belief::Steps { base, steps, .. } = belief else { unreachable!("touching sets are for steps") };
+        let Belief::Steps { base, steps, shape, .. } = belief else { unreachable!("touching sets are for steps") };
+        let (r, slope, d2, curv) = if steps.len() <= 2 {
+            // One pass over the steps per level gives everything (the same
+            // sums as `d2_at` and `tight_curvature_on`, which would each
+            // redo the level's distribution functions twice).
+            let pts: Vec<Point> = m.iter().map(|&x| belief.point(x)).collect();
+            let per_step = |f: &dyn Fn(usize, f64, &StepShape) -> f64| {
+                steps.iter().zip(shape).enumerate().fold(0.0, |t, (j, (s, sh))| t + s.1 * f(j, s.1, sh))
+            };
+            let d2 = pts.iter().map(|p| per_step(&|j, _, _| p.d2[j])).collect();
+            let curv = pts
+                .windows(2)
+                .map(|w| per_step(&|j, _, sh| sh.tight(w[0].z[j], w[0].d2[j], w[1].z[j], w[1].d2[j])))
+                .collect();
+            (pts.iter().map(|p| p.value).collect(), pts.iter().map(|p| p.slope).collect(), d2, curv)
+        } else {
+            let (r, slope) = m.iter().map(|&x| belief.value_and_slope(x)).unzip();
+            let d2 = m.iter().map(|&x| belief.d2_at(x)).collect();
+            let curv = m.windows(2).map(|w| belief.tight_curvature_on(w[0], w[1])).collect();
+            (r, slope, d2, curv)
+        };
         let sup = base + steps.iter().map(|s| s.1).sum::<f64>();
         TouchGrid { belief, m, r, slope, d2, curv, sup, slack: belief.touch_slack() }
     }
@@ -793,6 +810,11 @@ impl<'a> TouchGrid<'a> {
         let cells = if left { 0..at_p.min(n - 1) } else { at_p.saturating_sub(1)..n - 1 };
         cells.into_iter().all(|c| {
             let (x, y) = (self.m[c], self.m[c + 1]);
+            // The first test of `cell` without building its ends (the reward
+            // never falls and the line never falls); passing it clears them too.
+            if (if left { y <= p } else { x >= p }) && self.r[c + 1] - line(x) <= self.slack {
+                return true;
+            }
             match (left, y <= p, x >= p) {
                 (true, true, _) | (false, _, true) => self.cell(end(c), end(c + 1), self.curv[c], tangent, 0),
                 (true, false, false) => self.cell(end(c), at, self.belief.tight_curvature_on(x, p), tangent, 0),
