@@ -566,6 +566,7 @@ pub fn best_response(
 ) -> PlanValue {
     let rho = ag.sensitivity;
     s.theta_cap = f64::NAN;
+    s.dm = f64::NAN;
     let total = |pv: PlanValue| PlanValue { utility: pv.w + rho * belief.expected(pv.metric), ..pv };
     let fixed_lambda = match belief {
         Belief::Flat => Some(0.0),
@@ -623,7 +624,6 @@ pub fn best_response(
                 tests::PREDICTED.with(|c| c.set(c.get() + 1));
             }
         }
-        s.dm = f64::NAN;
         match certify_near(h, eps, rho, belief, &mut |lam| node(lam, s)) {
             Near::Optimal(n, dm) => {
                 s.dm = dm;
