@@ -155,6 +155,19 @@ pub struct PlanTables {
 }
 
 impl PlanTables {
+    /// Whether the metric counts tokens alone (no activity adds to it
+    /// otherwise): the token budget's price then acts through the effective
+    /// token price only (see `plan_at`).
+    pub fn tokens_only(&self) -> bool {
+        self.mu_p.iter().all(|&x| x == 0.0)
+    }
+
+    /// The highest expected metric any plan can reach, when a token budget
+    /// caps a metric of tokens alone (for [`Belief::with_ceiling`]).
+    pub fn metric_ceiling(&self) -> Option<f64> {
+        self.cap.filter(|_| self.w_tok > 0.0 && self.tokens_only()).map(|cap| self.w_tok * cap)
+    }
+
     /// Number of activities.
     pub fn len(&self) -> usize {
         self.eff_value.len()
@@ -446,7 +459,7 @@ fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
         }
     }
     let (pv, nu) = capped(lam, pv, cap, ag, t, s);
-    if nu.is_finite() && t.mu_p.iter().all(|&x| x == 0.0) {
+    if nu.is_finite() && t.tokens_only() {
         s.theta_cap = kp + nu - lam * t.w_tok;
         if t.w_tok > 0.0 {
             s.line = lam - nu / t.w_tok;
@@ -1296,9 +1309,9 @@ mod brute_force {
             ];
             for b in beliefs {
                 // With a budget on a metric of tokens alone, as the simulation builds it.
-                let b = match t.cap {
-                    Some(cap) if t.mu_p.iter().all(|&x| x == 0.0) => b.with_ceiling(t.w_tok * cap),
-                    _ => b,
+                let b = match t.metric_ceiling() {
+                    Some(m_max) => b.with_ceiling(m_max),
+                    None => b,
                 };
                 let got = best_response(&ag, &t, &b, 0.0, 0.5, &mut s);
                 let got_u = utility(&ag, &t, &b, &s.hours, &s.tau);
@@ -1371,7 +1384,7 @@ mod brute_force {
                 may_game: true,
                 hours: 20.0,
             };
-            let m_max = t.w_tok * cap;
+            let m_max = t.metric_ceiling().expect("a budget on a metric of tokens alone");
             let noise = Noise::Lognormal { sd: 0.1 + 0.3 * u() };
             let b = Belief::steps(
                 -1000.0,

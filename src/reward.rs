@@ -632,11 +632,19 @@ impl Belief {
         match self {
             Belief::Steps { steps, .. } if steps.len() <= 2 => {
                 let pt = self.point(m);
-                (pt.slope, steps.iter().zip(pt.d2).map(|(s, d2)| s.1 * d2).sum())
+                (pt.slope, self.curvature_at_point(&pt))
             }
             Belief::Steps { .. } => (self.slope(m), self.d2_at(m)),
             _ => (self.slope(m), 0.0),
         }
+    }
+
+    /// The second derivative of the expected reward at a [`Point`] of a
+    /// belief with at most two steps (the point carries each step's): the
+    /// sum [`Belief::d2_at`] computes, without its distribution functions.
+    fn curvature_at_point(&self, pt: &Point) -> f64 {
+        let Belief::Steps { steps, .. } = self else { return 0.0 };
+        steps.iter().zip(pt.d2).fold(0.0, |t, (s, d2)| t + s.1 * d2)
     }
 
     /// An upper bound on [`Belief::slope`] over all `m` (infinite for
@@ -765,13 +773,14 @@ impl<'a> TouchGrid<'a> {
             // sums as `d2_at` and `tight_curvature_on`, which would each
             // redo the level's distribution functions twice).
             let pts: Vec<Point> = m.iter().map(|&x| belief.point(x)).collect();
-            let per_step = |f: &dyn Fn(usize, f64, &StepShape) -> f64| {
-                steps.iter().zip(shape).enumerate().fold(0.0, |t, (j, (s, sh))| t + s.1 * f(j, s.1, sh))
-            };
-            let d2 = pts.iter().map(|p| per_step(&|j, _, _| p.d2[j])).collect();
+            let d2 = pts.iter().map(|p| belief.curvature_at_point(p)).collect();
             let curv = pts
                 .windows(2)
-                .map(|w| per_step(&|j, _, sh| sh.tight(w[0].z[j], w[0].d2[j], w[1].z[j], w[1].d2[j])))
+                .map(|w| {
+                    let per_step = steps.iter().zip(shape).enumerate();
+                    per_step
+                        .fold(0.0, |t, (j, (s, sh))| t + s.1 * sh.tight(w[0].z[j], w[0].d2[j], w[1].z[j], w[1].d2[j]))
+                })
                 .collect();
             (pts.iter().map(|p| p.value).collect(), pts.iter().map(|p| p.slope).collect(), d2, curv)
         } else {

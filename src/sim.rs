@@ -846,10 +846,9 @@ fn make_belief(stage: &StagePolicy, b: &Beliefs) -> Belief {
     let belief = reward_belief(stage, b);
     // A token budget caps a metric of tokens alone: record it (the planner
     // can then certify plans at the budget).
-    let t = &stage.tables;
-    match t.cap {
-        Some(cap) if t.w_tok > 0.0 && t.mu_p.iter().all(|&x| x == 0.0) => belief.with_ceiling(t.w_tok * cap),
-        _ => belief,
+    match stage.tables.metric_ceiling() {
+        Some(m_max) => belief.with_ceiling(m_max),
+        None => belief,
     }
 }
 
