@@ -235,7 +235,7 @@ fn category(names: &[String], x: f64) -> String {
 
 fn ranks_of(xs: &[f64]) -> Vec<f64> {
     let mut out = vec![0.0; xs.len()];
-    crate::stats::ranks_into(xs, &mut Vec::new(), &mut out);
+    crate::stats::ranks_into(xs, &mut out);
     out
 }
 

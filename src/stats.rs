@@ -132,49 +132,76 @@ fn ln_gamma(x: f64) -> f64 {
 
 /// Regularised incomplete beta function I_x(a, b) (continued fraction).
 fn inc_beta(a: f64, b: f64, x: f64) -> f64 {
-    if x <= 0.0 {
-        return 0.0;
+    BetaConsts::new(a, b).inc_beta(x)
+}
+
+/// The log-gamma sums of a beta distribution, computed once for the many
+/// incomplete beta functions of a quantile search (each sum in the order
+/// the continued fraction's prefactor needs, so results do not change).
+#[derive(Clone, Copy)]
+struct BetaConsts {
+    a: f64,
+    b: f64,
+    /// `ln G(a+b) - ln G(a) - ln G(b)`, for the fraction in `x`.
+    front_ab: f64,
+    /// `ln G(a+b) - ln G(b) - ln G(a)`, for the mirrored fraction in `1 - x`.
+    front_ba: f64,
+}
+
+impl BetaConsts {
+    fn new(a: f64, b: f64) -> Self {
+        let (ga, gb, gab) = (ln_gamma(a), ln_gamma(b), ln_gamma(a + b));
+        BetaConsts { a, b, front_ab: gab - ga - gb, front_ba: gab - gb - ga }
     }
-    if x >= 1.0 {
-        return 1.0;
-    }
-    let front = (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
-    if x > (a + 1.0) / (a + b + 2.0) {
-        return 1.0 - inc_beta(b, a, 1.0 - x);
-    }
-    // Lentz's algorithm.
-    let tiny = 1e-300;
-    let mut c = 1.0;
-    let mut d = 1.0 - (a + b) * x / (a + 1.0);
-    if d.abs() < tiny {
-        d = tiny;
-    }
-    d = 1.0 / d;
-    let mut f = d;
-    for m in 1..300 {
-        let m = m as f64;
-        let num = m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m));
-        d = 1.0 + num * d;
-        d = if d.abs() < tiny { 1.0 / tiny } else { 1.0 / d };
-        c = 1.0 + num / c;
-        if c.abs() < tiny {
-            c = tiny;
+
+    /// I_x(a, b).
+    fn inc_beta(&self, x: f64) -> f64 {
+        if x <= 0.0 {
+            return 0.0;
         }
-        f *= d * c;
-        let num = -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0));
-        d = 1.0 + num * d;
-        d = if d.abs() < tiny { 1.0 / tiny } else { 1.0 / d };
-        c = 1.0 + num / c;
-        if c.abs() < tiny {
-            c = tiny;
+        if x >= 1.0 {
+            return 1.0;
         }
-        let delta = d * c;
-        f *= delta;
-        if (delta - 1.0).abs() < 1e-15 {
-            break;
+        let (a, b) = (self.a, self.b);
+        if x > (a + 1.0) / (a + b + 2.0) {
+            let mirror = BetaConsts { a: b, b: a, front_ab: self.front_ba, front_ba: self.front_ab };
+            return 1.0 - mirror.inc_beta(1.0 - x);
         }
+        let front = (self.front_ab + a * x.ln() + b * (1.0 - x).ln()).exp();
+        // Lentz's algorithm.
+        let tiny = 1e-300;
+        let mut c = 1.0;
+        let mut d = 1.0 - (a + b) * x / (a + 1.0);
+        if d.abs() < tiny {
+            d = tiny;
+        }
+        d = 1.0 / d;
+        let mut f = d;
+        for m in 1..300 {
+            let m = m as f64;
+            let num = m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m));
+            d = 1.0 + num * d;
+            d = if d.abs() < tiny { 1.0 / tiny } else { 1.0 / d };
+            c = 1.0 + num / c;
+            if c.abs() < tiny {
+                c = tiny;
+            }
+            f *= d * c;
+            let num = -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0));
+            d = 1.0 + num * d;
+            d = if d.abs() < tiny { 1.0 / tiny } else { 1.0 / d };
+            c = 1.0 + num / c;
+            if c.abs() < tiny {
+                c = tiny;
+            }
+            let delta = d * c;
+            f *= delta;
+            if (delta - 1.0).abs() < 1e-15 {
+                break;
+            }
+        }
+        front * f / a
     }
-    front * f / a
 }
 
 /// Beta distribution function I_x(alpha, beta).
@@ -186,10 +213,11 @@ pub fn beta_cdf(x: f64, alpha: f64, beta: f64) -> f64 {
 /// bisection bracket so that it always converges.
 pub fn beta_quantile(u: f64, alpha: f64, beta: f64) -> f64 {
     let ln_b = ln_gamma(alpha) + ln_gamma(beta) - ln_gamma(alpha + beta);
+    let consts = BetaConsts::new(alpha, beta);
     let (mut lo, mut hi) = (0.0f64, 1.0f64);
     let mut x = (alpha / (alpha + beta)).clamp(1e-12, 1.0 - 1e-12);
     for _ in 0..100 {
-        let f = inc_beta(alpha, beta, x) - u;
+        let f = consts.inc_beta(x) - u;
         if f.abs() < 1e-14 {
             break;
         }
@@ -317,70 +345,31 @@ impl RunningEstimate {
     }
 }
 
-/// Ranks (1-based, ties share their mean rank) of `xs` into `out`, in
-/// linear time: a least-significant-digit radix sort on the floats' bits in
-/// their total order (eleven bits a pass, passes where every key shares the
-/// digit skipped), or a comparison sort for a few thousand values or fewer.
-/// `idx` is scratch space, reused between calls.
-pub fn ranks_into(xs: &[f64], idx: &mut Vec<u32>, out: &mut [f64]) {
-    let n = xs.len();
-    // The bits of x as an unsigned key with the order of `f64::total_cmp`.
+/// Ranks (1-based, ties share their mean rank) of `xs` into `out`.
+///
+/// A comparison sort of (key, index) pairs, the key being the float's bits
+/// in total order with -0 made +0 so that equal floats have equal keys.
+/// Measured against a least-significant-digit radix sort on the same keys,
+/// the comparison sort was faster at every size from 200 to 1,000,000
+/// values on this machine (15-46 ns a value against 22-166 ns): ranking
+/// needs a sort, and here the `n log n` one is the cheaper.
+pub fn ranks_into(xs: &[f64], out: &mut [f64]) {
     let key = |x: f64| {
-        let b = x.to_bits();
+        let b = (x + 0.0).to_bits();
         if b >> 63 == 1 { !b } else { b | 1 << 63 }
     };
     let mut a: Vec<(u64, u32)> = xs.iter().enumerate().map(|(i, &x)| (key(x), i as u32)).collect();
-    if n <= SMALL {
-        // The passes' 2,048 buckets cost more than a comparison sort here.
-        a.sort_unstable_by_key(|e| e.0);
-        return tie_averaged(xs, a.into_iter().map(|e| e.1), idx, out);
-    }
-    let mut b = vec![(0u64, 0u32); n];
-    const BITS: u32 = 11;
-    let mut shift = 0;
-    while shift < 64 {
-        let digit = |k: u64| ((k >> shift) & ((1 << BITS) - 1)) as usize;
-        let mut count = [0usize; 1 << BITS];
-        for &(k, _) in &a {
-            count[digit(k)] += 1;
-        }
-        if count.contains(&n) {
-            shift += BITS;
-            continue;
-        }
-        let mut sum = 0;
-        for c in count.iter_mut() {
-            (*c, sum) = (sum, sum + *c);
-        }
-        for &e in &a {
-            let d = digit(e.0);
-            b[count[d]] = e;
-            count[d] += 1;
-        }
-        std::mem::swap(&mut a, &mut b);
-        shift += BITS;
-    }
-    tie_averaged(xs, a.into_iter().map(|e| e.1), idx, out);
-}
-
-/// Below this many values, [`ranks_into`] sorts by comparison.
-const SMALL: usize = 4096;
-
-/// Ranks into `out` from the indices of `xs` in ascending order, ties
-/// sharing their mean rank.
-fn tie_averaged(xs: &[f64], sorted: impl Iterator<Item = u32>, idx: &mut Vec<u32>, out: &mut [f64]) {
-    let n = xs.len();
-    idx.clear();
-    idx.extend(sorted);
+    a.sort_unstable_by_key(|e| e.0);
+    let n = a.len();
     let mut i = 0;
     while i < n {
         let mut j = i + 1;
-        while j < n && xs[idx[j] as usize] == xs[idx[i] as usize] {
+        while j < n && a[j].0 == a[i].0 {
             j += 1;
         }
         let r = (i + j + 1) as f64 / 2.0;
-        for &k in &idx[i..j] {
-            out[k as usize] = r;
+        for e in &a[i..j] {
+            out[e.1 as usize] = r;
         }
         i = j;
     }
@@ -408,7 +397,7 @@ pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
 pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
     let ranks = |v: &[f64]| {
         let mut r = vec![0.0; v.len()];
-        ranks_into(v, &mut Vec::new(), &mut r);
+        ranks_into(v, &mut r);
         r
     };
     // The two rankings are independent: one per core.
@@ -472,20 +461,19 @@ mod tests {
         assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
         assert_eq!(spearman(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]), 0.0);
         let mut r = vec![0.0; 4];
-        ranks_into(&[5.0, 1.0, 5.0, 2.0], &mut Vec::new(), &mut r);
+        ranks_into(&[5.0, 1.0, 5.0, 2.0], &mut r);
         assert_eq!(r, vec![3.5, 1.0, 3.5, 2.0]);
     }
 
     #[test]
-    fn radix_ranks_match_a_comparison_sort() {
+    fn ranks_match_a_reference_sort() {
         // Reference: sort by total order, average the ranks of equal values.
         let mut state = 12345u64;
         let mut next = || {
             state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             state >> 11
         };
-        // Both sides of the switch to the radix sort (`SMALL`).
-        for n in [0usize, 1, 2, 7, 1000, SMALL, SMALL + 1, 9000] {
+        for n in [0usize, 1, 2, 7, 1000, 9000] {
             let xs: Vec<f64> = (0..n)
                 .map(|_| match next() % 6 {
                     0 => 0.0,
@@ -508,7 +496,7 @@ mod tests {
                 i = j;
             }
             let mut got = vec![0.0; n];
-            ranks_into(&xs, &mut Vec::new(), &mut got);
+            ranks_into(&xs, &mut got);
             assert_eq!(got, want, "n={n}");
         }
     }
