@@ -233,6 +233,9 @@ pub struct Scratch {
     /// which this engineer's plan meets the token budget, when the metric
     /// counts tokens only (NaN: not known yet); see `plan_at`.
     theta_cap: f64,
+    /// Last period's `theta_cap` for this engineer (see
+    /// [`Scratch::warm_budget`]).
+    theta_last: f64,
     /// Search points, and cells as (left, right) indices into them with their bound.
     nodes: Vec<Node>,
     stack: Vec<(u32, u32, Bound)>,
@@ -270,6 +273,7 @@ impl Scratch {
             tau2: vec![0.0; k],
             cand: Vec::with_capacity(64),
             theta_cap: f64::NAN,
+            theta_last: f64::NAN,
             line: f64::NAN,
             nodes: Vec::with_capacity(64),
             stack: Vec::with_capacity(64),
@@ -291,13 +295,15 @@ impl Scratch {
     /// the optimum; a narrow pair on either side of it then settles the
     /// search alone (`certify_near`). The earlier rule, a pair twice as wide
     /// as the last move, took 20% more instructions at 10,000 engineers
-    /// and 33% more at 500. Clears any [`Scratch::warm_metric`].
+    /// and 33% more at 500. Clears any [`Scratch::warm_metric`] and
+    /// [`Scratch::warm_budget`].
     /// Where the search starts changes how soon it ends and, within the
     /// search's tolerance [`TOL`], which plan it returns.
     pub fn warm_start(&mut self, last: f64, moved: f64) {
         self.hint = last;
         self.hint_width = if moved.is_finite() { (0.01 * moved).clamp(1e-5, 5e-2) } else { 1e-2 };
         self.hint_m = f64::NAN;
+        self.theta_last = f64::NAN;
     }
 
     /// Adds to [`Scratch::warm_start`] the expected metric of last period's
@@ -309,6 +315,21 @@ impl Scratch {
     pub fn warm_metric(&mut self, metric: f64, dm_dlambda: f64) {
         self.hint_m = metric;
         self.hint_dm = dm_dlambda;
+    }
+
+    /// Starts the search for the token budget's price from the effective
+    /// token price (USD per token) at which the engineer's plan met the
+    /// budget last period, `theta` (NaN: none; see
+    /// [`Scratch::budget_price`]). Used when the metric counts tokens alone.
+    pub fn warm_budget(&mut self, theta: f64) {
+        self.theta_last = theta;
+    }
+
+    /// The effective token price (`kappa price + nu - lambda w_tok`, USD per
+    /// token) at which the last search's plans met the token budget, when
+    /// the metric counts tokens alone (NaN if none met it there).
+    pub fn budget_price(&self) -> f64 {
+        self.theta_cap
     }
 
     /// How fast the metric grows with the multiplier at the plan the last
@@ -435,30 +456,38 @@ pub fn evaluate(ag: &Agent, t: &PlanTables, hours: &[f64], tau: &[f64]) -> PlanV
 
 /// The plan for multiplier `lam`, respecting the token budget: a second
 /// multiplier on tokens, a price, found by [`capped`] (token demand falls
-/// with its price) or carried from the search's last multiplier.
+/// with its price) from a good first guess where there is one.
 fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
     let pv = inner(lam, 0.0, ag, t, s);
     s.line = lam;
     let Some(cap) = t.cap else { return pv };
-    if pv.tokens <= cap * (1.0 + 1e-12) {
+    if within(pv.tokens, cap) {
         return pv;
     }
     // With a metric that counts tokens only, the plan depends on the
     // multiplier and the budget's price only through the effective token
     // price `theta = kappa price + nu - lambda w_tok`: the price that met the
-    // budget at one multiplier meets it at every other.
+    // budget at one multiplier meets it at every other, and last period's
+    // (hours and nothing else changed since) nearly does.
     let kp = ag.awareness * t.price;
-    if s.theta_cap.is_finite() {
-        let nu = s.theta_cap - kp + lam * t.w_tok;
+    let carried = s.theta_cap.is_finite();
+    let theta = if carried { s.theta_cap } else { s.theta_last };
+    let mut guess = None;
+    if theta.is_finite() && t.tokens_only() {
+        let nu = theta - kp + lam * t.w_tok;
         if nu > 0.0 {
             let at = inner(lam, nu, ag, t, s);
-            if at.tokens <= cap && at.tokens >= cap * (1.0 - 1e-9) {
+            if within(at.tokens, cap) && spends(at.tokens, cap) {
                 s.line = lam - nu / t.w_tok;
+                if !carried {
+                    s.theta_cap = kp + nu - lam * t.w_tok;
+                }
                 return at;
             }
+            guess = Some((nu, at));
         }
     }
-    let (pv, nu) = capped(lam, pv, cap, ag, t, s);
+    let (pv, nu) = capped(lam, pv, cap, guess, ag, t, s);
     if nu.is_finite() && t.tokens_only() {
         s.theta_cap = kp + nu - lam * t.w_tok;
         if t.w_tok > 0.0 {
@@ -468,21 +497,85 @@ fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
     pv
 }
 
+/// Whether a plan's `tokens` keep to the budget `cap`: within rounding
+/// (a millionth of a millionth) of it.
+fn within(tokens: f64, cap: f64) -> bool {
+    tokens <= cap * (1.0 + 1e-12)
+}
+
+/// Whether a plan's `tokens` use the budget `cap` up to a billionth, close
+/// enough to stand for the plan that uses it exactly.
+fn spends(tokens: f64, cap: f64) -> bool {
+    tokens >= cap * (1.0 - 1e-9)
+}
+
+/// First step, relative to the guess, when [`capped`] brackets the
+/// budget's price around a guess (each further step eight times longer).
+/// Last period's price is usually this close: the hours available, all
+/// that changes for a metric of tokens alone, move by a few percent.
+const GUESS_STEP: f64 = 1e-3;
+
 /// The plan for multiplier `lam` whose token use meets the budget `cap`,
 /// given the plan without a price on tokens, `free` (which exceeds it), and
 /// the price on tokens that gives it (NaN for a mixture of two plans).
-fn capped(lam: f64, free: PlanValue, cap: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> (PlanValue, f64) {
+/// `guess` is a price near the answer and its plan, if known: the bracket
+/// grows from there instead of from the token price.
+fn capped(
+    lam: f64,
+    free: PlanValue,
+    cap: f64,
+    guess: Option<(f64, PlanValue)>,
+    ag: &Agent,
+    t: &PlanTables,
+    s: &mut Scratch,
+) -> (PlanValue, f64) {
     // Bracket the price: tokens T(lo) > cap >= T(hi).
     let (mut lo, mut f_lo) = (0.0, free.tokens - cap);
-    let mut hi = t.price.max(1e-12);
-    let mut below = inner(lam, hi, ag, t, s);
-    while below.tokens > cap && hi < 1e12 {
-        (lo, f_lo) = (hi, below.tokens - cap);
-        hi *= 4.0;
-        below = inner(lam, hi, ag, t, s);
+    #[cfg(test)]
+    if guess.is_some() {
+        tests::GUESSED.with(|c| c.set(c.get() + 1));
     }
     // Whether `s` holds the plan at `hi`.
     let mut holds_hi = true;
+    let (mut hi, mut below);
+    match guess {
+        Some((g, at)) if !within(at.tokens, cap) => {
+            (lo, f_lo) = (g, at.tokens - cap);
+            let mut step = GUESS_STEP * g;
+            hi = g + step;
+            below = inner(lam, hi, ag, t, s);
+            while !within(below.tokens, cap) && hi < 1e12 {
+                (lo, f_lo) = (hi, below.tokens - cap);
+                step *= 8.0;
+                hi = lo + step;
+                below = inner(lam, hi, ag, t, s);
+            }
+        }
+        Some((g, at)) => {
+            (hi, below) = (g, at);
+            let mut step = GUESS_STEP * g;
+            while hi - step > 0.0 {
+                let x = hi - step;
+                let at = inner(lam, x, ag, t, s);
+                if !within(at.tokens, cap) {
+                    (lo, f_lo) = (x, at.tokens - cap);
+                    holds_hi = false;
+                    break;
+                }
+                (hi, below) = (x, at);
+                step *= 8.0;
+            }
+        }
+        None => {
+            hi = t.price.max(1e-12);
+            below = inner(lam, hi, ag, t, s);
+            while !within(below.tokens, cap) && hi < 1e12 {
+                (lo, f_lo) = (hi, below.tokens - cap);
+                hi *= 4.0;
+                below = inner(lam, hi, ag, t, s);
+            }
+        }
+    }
     // Illinois steps (regula falsi that halves a stale end's weight), with a
     // bisection whenever a step fails to halve the bracket, until the plan
     // at `hi` uses the budget to within 1e-9 or the bracket closes on a
@@ -492,13 +585,13 @@ fn capped(lam: f64, free: PlanValue, cap: f64, ag: &Agent, t: &PlanTables, s: &m
     let mut side = 0;
     let mut bisect = false;
     for _ in 0..200 {
-        if below.tokens >= cap * (1.0 - 1e-9) || hi - lo <= 1e-15 * hi {
+        if spends(below.tokens, cap) || hi - lo <= 1e-15 * hi {
             break;
         }
         let width = hi - lo;
         let mid = if bisect { 0.5 * (lo + hi) } else { (lo + f_lo * width / (f_lo - f_hi)).clamp(lo, hi) };
         let at = inner(lam, mid, ag, t, s);
-        holds_hi = at.tokens <= cap;
+        holds_hi = within(at.tokens, cap);
         if holds_hi {
             (hi, below, f_hi) = (mid, at, at.tokens - cap);
             if side == -1 {
@@ -517,7 +610,7 @@ fn capped(lam: f64, free: PlanValue, cap: f64, ag: &Agent, t: &PlanTables, s: &m
     if !holds_hi {
         below = inner(lam, hi, ag, t, s);
     }
-    if below.tokens >= cap * (1.0 - 1e-9) {
+    if spends(below.tokens, cap) {
         return (below, hi);
     }
     // Token use jumps at this price (perfect substitutes, as with the `total`
@@ -1032,6 +1125,8 @@ mod tests {
         pub(super) static AT_CEILING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
         /// Searches that predicted their start from last period's metric.
         pub(super) static PREDICTED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+        /// Budget prices bracketed from a guess (see `capped`).
+        pub(super) static GUESSED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     }
 
     pub(super) fn tables(form: EffortForm) -> PlanTables {
@@ -1348,16 +1443,39 @@ mod brute_force {
                     assert!(warm >= bf - TOL * (1.0 + bf.abs()), "case {case} {b:?}: hint {hint} gives {warm} < {bf}");
                 }
                 s.warm_start(f64::NAN, f64::NAN);
+                budget_guesses(&ag, &t, &b, bf, &mut s);
                 checked += 1;
             }
         }
         assert_eq!(checked, 144);
+        let guessed = tests::GUESSED.with(|c| c.get());
+        assert!(guessed >= 10, "budget prices bracketed from a guess {guessed}");
         // The warm starts near the optimum were often certified by two
         // nearby plans, so that path is what the grid checked there.
         let certified = tests::CERTIFIED.with(|c| c.get());
         assert!(certified >= 10, "certified {certified}");
         let predicted = tests::PREDICTED.with(|c| c.get());
         assert!(predicted >= 10, "predicted {predicted}");
+    }
+
+    /// Last period's budget price, near the answer or far from it, changes
+    /// where the search for the price starts, not the plan: the answer stays
+    /// within the tolerance of the brute-force optimum `bf`.
+    fn budget_guesses(ag: &Agent, t: &PlanTables, b: &Belief, bf: f64, s: &mut Scratch) {
+        s.warm_start(f64::NAN, f64::NAN);
+        best_response(ag, t, b, 0.0, 0.5, s);
+        let theta = s.budget_price();
+        if !theta.is_finite() {
+            return;
+        }
+        for scale in [1.0, 1.0 + 1e-4, 1.0 - 3e-3, 0.3, 4.0] {
+            s.warm_start(f64::NAN, f64::NAN);
+            s.warm_budget(theta * scale);
+            best_response(ag, t, b, 0.0, 0.5, s);
+            let warm = utility(ag, t, b, &s.hours, &s.tau);
+            assert!(warm >= bf - TOL * (1.0 + bf.abs()), "{b:?}: budget price {theta} x {scale} gives {warm} < {bf}");
+        }
+        s.warm_start(f64::NAN, f64::NAN);
     }
 
     #[test]
@@ -1404,6 +1522,7 @@ mod brute_force {
                     "case {case}: hint {hint} gives {warm} < {bf} at {bh:?}/{bt:?}"
                 );
             }
+            budget_guesses(&ag, &t, &b, bf, &mut s);
         }
         let at_ceiling = tests::AT_CEILING.with(|c| c.get());
         assert!(at_ceiling >= 8, "settled at the ceiling {at_ceiling} times");

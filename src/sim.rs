@@ -128,7 +128,8 @@ const SC_LAMBDA: usize = 12;
 const SC_LAMBDA_MOVE: usize = 13;
 const SC_METRIC: usize = 14;
 const SC_METRIC_SLOPE: usize = 15;
-const NSC: usize = 16;
+const SC_THETA_CAP: usize = 16;
+const NSC: usize = 17;
 
 // Partial sums per chunk.
 const P_TOKENS: usize = 0;
@@ -334,6 +335,7 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
         row[o_sc + SC_LAMBDA] = f64::NAN;
         row[o_sc + SC_LAMBDA_MOVE] = f64::NAN;
         row[o_sc + SC_METRIC_SLOPE] = f64::NAN;
+        row[o_sc + SC_THETA_CAP] = f64::NAN;
     }
 
     // The pre-period: no incentive at all.
@@ -370,6 +372,7 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
                 // Last period's multiplier was for another metric.
                 row[o_sc + SC_LAMBDA] = f64::NAN;
                 row[o_sc + SC_METRIC_SLOPE] = f64::NAN;
+                row[o_sc + SC_THETA_CAP] = f64::NAN;
                 published[i] = obs;
             }
             beliefs.seen = 0;
@@ -533,7 +536,11 @@ fn work_phase(c: &Compiled, ctx: &PeriodCtx, pop: &Population, streams: &Streams
                     let last = row[o_sc + SC_LAMBDA];
                     scratch.warm_start(last, row[o_sc + SC_LAMBDA_MOVE]);
                     scratch.warm_metric(row[o_sc + SC_METRIC], row[o_sc + SC_METRIC_SLOPE]);
+                    scratch.warm_budget(row[o_sc + SC_THETA_CAP]);
                     let plan = best_response(&ag, tables, ctx.belief, behavior.temperature, u_logit, &mut scratch);
+                    if scratch.budget_price().is_finite() {
+                        row[o_sc + SC_THETA_CAP] = scratch.budget_price();
+                    }
                     row[o_sc + SC_METRIC] = plan.metric;
                     row[o_sc + SC_METRIC_SLOPE] = scratch.metric_slope();
                     row[o_sc + SC_LAMBDA] = plan.lambda;
