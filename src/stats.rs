@@ -349,10 +349,10 @@ impl RunningEstimate {
 ///
 /// A comparison sort of (key, index) pairs, the key being the float's bits
 /// in total order with -0 made +0 so that equal floats have equal keys.
-/// Measured against a least-significant-digit radix sort on the same keys,
-/// the comparison sort was faster at every size from 200 to 1,000,000
-/// values on this machine (15-46 ns a value against 22-166 ns): ranking
-/// needs a sort, and here the `n log n` one is the cheaper.
+/// It replaced a least-significant-digit radix sort on the same keys: at
+/// 10,000 to 1,000,000 values it takes 24-48 ns a value on this machine
+/// against the radix sort's 41-111 ns (six passes over 16-byte pairs, bound
+/// by memory). Ranking needs a sort; here the `n log n` one is the cheaper.
 pub fn ranks_into(xs: &[f64], out: &mut [f64]) {
     let key = |x: f64| {
         let b = (x + 0.0).to_bits();
