@@ -470,8 +470,7 @@ fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
     // budget at one multiplier meets it at every other, and last period's
     // (hours and nothing else changed since) nearly does.
     let kp = ag.awareness * t.price;
-    let carried = s.theta_cap.is_finite();
-    let theta = if carried { s.theta_cap } else { s.theta_last };
+    let theta = if s.theta_cap.is_finite() { s.theta_cap } else { s.theta_last };
     let mut guess = None;
     if theta.is_finite() && t.tokens_only() {
         let nu = theta - kp + lam * t.w_tok;
@@ -479,9 +478,7 @@ fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
             let at = inner(lam, nu, ag, t, s);
             if within(at.tokens, cap) && spends(at.tokens, cap) {
                 s.line = lam - nu / t.w_tok;
-                if !carried {
-                    s.theta_cap = kp + nu - lam * t.w_tok;
-                }
+                s.theta_cap = theta;
                 return at;
             }
             guess = Some((nu, at));
@@ -510,7 +507,8 @@ fn spends(tokens: f64, cap: f64) -> bool {
 }
 
 /// First step, relative to the guess, when [`capped`] brackets the
-/// budget's price around a guess (each further step eight times longer).
+/// budget's price around a guess (each further step eight times longer,
+/// as when it brackets from zero in steps of the token price).
 /// Last period's price is usually this close: the hours available, all
 /// that changes for a metric of tokens alone, move by a few percent.
 const GUESS_STEP: f64 = 1e-3;
@@ -539,19 +537,8 @@ fn capped(
     let mut holds_hi = true;
     let (mut hi, mut below);
     match guess {
-        Some((g, at)) if !within(at.tokens, cap) => {
-            (lo, f_lo) = (g, at.tokens - cap);
-            let mut step = GUESS_STEP * g;
-            hi = g + step;
-            below = inner(lam, hi, ag, t, s);
-            while !within(below.tokens, cap) && hi < 1e12 {
-                (lo, f_lo) = (hi, below.tokens - cap);
-                step *= 8.0;
-                hi = lo + step;
-                below = inner(lam, hi, ag, t, s);
-            }
-        }
-        Some((g, at)) => {
+        Some((g, at)) if within(at.tokens, cap) => {
+            // Down from the guess, which keeps to the budget.
             (hi, below) = (g, at);
             let mut step = GUESS_STEP * g;
             while hi - step > 0.0 {
@@ -566,12 +553,22 @@ fn capped(
                 step *= 8.0;
             }
         }
-        None => {
-            hi = t.price.max(1e-12);
+        _ => {
+            // Up from the guess, whose plan exceeds the budget, or from no
+            // price at all in steps of the token price.
+            let mut step = match guess {
+                Some((g, at)) => {
+                    (lo, f_lo) = (g, at.tokens - cap);
+                    GUESS_STEP * g
+                }
+                None => t.price.max(1e-12),
+            };
+            hi = lo + step;
             below = inner(lam, hi, ag, t, s);
             while !within(below.tokens, cap) && hi < 1e12 {
                 (lo, f_lo) = (hi, below.tokens - cap);
-                hi *= 4.0;
+                step *= 8.0;
+                hi = lo + step;
                 below = inner(lam, hi, ag, t, s);
             }
         }

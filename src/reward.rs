@@ -1043,7 +1043,7 @@ mod tests {
                 let Some(Ceiling { metric: at, reward, slope: s }) = b.ceiling() else { continue };
                 assert_eq!(at, m_max);
                 assert_eq!(reward, b.expected(m_max));
-                let r = b.expected(m_max);
+                let r = reward;
                 let gap = |s: f64| {
                     (0..=100_000)
                         .map(|i| m_max * i as f64 / 100_000.0)

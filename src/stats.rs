@@ -136,8 +136,9 @@ fn inc_beta(a: f64, b: f64, x: f64) -> f64 {
 }
 
 /// The log-gamma sums of a beta distribution, computed once for the many
-/// incomplete beta functions of a quantile search (each sum in the order
-/// the continued fraction's prefactor needs, so results do not change).
+/// incomplete beta functions and densities of a quantile search (each sum
+/// in the order its formula had when computed inline, so results do not
+/// change).
 #[derive(Clone, Copy)]
 struct BetaConsts {
     a: f64,
@@ -146,12 +147,14 @@ struct BetaConsts {
     front_ab: f64,
     /// `ln G(a+b) - ln G(b) - ln G(a)`, for the mirrored fraction in `1 - x`.
     front_ba: f64,
+    /// `ln B(a, b) = ln G(a) + ln G(b) - ln G(a+b)`, for the density.
+    ln_beta: f64,
 }
 
 impl BetaConsts {
     fn new(a: f64, b: f64) -> Self {
         let (ga, gb, gab) = (ln_gamma(a), ln_gamma(b), ln_gamma(a + b));
-        BetaConsts { a, b, front_ab: gab - ga - gb, front_ba: gab - gb - ga }
+        BetaConsts { a, b, front_ab: gab - ga - gb, front_ba: gab - gb - ga, ln_beta: ga + gb - gab }
     }
 
     /// I_x(a, b).
@@ -164,7 +167,7 @@ impl BetaConsts {
         }
         let (a, b) = (self.a, self.b);
         if x > (a + 1.0) / (a + b + 2.0) {
-            let mirror = BetaConsts { a: b, b: a, front_ab: self.front_ba, front_ba: self.front_ab };
+            let mirror = BetaConsts { a: b, b: a, front_ab: self.front_ba, front_ba: self.front_ab, ..*self };
             return 1.0 - mirror.inc_beta(1.0 - x);
         }
         let front = (self.front_ab + a * x.ln() + b * (1.0 - x).ln()).exp();
@@ -212,7 +215,6 @@ pub fn beta_cdf(x: f64, alpha: f64, beta: f64) -> f64 {
 /// Beta quantile: Newton steps on [`beta_cdf`], kept inside a shrinking
 /// bisection bracket so that it always converges.
 pub fn beta_quantile(u: f64, alpha: f64, beta: f64) -> f64 {
-    let ln_b = ln_gamma(alpha) + ln_gamma(beta) - ln_gamma(alpha + beta);
     let consts = BetaConsts::new(alpha, beta);
     let (mut lo, mut hi) = (0.0f64, 1.0f64);
     let mut x = (alpha / (alpha + beta)).clamp(1e-12, 1.0 - 1e-12);
@@ -226,7 +228,7 @@ pub fn beta_quantile(u: f64, alpha: f64, beta: f64) -> f64 {
         } else {
             hi = x;
         }
-        let pdf = ((alpha - 1.0) * x.ln() + (beta - 1.0) * (1.0 - x).ln() - ln_b).exp();
+        let pdf = ((alpha - 1.0) * x.ln() + (beta - 1.0) * (1.0 - x).ln() - consts.ln_beta).exp();
         let step = if pdf > 0.0 && pdf.is_finite() { x - f / pdf } else { f64::NAN };
         x = if step > lo && step < hi { step } else { 0.5 * (lo + hi) };
         if hi - lo < 1e-15 {
