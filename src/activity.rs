@@ -286,13 +286,21 @@ impl EffortCost {
             _ => {
                 let s = self.substitution().unwrap_or(0.0);
                 // Indices by b descending, ties by index: an insertion sort,
-                // as there are only a handful of activities.
-                order.clear();
-                order.extend(0..b.len());
+                // as there are only a handful of activities. It starts from
+                // the order the caller's last call left (a search's plans
+                // rarely reorder activities); the order is unique, so where
+                // it starts does not change it.
+                if order.len() != b.len() {
+                    order.clear();
+                    order.extend(0..b.len());
+                }
                 for i in 1..order.len() {
                     let k = order[i];
                     let mut pos = i;
-                    while pos > 0 && b[order[pos - 1]] < b[k] {
+                    while pos > 0 && {
+                        let j = order[pos - 1];
+                        b[j] < b[k] || (b[j] == b[k] && j > k)
+                    } {
                         order[pos] = order[pos - 1];
                         pos -= 1;
                     }

@@ -63,11 +63,18 @@ pub fn write_timeseries_rows(
     run: &crate::sim::RunOutput,
     w: &mut impl Write,
 ) -> io::Result<()> {
+    // A story's series has hundreds of thousands of rows: each row's text is
+    // put together from pieces made once, without a string per number.
     let policy = csv_field(policy);
-    let names: Vec<String> = kpis.iter().map(|d| csv_field(&d.name)).collect();
+    let names: Vec<String> = kpis.iter().map(|d| format!("{},", csv_field(&d.name))).collect();
+    let mut prefix = String::new();
     for (t, row) in run.per_period.chunks(kpis.len()).enumerate() {
+        prefix.clear();
+        let _ = write!(prefix, "{policy},{rep},{t},");
         for (name, &x) in names.iter().zip(row) {
-            writeln!(w, "{policy},{rep},{t},{name},{}", fmt_num(x))?;
+            w.write_all(prefix.as_bytes())?;
+            w.write_all(name.as_bytes())?;
+            if x == 0.0 { w.write_all(b"0\n")? } else { writeln!(w, "{x}")? }
         }
     }
     Ok(())
