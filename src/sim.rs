@@ -342,10 +342,12 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
     let first = &c.stage_policies[schedule[0].1];
     let pre = PeriodCtx { stage: first, belief: &Belief::Flat, period: -1, hours: h_total, incentive: false };
     let (_, mut review_last) = work_phase(c, &pre, pop, streams, &mut rows);
-    let corr_before = {
-        let (raw, val) = gather_raw_value(&rows, stride, o_sc);
-        spearman(&raw, &val)
-    };
+    // The metric-value correlations are diagnostics the dynamics never read:
+    // each is computed while the next period works (its two rankings would
+    // otherwise hold up the second thread every period), into the period
+    // it belongs to; period -1 is the correlation before the policy.
+    let mut corr_before = f64::NAN;
+    let mut pending = Some((-1, gather_raw_value(&rows, stride, o_sc)));
 
     let mut stage_at = usize::MAX;
     let mut beliefs = Beliefs { top: 0.0, bottom: 0.0, seen: 0, board: Arc::new(Vec::new()) };
@@ -382,7 +384,13 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
         let belief = make_belief(stage, &beliefs);
         let h_avail = (h_total - review_last / n as f64).max(0.0);
         let ctx = PeriodCtx { stage, belief: &belief, period: t as i64, hours: h_avail, incentive: true };
-        let (parts, review) = work_phase(c, &ctx, pop, streams, &mut rows);
+        let ((parts, review), done) = rayon::join(
+            || work_phase(c, &ctx, pop, streams, &mut rows),
+            || pending.take().map(|(at, (raw, val))| (at, spearman(&raw, &val))),
+        );
+        if let Some((at, corr)) = done {
+            store_correlation(at, corr, &mut per_period, nk, &mut corr_before);
+        }
         review_last = review;
 
         // Publish (delay, window) and pay.
@@ -399,7 +407,6 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
 
         // Diagnostics.
         let (raw, val) = gather_raw_value(&rows, stride, o_sc);
-        let corr = spearman(&raw, &val);
         let top_frac = match stage.reward {
             Reward::Leaderboard { top_fraction, .. } if top_fraction > 0.0 => top_fraction,
             _ => 0.1,
@@ -423,8 +430,6 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
         kpi[k::BONUS_PAID] = bonus;
         kpi[k::EFFORT_COST] = parts[P_EFFORT];
         kpi[k::GAMING_SHARE] = if parts[P_WORK] > 0.0 { parts[P_GAMING] / parts[P_WORK] } else { 0.0 };
-        kpi[k::METRIC_VALUE_CORRELATION] = corr;
-        kpi[k::METRIC_VALUE_CORRELATION_BEFORE] = corr_before;
         kpi[k::TOP_K_PRECISION] = precision;
         kpi[k::DEPLOYMENTS] = parts[P_DEPLOY];
         kpi[k::CHANGE_FAILURE_RATE] = if parts[P_DEPLOY] > 0.0 { parts[P_FAILED] / parts[P_DEPLOY] } else { 0.0 };
@@ -448,8 +453,15 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
         kpi[k::HOURS_CHANGE] = change;
         kpi[k::FIXED + kk] = (h_avail - worked).max(0.0);
         if t + 1 == periods && rep == 0 {
-            final_board = Some((published.clone(), val));
+            final_board = Some((published.clone(), val.clone()));
         }
+        pending = Some((t as i64, (raw, val)));
+    }
+    if let Some((at, (raw, val))) = pending {
+        store_correlation(at, spearman(&raw, &val), &mut per_period, nk, &mut corr_before);
+    }
+    for kpi in per_period.chunks_mut(nk) {
+        kpi[k::METRIC_VALUE_CORRELATION_BEFORE] = corr_before;
     }
     let burn = sc.burn_in as usize;
     let totals = c
@@ -459,6 +471,14 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
         .map(|(j, d)| aggregate(d.aggregate, (burn..periods).map(|t| per_period[t * nk + j])))
         .collect();
     RunOutput { per_period, totals, final_board }
+}
+
+/// Files the metric-value correlation of period `at` (-1: before the policy).
+fn store_correlation(at: i64, corr: f64, per_period: &mut [f64], nk: usize, before: &mut f64) {
+    match usize::try_from(at) {
+        Ok(t) => per_period[t * nk + k::METRIC_VALUE_CORRELATION] = corr,
+        Err(_) => *before = corr,
+    }
 }
 
 struct PeriodCtx<'a> {
