@@ -21,7 +21,16 @@ pub fn csv_field(s: &str) -> String {
 
 /// A number as written in outputs: shortest round-trip form, no negative zero.
 pub fn fmt_num(x: f64) -> String {
-    if x == 0.0 { "0".into() } else { format!("{x}") }
+    Num(x).to_string()
+}
+
+/// [`fmt_num`]'s form, for writing without a string per number.
+struct Num(f64);
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 == 0.0 { f.write_str("0") } else { write!(f, "{}", self.0) }
+    }
 }
 
 /// `summary.csv`: one row per policy and KPI.
@@ -74,7 +83,7 @@ pub fn write_timeseries_rows(
         for (name, &x) in names.iter().zip(row) {
             w.write_all(prefix.as_bytes())?;
             w.write_all(name.as_bytes())?;
-            if x == 0.0 { w.write_all(b"0\n")? } else { writeln!(w, "{x}")? }
+            writeln!(w, "{}", Num(x))?;
         }
     }
     Ok(())
