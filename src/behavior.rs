@@ -168,6 +168,16 @@ impl PlanTables {
         self.cap.filter(|_| self.w_tok > 0.0 && self.tokens_only()).map(|cap| self.w_tok * cap)
     }
 
+    /// `belief` as the planner holds it under these tables: with the
+    /// metric's ceiling recorded when a token budget caps a metric of tokens
+    /// alone (the search can then certify plans at the budget).
+    pub fn cap_belief(&self, belief: Belief) -> Belief {
+        match self.metric_ceiling() {
+            Some(m_max) => belief.with_ceiling(m_max),
+            None => belief,
+        }
+    }
+
     /// Number of activities.
     pub fn len(&self) -> usize {
         self.eff_value.len()
@@ -1490,10 +1500,7 @@ mod brute_force {
             ];
             for b in beliefs {
                 // With a budget on a metric of tokens alone, as the simulation builds it.
-                let b = match t.metric_ceiling() {
-                    Some(m_max) => b.with_ceiling(m_max),
-                    None => b,
-                };
+                let b = t.cap_belief(b);
                 let got = best_response(&ag, &t, &b, 0.0, 0.5, &mut s);
                 let got_u = utility(&ag, &t, &b, &s.hours, &s.tau);
                 assert!((got_u - got.utility).abs() <= 1e-9 * got_u.abs().max(1.0), "reported utility is the plan's");

@@ -484,8 +484,20 @@ impl Belief {
         if steps.len() > 2 {
             return self.curvature_on(a.m, b.m);
         }
+        Self::sum_between(steps, shape, a, b, StepShape::bound)
+    }
+
+    /// Sums `f(shape, z_a, d2_a, z_b, d2_b)` times each step's amount, from
+    /// what two [`Point`]s carry (at most two steps).
+    fn sum_between(
+        steps: &[(f64, f64)],
+        shape: &[StepShape],
+        a: &Point,
+        b: &Point,
+        f: impl Fn(&StepShape, f64, f64, f64, f64) -> f64,
+    ) -> f64 {
         let per_step = steps.iter().zip(shape).enumerate();
-        per_step.map(|(j, (&(_, amount), sh))| amount * sh.bound(a.z[j], a.d2[j], b.z[j], b.d2[j])).sum()
+        per_step.map(|(j, (&(_, amount), sh))| amount * f(sh, a.z[j], a.d2[j], b.z[j], b.d2[j])).sum()
     }
 
     /// Per step: the standardised distance `z` of `m` to cut-off `c` and the
@@ -774,14 +786,8 @@ impl<'a> TouchGrid<'a> {
             // redo the level's distribution functions twice).
             let pts: Vec<Point> = m.iter().map(|&x| belief.point(x)).collect();
             let d2 = pts.iter().map(|p| belief.curvature_at_point(p)).collect();
-            let curv = pts
-                .windows(2)
-                .map(|w| {
-                    let per_step = steps.iter().zip(shape).enumerate();
-                    per_step
-                        .fold(0.0, |t, (j, (s, sh))| t + s.1 * sh.tight(w[0].z[j], w[0].d2[j], w[1].z[j], w[1].d2[j]))
-                })
-                .collect();
+            let curv =
+                pts.windows(2).map(|w| Belief::sum_between(steps, shape, &w[0], &w[1], StepShape::tight)).collect();
             (pts.iter().map(|p| p.value).collect(), pts.iter().map(|p| p.slope).collect(), d2, curv)
         } else {
             let (r, slope) = m.iter().map(|&x| belief.value_and_slope(x)).unzip();

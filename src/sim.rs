@@ -332,10 +332,7 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
             row[o_sc + SC_Q1] = initial_propensity;
         }
         row[o_sc + SC_MINPAY] = f64::INFINITY;
-        row[o_sc + SC_LAMBDA] = f64::NAN;
-        row[o_sc + SC_LAMBDA_MOVE] = f64::NAN;
-        row[o_sc + SC_METRIC_SLOPE] = f64::NAN;
-        row[o_sc + SC_THETA_CAP] = f64::NAN;
+        forget_search(&mut row[o_sc..]);
     }
 
     // The pre-period: no incentive at all.
@@ -371,10 +368,8 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
                 let obs = stage.metric.noise.apply(raw, e);
                 row[o_ring..o_ring + ll].iter_mut().for_each(|x| *x = obs);
                 row[o_sc + SC_PUBLISHED] = obs;
-                // Last period's multiplier was for another metric.
-                row[o_sc + SC_LAMBDA] = f64::NAN;
-                row[o_sc + SC_METRIC_SLOPE] = f64::NAN;
-                row[o_sc + SC_THETA_CAP] = f64::NAN;
+                // Last period's search was for another metric.
+                forget_search(&mut row[o_sc..]);
                 published[i] = obs;
             }
             beliefs.seen = 0;
@@ -471,6 +466,15 @@ pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams
         .map(|(j, d)| aggregate(d.aggregate, (burn..periods).map(|t| per_period[t * nk + j])))
         .collect();
     RunOutput { per_period, totals, final_board }
+}
+
+/// Clears what an engineer's row keeps from the last best-response search
+/// (`scalars` starts at the row's scalar block): the next search starts
+/// afresh.
+fn forget_search(scalars: &mut [f64]) {
+    for i in [SC_LAMBDA, SC_LAMBDA_MOVE, SC_METRIC_SLOPE, SC_THETA_CAP] {
+        scalars[i] = f64::NAN;
+    }
 }
 
 /// Files the metric-value correlation of period `at` (-1: before the policy).
@@ -870,13 +874,7 @@ fn make_belief(stage: &StagePolicy, b: &Beliefs) -> Belief {
     if !stage.rewarded {
         return Belief::Flat;
     }
-    let belief = reward_belief(stage, b);
-    // A token budget caps a metric of tokens alone: record it (the planner
-    // can then certify plans at the budget).
-    match stage.tables.metric_ceiling() {
-        Some(m_max) => belief.with_ceiling(m_max),
-        None => belief,
-    }
+    stage.tables.cap_belief(reward_belief(stage, b))
 }
 
 fn reward_belief(stage: &StagePolicy, b: &Beliefs) -> Belief {
