@@ -11,7 +11,8 @@
 //!   split across threads) and across replications.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use goodhart::{Behavior, Model, Scenario, preset, run};
+use goodhart::model::preset;
+use goodhart::{Behavior, Model, Scenario, run};
 
 fn scenario(policies: &[&str], engineers: usize, periods: u32, replications: u32) -> Scenario {
     let names: Vec<String> = policies.iter().map(|s| s.to_string()).collect();

@@ -26,8 +26,8 @@
 
 use std::sync::Arc;
 
-use goodhart::output::{human, table};
-use goodhart::stats::{normal_cdf, normal_pdf};
+use goodhart::analysis::stats::{normal_cdf, normal_pdf};
+use goodhart::io::output::{human, table};
 use goodhart::{CustomMetric, Estimate, Metric, Noise, Policy, Results, Reward, RewardRule, Scenario};
 
 /// Useful deployments per million tokens. Below `floor` million tokens a
@@ -185,7 +185,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut efficiency = Policy::new("efficiency-bonus", metric, Reward::Custom(rule.clone()));
     efficiency.description =
         "Top 3 by useful deployments per million tokens win 3,000 USD, above median 200 USD".into();
-    let kirorank = goodhart::preset::policies().into_iter().find(|p| p.name == "kirorank").ok_or("no kirorank")?;
+    let kirorank =
+        goodhart::model::preset::policies().into_iter().find(|p| p.name == "kirorank").ok_or("no kirorank")?;
     scenario.policies = vec![Policy::none("no-leaderboard"), kirorank, efficiency];
     let r = goodhart::run(&scenario)?;
     println!(

@@ -10,7 +10,7 @@
 //! - **Adversarial**: on a token leaderboard some engineers game on purpose,
 //!   pointing agents at pointless work (tokenmaxxing).
 //!
-//! Each scenario is a preset (`goodhart::preset::scenario`), shipped as a
+//! Each scenario is a preset (`goodhart::model::preset::scenario`), shipped as a
 //! scenario file that can be printed with `goodhart init <name>`.
 //!
 //! Run it with:
@@ -19,7 +19,7 @@
 //! cargo run --release --example goodhart_variants
 //! ```
 
-use goodhart::output::human;
+use goodhart::io::output::human;
 use goodhart::{Estimate, Results};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -36,7 +36,7 @@ fn main() -> Res<()> {
 
 /// Loads a preset, trimmed to a few replications so the example is quick.
 fn run_preset(name: &str) -> Res<Results> {
-    let mut scenario = goodhart::preset::scenario(name)?;
+    let mut scenario = goodhart::model::preset::scenario(name)?;
     scenario.replications = 5;
     println!(
         "\n=== {} ({} engineers, {} weeks, {} replications)",

@@ -19,7 +19,7 @@
 //! cargo run --release --example kirorank_story
 //! ```
 
-use goodhart::output::{human, table, verdict};
+use goodhart::io::output::{human, table, verdict};
 use goodhart::{Estimate, Results};
 
 /// The story's policies that this example compares (the preset has more).
@@ -27,7 +27,7 @@ const POLICIES: [&str; 4] = ["no-leaderboard", "kirorank", "normalized-deploymen
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The `story` preset: the default 200-engineer organisation over 52 weeks.
-    let mut scenario = goodhart::preset::scenario("story")?;
+    let mut scenario = goodhart::model::preset::scenario("story")?;
     scenario.policies.retain(|p| POLICIES.contains(&p.name.as_str()));
     // Fewer replications than the preset's 30 keep the example fast; the
     // confidence intervals below say how much that costs.

@@ -19,7 +19,7 @@
 //! cargo run --release --example policy_sweep
 //! ```
 
-use goodhart::output::human;
+use goodhart::io::output::human;
 use goodhart::{Policy, Results, Scenario};
 
 /// Audit probabilities swept (per engineer per week).
@@ -27,7 +27,7 @@ const RATES: [f64; 6] = [0.0, 0.05, 0.1, 0.2, 0.4, 1.0];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
-    let audited = goodhart::preset::policies()
+    let audited = goodhart::model::preset::policies()
         .into_iter()
         .find(|p| p.name == "kirorank-audited")
         .ok_or("the kirorank-audited preset is missing")?;

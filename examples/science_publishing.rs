@@ -30,7 +30,7 @@
 //! cargo run --release --example science_publishing
 //! ```
 
-use goodhart::output::human;
+use goodhart::io::output::human;
 use goodhart::{Activity, Estimate, Metric, Noise, Policy, Results, Reward, Scenario};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -5,13 +5,13 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::accounting::KpiDef;
-use crate::engineer::Population;
+use crate::analysis::kpi::KpiDef;
+use crate::analysis::stats::{Estimate, RunningEstimate};
+use crate::engine::population::Population;
+use crate::engine::rng::Streams;
+use crate::engine::{Compiled, RunOutput, simulate};
 use crate::error::{Error, Result};
-use crate::rng::Streams;
-use crate::scenario::Scenario;
-use crate::sim::{Compiled, RunOutput, simulate};
-use crate::stats::{Estimate, RunningEstimate};
+use crate::model::scenario::Scenario;
 
 /// Everything an experiment produced.
 #[derive(Debug, Clone)]
@@ -52,7 +52,7 @@ pub struct SummaryRow {
 /// parallel; within one, every policy meets the same engineers and shocks.
 ///
 /// ```
-/// let mut sc = goodhart::preset::scenario("adversarial")?;
+/// let mut sc = goodhart::model::preset::scenario("adversarial")?;
 /// sc.replications = 2;
 /// sc.periods = 6;
 /// let r = goodhart::run(&sc)?;

@@ -36,37 +36,37 @@
 //! ## The model in one page
 //!
 //! A summary follows; the full page, with every mechanism's equation, unit,
-//! default and source, is the [`model`] module (also `docs/model.md`).
+//! default and source, is the [`model`] module's page (also `docs/model.md`).
 //!
-//! - **Engineers** ([`engineer`]) have six traits drawn per replication:
+//! - **Engineers** ([`model::engineer`]) have six traits drawn per replication:
 //!   skill, AI leverage, integrity (USD-equivalent disutility per gaming
 //!   hour; a fraction never game), intrinsic motivation (utility per USD of
 //!   useful output), reward sensitivity (utility per USD of reward) and cost
 //!   awareness (share of their own token bill they feel).
-//! - **Activities** ([`activity`]) are data: per-hour value, changes shipped,
+//! - **Activities** ([`model::activity`]) are data: per-hour value, changes shipped,
 //!   defect rate, review load, fixed tokens, signals, a gaming flag, and an
 //!   AI intensity `tau` (tokens per hour) chosen by the engineer, multiplying
 //!   productivity by `1 + a (1 - exp(-tau / tau0))`.
 //! - **Changes** ship as Poisson counts; each is defective with the
 //!   activity's defect rate, rolled back if found within the survival window,
 //!   and may cause an incident. Useful output is the value of what survives.
-//! - **Metrics** ([`metric`]) are weighted signals with noise, delay and a
-//!   trailing window; **rewards** ([`reward`]) are leaderboards, piece rates,
-//!   quotas or user rules; **policies** ([`policy`]) add audits, token caps
+//! - **Metrics** ([`model::metric`]) are weighted signals with noise, delay and a
+//!   trailing window; **rewards** ([`model::reward`]) are leaderboards, piece rates,
+//!   quotas or user rules; **policies** ([`model::policy`]) add audits, token caps
 //!   and schedules.
 //! - **Behaviour** ([`behavior`]): an exact best response to expected
 //!   utility `rho E[reward] + m E[value] - effort - gamma gaming_hours -
 //!   kappa own_token_bill - E[audit penalty]`, with beliefs formed on the
 //!   last leaderboard and the noise on one's own metric; or imitation,
 //!   Roth–Erev reinforcement, or fixed types.
-//! - **Accounting** ([`accounting`]): token cost, useful output, incident
+//! - **Accounting** ([`analysis::kpi`]): token cost, useful output, incident
 //!   cost, net value and diagnostics such as gaming share and the metric's
 //!   rank correlation with true value.
 //!
 //! ## Determinism
 //!
 //! Every random number comes from a ChaCha8 stream keyed by (seed, purpose,
-//! replication) and positioned by (engineer, period) ([`rng`]). Results are
+//! replication) and positioned by (engineer, period) ([`engine::rng`]). Results are
 //! byte-identical on any thread count, and every policy in a comparison meets
 //! the same engineers and the same shocks (common random numbers).
 //!
@@ -78,45 +78,25 @@
 
 #![deny(missing_docs)]
 
-pub mod accounting;
-pub mod activity;
+pub mod analysis;
 pub mod behavior;
-#[cfg(feature = "plots")]
-pub mod chart;
-pub mod dist;
-pub mod engineer;
+pub mod engine;
 pub mod error;
 pub mod experiment;
-pub mod format;
-pub mod metric;
-// Citations in the model page are written [S1], [S2], ...: plain text, not links.
-#[allow(rustdoc::broken_intra_doc_links)]
-#[doc = include_str!("../docs/model.md")]
-pub mod model {}
-pub mod narrative;
-pub mod org;
-pub mod output;
-pub mod policy;
-pub mod preset;
-#[cfg(feature = "plots")]
-pub mod report;
-pub mod reward;
-pub mod rng;
-pub mod scenario;
-pub mod sim;
-pub mod stats;
-pub mod sweep;
+pub mod io;
+pub mod model;
 
-pub use activity::{Activity, EffortCost, EffortForm};
+pub use analysis::stats::Estimate;
 pub use behavior::{Behavior, BeliefRule, Model};
-pub use dist::{Dist, TraitDist};
-pub use engineer::{Population, Trait, TraitsConfig};
+pub use engine::population::Population;
 pub use error::{Error, Result};
 pub use experiment::{Results, SummaryRow, run, run_streaming, run_with_progress};
-pub use format::{parse_scenario, write_scenario};
-pub use metric::{CustomMetric, Metric, Noise};
-pub use org::Org;
-pub use policy::{Audit, Policy, Stage};
-pub use reward::{Reward, RewardRule};
-pub use scenario::Scenario;
-pub use stats::Estimate;
+pub use io::format::{parse_scenario, write_scenario};
+pub use model::activity::{Activity, EffortCost, EffortForm};
+pub use model::dist::{Dist, TraitDist};
+pub use model::engineer::{Trait, TraitsConfig};
+pub use model::metric::{CustomMetric, Metric, Noise};
+pub use model::org::Org;
+pub use model::policy::{Audit, Policy, Stage};
+pub use model::reward::{Reward, RewardRule};
+pub use model::scenario::Scenario;

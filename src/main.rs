@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Parser, Subcommand};
-use goodhart::{Scenario, format, output, preset};
+use goodhart::Scenario;
+use goodhart::io::{format, output};
+use goodhart::model::preset;
 use rayon::prelude::*;
 
 #[derive(Parser)]
@@ -251,8 +253,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             };
             apply_overrides(&mut sc, &shared)?;
             let results = goodhart::run(&sc).map_err(|e| bad(e.to_string()))?;
-            let policy = policy.unwrap_or_else(|| goodhart::narrative::default_policy(&results));
-            let lines = goodhart::narrative::narrate(&results, &policy).ok_or_else(|| {
+            let policy = policy.unwrap_or_else(|| goodhart::io::narrative::default_policy(&results));
+            let lines = goodhart::io::narrative::narrate(&results, &policy).ok_or_else(|| {
                 bad(format!("--policy: unknown policy `{policy}`; expected one of: {}", results.policies.join(", ")))
             })?;
             let mut o = std::io::stdout().lock();
@@ -264,7 +266,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     std::thread::sleep(std::time::Duration::from_secs_f64(pace));
                 }
             }
-            writeln!(o, "\n{}", goodhart::narrative::closing(&results, &policy))?;
+            writeln!(o, "\n{}", goodhart::io::narrative::closing(&results, &policy))?;
             Ok(())
         }
         Command::Sweep { scenario, shard, replications, threads, out, quiet, mpi } => {
@@ -291,7 +293,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 .as_array()
                 .map(|a| shell_line(a.iter().filter_map(|v| v.as_str()).map(String::from)))
                 .unwrap_or_default();
-            let data = goodhart::report::ReportData::from_outputs(
+            let data = goodhart::io::report::ReportData::from_outputs(
                 &summary,
                 &timeseries,
                 board.as_deref(),
@@ -300,7 +302,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 &command,
             )
             .map_err(|e| bad(format!("{}: {e}", dir.display())))?;
-            let (charts, html) = goodhart::report::render(&data).map_err(|e| anyhow!("cannot draw the report: {e}"))?;
+            let (charts, html) =
+                goodhart::io::report::render(&data).map_err(|e| anyhow!("cannot draw the report: {e}"))?;
             write_report(&dir, &charts, Some(&html))?;
             writeln!(std::io::stdout(), "Wrote report.html and {} charts to {}.", charts.len(), dir.display())?;
             Ok(())
@@ -447,7 +450,7 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", out.join("timeseries.csv").display()))?;
     let started = Instant::now();
     let names: Vec<String> = sc.policies.iter().map(|p| p.name.clone()).collect();
-    let kpis = goodhart::accounting::kpi_defs(&sc.activities.iter().map(|a| a.name.clone()).collect::<Vec<_>>());
+    let kpis = goodhart::analysis::kpi::kpi_defs(&sc.activities.iter().map(|a| a.name.clone()).collect::<Vec<_>>());
     let streamed = goodhart::run_streaming(&sc, &|done| bar.set_position(done as u64), false, &mut |p, rep, run| {
         output::write_timeseries_rows(&names[p], rep, &kpis, run, series.writer()).map_err(|e| e.to_string())
     });
@@ -496,7 +499,7 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     if !s.no_report {
         let command = shell_line(std::env::args());
         let (charts, html) =
-            goodhart::report::build(&results, &command).map_err(|e| anyhow!("cannot draw the report: {e}"))?;
+            goodhart::io::report::build(&results, &command).map_err(|e| anyhow!("cannot draw the report: {e}"))?;
         write_report(out, &charts, Some(&html))?;
         written += ", report.html and charts/";
     }
@@ -512,10 +515,10 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
 }
 
 /// The sweep and its base scenario from a file.
-fn load_sweep(path: &Path) -> anyhow::Result<(goodhart::sweep::Sweep, Scenario)> {
+fn load_sweep(path: &Path) -> anyhow::Result<(goodhart::analysis::sweep::Sweep, Scenario)> {
     let sc = load_file(path)?;
     let text = fs::read_to_string(path).map_err(|e| bad(format!("{}: {}", path.display(), io_reason(&e))))?;
-    let sweep = goodhart::sweep::Sweep::from_toml(&text, sc.seed)
+    let sweep = goodhart::analysis::sweep::Sweep::from_toml(&text, sc.seed)
         .map_err(|e| bad(format!("{}: {e}", path.display())))?
         .ok_or_else(|| bad(format!("{}: has no [sweep] section", path.display())))?;
     Ok((sweep, sc))
@@ -554,11 +557,11 @@ fn run_sweep(
     check_threads(threads)?;
     start_threads(threads)?;
     fs::create_dir_all(out).with_context(|| format!("cannot create output directory {}", out.display()))?;
-    let header = goodhart::sweep::header(&sweep);
+    let header = goodhart::analysis::sweep::header(&sweep);
     let name = if n == 1 { "sweep.csv".to_string() } else { format!("part-{i}-of-{n}.csv") };
     let file = out.join(&name);
     let rows_per_task = base.policies.len()
-        * goodhart::accounting::kpi_defs(&base.activities.iter().map(|a| a.name.clone()).collect::<Vec<_>>()).len();
+        * goodhart::analysis::kpi::kpi_defs(&base.activities.iter().map(|a| a.name.clone()).collect::<Vec<_>>()).len();
     // Resume: keep whole tasks already written; drop a torn or partial tail.
     let mut done = std::collections::BTreeSet::new();
     let mut keep = header.clone();
@@ -569,7 +572,7 @@ fn run_sweep(
                 None => "",
             };
             for (task, lines) in
-                goodhart::sweep::parse_rows(complete).map_err(|e| bad(format!("{}: {e}", file.display())))?
+                goodhart::analysis::sweep::parse_rows(complete).map_err(|e| bad(format!("{}: {e}", file.display())))?
             {
                 if lines.len() == rows_per_task {
                     done.insert(task);
@@ -593,7 +596,7 @@ fn run_sweep(
         let results = goodhart::run_streaming(&scenarios[t], &|_| {}, false, &mut |_, _, _| Ok(()))
             .map_err(|e| bad(format!("task {t}: {e}")))?;
         // One write per task, flushed to disk: a crash leaves whole tasks or a tail that resume drops.
-        f.write_all(goodhart::sweep::rows(&tasks[t], &results).as_bytes())?;
+        f.write_all(goodhart::analysis::sweep::rows(&tasks[t], &results).as_bytes())?;
         f.sync_data()?;
         bar.inc(1);
     }
@@ -651,11 +654,11 @@ fn sweep_mpi(_: &Path, _: Option<u32>, _: Option<usize>, _: &Path, _: bool) -> a
 /// Writes robustness.csv from sweep.csv and prints the robustness table.
 fn finish_sweep(out: &Path, title: &str, quiet: bool) -> anyhow::Result<()> {
     let csv = fs::read_to_string(out.join("sweep.csv"))?;
-    let (rob, table) = goodhart::sweep::robustness(&csv).map_err(|e| anyhow!("{e}"))?;
+    let (rob, table) = goodhart::analysis::sweep::robustness(&csv).map_err(|e| anyhow!("{e}"))?;
     write_atomic(&out.join("robustness.csv"), rob.as_bytes())?;
-    let chart = goodhart::chart::robustness(&rob).map_err(|e| anyhow!("cannot draw the robustness chart: {e}"))?;
+    let chart = goodhart::io::chart::robustness(&rob).map_err(|e| anyhow!("cannot draw the robustness chart: {e}"))?;
     let html =
-        goodhart::report::sweep_html(title, &rob, &chart).map_err(|e| anyhow!("cannot write the report: {e}"))?;
+        goodhart::io::report::sweep_html(title, &rob, &chart).map_err(|e| anyhow!("cannot write the report: {e}"))?;
     write_report(out, std::slice::from_ref(&chart), Some(&html))?;
     if !quiet {
         writeln!(std::io::stdout(), "Robustness across the sampled organisations (USD totals per run):\n{table}")?;
@@ -687,7 +690,9 @@ fn merge(dir: &Path) -> anyhow::Result<()> {
             return Err(bad(format!("{}: its header differs from sweep.json's", p.display())));
         }
         let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
-        for (t, lines) in goodhart::sweep::parse_rows(complete).map_err(|e| bad(format!("{}: {e}", p.display())))? {
+        for (t, lines) in
+            goodhart::analysis::sweep::parse_rows(complete).map_err(|e| bad(format!("{}: {e}", p.display())))?
+        {
             if lines.len() == per {
                 tasks.insert(t, lines);
             }
@@ -734,12 +739,12 @@ fn shell_line(args: impl Iterator<Item = String>) -> String {
 }
 
 /// Writes the charts (SVG and PNG) into `out/charts` and the report, if any, into `out`.
-fn write_report(out: &Path, charts: &[goodhart::chart::Chart], html: Option<&str>) -> anyhow::Result<()> {
+fn write_report(out: &Path, charts: &[goodhart::io::chart::Chart], html: Option<&str>) -> anyhow::Result<()> {
     let dir = out.join("charts");
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     // Rasterising is most of the report's time: the charts render in
     // parallel, then are written one by one in a fixed order.
-    let pngs: Vec<Result<Vec<u8>, String>> = charts.par_iter().map(|c| goodhart::chart::to_png(&c.svg)).collect();
+    let pngs: Vec<Result<Vec<u8>, String>> = charts.par_iter().map(|c| goodhart::io::chart::to_png(&c.svg)).collect();
     for (c, png) in charts.iter().zip(pngs) {
         write_atomic(&dir.join(format!("{}.svg", c.name)), c.svg.as_bytes())?;
         let png = png.map_err(|e| anyhow!("cannot render {}.png: {e}", c.name))?;

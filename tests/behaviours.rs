@@ -23,7 +23,7 @@ fn fixed_types_game_only_as_gamers() {
     let r = run(&sc).unwrap();
     let shares = r.values("kirorank", "gamers_share").unwrap();
     for (rep, s) in shares.iter().enumerate() {
-        let streams = goodhart::rng::Streams::new(sc.seed, rep as u64);
+        let streams = goodhart::engine::rng::Streams::new(sc.seed, rep as u64);
         let pop = goodhart::Population::draw(&sc.traits, 120, &streams).unwrap();
         let types = pop.type_draw.iter().filter(|&&u| u < 0.25).count() as f64 / 120.0;
         assert!(*s > 0.0 && *s <= types + 1e-12, "replication {rep}: {s} gaming vs {types} gamer types");

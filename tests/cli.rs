@@ -83,7 +83,7 @@ fn run_writes_the_contract_outputs() {
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(json["rows"].as_array().unwrap().len(), 4 * kpis);
     let resolved = std::fs::read_to_string(out.join("scenario.resolved.toml")).unwrap();
-    let back = goodhart::format::parse_scenario(&resolved).unwrap();
+    let back = goodhart::io::format::parse_scenario(&resolved).unwrap();
     assert_eq!(back.periods, 8);
     let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     assert_eq!(run["seed"], 2026);
@@ -295,8 +295,9 @@ fn set_changes_a_field_by_its_path_or_names_the_bad_one() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let sc = goodhart::format::parse_scenario(&std::fs::read_to_string(out.join("scenario.resolved.toml")).unwrap())
-        .unwrap();
+    let sc =
+        goodhart::io::format::parse_scenario(&std::fs::read_to_string(out.join("scenario.resolved.toml")).unwrap())
+            .unwrap();
     let kiro = sc.policies.iter().find(|p| p.name == "kirorank").unwrap();
     assert!(matches!(kiro.reward, goodhart::Reward::Leaderboard { prize, .. } if prize == 500.0));
     assert!(matches!(sc.traits.integrity.dist, goodhart::Dist::Lognormal { mean, .. } if mean == 30.0));

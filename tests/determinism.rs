@@ -1,7 +1,7 @@
 //! Same scenario and seed: identical results on any thread count, in
 //! separate processes, and the same engineers and shocks for every policy.
 
-use goodhart::output::{summary_csv, write_timeseries_csv};
+use goodhart::io::output::{summary_csv, write_timeseries_csv};
 use goodhart::{Policy, run};
 
 use crate::common::{bin, small_story};

@@ -1,7 +1,8 @@
 //! Mechanisms checked against closed forms and statistical properties.
 
-use goodhart::stats::{Estimate, selection_intensity};
-use goodhart::{Dist, Scenario, format::parse_scenario, run};
+use goodhart::analysis::stats::{Estimate, selection_intensity};
+use goodhart::io::format::parse_scenario;
+use goodhart::{Dist, Scenario, run};
 
 #[test]
 fn regressional_goodhart_matches_the_closed_forms() {
@@ -17,16 +18,16 @@ fn regressional_goodhart_matches_the_closed_forms() {
     let mut got = Vec::new();
     let mut regression = Vec::new();
     for rep in 0..reps {
-        let streams = goodhart::rng::Streams::new(11, rep as u64);
+        let streams = goodhart::engine::rng::Streams::new(11, rep as u64);
         let mut v = Vec::with_capacity(n);
         let mut u = Vec::with_capacity(n);
         for i in 0..n {
-            let mut r = streams.stream(goodhart::rng::Purpose::Production, i as u64, 0);
-            let x = mu + sv * goodhart::rng::std_normal(&mut r);
+            let mut r = streams.stream(goodhart::engine::rng::Purpose::Production, i as u64, 0);
+            let x = mu + sv * goodhart::engine::rng::std_normal(&mut r);
             v.push(x);
-            u.push(x + se * goodhart::rng::std_normal(&mut r));
+            u.push(x + se * goodhart::engine::rng::std_normal(&mut r));
         }
-        let top = goodhart::sim::top_k(&u, k, &streams, 0);
+        let top = goodhart::engine::top_k(&u, k, &streams, 0);
         got.push(top.iter().map(|&i| v[i as usize]).sum::<f64>() / k as f64);
         regression.push(top.iter().map(|&i| mu + b * (u[i as usize] - mu)).sum::<f64>() / k as f64);
     }

@@ -12,8 +12,9 @@
 
 use std::sync::LazyLock;
 
-use goodhart::format::{parse_scenario, write_scenario};
-use goodhart::{Error, Scenario, preset};
+use goodhart::io::format::{parse_scenario, write_scenario};
+use goodhart::model::preset;
+use goodhart::{Error, Scenario};
 use proptest::prelude::*;
 use proptest::sample::Index;
 

@@ -1,7 +1,8 @@
 //! The charts and the HTML report: well-formed, complete, escaped, offline.
 
-use goodhart::format::parse_scenario;
-use goodhart::{chart, report, run};
+use goodhart::io::format::parse_scenario;
+use goodhart::io::{chart, report};
+use goodhart::run;
 
 fn hostile() -> goodhart::Results {
     let text = include_str!("../examples/scenarios/kirorank.toml")
@@ -74,9 +75,9 @@ fn the_verdict_compares_token_bills_only_where_there_are_some() {
     let count =
         Policy::new("count", Metric::builtin("deployments", 4).unwrap(), Reward::leaderboard(0.1, 1e3, 0.0, 0.0));
     sc.policies = vec![Policy::none("none"), count];
-    let v = goodhart::output::verdict(&run(&sc).unwrap());
+    let v = goodhart::io::output::verdict(&run(&sc).unwrap());
     assert!(!v.contains("per dollar of tokens") && !v.contains("token bill"), "{v}");
     // With AI, both comparisons are made.
-    let v = goodhart::output::verdict(&hostile());
+    let v = goodhart::io::output::verdict(&hostile());
     assert!(v.contains("per dollar of tokens") && v.contains("token bill"), "{v}");
 }

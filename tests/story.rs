@@ -1,7 +1,7 @@
 //! The seed story, from the contract scenario, with tolerances from paired
 //! confidence intervals over replications (common random numbers).
 
-use goodhart::format::parse_scenario;
+use goodhart::io::format::parse_scenario;
 use goodhart::{Results, run};
 
 fn story() -> Results {
@@ -66,7 +66,7 @@ fn shipped_and_survived_beats_the_token_leaderboard() {
 fn every_scenario_preset_runs_and_tells_its_variant() {
     let m = |r: &Results, p: &str, k: &str| r.estimate(p, k).unwrap().mean;
     let quick = |name: &str| {
-        let mut sc = goodhart::preset::scenario(name).unwrap();
+        let mut sc = goodhart::model::preset::scenario(name).unwrap();
         sc.replications = 4;
         run(&sc).unwrap()
     };

@@ -3,7 +3,7 @@
 //! series, the command writes the same time series an in-memory run gives,
 //! and a failing sink stops the run with its own message.
 
-use goodhart::output::{summary_csv, write_timeseries_csv};
+use goodhart::io::output::{summary_csv, write_timeseries_csv};
 use goodhart::{Error, run, run_streaming};
 
 use crate::common::{bin, small_story};
@@ -63,7 +63,7 @@ fn the_command_streams_the_same_time_series_as_an_in_memory_run() {
         .status()
         .unwrap();
     assert!(st.success());
-    let mut sc = goodhart::preset::scenario("adversarial").unwrap();
+    let mut sc = goodhart::model::preset::scenario("adversarial").unwrap();
     (sc.replications, sc.periods, sc.org.engineers) = (3, 5, 50);
     let mut want = Vec::new();
     write_timeseries_csv(&run(&sc).unwrap(), &mut want).unwrap();

@@ -4,6 +4,6 @@
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if let Ok(s) = std::str::from_utf8(data) {
-        let _ = goodhart::format::parse_scenario(s);
+        let _ = goodhart::io::format::parse_scenario(s);
     }
 });

@@ -114,10 +114,10 @@ pub fn open01<R: Rng + ?Sized>(rng: &mut R) -> f64 {
 
 /// A standard normal draw by inversion (Acklam's rational approximation,
 /// relative error below 1.2e-9: ample for a simulated shock, and a third of
-/// the cost of the refined [`crate::stats::normal_quantile`]).
+/// the cost of the refined [`crate::analysis::stats::normal_quantile`]).
 #[inline]
 pub fn std_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    crate::stats::normal_quantile_fast(open01(rng))
+    crate::analysis::stats::normal_quantile_fast(open01(rng))
 }
 
 /// A Poisson draw with mean `mean` by inversion of one uniform; for large
@@ -133,7 +133,7 @@ pub fn poisson_inv(u: f64, mean: f64) -> u32 {
         return 0;
     }
     if mean > 60.0 {
-        let x = mean + mean.sqrt() * crate::stats::normal_quantile(u) + 0.5;
+        let x = mean + mean.sqrt() * crate::analysis::stats::normal_quantile(u) + 0.5;
         return x.max(0.0).floor() as u32;
     }
     let mut p = (-mean).exp();
@@ -168,7 +168,7 @@ pub fn binomial_inv(u: f64, n: u32, p: f64) -> u32 {
     let nf = n as f64;
     if n > 200 {
         let sd = (nf * p * (1.0 - p)).sqrt();
-        let x = nf * p + sd * crate::stats::normal_quantile(u) + 0.5;
+        let x = nf * p + sd * crate::analysis::stats::normal_quantile(u) + 0.5;
         return x.clamp(0.0, nf).floor() as u32;
     }
     let q = 1.0 - p;

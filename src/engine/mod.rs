@@ -12,19 +12,22 @@
 //! engineer, processed in parallel in fixed-size chunks whose partial sums
 //! are reduced in chunk order, so results do not depend on the thread count.
 
+pub mod population;
+pub mod rng;
+
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::accounting::{KpiDef, aggregate, k, kpi_defs};
+use crate::analysis::kpi::{KpiDef, aggregate, k, kpi_defs};
+use crate::analysis::stats::spearman;
 use crate::behavior::{Agent, BeliefRule, Model, PlanTables, Scratch, best_response, fermi, roth_erev};
-use crate::engineer::Population;
+use crate::engine::population::Population;
+use crate::engine::rng::{Purpose, Streams, binomial_inv, open01, poisson_inv, std_normal};
 use crate::error::Result;
-use crate::metric::{self, CustomMetric, Metric, Noise};
-use crate::reward::{Belief, Reward, leaderboard_counts};
-use crate::rng::{Purpose, Streams, binomial_inv, open01, poisson_inv, std_normal};
-use crate::scenario::Scenario;
-use crate::stats::spearman;
+use crate::model::metric::{self, CustomMetric, Metric, Noise};
+use crate::model::reward::{Belief, Reward, leaderboard_counts};
+use crate::model::scenario::Scenario;
 
 /// Engineers per parallel work unit (fixed, so sums are reduced identically
 /// on any thread count).
@@ -86,7 +89,7 @@ struct StagePolicy {
     metric: MetricEval,
     rewarded: bool,
     reward: Reward,
-    audit: Option<crate::policy::Audit>,
+    audit: Option<crate::model::policy::Audit>,
 }
 
 /// A scenario compiled for the engine.
@@ -283,7 +286,7 @@ impl Compiled {
 pub struct RunOutput {
     /// KPI values per period, row-major: `per_period[t * n_kpis + j]`.
     pub per_period: Vec<f64>,
-    /// KPI values over the counted periods (totals or means, see [`crate::accounting::Aggregate`]).
+    /// KPI values over the counted periods (totals or means, see [`crate::analysis::kpi::Aggregate`]).
     pub totals: Vec<f64>,
     /// At the end of the run: each engineer's published metric and the value
     /// they produced in the last period (kept for the first replication only).

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::analysis::stats::{normal_cdf_pdf, normal_pdf};
 use crate::error::{Result, check_range};
-use crate::metric::Noise;
-use crate::stats::{normal_cdf_pdf, normal_pdf};
+use crate::model::metric::Noise;
 
 /// A user-defined reward scheme.
 pub trait RewardRule: Send + Sync + fmt::Debug {

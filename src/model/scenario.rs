@@ -3,13 +3,13 @@
 
 use serde::Serialize;
 
-use crate::activity::{Activity, EffortCost, default_activities};
 use crate::behavior::Behavior;
-use crate::engineer::TraitsConfig;
 use crate::error::{Error, Result};
-use crate::metric::BUILTIN_SIGNALS;
-use crate::org::Org;
-use crate::policy::Policy;
+use crate::model::activity::{Activity, EffortCost, default_activities};
+use crate::model::engineer::TraitsConfig;
+use crate::model::metric::BUILTIN_SIGNALS;
+use crate::model::org::Org;
+use crate::model::policy::Policy;
 
 /// Everything needed to run an experiment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -79,7 +79,7 @@ impl Scenario {
     pub fn check_series_fit(&self) -> Result<()> {
         /// Most time-series values (policies x replications x periods x KPIs) held in memory.
         const MAX_SERIES_CELLS: f64 = 5.0e7;
-        let kpis = crate::accounting::k::FIXED + self.activities.len() + 1;
+        let kpis = crate::analysis::kpi::k::FIXED + self.activities.len() + 1;
         let series = self.policies.len() as f64 * self.replications as f64 * self.periods as f64 * kpis as f64;
         if series > MAX_SERIES_CELLS {
             return Err(Error::invalid(
@@ -224,7 +224,7 @@ impl Scenario {
             }
             if !p.schedule.is_empty()
                 && (p.metric.is_some()
-                    || !matches!(p.reward, crate::reward::Reward::None)
+                    || !matches!(p.reward, crate::model::reward::Reward::None)
                     || p.audit.is_some()
                     || p.token_cap.is_some())
             {

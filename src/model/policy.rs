@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::error::{Error, Result, check_range};
-use crate::metric::Metric;
-use crate::reward::Reward;
+use crate::model::metric::Metric;
+use crate::model::reward::Reward;
 
 /// Random audits of gaming.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -7,10 +7,10 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use resvg::{tiny_skia, usvg};
 
-use crate::report::{Band, ReportData};
+use crate::io::report::{Band, ReportData};
 
 /// DejaVu Sans, embedded for PNG rendering (licence in `assets/fonts`).
-const FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 /// The Okabe–Ito colour-blind-safe palette (black last), then two of
 /// Tol's muted colours for larger comparisons.
@@ -64,7 +64,7 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
 }
 
 fn label(x: f64) -> String {
-    crate::output::human(x)
+    crate::io::output::human(x)
 }
 
 /// A KPI over time: per policy the mean over replications and a 95%
@@ -235,7 +235,7 @@ fn category(names: &[String], x: f64) -> String {
 
 fn ranks_of(xs: &[f64]) -> Vec<f64> {
     let mut out = vec![0.0; xs.len()];
-    crate::stats::ranks_into(xs, &mut out);
+    crate::analysis::stats::ranks_into(xs, &mut out);
     out
 }
 
@@ -334,7 +334,7 @@ pub fn to_png(svg: &str) -> Result<Vec<u8>, String> {
 pub fn robustness(csv: &str) -> Result<Chart, String> {
     let mut rows: Vec<(String, f64, f64, f64)> = Vec::new();
     for line in csv.lines().skip(1) {
-        let f = crate::output::csv_split(line);
+        let f = crate::io::output::csv_split(line);
         if f.len() < 6 {
             return Err("robustness.csv: a row has too few fields".into());
         }

@@ -1,12 +1,10 @@
-//! Engineers: their traits and how a population is drawn.
+//! Engineers' traits and the distributions they are drawn from (the draw
+//! itself is [`crate::engine::population`]).
 
-use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::dist::{Dist, TraitDist};
 use crate::error::{Error, Result, check_range};
-use crate::rng::{Purpose, Streams, open01, std_normal};
-use crate::stats::normal_cdf;
+use crate::model::dist::{Dist, TraitDist};
 
 /// The six traits of an engineer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -151,7 +149,7 @@ impl TraitsConfig {
         self.cholesky().map(|_| ())
     }
 
-    fn cholesky(&self) -> Result<[[f64; 6]; 6]> {
+    pub(crate) fn cholesky(&self) -> Result<[[f64; 6]; 6]> {
         let mut c = [[0.0; 6]; 6];
         for (i, row) in c.iter_mut().enumerate() {
             row[i] = 1.0;
@@ -184,86 +182,12 @@ impl TraitsConfig {
     }
 }
 
-/// The engineers of one replication, stored as flat arrays (one entry per engineer).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Population {
-    /// Skill s (multiplier on value per hour).
-    pub skill: Vec<f64>,
-    /// AI leverage a.
-    pub ai_leverage: Vec<f64>,
-    /// Integrity gamma (USD-equivalent per gaming hour).
-    pub integrity: Vec<f64>,
-    /// True for engineers who never game.
-    pub never_games: Vec<bool>,
-    /// Intrinsic motivation m.
-    pub intrinsic_motivation: Vec<f64>,
-    /// Reward sensitivity rho.
-    pub reward_sensitivity: Vec<f64>,
-    /// Cost awareness kappa (clamped to [0, 1]).
-    pub cost_awareness: Vec<f64>,
-    /// A uniform draw per engineer used to assign fixed behaviour types.
-    pub type_draw: Vec<f64>,
-}
-
-impl Population {
-    /// Draws `n` engineers from the population stream of `streams`. The draw
-    /// depends only on the seed, the replication and the engineer's index.
-    pub fn draw(cfg: &TraitsConfig, n: usize, streams: &Streams) -> Result<Population> {
-        let l = cfg.cholesky()?;
-        // One engineer's traits, from their own stream: drawn in parallel,
-        // the same whatever the thread count.
-        let draw = |i: usize| -> [f64; 8] {
-            let mut rng = streams.stream(Purpose::Population, i as u64, 0);
-            let mut z = [0.0; 6];
-            for v in z.iter_mut() {
-                *v = std_normal(&mut rng);
-            }
-            let mut x = [0.0; 6];
-            for r in 0..6 {
-                x[r] = (0..=r).map(|k| l[r][k] * z[k]).sum();
-            }
-            let v = |t: Trait| cfg.dist(t).quantile(normal_cdf(x[t as usize]).clamp(1e-16, 1.0 - 1e-16));
-            [
-                v(Trait::Skill).max(0.0),
-                v(Trait::AiLeverage).max(0.0),
-                v(Trait::Integrity).max(0.0),
-                v(Trait::IntrinsicMotivation).max(0.0),
-                v(Trait::RewardSensitivity).max(0.0),
-                v(Trait::CostAwareness).clamp(0.0, 1.0),
-                open01(&mut rng),
-                open01(&mut rng),
-            ]
-        };
-        let rows: Vec<[f64; 8]> = (0..n).into_par_iter().with_min_len(1024).map(draw).collect();
-        let column = |j: usize| rows.iter().map(|r| r[j]).collect::<Vec<f64>>();
-        let p = Population {
-            skill: column(0),
-            ai_leverage: column(1),
-            integrity: column(2),
-            intrinsic_motivation: column(3),
-            reward_sensitivity: column(4),
-            cost_awareness: column(5),
-            never_games: rows.iter().map(|r| r[6] < cfg.never_game_fraction).collect(),
-            type_draw: column(7),
-        };
-        Ok(p)
-    }
-
-    /// Number of engineers.
-    pub fn len(&self) -> usize {
-        self.skill.len()
-    }
-
-    /// True when there are no engineers.
-    pub fn is_empty(&self) -> bool {
-        self.skill.is_empty()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::{pearson, spearman};
+    use crate::analysis::stats::{pearson, spearman};
+    use crate::engine::population::Population;
+    use crate::engine::rng::Streams;
 
     #[test]
     fn correlated_traits_have_the_requested_rank_correlation() {

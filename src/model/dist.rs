@@ -7,8 +7,8 @@
 
 use serde::Serialize;
 
+use crate::analysis::stats::{normal_cdf, normal_quantile};
 use crate::error::{Error, Result};
-use crate::stats::{normal_cdf, normal_quantile};
 
 /// A univariate distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -146,7 +146,7 @@ impl Dist {
                 let (mu, s) = Self::lognormal_params(mean, sd);
                 if s == 0.0 { f64::from(u8::from(x >= mean)) } else { normal_cdf((x.ln() - mu) / s) }
             }
-            Dist::Beta { alpha, beta } => crate::stats::beta_cdf(x.clamp(0.0, 1.0), alpha, beta),
+            Dist::Beta { alpha, beta } => crate::analysis::stats::beta_cdf(x.clamp(0.0, 1.0), alpha, beta),
             Dist::Exponential { mean } => {
                 if x <= 0.0 {
                     0.0
@@ -167,7 +167,7 @@ impl Dist {
                 let (mu, s) = Self::lognormal_params(mean, sd);
                 (mu + s * normal_quantile(u)).exp()
             }
-            Dist::Beta { alpha, beta } => crate::stats::beta_quantile(u, alpha, beta),
+            Dist::Beta { alpha, beta } => crate::analysis::stats::beta_quantile(u, alpha, beta),
             Dist::Exponential { mean } => -mean * (1.0 - u).ln(),
         }
     }

@@ -10,11 +10,11 @@
 use rand::Rng;
 use toml::{Table, Value};
 
+use crate::engine::rng::{Purpose, Streams, open01};
 use crate::error::{Error, Result};
-use crate::format::set_field;
-use crate::output::{csv_field, fmt_num};
-use crate::rng::{Purpose, Streams, open01};
-use crate::scenario::Scenario;
+use crate::io::format::set_field;
+use crate::io::output::{csv_field, fmt_num};
+use crate::model::scenario::Scenario;
 
 /// How a group's points are chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -279,7 +279,7 @@ pub fn rows(task: &Task, results: &crate::experiment::Results) -> String {
     );
     for p in &results.policies {
         for d in &results.kpis {
-            let e = results.estimate(p, &d.name).unwrap_or(crate::stats::Estimate::of(&[]));
+            let e = results.estimate(p, &d.name).unwrap_or(crate::analysis::stats::Estimate::of(&[]));
             out += &format!(
                 "{prefix},{},{},{},{},{}\n",
                 csv_field(p),
@@ -317,13 +317,13 @@ pub fn parse_rows(text: &str) -> Result<Vec<(usize, Vec<String>)>> {
 /// and the same for useful output per USD of tokens. Returns
 /// (`robustness.csv`, a text table).
 pub fn robustness(csv: &str) -> Result<(String, String)> {
-    let head = crate::output::csv_split(csv.lines().next().unwrap_or_default());
+    let head = crate::io::output::csv_split(csv.lines().next().unwrap_or_default());
     let ncol =
         head.iter().position(|c| c == "policy").ok_or_else(|| Error::Parse("sweep.csv: no policy column".into()))?;
     // (uncertainty, lever, policy) -> (net value, output per token dollar)
     let mut cells: std::collections::BTreeMap<(usize, usize, String), (f64, f64, f64)> = Default::default();
     for line in csv.lines().skip(1) {
-        let f = crate::output::csv_split(line);
+        let f = crate::io::output::csv_split(line);
         if f.len() < ncol + 5 {
             return Err(Error::Parse(format!("sweep.csv: a row has {} fields, expected {}", f.len(), ncol + 5)));
         }
@@ -382,7 +382,7 @@ pub fn robustness(csv: &str) -> Result<(String, String)> {
             fmt_num(ow),
             fmt_num(orm)
         );
-        let h = crate::output::human;
+        let h = crate::io::output::human;
         table += &format!("{l:<6} {p:<26} {:>12} {:>12} {:>12} {:>12} {:>10.1}\n", h(nm), h(np10), h(nw), h(rm), om);
     }
     Ok((out, table))

@@ -2,7 +2,7 @@
 //! to watch (`goodhart story`).
 
 use crate::experiment::Results;
-use crate::output::verdict;
+use crate::io::output::verdict;
 
 /// What each default gaming activity looks like from the outside.
 fn gaming_phrase(activity: &str) -> String {
@@ -143,7 +143,7 @@ mod tests {
 
     #[test]
     fn tells_every_period_and_the_switch() {
-        let mut sc = crate::preset::scenario("story").unwrap();
+        let mut sc = crate::model::preset::scenario("story").unwrap();
         sc.org.engineers = 60;
         sc.periods = 30;
         sc.replications = 1;

@@ -222,9 +222,10 @@ mod tests {
         // E[exp(sd e - sd^2/2)] = 1: midpoint rule over normal quantiles.
         let n = 100_000;
         let noise = Noise::Lognormal { sd: 0.8 };
-        let m: f64 =
-            (0..n).map(|i| noise.apply(1.0, crate::stats::normal_quantile((i as f64 + 0.5) / n as f64))).sum::<f64>()
-                / n as f64;
+        let m: f64 = (0..n)
+            .map(|i| noise.apply(1.0, crate::analysis::stats::normal_quantile((i as f64 + 0.5) / n as f64)))
+            .sum::<f64>()
+            / n as f64;
         assert!((m - 1.0).abs() < 1e-3, "{m}");
     }
 

@@ -6,10 +6,10 @@
 use minijinja::{Environment, Value, context};
 use serde::Serialize;
 
-use crate::chart::{self, Chart};
+use crate::analysis::stats::RunningEstimate;
 use crate::experiment::Results;
-use crate::output::{human, verdict};
-use crate::stats::RunningEstimate;
+use crate::io::chart::{self, Chart};
+use crate::io::output::{human, verdict};
 
 /// A period's mean and the ends of its 95% interval.
 pub type Band = (f64, f64, f64);
@@ -110,7 +110,7 @@ impl ReportData {
                 .collect(),
             rows: r.summary(),
             verdict: verdict(r),
-            scenario_toml: crate::format::write_scenario(&r.scenario),
+            scenario_toml: crate::io::format::write_scenario(&r.scenario),
             seed: r.scenario.seed,
             command: command.to_string(),
         }
@@ -127,8 +127,9 @@ impl ReportData {
         verdict: &str,
         command: &str,
     ) -> Result<ReportData, String> {
-        use crate::output::csv_split;
-        let sc = crate::format::parse_scenario(scenario_toml).map_err(|e| format!("scenario.resolved.toml: {e}"))?;
+        use crate::io::output::csv_split;
+        let sc =
+            crate::io::format::parse_scenario(scenario_toml).map_err(|e| format!("scenario.resolved.toml: {e}"))?;
         let policies: Vec<String> = sc.policies.iter().map(|p| p.name.clone()).collect();
         let pidx = |name: &str| policies.iter().position(|p| p == name);
         let periods = sc.periods as usize;
@@ -184,8 +185,8 @@ impl ReportData {
                 return Err(format!("summary.csv: line {}: expected at least 9 fields", i + 1));
             }
             let n = f[5].parse::<usize>().map_err(|_| format!("summary.csv: line {}: bad replications", i + 1))?;
-            let e = |a: usize| -> Result<crate::stats::Estimate, String> {
-                Ok(crate::stats::Estimate {
+            let e = |a: usize| -> Result<crate::analysis::stats::Estimate, String> {
+                Ok(crate::analysis::stats::Estimate {
                     mean: num("summary.csv", i + 1, &f[a])?,
                     ci_low: num("summary.csv", i + 1, &f[a + 1])?,
                     ci_high: num("summary.csv", i + 1, &f[a + 2])?,
@@ -435,10 +436,10 @@ pub fn sweep_html(title: &str, robustness_csv: &str, chart: &Chart) -> Result<St
     let mut env = Environment::new();
     env.add_template("sweep.html", SWEEP_TEMPLATE).map_err(|e| e.to_string())?;
     let mut lines = robustness_csv.lines();
-    let header = crate::output::csv_split(lines.next().unwrap_or_default());
+    let header = crate::io::output::csv_split(lines.next().unwrap_or_default());
     let rows: Vec<Vec<String>> = lines
         .map(|l| {
-            crate::output::csv_split(l)
+            crate::io::output::csv_split(l)
                 .into_iter()
                 .enumerate()
                 .map(|(i, c)| if i >= 3 { c.parse::<f64>().map_or(c.clone(), human) } else { c })

@@ -7,8 +7,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::analysis::stats::Estimate;
 use crate::experiment::Results;
-use crate::stats::Estimate;
 
 /// The leading columns of `summary.csv` (a contract).
 pub const SUMMARY_COLUMNS: [&str; 9] =
@@ -68,8 +68,8 @@ pub const TIMESERIES_HEADER: &str = "policy,replication,period,kpi,value\n";
 pub fn write_timeseries_rows(
     policy: &str,
     rep: usize,
-    kpis: &[crate::accounting::KpiDef],
-    run: &crate::sim::RunOutput,
+    kpis: &[crate::analysis::kpi::KpiDef],
+    run: &crate::engine::RunOutput,
     w: &mut impl Write,
 ) -> io::Result<()> {
     // A story's series has hundreds of thousands of rows: each row's text is

@@ -2,9 +2,9 @@
 //! crate so that users can print them (`goodhart init <preset>`) and edit.
 
 use crate::error::{Error, Result};
-use crate::format::parse_scenario;
-use crate::policy::Policy;
-use crate::scenario::Scenario;
+use crate::io::format::parse_scenario;
+use crate::model::policy::Policy;
+use crate::model::scenario::Scenario;
 
 /// A built-in scenario: its name, a one-line summary and its file text.
 #[derive(Debug, Clone, Copy)]

@@ -19,9 +19,9 @@
 
 use serde::Serialize;
 
-use crate::activity::EffortCost;
 use crate::error::{Result, check_range};
-use crate::reward::{Belief, Point};
+use crate::model::activity::EffortCost;
+use crate::model::reward::{Belief, Point};
 
 /// How engineers update beliefs about leaderboard cut-offs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -1169,8 +1169,8 @@ pub fn roth_erev(q: &mut [f64; 2], played: usize, x: f64, forgetting: f64, exper
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::activity::EffortForm;
-    use crate::metric::Noise;
+    use crate::model::activity::EffortForm;
+    use crate::model::metric::Noise;
 
     thread_local! {
         /// Searches settled by `certify_near` on this thread.
@@ -1305,7 +1305,7 @@ mod tests {
 
     #[test]
     fn the_chord_bound_lies_above_the_chord_plus_the_reward() {
-        use crate::rng::{Purpose, Streams, open01};
+        use crate::engine::rng::{Purpose, Streams, open01};
         let streams = Streams::new(7, 0);
         for case in 0..300u64 {
             let mut r = streams.stream(Purpose::Behaviour, case, 0);
@@ -1373,9 +1373,9 @@ mod brute_force {
     //! on random instances, no point of a brute-force grid over hours and AI
     //! intensity (then polished by a local pattern search) may beat it.
     use super::*;
-    use crate::activity::EffortForm;
-    use crate::metric::Noise;
-    use crate::rng::{Purpose, Streams, open01};
+    use crate::engine::rng::{Purpose, Streams, open01};
+    use crate::model::activity::EffortForm;
+    use crate::model::metric::Noise;
 
     fn utility(ag: &Agent, t: &PlanTables, b: &Belief, h: &[f64], tau: &[f64]) -> f64 {
         if !ag.may_game && h.iter().zip(&t.gaming).any(|(&x, &g)| g && x > 0.0) {

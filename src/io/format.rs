@@ -7,16 +7,16 @@
 
 use toml::{Table, Value};
 
-use crate::activity::{Activity, EffortCost, EffortForm};
 use crate::behavior::{Behavior, BeliefRule, Model};
-use crate::dist::{Dist, TraitDist};
-use crate::engineer::{Correlation, Trait, TraitsConfig};
 use crate::error::{Error, Result, closest};
-use crate::metric::{BUILTIN_METRICS, Metric, Noise};
-use crate::org::Org;
-use crate::policy::{Audit, Policy, Stage};
-use crate::reward::Reward;
-use crate::scenario::Scenario;
+use crate::model::activity::{Activity, EffortCost, EffortForm};
+use crate::model::dist::{Dist, TraitDist};
+use crate::model::engineer::{Correlation, Trait, TraitsConfig};
+use crate::model::metric::{BUILTIN_METRICS, Metric, Noise};
+use crate::model::org::Org;
+use crate::model::policy::{Audit, Policy, Stage};
+use crate::model::reward::Reward;
+use crate::model::scenario::Scenario;
 
 /// A table being read: remembers its path and which keys were used, so
 /// that unknown keys can be reported with a suggestion.
@@ -269,11 +269,11 @@ fn org_from(t: &Table) -> Result<Org> {
     let o = Obj::new("org", t, ORG)?;
     let d = Org::default();
     let engineers = o.int("engineers", d.engineers as u64, u64::MAX)?;
-    if engineers == 0 || engineers > crate::org::MAX_ENGINEERS as u64 {
+    if engineers == 0 || engineers > crate::model::org::MAX_ENGINEERS as u64 {
         return Err(Error::invalid(
             "org.engineers",
             engineers,
-            format!("an integer in [1, {}]", crate::org::MAX_ENGINEERS),
+            format!("an integer in [1, {}]", crate::model::org::MAX_ENGINEERS),
         ));
     }
     Ok(Org {
@@ -685,7 +685,7 @@ pub fn write_scenario(sc: &Scenario) -> String {
     let o = &sc.org;
     line("");
     line("[org]");
-    line(&format!("engineers = {}  # number of engineers, 1..{}", o.engineers, crate::org::MAX_ENGINEERS));
+    line(&format!("engineers = {}  # number of engineers, 1..{}", o.engineers, crate::model::org::MAX_ENGINEERS));
     line(&format!(
         "hours_per_period = {}  # hours available per engineer per period, (0, 10000]",
         num(o.hours_per_period)
@@ -868,11 +868,11 @@ pub fn write_scenario(sc: &Scenario) -> String {
 /// as a string. The result is validated like a file.
 ///
 /// ```
-/// let sc = goodhart::preset::scenario("story")?;
-/// let sc = goodhart::format::set_field(&sc, "policy[kirorank].reward.prize", "500")?;
+/// let sc = goodhart::model::preset::scenario("story")?;
+/// let sc = goodhart::io::format::set_field(&sc, "policy[kirorank].reward.prize", "500")?;
 /// let kiro = sc.policies.iter().find(|p| p.name == "kirorank").unwrap();
 /// assert!(matches!(kiro.reward, goodhart::Reward::Leaderboard { prize, .. } if prize == 500.0));
-/// assert!(goodhart::format::set_field(&sc, "org.enginers", "10").unwrap_err().to_string().contains("engineers"));
+/// assert!(goodhart::io::format::set_field(&sc, "org.enginers", "10").unwrap_err().to_string().contains("engineers"));
 /// # Ok::<(), goodhart::Error>(())
 /// ```
 pub fn set_field(sc: &Scenario, path: &str, value: &str) -> Result<Scenario> {

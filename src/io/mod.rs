@@ -1,0 +1,11 @@
+//! Input and output as text and pictures: scenario files, CSV and JSON
+//! outputs, charts, the HTML report and the week-by-week narrative. The
+//! library writes strings and bytes; the binary puts them on disk.
+
+#[cfg(feature = "plots")]
+pub mod chart;
+pub mod format;
+pub mod narrative;
+pub mod output;
+#[cfg(feature = "plots")]
+pub mod report;
