@@ -7,9 +7,10 @@ use serde::Serialize;
 
 use crate::analysis::kpi::KpiDef;
 use crate::analysis::stats::{Estimate, RunningEstimate};
+use crate::behavior::BehaviorRule;
 use crate::engine::population::Population;
 use crate::engine::rng::Streams;
-use crate::engine::{Compiled, RunOutput, simulate};
+use crate::engine::{Compiled, RunOutput, simulate, simulate_with};
 use crate::error::{Error, Result};
 use crate::model::scenario::Scenario;
 
@@ -62,13 +63,106 @@ pub struct SummaryRow {
 /// # Ok::<(), goodhart::Error>(())
 /// ```
 pub fn run(scenario: &Scenario) -> Result<Results> {
-    run_with_progress(scenario, &|_| {})
+    Experiment::new(scenario).run()
 }
 
 /// Like [`run`], calling `progress(done)` after each finished run
 /// (policy x replication) from whichever thread finished it.
 pub fn run_with_progress(scenario: &Scenario, progress: &(dyn Fn(usize) + Sync)) -> Result<Results> {
-    run_streaming(scenario, progress, true, &mut |_, _, _| Ok(()))
+    Experiment::new(scenario).progress(progress).run()
+}
+
+/// An experiment to run: a scenario, the behaviour its engineers follow
+/// (the scenario's own, or a [`BehaviorRule`] of yours) and an optional
+/// progress callback.
+///
+/// ```
+/// use goodhart::behavior::HillClimb;
+/// use goodhart::Experiment;
+///
+/// let mut sc = goodhart::model::preset::scenario("adversarial")?;
+/// (sc.periods, sc.replications) = (8, 2);
+/// let climbers = Experiment::new(&sc).behavior(HillClimb { step: 2.0 }).run()?;
+/// let solvers = Experiment::new(&sc).run()?;
+/// // Hill-climbers follow the token board only a step a week.
+/// let tokens = |r: &goodhart::Results| r.estimate("kirorank", "tokens").unwrap().mean;
+/// assert!(tokens(&climbers) < tokens(&solvers));
+/// # Ok::<(), goodhart::Error>(())
+/// ```
+pub struct Experiment<'a, R = ScenarioRule> {
+    scenario: &'a Scenario,
+    rule: R,
+    progress: &'a (dyn Fn(usize) + Sync),
+}
+
+/// The behaviour a scenario names in its `[behavior]` section (the
+/// default of an [`Experiment`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ScenarioRule;
+
+/// A behaviour of the caller's, given by [`Experiment::behavior`].
+#[derive(Debug, Clone, Copy)]
+pub struct CustomRule<B>(B);
+
+/// How an [`Experiment`] simulates one run; implemented by
+/// [`ScenarioRule`] and [`CustomRule`] only.
+pub trait Simulator: Sync + sealed::Sealed {
+    #[doc(hidden)]
+    fn simulate(&self, c: &Compiled, policy: usize, rep: u32, pop: &Population, streams: &Streams) -> RunOutput;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::ScenarioRule {}
+    impl<B> Sealed for super::CustomRule<B> {}
+}
+
+impl Simulator for ScenarioRule {
+    fn simulate(&self, c: &Compiled, policy: usize, rep: u32, pop: &Population, streams: &Streams) -> RunOutput {
+        simulate(c, policy, rep, pop, streams)
+    }
+}
+
+impl<B: BehaviorRule> Simulator for CustomRule<B> {
+    fn simulate(&self, c: &Compiled, policy: usize, rep: u32, pop: &Population, streams: &Streams) -> RunOutput {
+        simulate_with(c, &self.0, policy, rep, pop, streams)
+    }
+}
+
+impl<'a> Experiment<'a, ScenarioRule> {
+    /// Every policy of `scenario`, its engineers following the behaviour it names.
+    pub fn new(scenario: &'a Scenario) -> Self {
+        Experiment { scenario, rule: ScenarioRule, progress: &|_| {} }
+    }
+}
+
+impl<'a, R: Simulator> Experiment<'a, R> {
+    /// Engineers follow `rule` instead of the scenario's `[behavior]`
+    /// model (its temperature and belief rule still apply).
+    pub fn behavior<B: BehaviorRule>(self, rule: B) -> Experiment<'a, CustomRule<B>> {
+        Experiment { scenario: self.scenario, rule: CustomRule(rule), progress: self.progress }
+    }
+
+    /// Calls `progress(done)` after each finished run (policy x
+    /// replication), from whichever thread finished it.
+    pub fn progress(self, progress: &'a (dyn Fn(usize) + Sync)) -> Self {
+        Experiment { progress, ..self }
+    }
+
+    /// Runs it, keeping every run's per-period series.
+    pub fn run(&self) -> Result<Results> {
+        self.run_streaming(true, &mut |_, _, _| Ok(()))
+    }
+
+    /// Runs it, handing every finished run to `sink` in canonical order (see
+    /// [`run_streaming`]).
+    pub fn run_streaming(
+        &self,
+        keep_series: bool,
+        sink: &mut dyn FnMut(usize, usize, &RunOutput) -> std::result::Result<(), String>,
+    ) -> Result<Results> {
+        stream(self.scenario, &self.rule, self.progress, keep_series, sink)
+    }
 }
 
 /// Replications run at once per thread: enough to keep every thread busy
@@ -86,6 +180,16 @@ const BATCH_PER_THREAD: usize = 4;
 /// experiment and is returned as [`Error::Sink`].
 pub fn run_streaming(
     scenario: &Scenario,
+    progress: &(dyn Fn(usize) + Sync),
+    keep_series: bool,
+    sink: &mut dyn FnMut(usize, usize, &RunOutput) -> std::result::Result<(), String>,
+) -> Result<Results> {
+    Experiment::new(scenario).progress(progress).run_streaming(keep_series, sink)
+}
+
+fn stream<S: Simulator>(
+    scenario: &Scenario,
+    sim: &S,
     progress: &(dyn Fn(usize) + Sync),
     keep_series: bool,
     sink: &mut dyn FnMut(usize, usize, &RunOutput) -> std::result::Result<(), String>,
@@ -111,7 +215,7 @@ pub fn run_streaming(
                 Ok((0..np)
                     .into_par_iter()
                     .map(|p| {
-                        let out = simulate(&c, p, rep as u32, &pop, &streams);
+                        let out = sim.simulate(&c, p, rep as u32, &pop, &streams);
                         progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
                         out
                     })

@@ -142,3 +142,51 @@ fn a_token_budget_caps_the_bill_of_a_token_leaderboard() {
     let tokens = r.values("capped", "tokens").unwrap();
     assert!(tokens.iter().all(|&t| t <= 2.5e7 * 120.0 * 12.0 * (1.0 + 1e-9)));
 }
+
+#[test]
+fn a_rule_given_to_an_experiment_runs_as_the_same_rule_named_in_the_scenario() {
+    // The engine is generic over the behaviour: a built-in handed to
+    // `Experiment::behavior` must give the scenario path's numbers exactly,
+    // social learning (imitation's snapshot of peers) included.
+    use goodhart::Experiment;
+    use goodhart::behavior::{FixedTypes, HillClimb, Imitation, RothErev};
+    let same = |model: Model, custom: &dyn Fn(&Scenario) -> goodhart::Results| {
+        let sc = kirorank_only(model);
+        let named = run(&sc).unwrap();
+        let given = custom(&Scenario { behavior: Behavior::default(), ..sc.clone() });
+        for (a, b) in named.summary().iter().zip(given.summary()) {
+            assert_eq!((a.estimate.mean, a.diff.mean), (b.estimate.mean, b.diff.mean), "{model:?}: {}", a.kpi);
+        }
+    };
+    let imitation = Imitation { revision_rate: 0.3, beta: 0.01, initial_gamers: 0.2 };
+    same(Model::Imitation { revision_rate: 0.3, beta: 0.01, initial_gamers: 0.2 }, &|sc| {
+        Experiment::new(sc).behavior(imitation).run().unwrap()
+    });
+    let roth = RothErev { forgetting: 0.1, experimentation: 0.2, initial_propensity: 100.0 };
+    same(Model::RothErev { forgetting: 0.1, experimentation: 0.2, initial_propensity: 100.0 }, &|sc| {
+        Experiment::new(sc).behavior(roth).run().unwrap()
+    });
+    same(Model::FixedTypes { gamer_fraction: 0.3 }, &|sc| {
+        Experiment::new(sc).behavior(FixedTypes { gamer_fraction: 0.3 }).run().unwrap()
+    });
+    same(Model::HillClimb { step: 2.0 }, &|sc| Experiment::new(sc).behavior(HillClimb { step: 2.0 }).run().unwrap());
+}
+
+#[test]
+fn hill_climbers_follow_a_token_board_slowly() {
+    // Myopic climbers move `step` hours a week from the honest plan of the
+    // pre-period: under kirorank their token use rises week by week but
+    // stays below the best responders', who jump to the new optimum at once.
+    let sc = kirorank_only(Model::HillClimb { step: 1.0 });
+    let climbers = run(&sc).unwrap();
+    let solvers = run(&kirorank_only(Model::BestResponse)).unwrap();
+    let tokens = climbers.period_means("kirorank", "tokens").unwrap();
+    assert!(tokens[15] > tokens[0], "tokens {:?}", tokens);
+    let paired = |r: &goodhart::Results| r.paired_diff("kirorank", "no-leaderboard", "tokens").unwrap();
+    let (c, s) = (paired(&climbers), paired(&solvers));
+    assert!(c.ci_low > 0.0, "climbers' token rise {c:?}");
+    assert!(c.ci_high < s.ci_low, "climbers {c:?} vs best responders {s:?}");
+    // A scenario file names it the same way.
+    let file = goodhart::parse_scenario("[behavior]\nmodel = \"hill-climb\"\nstep = 1.5").unwrap();
+    assert_eq!(file.behavior.model, Model::HillClimb { step: 1.5 });
+}

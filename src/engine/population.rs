@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 
 use crate::analysis::stats::normal_cdf;
+use crate::behavior::Engineer;
 use crate::engine::rng::{Purpose, Streams, open01, std_normal};
 use crate::error::Result;
 use crate::model::engineer::{Trait, TraitsConfig};
@@ -71,6 +72,21 @@ impl Population {
             type_draw: column(7),
         };
         Ok(p)
+    }
+
+    /// Engineer `i` as a behaviour sees them.
+    pub fn engineer(&self, i: usize) -> Engineer {
+        Engineer {
+            index: i,
+            skill: self.skill[i],
+            ai_leverage: self.ai_leverage[i],
+            integrity: self.integrity[i],
+            never_games: self.never_games[i],
+            intrinsic_motivation: self.intrinsic_motivation[i],
+            reward_sensitivity: self.reward_sensitivity[i],
+            cost_awareness: self.cost_awareness[i],
+            type_draw: self.type_draw[i],
+        }
     }
 
     /// Number of engineers.

@@ -445,8 +445,9 @@ const BEHAVIOR: &[&str] = &[
     "experimentation",
     "initial_propensity",
     "gamer_fraction",
+    "step",
 ];
-const MODELS: &[&str] = &["best-response", "imitation", "roth-erev", "fixed-types"];
+const MODELS: &[&str] = &["best-response", "imitation", "roth-erev", "fixed-types", "hill-climb"];
 
 fn behavior_from(t: &Table) -> Result<Behavior> {
     let o = Obj::new("behavior", t, BEHAVIOR)?;
@@ -464,6 +465,7 @@ fn behavior_from(t: &Table) -> Result<Behavior> {
             initial_propensity: o.num("initial_propensity", 100.0)?,
         },
         "fixed-types" => Model::FixedTypes { gamer_fraction: o.num("gamer_fraction", 0.3)? },
+        "hill-climb" => Model::HillClimb { step: o.num("step", 1.0)? },
         other => return Err(choice("behavior.model", other, MODELS)),
     };
     let default_alpha = match d.belief {
@@ -750,7 +752,9 @@ pub fn write_scenario(sc: &Scenario) -> String {
     line("[behavior]");
     let b = &sc.behavior;
     match b.model {
-        Model::BestResponse => line("model = \"best-response\"  # best-response | imitation | roth-erev | fixed-types"),
+        Model::BestResponse => {
+            line("model = \"best-response\"  # best-response | imitation | roth-erev | fixed-types | hill-climb")
+        }
         Model::Imitation { revision_rate, beta, initial_gamers } => {
             line("model = \"imitation\"");
             line(&format!("revision_rate = {}  # probability per period of reconsidering, [0, 1]", num(revision_rate)));
@@ -766,6 +770,10 @@ pub fn write_scenario(sc: &Scenario) -> String {
         Model::FixedTypes { gamer_fraction } => {
             line("model = \"fixed-types\"");
             line(&format!("gamer_fraction = {}  # [0, 1]", num(gamer_fraction)));
+        }
+        Model::HillClimb { step } => {
+            line("model = \"hill-climb\"");
+            line(&format!("step = {}  # hours moved per step, (0, 168]", num(step)));
         }
     }
     line(&format!("temperature = {}  # logit temperature, USD; 0 = exact best response", num(b.temperature)));

@@ -1,0 +1,137 @@
+//! What a behaviour plans with: the engineer's utility under this period's
+//! belief, the exact best response, and the plan chosen.
+
+use crate::behavior::best_response::{Agent, PlanTables, Scratch, evaluate, solve};
+use crate::engine::state::Warm;
+use crate::model::reward::Belief;
+
+/// One engineer's planning problem for one period. A behaviour's
+/// [`choose`](crate::behavior::BehaviorRule::choose) reads it and leaves a
+/// plan in it: hours per activity (summing to at most
+/// [`Planner::hours_available`]) and AI intensity per activity (tokens per
+/// hour).
+pub struct Planner<'a> {
+    pub(crate) agent: Agent,
+    pub(crate) tables: &'a PlanTables,
+    pub(crate) belief: &'a Belief,
+    pub(crate) temperature: f64,
+    pub(crate) u_logit: f64,
+    pub(crate) u_strategy: f64,
+    /// False in the pre-period: no reward, no warm start.
+    pub(crate) incentive: bool,
+    pub(crate) scratch: &'a mut Scratch,
+    pub(crate) warm: &'a mut Warm,
+    pub(crate) last_hours: &'a [f64],
+    pub(crate) last_tau: &'a [f64],
+}
+
+impl<'a> Planner<'a> {
+    /// Plans the exact best response (at the scenario's logit temperature)
+    /// with gaming activities open or closed, and returns the plan's
+    /// expected utility.
+    pub fn best_response(&mut self, may_game: bool) -> f64 {
+        let mut ag = self.agent;
+        ag.may_game = may_game;
+        if !self.incentive {
+            return solve(&ag, self.tables, self.belief, 0.0, self.u_logit, self.scratch).utility;
+        }
+        let (s, w) = (&mut *self.scratch, &mut *self.warm);
+        s.warm_start(w.lambda, w.lambda_move);
+        s.warm_metric(w.metric, w.metric_slope);
+        s.warm_budget(w.theta_cap);
+        let plan = solve(&ag, self.tables, self.belief, self.temperature, self.u_logit, s);
+        if s.budget_price().is_finite() {
+            w.theta_cap = s.budget_price();
+        }
+        w.metric = plan.metric;
+        w.metric_slope = s.metric_slope();
+        let last = w.lambda;
+        w.lambda = plan.lambda;
+        w.lambda_move = ((plan.lambda - last) / plan.lambda).abs();
+        plan.utility
+    }
+
+    /// Plans as if gaming cost this engineer nothing (integrity 0): a
+    /// committed gamer. Applies to the plans and utilities that follow.
+    pub fn ignore_integrity(&mut self) {
+        self.agent.integrity = 0.0;
+    }
+
+    /// The engineer's expected utility of a plan under this period's belief
+    /// (USD-equivalent; see the [module page](crate::behavior)). Hours on a
+    /// gaming activity count only while gaming is open
+    /// ([`Planner::best_response`] opens or closes it; `utility` treats it
+    /// as open).
+    pub fn utility(&self, hours: &[f64], tau: &[f64]) -> f64 {
+        let pv = evaluate(&self.agent, self.tables, hours, tau);
+        pv.w + self.agent.sensitivity * self.belief.expected(pv.metric)
+    }
+
+    /// Sets the plan: hours and AI intensity per activity. Negative hours
+    /// count as zero, AI intensity is held within each activity's range, and
+    /// hours beyond [`Planner::hours_available`] are scaled down to it.
+    pub fn set_plan(&mut self, hours: &[f64], tau: &[f64]) {
+        let k = self.activities();
+        let total: f64 = hours.iter().take(k).map(|h| h.max(0.0)).sum();
+        let scale = if total > self.agent.hours { self.agent.hours / total } else { 1.0 };
+        for a in 0..k {
+            self.scratch.hours[a] = hours.get(a).map_or(0.0, |h| h.max(0.0) * scale);
+            self.scratch.tau[a] = tau.get(a).map_or(0.0, |t| t.clamp(0.0, self.tables.tau_max[a]));
+        }
+    }
+
+    /// The plan chosen so far this period: hours per activity.
+    pub fn hours(&self) -> &[f64] {
+        &self.scratch.hours
+    }
+
+    /// The plan chosen so far this period: AI intensity per activity,
+    /// tokens per hour.
+    pub fn tau(&self) -> &[f64] {
+        &self.scratch.tau
+    }
+
+    /// Last period's hours per activity (zeros before the first period).
+    pub fn last_hours(&self) -> &'a [f64] {
+        self.last_hours
+    }
+
+    /// Last period's AI intensity per activity, tokens per hour.
+    pub fn last_tau(&self) -> &'a [f64] {
+        self.last_tau
+    }
+
+    /// Hours the engineer has this period (the week less the review load
+    /// colleagues' changes put on them).
+    pub fn hours_available(&self) -> f64 {
+        self.agent.hours
+    }
+
+    /// Number of activities, in scenario order.
+    pub fn activities(&self) -> usize {
+        self.tables.len()
+    }
+
+    /// Whether activity `a` is gaming.
+    pub fn is_gaming(&self, a: usize) -> bool {
+        self.tables.gaming[a]
+    }
+
+    /// Whether the reward counts this period (false in the pre-period,
+    /// before the measure became a target).
+    pub fn incentive(&self) -> bool {
+        self.incentive
+    }
+
+    /// A uniform draw in (0, 1) for this engineer and period, the same under
+    /// every policy (for choosing a strategy at random).
+    pub fn strategy_draw(&self) -> f64 {
+        self.u_strategy
+    }
+}
+
+impl std::fmt::Debug for Planner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Planner").field("hours", &self.scratch.hours).field("tau", &self.scratch.tau).finish()
+    }
+}

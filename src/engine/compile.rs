@@ -1,0 +1,214 @@
+//! A scenario compiled for the engine: metrics resolved to signal indices,
+//! each policy's planning tables, and schedules as (first period, stage).
+
+use std::sync::Arc;
+
+use crate::analysis::kpi::{KpiDef, kpi_defs};
+use crate::behavior::best_response::PlanTables;
+use crate::error::Result;
+use crate::model::metric::{self, CustomMetric, Metric, Noise};
+use crate::model::reward::Reward;
+use crate::model::scenario::Scenario;
+
+/// A metric compiled against the scenario's signal indices.
+#[derive(Debug, Clone)]
+pub(crate) struct MetricEval {
+    pub weights: Vec<(usize, f64)>,
+    pub custom: Option<(Arc<dyn CustomMetric>, Vec<usize>)>,
+    pub noise: Noise,
+    pub delay: usize,
+    pub window: usize,
+}
+
+impl MetricEval {
+    pub fn compile(m: &Metric, signals: &[String]) -> MetricEval {
+        let idx = |s: &str| signals.iter().position(|x| x == s).unwrap_or(0);
+        MetricEval {
+            weights: m.weights.iter().map(|(s, w)| (idx(s), *w)).collect(),
+            custom: m.custom.as_ref().map(|c| (c.clone(), c.signals().iter().map(|s| idx(s)).collect())),
+            noise: m.noise,
+            delay: m.delay as usize,
+            window: m.window as usize,
+        }
+    }
+
+    #[inline]
+    pub fn raw(&self, sig: &[f64], buf: &mut Vec<f64>) -> f64 {
+        match &self.custom {
+            Some((c, idx)) => {
+                buf.clear();
+                buf.extend(idx.iter().map(|&i| sig[i]));
+                c.observe(buf)
+            }
+            None => self.weights.iter().map(|&(i, w)| w * sig[i]).sum(),
+        }
+    }
+
+    /// The noise an engineer believes is on their published metric
+    /// (the window averages independent draws).
+    pub fn belief_noise(&self) -> Noise {
+        let f = (self.window as f64).sqrt();
+        match self.noise {
+            Noise::None => Noise::None,
+            Noise::Normal { sd } => Noise::Normal { sd: sd / f },
+            Noise::Lognormal { sd } => Noise::Lognormal { sd: sd / f },
+        }
+    }
+}
+
+/// A non-scheduled policy compiled for the engine.
+#[derive(Debug, Clone)]
+pub(crate) struct StagePolicy {
+    pub tables: PlanTables,
+    /// The same without incentive-related terms, for the pre-period.
+    pub free: PlanTables,
+    /// The rewarded metric, or the diagnostic one (tokens) if none.
+    pub metric: MetricEval,
+    pub rewarded: bool,
+    pub reward: Reward,
+    pub audit: Option<crate::model::policy::Audit>,
+}
+
+/// A scenario compiled for the engine.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Signal names.
+    pub signals: Vec<String>,
+    /// KPI definitions, in output order.
+    pub kpis: Vec<KpiDef>,
+    pub(crate) stage_policies: Vec<StagePolicy>,
+    /// Per scenario policy: (first period, index into `stage_policies`).
+    pub(crate) schedules: Vec<Vec<(u32, usize)>>,
+    /// Per activity: its direct signal contributions as (signal index, per
+    /// productive unit), resolved once rather than by name per agent-step.
+    pub(crate) direct_signals: Vec<Vec<(usize, f64)>>,
+    /// Activities, signals, and the longest metric history any stage needs
+    /// (delay + window), in periods.
+    pub(crate) k: usize,
+    pub(crate) s: usize,
+    pub(crate) l: usize,
+}
+
+impl Compiled {
+    /// Compiles a validated scenario.
+    pub fn new(scenario: &Scenario) -> Result<Compiled> {
+        scenario.validate()?;
+        let sc = scenario.clone();
+        let signals = sc.signals();
+        let names: Vec<String> = sc.activities.iter().map(|a| a.name.clone()).collect();
+        let kpis = kpi_defs(&names);
+        let rb = sc.org.rollback_probability();
+        let inc = sc.org.incident_probability;
+        let ns = signals.len();
+        let direct_signals: Vec<Vec<(usize, f64)>> = sc
+            .activities
+            .iter()
+            .map(|a| a.signals.iter().filter_map(|(s, w)| Some((signals.iter().position(|x| x == s)?, *w))).collect())
+            .collect();
+        let unit_signals: Vec<Vec<f64>> = sc
+            .activities
+            .iter()
+            .map(|a| {
+                let mut v = vec![0.0; ns];
+                let surv = 1.0 - a.defect_rate * rb;
+                let d = a.changes_per_hour;
+                v[metric::SIG_VALUE] = a.value_per_hour * surv;
+                v[metric::SIG_DEPLOYMENTS] = d;
+                v[metric::SIG_NORMALIZED] = d * a.change_size * a.usefulness * surv;
+                v[metric::SIG_SURVIVED] = d * a.change_size * surv;
+                v[metric::SIG_FAILED] = d * a.defect_rate * rb;
+                v[metric::SIG_INCIDENTS] = d * a.defect_rate * inc;
+                v[metric::SIG_REVIEW] = d * a.review_hours_per_change;
+                v
+            })
+            .zip(&direct_signals)
+            .map(|(mut v, direct)| {
+                for &(i, w) in direct {
+                    v[i] += w;
+                }
+                v
+            })
+            .collect();
+        let tokens_metric = Metric::builtin("tokens", sc.org.survival_window)?;
+        let mut stage_policies = Vec::new();
+        let mut base_index = vec![usize::MAX; sc.policies.len()];
+        for (pi, p) in sc.policies.iter().enumerate() {
+            if !p.schedule.is_empty() {
+                continue;
+            }
+            let rewarded = p.metric.is_some();
+            let m = p.metric.as_ref().unwrap_or(&tokens_metric);
+            let metric = MetricEval::compile(m, &signals);
+            let tok_w: f64 = metric.weights.iter().filter(|(i, _)| *i == metric::SIG_TOKENS).map(|(_, w)| w).sum();
+            let rewarded_weights = |act: usize| -> f64 {
+                if !rewarded {
+                    return 0.0;
+                }
+                metric
+                    .weights
+                    .iter()
+                    .filter(|(i, _)| *i != metric::SIG_TOKENS)
+                    .map(|&(i, w)| w * unit_signals[act][i])
+                    .sum()
+            };
+            let h = sc.org.hours_per_period;
+            let tables = PlanTables {
+                eff_value: unit_signals.iter().map(|v| v[metric::SIG_VALUE]).collect(),
+                mu_p: (0..sc.activities.len()).map(rewarded_weights).collect(),
+                w_tok: if rewarded { tok_w } else { 0.0 },
+                tokens: sc.activities.iter().map(|a| a.tokens_per_hour).collect(),
+                gaming: sc.activities.iter().map(|a| a.gaming).collect(),
+                uses_ai: sc.activities.iter().map(|a| a.uses_ai).collect(),
+                tau0: sc.activities.iter().map(|a| a.tau0).collect(),
+                tau_max: sc.activities.iter().map(|a| if a.uses_ai { a.max_tokens_per_hour } else { 0.0 }).collect(),
+                e_max: sc
+                    .activities
+                    .iter()
+                    .map(|a| if a.uses_ai { (-a.max_tokens_per_hour / a.tau0).exp() } else { 1.0 })
+                    .collect(),
+                skill_scaled: sc.activities.iter().map(|a| a.skill_scaled).collect(),
+                price: sc.org.price_per_token(),
+                audit_per_hour: p.audit.map_or(0.0, |a| a.probability * a.sensitivity * a.penalty / h),
+                cap: p.token_cap,
+                effort: sc.effort_cost,
+            };
+            base_index[pi] = stage_policies.len();
+            let free = PlanTables { audit_per_hour: 0.0, cap: None, ..tables.clone() };
+            stage_policies.push(StagePolicy {
+                tables,
+                free,
+                metric,
+                rewarded,
+                reward: p.reward.clone(),
+                audit: p.audit,
+            });
+        }
+        let schedules = sc
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(pi, p)| {
+                if p.schedule.is_empty() {
+                    vec![(0, base_index[pi])]
+                } else {
+                    p.schedule
+                        .iter()
+                        .map(|st| {
+                            (st.from, base_index[sc.policies.iter().position(|q| q.name == st.policy).unwrap_or(0)])
+                        })
+                        .collect()
+                }
+            })
+            .collect();
+        let k = sc.activities.len();
+        let l = stage_policies.iter().map(|p| p.metric.delay + p.metric.window).max().unwrap_or(1).max(1);
+        Ok(Compiled { k, s: ns, l, signals, kpis, stage_policies, schedules, direct_signals, scenario: sc })
+    }
+
+    /// Number of scenario policies.
+    pub fn policies(&self) -> usize {
+        self.schedules.len()
+    }
+}

@@ -1,0 +1,171 @@
+//! The engineers' state during a run: one `Vec` per field (struct of
+//! arrays), each indexed by engineer; per-activity and per-signal fields are
+//! `n x k` and `n x s` blocks, row by engineer.
+
+/// What the best-response search keeps of an engineer's last search, to
+/// start the next one near it (see `Scratch::warm_start`). NaN: unknown.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Warm {
+    /// The metric multiplier of last period's plan.
+    pub lambda: f64,
+    /// How far, relatively, that multiplier moved from the period before.
+    pub lambda_move: f64,
+    /// Last period's expected metric.
+    pub metric: f64,
+    /// The metric's rate of change with the multiplier there.
+    pub metric_slope: f64,
+    /// The effective token price at which the plan met a token budget.
+    pub theta_cap: f64,
+}
+
+impl Warm {
+    /// Nothing known (the expected metric starts at zero).
+    pub fn new() -> Warm {
+        let mut w = Warm { lambda: 0.0, lambda_move: 0.0, metric: 0.0, metric_slope: 0.0, theta_cap: 0.0 };
+        w.forget();
+        w
+    }
+
+    /// The next search starts afresh (a new metric; the expected metric is
+    /// kept: it only predicts where the search starts).
+    pub fn forget(&mut self) {
+        self.lambda = f64::NAN;
+        self.lambda_move = f64::NAN;
+        self.metric_slope = f64::NAN;
+        self.theta_cap = f64::NAN;
+    }
+}
+
+/// Every engineer's state, with `M` the behaviour's memory.
+#[derive(Debug, Clone)]
+pub(crate) struct Engineers<M> {
+    /// Activities `k`, signals `s` and the metric history's length `l`.
+    pub k: usize,
+    pub s: usize,
+    pub l: usize,
+    /// Planned hours per activity (`n x k`).
+    pub hours: Vec<f64>,
+    /// Planned AI intensity per activity, tokens per hour (`n x k`).
+    pub tau: Vec<f64>,
+    /// This period's signals (`n x s`).
+    pub signals: Vec<f64>,
+    /// The last `l` observations of the metric, a ring indexed by period (`n x l`).
+    pub history: Vec<f64>,
+    /// The published metric: the window's mean, `delay` periods back.
+    pub published: Vec<f64>,
+    /// This period's observation of the metric (with noise).
+    pub observed: Vec<f64>,
+    /// Useful output produced this period, USD.
+    pub value: Vec<f64>,
+    /// Hours spent gaming this period.
+    pub gaming: Vec<f64>,
+    /// Days of cycle time summed over the changes shipped this period.
+    pub cycle: Vec<f64>,
+    /// Utility before the reward and audits, USD-equivalent.
+    pub base: Vec<f64>,
+    /// The reward scheme's payout this period, USD (negative: pressure).
+    pub payout: Vec<f64>,
+    /// Utility with the reward and audit penalty, USD-equivalent.
+    pub payoff: Vec<f64>,
+    /// The best-response search's memory.
+    pub warm: Vec<Warm>,
+    /// The behaviour's memory.
+    pub memory: Vec<M>,
+}
+
+/// A contiguous run of engineers, `first..first + len`, borrowed field by
+/// field: the unit of parallel work.
+pub(crate) struct Chunk<'a, M> {
+    pub first: usize,
+    pub hours: &'a mut [f64],
+    pub tau: &'a mut [f64],
+    pub signals: &'a mut [f64],
+    pub history: &'a mut [f64],
+    pub published: &'a mut [f64],
+    pub observed: &'a mut [f64],
+    pub value: &'a mut [f64],
+    pub gaming: &'a mut [f64],
+    pub cycle: &'a mut [f64],
+    pub base: &'a mut [f64],
+    pub warm: &'a mut [Warm],
+    pub memory: &'a mut [M],
+}
+
+/// Splits `v` after `n` items, leaving the rest in `v`.
+fn take<'a, T>(v: &mut &'a mut [T], n: usize) -> &'a mut [T] {
+    let (head, tail) = std::mem::take(v).split_at_mut(n);
+    *v = tail;
+    head
+}
+
+impl<M> Engineers<M> {
+    /// `memory.len()` engineers with `k` activities, `s` signals and a
+    /// metric history of `l` periods, all zero, searches unknown.
+    pub fn new(k: usize, s: usize, l: usize, memory: Vec<M>) -> Self {
+        let n = memory.len();
+        Engineers {
+            k,
+            s,
+            l,
+            hours: vec![0.0; n * k],
+            tau: vec![0.0; n * k],
+            signals: vec![0.0; n * s],
+            history: vec![0.0; n * l],
+            published: vec![0.0; n],
+            observed: vec![0.0; n],
+            value: vec![0.0; n],
+            gaming: vec![0.0; n],
+            cycle: vec![0.0; n],
+            base: vec![0.0; n],
+            payout: vec![0.0; n],
+            payoff: vec![0.0; n],
+            warm: vec![Warm::new(); n],
+            memory,
+        }
+    }
+
+    /// Engineer `i`'s signals.
+    pub fn signals_of(&self, i: usize) -> &[f64] {
+        &self.signals[i * self.s..(i + 1) * self.s]
+    }
+
+    /// The state cut into runs of `size` engineers, in order.
+    pub fn chunks_mut(&mut self, size: usize) -> Vec<Chunk<'_, M>> {
+        let n = self.published.len();
+        let (k, s, l) = (self.k, self.s, self.l);
+        let mut hours = &mut self.hours[..];
+        let mut tau = &mut self.tau[..];
+        let mut signals = &mut self.signals[..];
+        let mut history = &mut self.history[..];
+        let mut published = &mut self.published[..];
+        let mut observed = &mut self.observed[..];
+        let mut value = &mut self.value[..];
+        let mut gaming = &mut self.gaming[..];
+        let mut cycle = &mut self.cycle[..];
+        let mut base = &mut self.base[..];
+        let mut warm = &mut self.warm[..];
+        let mut memory = &mut self.memory[..];
+        let mut out = Vec::with_capacity(n.div_ceil(size.max(1)));
+        let mut first = 0;
+        while first < n {
+            let m = size.min(n - first);
+            out.push(Chunk {
+                first,
+                hours: take(&mut hours, m * k),
+                tau: take(&mut tau, m * k),
+                signals: take(&mut signals, m * s),
+                history: take(&mut history, m * l),
+                published: take(&mut published, m),
+                observed: take(&mut observed, m),
+                value: take(&mut value, m),
+                gaming: take(&mut gaming, m),
+                cycle: take(&mut cycle, m),
+                base: take(&mut base, m),
+                warm: take(&mut warm, m),
+                memory: take(&mut memory, m),
+            });
+            first += m;
+        }
+        out
+    }
+}
