@@ -78,6 +78,11 @@
 
 #![deny(missing_docs)]
 
+// The README's Rust examples compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub mod analysis;
 pub mod behavior;
 pub mod engine;
