@@ -5,7 +5,9 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::analysis::kpi::KpiDef;
+use std::sync::Arc;
+
+use crate::analysis::kpi::{Kpi, KpiDef};
 use crate::analysis::stats::{Estimate, RunningEstimate};
 use crate::behavior::BehaviorRule;
 use crate::engine::population::Population;
@@ -93,6 +95,7 @@ pub struct Experiment<'a, R = ScenarioRule> {
     scenario: &'a Scenario,
     rule: R,
     progress: &'a (dyn Fn(usize) + Sync),
+    kpis: Vec<Arc<dyn Kpi>>,
 }
 
 /// The behaviour a scenario names in its `[behavior]` section (the
@@ -132,7 +135,7 @@ impl<B: BehaviorRule> Simulator for CustomRule<B> {
 impl<'a> Experiment<'a, ScenarioRule> {
     /// Every policy of `scenario`, its engineers following the behaviour it names.
     pub fn new(scenario: &'a Scenario) -> Self {
-        Experiment { scenario, rule: ScenarioRule, progress: &|_| {} }
+        Experiment { scenario, rule: ScenarioRule, progress: &|_| {}, kpis: Vec::new() }
     }
 }
 
@@ -140,7 +143,14 @@ impl<'a, R: Simulator> Experiment<'a, R> {
     /// Engineers follow `rule` instead of the scenario's `[behavior]`
     /// model (its temperature and belief rule still apply).
     pub fn behavior<B: BehaviorRule>(self, rule: B) -> Experiment<'a, CustomRule<B>> {
-        Experiment { scenario: self.scenario, rule: CustomRule(rule), progress: self.progress }
+        Experiment { scenario: self.scenario, rule: CustomRule(rule), progress: self.progress, kpis: self.kpis }
+    }
+
+    /// Adds a KPI of yours after the built-in ones: it appears in
+    /// [`Results`], the summary and the time series like any other.
+    pub fn kpi(mut self, kpi: impl Kpi + 'static) -> Self {
+        self.kpis.push(Arc::new(kpi));
+        self
     }
 
     /// Calls `progress(done)` after each finished run (policy x
@@ -161,7 +171,7 @@ impl<'a, R: Simulator> Experiment<'a, R> {
         keep_series: bool,
         sink: &mut dyn FnMut(usize, usize, &RunOutput) -> std::result::Result<(), String>,
     ) -> Result<Results> {
-        stream(self.scenario, &self.rule, self.progress, keep_series, sink)
+        stream(self.scenario, &self.rule, &self.kpis, self.progress, keep_series, sink)
     }
 }
 
@@ -190,11 +200,13 @@ pub fn run_streaming(
 fn stream<S: Simulator>(
     scenario: &Scenario,
     sim: &S,
+    kpis: &[Arc<dyn Kpi>],
     progress: &(dyn Fn(usize) + Sync),
     keep_series: bool,
     sink: &mut dyn FnMut(usize, usize, &RunOutput) -> std::result::Result<(), String>,
 ) -> Result<Results> {
-    let c = Compiled::new(scenario)?;
+    let mut c = Compiled::new(scenario)?;
+    c.add_kpis(kpis)?;
     if keep_series {
         scenario.check_series_fit()?;
     }

@@ -85,3 +85,40 @@ fn linear_contract_hours_follow_the_multitask_closed_form() {
     let v = r.estimate("piece-rate", "useful_output").unwrap();
     assert!((v.mean - 6.0 * 500.0 * 10.0).abs() < 4.0 * v.std_error(), "{v:?}");
 }
+
+#[test]
+fn a_custom_kpi_sees_the_period_the_built_ins_see() {
+    // Net value recomputed from the view's totals and from the engineers'
+    // own outputs must equal the built-in, period by period.
+    use goodhart::analysis::kpi::{Aggregate, Kpi, KpiDef, PeriodView};
+    struct Net;
+    impl Kpi for Net {
+        fn def(&self) -> KpiDef {
+            KpiDef::new("net_again", Aggregate::Sum, "USD", "net value, recomputed")
+        }
+        fn compute(&self, p: &PeriodView) -> f64 {
+            let t = &p.totals;
+            let own: f64 = p.value.iter().sum();
+            assert!((own - t.value).abs() <= 1e-9 * t.value.abs().max(1.0), "{own} vs {}", t.value);
+            t.value - t.tokens * p.price_per_token - t.incidents * p.incident_cost
+        }
+    }
+    let mut sc = goodhart::model::preset::scenario("adversarial").unwrap();
+    (sc.periods, sc.replications, sc.org.engineers) = (6, 2, 60);
+    let r = goodhart::Experiment::new(&sc).kpi(Net).run().unwrap();
+    for p in ["no-leaderboard", "kirorank"] {
+        assert_eq!(r.period_means(p, "net_again").unwrap(), r.period_means(p, "net_value").unwrap());
+    }
+    // A name already taken is refused.
+    struct Dup;
+    impl Kpi for Dup {
+        fn def(&self) -> KpiDef {
+            KpiDef::new("token_cost", Aggregate::Sum, "USD", "")
+        }
+        fn compute(&self, _: &PeriodView) -> f64 {
+            0.0
+        }
+    }
+    let e = goodhart::Experiment::new(&sc).kpi(Dup).run().unwrap_err().to_string();
+    assert!(e.contains("kpi.name") && e.contains("token_cost"), "{e}");
+}

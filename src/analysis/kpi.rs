@@ -3,6 +3,37 @@
 //! The names are a contract read by other tools. Flows (costs, output,
 //! counts) are totals over the counted periods (from `burn_in` on); shares,
 //! correlations, rates and `hours.*` are means over them.
+//!
+//! Every KPI implements [`Kpi`]: a definition (name, unit, meaning, how it
+//! aggregates) and a value computed from a [`PeriodView`] each period. The
+//! built-ins are [`Builtin`]s; add your own with
+//! [`crate::Experiment::kpi`]:
+//!
+//! ```
+//! use goodhart::analysis::kpi::{Aggregate, Kpi, KpiDef, PeriodView};
+//!
+//! /// Share of the prize pool won by engineers who game.
+//! struct PrizeToGamers;
+//!
+//! impl Kpi for PrizeToGamers {
+//!     fn def(&self) -> KpiDef {
+//!         KpiDef::new("prize_to_gamers", Aggregate::Mean, "share", "share of payouts won by engineers who gamed")
+//!     }
+//!     fn compute(&self, p: &PeriodView) -> f64 {
+//!         let won = |gamed: bool| -> f64 {
+//!             (0..p.engineers).filter(|&i| (p.gaming[i] > 0.5) == gamed).map(|i| p.payout[i].max(0.0)).sum()
+//!         };
+//!         let all = won(true) + won(false);
+//!         if all > 0.0 { won(true) / all } else { 0.0 }
+//!     }
+//! }
+//!
+//! let mut sc = goodhart::model::preset::scenario("adversarial")?;
+//! (sc.periods, sc.replications) = (8, 2);
+//! let r = goodhart::Experiment::new(&sc).kpi(PrizeToGamers).run()?;
+//! assert!(r.estimate("kirorank", "prize_to_gamers").unwrap().mean > 0.5);
+//! # Ok::<(), goodhart::Error>(())
+//! ```
 
 use serde::Serialize;
 
@@ -24,10 +55,172 @@ pub struct KpiDef {
     /// Aggregation over periods.
     pub aggregate: Aggregate,
     /// Unit.
-    pub unit: &'static str,
+    pub unit: String,
     /// What it means in the model.
-    pub meaning: &'static str,
+    pub meaning: String,
 }
+
+impl KpiDef {
+    /// A definition.
+    pub fn new(
+        name: impl Into<String>,
+        aggregate: Aggregate,
+        unit: impl Into<String>,
+        meaning: impl Into<String>,
+    ) -> Self {
+        KpiDef { name: name.into(), aggregate, unit: unit.into(), meaning: meaning.into() }
+    }
+}
+
+/// A KPI: its definition and its value in each period.
+pub trait Kpi: Send + Sync {
+    /// Name, aggregation, unit and meaning.
+    fn def(&self) -> KpiDef;
+    /// The value in one period (in the KPI's unit; a flow is the period's
+    /// total, a share or rate the period's value).
+    fn compute(&self, period: &PeriodView) -> f64;
+}
+
+/// The organisation's totals over engineers in one period.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    /// Tokens consumed.
+    pub tokens: f64,
+    /// Useful output, USD.
+    pub value: f64,
+    /// Incidents caused.
+    pub incidents: f64,
+    /// Changes shipped.
+    pub deployments: f64,
+    /// Changes rolled back within the survival window.
+    pub failed: f64,
+    /// Review hours the changes put on peers.
+    pub review_hours: f64,
+    /// Engineers' effort cost, USD-equivalent.
+    pub effort: f64,
+    /// Hours spent gaming.
+    pub gaming_hours: f64,
+    /// Hours worked.
+    pub work_hours: f64,
+    /// Days of cycle time summed over changes shipped.
+    pub cycle_days: f64,
+    /// Engineers who spent over half an hour gaming.
+    pub gamers: f64,
+}
+
+/// What a KPI sees of one period: the organisation's totals, the
+/// leaderboard diagnostics, and every engineer's outcome (slices indexed by
+/// engineer).
+#[derive(Debug, Clone, Copy)]
+pub struct PeriodView<'a> {
+    /// The period, from 0.
+    pub period: usize,
+    /// Number of engineers.
+    pub engineers: usize,
+    /// Hours each engineer had (the week less the review load).
+    pub hours_available: f64,
+    /// Token price, USD per token.
+    pub price_per_token: f64,
+    /// Cost of one incident, USD.
+    pub incident_cost: f64,
+    /// Totals over engineers.
+    pub totals: Totals,
+    /// Mean hours per engineer on each activity, this period and the last
+    /// (NaN before the first period).
+    pub hours: &'a [f64],
+    /// See `hours`.
+    pub last_hours: &'a [f64],
+    /// Engineers caught gaming by an audit.
+    pub audit_detections: f64,
+    /// Prizes and bonuses paid, USD.
+    pub bonus_paid: f64,
+    /// Overlap of the board's top k with the true top k by value.
+    pub top_k_precision: f64,
+    /// Each engineer's published metric.
+    pub published: &'a [f64],
+    /// Each engineer's useful output, USD.
+    pub value: &'a [f64],
+    /// Each engineer's gaming hours.
+    pub gaming: &'a [f64],
+    /// Each engineer's payout, USD (negative: pressure).
+    pub payout: &'a [f64],
+}
+
+/// A built-in KPI: one of the fixed ones ([`k`]), or the mean hours on an
+/// activity, or the slack.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Builtin {
+    /// The fixed KPI with this index in [`k`].
+    Fixed(usize),
+    /// `hours.<name>`: mean hours per engineer on activity `index`.
+    Hours {
+        /// Activity index.
+        index: usize,
+        /// Activity name.
+        name: String,
+    },
+    /// `hours.slack`: hours available and not worked, per engineer.
+    Slack,
+}
+
+/// `a / b`, or 0 with nothing to divide by.
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { 0.0 }
+}
+
+impl Kpi for Builtin {
+    fn def(&self) -> KpiDef {
+        match self {
+            Builtin::Fixed(j) => {
+                let (name, aggregate, unit, meaning) = FIXED[*j];
+                KpiDef::new(name, aggregate, unit, meaning)
+            }
+            Builtin::Hours { name, .. } => {
+                KpiDef::new(format!("hours.{name}"), Aggregate::Mean, HOURS_UNIT, HOURS_MEANING)
+            }
+            Builtin::Slack => KpiDef::new("hours.slack", Aggregate::Mean, HOURS_UNIT, HOURS_MEANING),
+        }
+    }
+
+    /// The two metric-value correlations are NaN here: the engine computes
+    /// them off the period's critical path and fills them in.
+    fn compute(&self, p: &PeriodView) -> f64 {
+        let t = &p.totals;
+        match *self {
+            Builtin::Fixed(j) => match j {
+                k::TOKEN_COST => t.tokens * p.price_per_token,
+                k::USEFUL_OUTPUT => t.value,
+                k::INCIDENT_COST => t.incidents * p.incident_cost,
+                k::NET_VALUE => t.value - t.tokens * p.price_per_token - t.incidents * p.incident_cost,
+                k::BONUS_PAID => p.bonus_paid,
+                k::EFFORT_COST => t.effort,
+                k::GAMING_SHARE => ratio(t.gaming_hours, t.work_hours),
+                k::TOP_K_PRECISION => p.top_k_precision,
+                k::DEPLOYMENTS => t.deployments,
+                k::CHANGE_FAILURE_RATE => ratio(t.failed, t.deployments),
+                k::TOKENS => t.tokens,
+                k::INCIDENTS => t.incidents,
+                k::REVIEW_HOURS => t.review_hours,
+                k::CYCLE_TIME => ratio(t.cycle_days, t.deployments),
+                k::GAMERS_SHARE => t.gamers / p.engineers as f64,
+                k::AUDIT_DETECTIONS => p.audit_detections,
+                k::HOURS_CHANGE => p
+                    .hours
+                    .iter()
+                    .zip(p.last_hours)
+                    .filter(|(_, last)| last.is_finite())
+                    .map(|(h, last)| (h - last).abs())
+                    .sum(),
+                _ => f64::NAN,
+            },
+            Builtin::Hours { index, .. } => p.hours[index],
+            Builtin::Slack => (p.hours_available - p.hours.iter().sum::<f64>()).max(0.0),
+        }
+    }
+}
+
+const HOURS_UNIT: &str = "hours per engineer per period";
+const HOURS_MEANING: &str = "mean hours per engineer per period on this activity";
 
 /// Indices of the fixed KPIs, in output order.
 pub mod k {
@@ -115,21 +308,17 @@ const FIXED: [(&str, Aggregate, &str, &str); k::FIXED] = [
     ),
 ];
 
-/// All KPI definitions for a scenario with these activity names.
+/// The built-in KPIs of a scenario with these activity names, in output
+/// order: the fixed ones, `hours.<activity>` per activity, `hours.slack`.
+pub fn builtins(activities: &[String]) -> Vec<Builtin> {
+    let fixed = (0..k::FIXED).map(Builtin::Fixed);
+    let hours = activities.iter().enumerate().map(|(index, name)| Builtin::Hours { index, name: name.clone() });
+    fixed.chain(hours).chain([Builtin::Slack]).collect()
+}
+
+/// All built-in KPI definitions for a scenario with these activity names.
 pub fn kpi_defs(activities: &[String]) -> Vec<KpiDef> {
-    let mut out: Vec<KpiDef> = FIXED
-        .iter()
-        .map(|&(name, aggregate, unit, meaning)| KpiDef { name: name.into(), aggregate, unit, meaning })
-        .collect();
-    for a in activities.iter().map(|s| s.as_str()).chain(["slack"]) {
-        out.push(KpiDef {
-            name: format!("hours.{a}"),
-            aggregate: Aggregate::Mean,
-            unit: "hours per engineer per period",
-            meaning: "mean hours per engineer per period on this activity",
-        });
-    }
-    out
+    builtins(activities).iter().map(Kpi::def).collect()
 }
 
 /// Combines one KPI's per-period values over the counted periods.

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::analysis::kpi::{KpiDef, kpi_defs};
+use crate::analysis::kpi::{Builtin, Kpi, KpiDef, PeriodView, builtins};
 use crate::behavior::best_response::PlanTables;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::metric::{self, CustomMetric, Metric, Noise};
 use crate::model::reward::Reward;
 use crate::model::scenario::Scenario;
@@ -78,6 +78,8 @@ pub struct Compiled {
     pub signals: Vec<String>,
     /// KPI definitions, in output order.
     pub kpis: Vec<KpiDef>,
+    /// The KPIs themselves, in the same order.
+    pub(crate) kpi_list: Vec<KpiRef>,
     pub(crate) stage_policies: Vec<StagePolicy>,
     /// Per scenario policy: (first period, index into `stage_policies`).
     pub(crate) schedules: Vec<Vec<(u32, usize)>>,
@@ -98,7 +100,8 @@ impl Compiled {
         let sc = scenario.clone();
         let signals = sc.signals();
         let names: Vec<String> = sc.activities.iter().map(|a| a.name.clone()).collect();
-        let kpis = kpi_defs(&names);
+        let kpi_list: Vec<KpiRef> = builtins(&names).into_iter().map(KpiRef::Builtin).collect();
+        let kpis = kpi_list.iter().map(KpiRef::def).collect();
         let rb = sc.org.rollback_probability();
         let inc = sc.org.incident_probability;
         let ns = signals.len();
@@ -204,11 +207,57 @@ impl Compiled {
             .collect();
         let k = sc.activities.len();
         let l = stage_policies.iter().map(|p| p.metric.delay + p.metric.window).max().unwrap_or(1).max(1);
-        Ok(Compiled { k, s: ns, l, signals, kpis, stage_policies, schedules, direct_signals, scenario: sc })
+        Ok(Compiled { k, s: ns, l, signals, kpis, kpi_list, stage_policies, schedules, direct_signals, scenario: sc })
+    }
+
+    /// Adds KPIs after the built-in ones; names must be new.
+    pub(crate) fn add_kpis(&mut self, extra: &[Arc<dyn Kpi>]) -> Result<()> {
+        for kpi in extra {
+            let def = kpi.def();
+            if def.name.is_empty() || self.kpis.iter().any(|d| d.name == def.name) {
+                return Err(Error::invalid("kpi.name", &def.name, "a name no other KPI has"));
+            }
+            self.kpis.push(def);
+            self.kpi_list.push(KpiRef::Custom(kpi.clone()));
+        }
+        Ok(())
     }
 
     /// Number of scenario policies.
     pub fn policies(&self) -> usize {
         self.schedules.len()
+    }
+}
+
+/// A built-in KPI (dispatched statically) or one of the caller's.
+#[derive(Clone)]
+pub(crate) enum KpiRef {
+    Builtin(Builtin),
+    Custom(Arc<dyn Kpi>),
+}
+
+impl KpiRef {
+    pub fn def(&self) -> KpiDef {
+        match self {
+            KpiRef::Builtin(b) => b.def(),
+            KpiRef::Custom(c) => c.def(),
+        }
+    }
+
+    #[inline]
+    pub fn compute(&self, p: &PeriodView) -> f64 {
+        match self {
+            KpiRef::Builtin(b) => b.compute(p),
+            KpiRef::Custom(c) => c.compute(p),
+        }
+    }
+}
+
+impl std::fmt::Debug for KpiRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KpiRef::Builtin(b) => b.fmt(f),
+            KpiRef::Custom(c) => write!(f, "Custom({})", c.def().name),
+        }
     }
 }

@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::analysis::kpi::{aggregate, k};
+use crate::analysis::kpi::{PeriodView, Totals, aggregate, k};
 use crate::analysis::stats::spearman;
 use crate::behavior::best_response::{Agent, Scratch};
 use crate::behavior::{BehaviorRule, BeliefRule, Draws, Peers, Planner, WithRule};
@@ -237,6 +237,7 @@ fn record<M>(
     last_hours: &mut [f64],
     kpi: &mut [f64],
 ) {
+    // `kpi` is this period's row, in the order of `c.kpi_list`.
     let sc = &c.scenario;
     let n = sc.org.engineers;
     let (t, parts) = (p.t, p.parts);
@@ -255,36 +256,40 @@ fn record<M>(
     let precision = top_k_overlap(&metric_top, val, streams, t as i64, order) as f64 / kt as f64;
 
     let nf = n as f64;
-    let price = sc.org.price_per_token();
-    kpi[k::TOKEN_COST] = parts[P_TOKENS] * price;
-    kpi[k::USEFUL_OUTPUT] = parts[P_VALUE];
-    kpi[k::INCIDENT_COST] = parts[P_INCIDENTS] * sc.org.incident_cost;
-    kpi[k::NET_VALUE] = kpi[k::USEFUL_OUTPUT] - kpi[k::TOKEN_COST] - kpi[k::INCIDENT_COST];
-    kpi[k::BONUS_PAID] = p.bonus;
-    kpi[k::EFFORT_COST] = parts[P_EFFORT];
-    kpi[k::GAMING_SHARE] = if parts[P_WORK] > 0.0 { parts[P_GAMING] / parts[P_WORK] } else { 0.0 };
-    kpi[k::TOP_K_PRECISION] = precision;
-    kpi[k::DEPLOYMENTS] = parts[P_DEPLOY];
-    kpi[k::CHANGE_FAILURE_RATE] = if parts[P_DEPLOY] > 0.0 { parts[P_FAILED] / parts[P_DEPLOY] } else { 0.0 };
-    kpi[k::TOKENS] = parts[P_TOKENS];
-    kpi[k::INCIDENTS] = parts[P_INCIDENTS];
-    kpi[k::REVIEW_HOURS] = parts[P_REVIEW];
-    kpi[k::CYCLE_TIME] = if parts[P_DEPLOY] > 0.0 { parts[P_CYCLE] / parts[P_DEPLOY] } else { 0.0 };
-    kpi[k::GAMERS_SHARE] = parts[P_GAMERS] / nf;
-    kpi[k::AUDIT_DETECTIONS] = p.detections;
-    let mut change = 0.0;
-    let mut worked = 0.0;
-    for a in 0..c.k {
-        let h = parts[P_HOURS + a] / nf;
-        kpi[k::FIXED + a] = h;
-        worked += h;
-        if last_hours[a].is_finite() {
-            change += (h - last_hours[a]).abs();
-        }
-        last_hours[a] = h;
+    let hours: Vec<f64> = (0..c.k).map(|a| parts[P_HOURS + a] / nf).collect();
+    let view = PeriodView {
+        period: t,
+        engineers: n,
+        hours_available: p.h_avail,
+        price_per_token: sc.org.price_per_token(),
+        incident_cost: sc.org.incident_cost,
+        totals: Totals {
+            tokens: parts[P_TOKENS],
+            value: parts[P_VALUE],
+            incidents: parts[P_INCIDENTS],
+            deployments: parts[P_DEPLOY],
+            failed: parts[P_FAILED],
+            review_hours: parts[P_REVIEW],
+            effort: parts[P_EFFORT],
+            gaming_hours: parts[P_GAMING],
+            work_hours: parts[P_WORK],
+            cycle_days: parts[P_CYCLE],
+            gamers: parts[P_GAMERS],
+        },
+        hours: &hours,
+        last_hours,
+        audit_detections: p.detections,
+        bonus_paid: p.bonus,
+        top_k_precision: precision,
+        published: &st.published,
+        value: val,
+        gaming: &st.gaming,
+        payout: &st.payout,
+    };
+    for (x, kpi) in kpi.iter_mut().zip(&c.kpi_list) {
+        *x = kpi.compute(&view);
     }
-    kpi[k::HOURS_CHANGE] = change;
-    kpi[k::FIXED + c.k] = (p.h_avail - worked).max(0.0);
+    last_hours.copy_from_slice(&hours);
 }
 
 /// Files the metric-value correlation of period `at` (-1: before the policy).

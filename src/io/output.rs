@@ -36,7 +36,7 @@ impl std::fmt::Display for Num {
 /// `summary.csv`: one row per policy and KPI.
 pub fn summary_csv(r: &Results) -> String {
     let mut out = SUMMARY_COLUMNS.join(",") + ",unit\n";
-    let units: Vec<&str> = r.kpis.iter().map(|k| k.unit).collect();
+    let units: Vec<&str> = r.kpis.iter().map(|k| k.unit.as_str()).collect();
     for row in r.summary() {
         let unit = r.kpi_index(&row.kpi).map_or("", |j| units[j]);
         let e = row.estimate;
@@ -192,7 +192,7 @@ pub fn summary_json(r: &Results) -> String {
             diff_vs_baseline: row.diff.mean,
             diff_ci_low: row.diff.ci_low,
             diff_ci_high: row.diff.ci_high,
-            unit: r.kpi_index(&row.kpi).map_or("", |j| r.kpis[j].unit),
+            unit: r.kpi_index(&row.kpi).map_or("", |j| r.kpis[j].unit.as_str()),
         })
         .collect();
     let doc = JsonSummary {
