@@ -31,6 +31,16 @@ pub enum Error {
     /// A scenario file could not be parsed.
     #[error("{0}")]
     Parse(String),
+    /// An observer stopped a run.
+    #[error("observer failed in policy `{policy}`, replication {replication}: {message}")]
+    Observer {
+        /// The run's policy.
+        policy: String,
+        /// The run's replication.
+        replication: usize,
+        /// The observer's message.
+        message: String,
+    },
     /// The consumer of a streamed experiment failed (for example, writing
     /// the time series); the message is its own.
     #[error("{0}")]

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::analysis::kpi::{Kpi, KpiDef};
 use crate::analysis::stats::{Estimate, RunningEstimate};
 use crate::behavior::BehaviorRule;
+use crate::engine::observer::{NoObserver, Observer, ObserverError, RunInfo};
 use crate::engine::population::Population;
 use crate::engine::rng::Streams;
 use crate::engine::{Compiled, RunOutput, simulate, simulate_with};
@@ -111,7 +112,19 @@ pub struct CustomRule<B>(B);
 /// [`ScenarioRule`] and [`CustomRule`] only.
 pub trait Simulator: Sync + sealed::Sealed {
     #[doc(hidden)]
-    fn simulate(&self, c: &Compiled, policy: usize, rep: u32, pop: &Population, streams: &Streams) -> RunOutput;
+    fn simulate(&self, run: Run, observer: &mut dyn Observer) -> std::result::Result<RunOutput, ObserverError>;
+}
+
+/// One run to simulate: the compiled scenario, the policy, the
+/// replication, its engineers and random streams.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct Run<'a> {
+    c: &'a Compiled,
+    policy: usize,
+    rep: u32,
+    pop: &'a Population,
+    streams: &'a Streams,
 }
 
 mod sealed {
@@ -121,14 +134,14 @@ mod sealed {
 }
 
 impl Simulator for ScenarioRule {
-    fn simulate(&self, c: &Compiled, policy: usize, rep: u32, pop: &Population, streams: &Streams) -> RunOutput {
-        simulate(c, policy, rep, pop, streams)
+    fn simulate(&self, r: Run, observer: &mut dyn Observer) -> std::result::Result<RunOutput, ObserverError> {
+        simulate(r.c, r.policy, r.rep, r.pop, r.streams, observer)
     }
 }
 
 impl<B: BehaviorRule> Simulator for CustomRule<B> {
-    fn simulate(&self, c: &Compiled, policy: usize, rep: u32, pop: &Population, streams: &Streams) -> RunOutput {
-        simulate_with(c, &self.0, policy, rep, pop, streams)
+    fn simulate(&self, r: Run, observer: &mut dyn Observer) -> std::result::Result<RunOutput, ObserverError> {
+        simulate_with(r.c, &self.0, r.policy, r.rep, r.pop, r.streams, observer)
     }
 }
 
@@ -171,7 +184,24 @@ impl<'a, R: Simulator> Experiment<'a, R> {
         keep_series: bool,
         sink: &mut dyn FnMut(usize, usize, &RunOutput) -> std::result::Result<(), String>,
     ) -> Result<Results> {
-        stream(self.scenario, &self.rule, &self.kpis, self.progress, keep_series, sink)
+        let mut each = |p: usize, rep: usize, out: &RunOutput, _: NoObserver| sink(p, rep, out);
+        stream(self.scenario, &self.rule, &self.kpis, self.progress, keep_series, &|_| NoObserver, &mut each)
+    }
+
+    /// Runs it with an observer per run, made by `make` (on the thread that
+    /// runs it); hands each run's observer and output to `sink` in canonical
+    /// order (replication by replication, policies in scenario order), then
+    /// drops the run's per-period series. A sink error stops the experiment
+    /// ([`Error::Sink`]), as does an observer's ([`Error::Observer`]).
+    pub fn run_observed<O: Observer>(
+        &self,
+        make: &(dyn Fn(&RunInfo) -> O + Sync),
+        sink: &mut dyn FnMut(&RunInfo, O, &RunOutput) -> std::result::Result<(), String>,
+    ) -> Result<Results> {
+        let infos = run_infos(self.scenario);
+        let np = self.scenario.policies.len();
+        let mut each = |p: usize, rep: usize, out: &RunOutput, o: O| sink(&infos[rep * np + p], o, out);
+        stream(self.scenario, &self.rule, &self.kpis, self.progress, false, make, &mut each)
     }
 }
 
@@ -197,16 +227,42 @@ pub fn run_streaming(
     Experiment::new(scenario).progress(progress).run_streaming(keep_series, sink)
 }
 
-fn stream<S: Simulator>(
+/// What each run of `scenario` is, replication by replication, policies in
+/// scenario order.
+fn run_infos(scenario: &Scenario) -> Vec<RunInfo> {
+    let activities: Vec<String> = scenario.activities.iter().map(|a| a.name.clone()).collect();
+    (0..scenario.replications as usize)
+        .flat_map(|replication| {
+            let activities = &activities;
+            scenario.policies.iter().enumerate().map(move |(policy_index, p)| RunInfo {
+                policy: p.name.clone(),
+                policy_index,
+                replication,
+                periods: scenario.periods as usize,
+                engineers: scenario.org.engineers,
+                activities: activities.clone(),
+            })
+        })
+        .collect()
+}
+
+/// What `stream` hands each finished run to: policy, replication, output
+/// and the run's observer.
+type EachRun<'s, O> = dyn FnMut(usize, usize, &RunOutput, O) -> std::result::Result<(), String> + 's;
+
+#[allow(clippy::too_many_arguments)]
+fn stream<S: Simulator, O: Observer>(
     scenario: &Scenario,
     sim: &S,
     kpis: &[Arc<dyn Kpi>],
     progress: &(dyn Fn(usize) + Sync),
     keep_series: bool,
-    sink: &mut dyn FnMut(usize, usize, &RunOutput) -> std::result::Result<(), String>,
+    make: &(dyn Fn(&RunInfo) -> O + Sync),
+    sink: &mut EachRun<'_, O>,
 ) -> Result<Results> {
     let mut c = Compiled::new(scenario)?;
     c.add_kpis(kpis)?;
+    let infos = run_infos(scenario);
     if keep_series {
         scenario.check_series_fit()?;
     }
@@ -219,24 +275,34 @@ fn stream<S: Simulator>(
     let mut runs: Vec<Vec<RunOutput>> = (0..np).map(|_| Vec::with_capacity(reps)).collect();
     let mut series = vec![RunningEstimate::default(); np * periods * nk];
     for first in (0..reps).step_by(batch) {
-        let by_rep: Vec<Result<Vec<RunOutput>>> = (first..(first + batch).min(reps))
+        let by_rep: Vec<Result<Vec<(RunOutput, O)>>> = (first..(first + batch).min(reps))
             .into_par_iter()
             .map(|rep| {
                 let streams = Streams::new(scenario.seed, rep as u64);
                 let pop = Population::draw(&scenario.traits, scenario.org.engineers, &streams)?;
-                Ok((0..np)
+                (0..np)
                     .into_par_iter()
                     .map(|p| {
-                        let out = sim.simulate(&c, p, rep as u32, &pop, &streams);
+                        let info = &infos[rep * np + p];
+                        let mut observer = make(info);
+                        let failed = |e: ObserverError| Error::Observer {
+                            policy: info.policy.clone(),
+                            replication: rep,
+                            message: e.0,
+                        };
+                        observer.begin(info).map_err(failed)?;
+                        let run = Run { c: &c, policy: p, rep: rep as u32, pop: &pop, streams: &streams };
+                        let out = sim.simulate(run, &mut observer).map_err(failed)?;
+                        observer.finish(info).map_err(failed)?;
                         progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
-                        out
+                        Ok((out, observer))
                     })
-                    .collect())
+                    .collect()
             })
             .collect();
         for (k, outs) in by_rep.into_iter().enumerate() {
-            for (p, mut out) in outs?.into_iter().enumerate() {
-                sink(p, first + k, &out).map_err(Error::Sink)?;
+            for (p, (mut out, observer)) in outs?.into_iter().enumerate() {
+                sink(p, first + k, &out, observer).map_err(Error::Sink)?;
                 for (t, row) in out.per_period.chunks(nk).enumerate() {
                     for (j, &x) in row.iter().enumerate() {
                         series[(p * periods + t) * nk + j].push(x);

@@ -93,7 +93,9 @@ pub mod model;
 
 pub use analysis::stats::Estimate;
 pub use behavior::{Behavior, BeliefRule, Model};
+pub use engine::observer::{Observer, ObserverError, RunInfo};
 pub use engine::population::Population;
+pub use engine::view::PeriodView;
 pub use error::{Error, Result};
 pub use experiment::{Experiment, Results, SummaryRow, run, run_streaming, run_with_progress};
 pub use io::format::{parse_scenario, write_scenario};

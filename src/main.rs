@@ -10,6 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, anyhow};
 use clap::{Args, Parser, Subcommand};
 use goodhart::Scenario;
+use goodhart::io::agents::{AGENTS_HEADER, AgentTable, AgentVariables};
 use goodhart::io::{format, output};
 use goodhart::model::preset;
 use rayon::prelude::*;
@@ -148,6 +149,11 @@ struct Shared {
     /// or `--set traits.integrity.mean=30` (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
+    /// Also write agents.csv: per engineer and period, these variables
+    /// (comma-separated: published, observed, value, gaming_hours, payout,
+    /// payoff, hours.ACTIVITY, ai_intensity.ACTIVITY, or a trait such as skill)
+    #[arg(long, value_name = "VARS")]
+    agents: Option<String>,
 }
 
 /// Bad input: exit code 2.
@@ -250,6 +256,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 quiet: true,
                 no_report: true,
                 set: Vec::new(),
+                agents: None,
             };
             apply_overrides(&mut sc, &shared)?;
             let results = goodhart::run(&sc).map_err(|e| bad(e.to_string()))?;
@@ -438,33 +445,64 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     let threads = rayon::current_num_threads();
     let bar = progress_bar(sc.policies.len() as u64 * sc.replications as u64, "runs", s.quiet);
     sc.validate().map_err(|e| bad(e.to_string()))?;
+    let activities: Vec<String> = sc.activities.iter().map(|a| a.name.clone()).collect();
+    let agent_vars = match &s.agents {
+        Some(list) => Some(AgentVariables::parse(list, &activities).map_err(|e| bad(e.to_string()))?),
+        None => None,
+    };
     let out = &s.out;
     let fresh_dir = !out.exists();
     fs::create_dir_all(out).with_context(|| format!("cannot create output directory {}", out.display()))?;
     remove_stale_temporaries(out);
-    // The time series goes to disk run by run as the experiment produces it.
+    // The time series (and the agents' table) go to disk run by run as the
+    // experiment produces them.
     let mut series = AtomicFile::create(&out.join("timeseries.csv"))?;
     series
         .writer()
         .write_all(output::TIMESERIES_HEADER.as_bytes())
         .with_context(|| format!("cannot write {}", out.join("timeseries.csv").display()))?;
+    let mut agents = match agent_vars {
+        Some(_) => {
+            let mut f = AtomicFile::create(&out.join("agents.csv"))?;
+            f.writer()
+                .write_all(AGENTS_HEADER.as_bytes())
+                .with_context(|| format!("cannot write {}", out.join("agents.csv").display()))?;
+            Some(f)
+        }
+        None => None,
+    };
     let started = Instant::now();
     let names: Vec<String> = sc.policies.iter().map(|p| p.name.clone()).collect();
-    let kpis = goodhart::analysis::kpi::kpi_defs(&sc.activities.iter().map(|a| a.name.clone()).collect::<Vec<_>>());
-    let streamed = goodhart::run_streaming(&sc, &|done| bar.set_position(done as u64), false, &mut |p, rep, run| {
-        output::write_timeseries_rows(&names[p], rep, &kpis, run, series.writer()).map_err(|e| e.to_string())
-    });
+    let kpis = goodhart::analysis::kpi::kpi_defs(&activities);
+    let progress = |done: usize| bar.set_position(done as u64);
+    let experiment = goodhart::Experiment::new(&sc).progress(&progress);
+    let failed_file = std::cell::Cell::new("timeseries.csv");
+    let streamed = match &agent_vars {
+        None => experiment.run_streaming(false, &mut |p, rep, run| {
+            output::write_timeseries_rows(&names[p], rep, &kpis, run, series.writer()).map_err(|e| e.to_string())
+        }),
+        Some(vars) => experiment.run_observed(&|info| AgentTable::new(vars, info), &mut |info, table, run| {
+            output::write_timeseries_rows(&info.policy, info.replication, &kpis, run, series.writer())
+                .map_err(|e| e.to_string())?;
+            failed_file.set("agents.csv");
+            let w = agents.as_mut().map(|f| f.writer());
+            w.map_or(Ok(()), |w| w.write_all(table.rows.as_bytes())).map_err(|e| e.to_string())?;
+            failed_file.set("timeseries.csv");
+            Ok(())
+        }),
+    };
     let results = match streamed {
         Ok(r) => r,
         Err(e) => {
-            // Nothing of a failed run stays: its temporary file goes with
-            // `series`, and a directory made for it goes too (if empty).
+            // Nothing of a failed run stays: its temporary files go with
+            // `series` and `agents`, and a directory made for it goes too (if empty).
             drop(series);
+            drop(agents);
             if fresh_dir {
                 let _ = fs::remove_dir(out);
             }
             return Err(match e {
-                goodhart::Error::Sink(msg) => anyhow!("cannot write {}: {msg}", out.join("timeseries.csv").display()),
+                goodhart::Error::Sink(msg) => anyhow!("cannot write {}: {msg}", out.join(failed_file.get()).display()),
                 e => bad(e.to_string()),
             });
         }
@@ -472,6 +510,9 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
     series.commit()?;
+    if let Some(f) = agents {
+        f.commit()?;
+    }
 
     write_atomic(&out.join("summary.csv"), output::summary_csv(&results).as_bytes())?;
     write_atomic(&out.join("summary.json"), output::summary_json(&results).as_bytes())?;
@@ -496,6 +537,9 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
 
     let mut written =
         "summary.csv, timeseries.csv, summary.json, final_board.csv, scenario.resolved.toml, run.json".to_string();
+    if s.agents.is_some() {
+        written += ", agents.csv";
+    }
     if !s.no_report {
         let command = shell_line(std::env::args());
         let (charts, html) =

@@ -33,6 +33,7 @@ fn byte_identical_across_processes() {
         let out = dir.join(format!("o{i}"));
         let st = std::process::Command::new(bin())
             .args(["run", "adversarial", "--replications", "2", "--periods", "6", "--engineers", "80", "--quiet"])
+            .args(["--agents", "published,payout,hours.build,ai_intensity.build", "--no-report"])
             .args(["--threads", threads, "--out"])
             .arg(&out)
             .status()
@@ -41,6 +42,7 @@ fn byte_identical_across_processes() {
         outs.push((
             std::fs::read(out.join("summary.csv")).unwrap(),
             std::fs::read(out.join("timeseries.csv")).unwrap(),
+            std::fs::read(out.join("agents.csv")).unwrap(),
         ));
     }
     let _ = std::fs::remove_dir_all(&dir);

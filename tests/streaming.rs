@@ -114,3 +114,60 @@ fn a_failed_write_or_an_earlier_kill_leaves_no_temporary_files() {
     assert!(left.is_empty(), "{left:?}");
     assert!(after == before, "the earlier complete series is kept");
 }
+
+#[test]
+fn the_agents_table_adds_up_to_the_kpis() {
+    // Per period, the engineers' mean hours in agents.csv are the KPI
+    // hours.<activity>, and payouts above zero add up to bonus_paid.
+    use goodhart::io::agents::{AgentTable, AgentVariables};
+    let mut sc = goodhart::model::preset::scenario("adversarial").unwrap();
+    (sc.periods, sc.replications, sc.org.engineers) = (5, 2, 70);
+    let acts: Vec<String> = sc.activities.iter().map(|a| a.name.clone()).collect();
+    let vars = AgentVariables::parse(&format!("hours.{},payout", acts[0]), &acts).unwrap();
+    let mut runs = 0;
+    let results = goodhart::Experiment::new(&sc)
+        .run_observed(&|info| AgentTable::new(&vars, info), &mut |info, table, out| {
+            let nk = out.per_period.len() / 5;
+            let mut hours = [0.0; 5];
+            let mut paid = [0.0; 5];
+            for line in table.rows.lines() {
+                let f: Vec<&str> = line.split(',').collect();
+                let (t, x): (usize, f64) = (f[2].parse().unwrap(), f[5].parse().unwrap());
+                if f[4] == "payout" { paid[t] += x.max(0.0) } else { hours[t] += x / 70.0 }
+            }
+            assert_eq!(table.rows.lines().count(), 5 * 70 * 2);
+            let kpi = |t: usize, j: usize| out.per_period[t * nk + j];
+            for t in 0..5 {
+                let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+                assert!(close(hours[t], kpi(t, goodhart::analysis::kpi::k::FIXED)), "{} period {t}", info.policy);
+                assert!(close(paid[t], kpi(t, goodhart::analysis::kpi::k::BONUS_PAID)), "{} period {t}", info.policy);
+            }
+            runs += 1;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(runs, 2 * results.policies.len());
+}
+
+#[test]
+fn an_observer_error_stops_the_experiment_naming_the_run() {
+    use goodhart::{Observer, ObserverError, PeriodView};
+    struct FailsAt(usize);
+    impl Observer for FailsAt {
+        fn period(&mut self, p: &PeriodView) -> Result<(), ObserverError> {
+            if p.period == self.0 { Err(ObserverError::new("disk full")) } else { Ok(()) }
+        }
+    }
+    let mut sc = goodhart::model::preset::scenario("adversarial").unwrap();
+    (sc.periods, sc.replications, sc.org.engineers) = (5, 2, 30);
+    let mut seen = 0;
+    let e = goodhart::Experiment::new(&sc)
+        .run_observed(&|_| FailsAt(3), &mut |_, _, _| {
+            seen += 1;
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(matches!(e, Error::Observer { ref message, .. } if message == "disk full"), "{e}");
+    assert!(e.to_string().contains("replication 0"), "{e}");
+    assert_eq!(seen, 0, "no run reaches the sink once an observer failed");
+}

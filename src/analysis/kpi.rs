@@ -37,6 +37,8 @@
 
 use serde::Serialize;
 
+pub use crate::engine::view::{PeriodView, Totals};
+
 /// How a KPI's per-period values combine over a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -79,71 +81,6 @@ pub trait Kpi: Send + Sync {
     /// The value in one period (in the KPI's unit; a flow is the period's
     /// total, a share or rate the period's value).
     fn compute(&self, period: &PeriodView) -> f64;
-}
-
-/// The organisation's totals over engineers in one period.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Totals {
-    /// Tokens consumed.
-    pub tokens: f64,
-    /// Useful output, USD.
-    pub value: f64,
-    /// Incidents caused.
-    pub incidents: f64,
-    /// Changes shipped.
-    pub deployments: f64,
-    /// Changes rolled back within the survival window.
-    pub failed: f64,
-    /// Review hours the changes put on peers.
-    pub review_hours: f64,
-    /// Engineers' effort cost, USD-equivalent.
-    pub effort: f64,
-    /// Hours spent gaming.
-    pub gaming_hours: f64,
-    /// Hours worked.
-    pub work_hours: f64,
-    /// Days of cycle time summed over changes shipped.
-    pub cycle_days: f64,
-    /// Engineers who spent over half an hour gaming.
-    pub gamers: f64,
-}
-
-/// What a KPI sees of one period: the organisation's totals, the
-/// leaderboard diagnostics, and every engineer's outcome (slices indexed by
-/// engineer).
-#[derive(Debug, Clone, Copy)]
-pub struct PeriodView<'a> {
-    /// The period, from 0.
-    pub period: usize,
-    /// Number of engineers.
-    pub engineers: usize,
-    /// Hours each engineer had (the week less the review load).
-    pub hours_available: f64,
-    /// Token price, USD per token.
-    pub price_per_token: f64,
-    /// Cost of one incident, USD.
-    pub incident_cost: f64,
-    /// Totals over engineers.
-    pub totals: Totals,
-    /// Mean hours per engineer on each activity, this period and the last
-    /// (NaN before the first period).
-    pub hours: &'a [f64],
-    /// See `hours`.
-    pub last_hours: &'a [f64],
-    /// Engineers caught gaming by an audit.
-    pub audit_detections: f64,
-    /// Prizes and bonuses paid, USD.
-    pub bonus_paid: f64,
-    /// Overlap of the board's top k with the true top k by value.
-    pub top_k_precision: f64,
-    /// Each engineer's published metric.
-    pub published: &'a [f64],
-    /// Each engineer's useful output, USD.
-    pub value: &'a [f64],
-    /// Each engineer's gaming hours.
-    pub gaming: &'a [f64],
-    /// Each engineer's payout, USD (negative: pressure).
-    pub payout: &'a [f64],
 }
 
 /// A built-in KPI: one of the fixed ones ([`k`]), or the mean hours on an

@@ -26,15 +26,17 @@
 
 mod board;
 pub(crate) mod compile;
+pub mod observer;
 pub mod population;
 pub mod rng;
 pub(crate) mod state;
+pub mod view;
 
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::analysis::kpi::{PeriodView, Totals, aggregate, k};
+use crate::analysis::kpi::{aggregate, k};
 use crate::analysis::stats::spearman;
 use crate::behavior::best_response::{Agent, Scratch};
 use crate::behavior::{BehaviorRule, BeliefRule, Draws, Peers, Planner, WithRule};
@@ -44,9 +46,11 @@ pub use board::top_k;
 use board::{Board, select_top, top_k_overlap};
 pub use compile::Compiled;
 use compile::StagePolicy;
+use observer::{Observer, ObserverError};
 use population::Population;
 use rng::{Purpose, Streams, binomial_inv, open01, poisson_inv, std_normal};
 use state::{Chunk, Engineers};
+use view::{PeriodView, Totals};
 
 /// Engineers per parallel work unit (fixed, so sums are reduced identically
 /// on any thread count).
@@ -74,28 +78,36 @@ struct Beliefs {
 }
 
 /// Runs policy `policy` of the compiled scenario in replication `rep`, with
-/// the behaviour the scenario names.
-pub fn simulate(c: &Compiled, policy: usize, rep: u32, pop: &Population, streams: &Streams) -> RunOutput {
-    struct Run<'a>(&'a Compiled, usize, u32, &'a Population, &'a Streams);
+/// the behaviour the scenario names, showing every period to `observer`.
+pub(crate) fn simulate(
+    c: &Compiled,
+    policy: usize,
+    rep: u32,
+    pop: &Population,
+    streams: &Streams,
+    observer: &mut dyn Observer,
+) -> Result<RunOutput, ObserverError> {
+    struct Run<'a>(&'a Compiled, usize, u32, &'a Population, &'a Streams, &'a mut dyn Observer);
     impl WithRule for Run<'_> {
-        type Output = RunOutput;
-        fn with<B: BehaviorRule>(self, rule: &B) -> RunOutput {
-            simulate_with(self.0, rule, self.1, self.2, self.3, self.4)
+        type Output = Result<RunOutput, ObserverError>;
+        fn with<B: BehaviorRule>(self, rule: &B) -> Self::Output {
+            simulate_with(self.0, rule, self.1, self.2, self.3, self.4, self.5)
         }
     }
-    c.scenario.behavior.model.dispatch(Run(c, policy, rep, pop, streams))
+    c.scenario.behavior.model.dispatch(Run(c, policy, rep, pop, streams, observer))
 }
 
 /// Runs policy `policy` of the compiled scenario in replication `rep`, with
-/// the behaviour `rule`.
-pub fn simulate_with<B: BehaviorRule>(
+/// the behaviour `rule`, showing every period to `observer`.
+pub(crate) fn simulate_with<B: BehaviorRule>(
     c: &Compiled,
     rule: &B,
     policy: usize,
     rep: u32,
     pop: &Population,
     streams: &Streams,
-) -> RunOutput {
+    observer: &mut dyn Observer,
+) -> Result<RunOutput, ObserverError> {
     let sc = &c.scenario;
     let n = sc.org.engineers;
     let nk = c.kpis.len();
@@ -148,19 +160,10 @@ pub fn simulate_with<B: BehaviorRule>(
         learn(rule, pop, streams, t as i64, &mut st);
         update_beliefs(stage, &sc.behavior.belief, &st.published, &board, &mut scratch, &mut beliefs);
 
-        let val = st.value.clone();
         let period = Period { t, stage, h_avail, detections, bonus, parts: &parts };
-        record(
-            c,
-            &period,
-            &st,
-            &mut board,
-            &val,
-            streams,
-            &mut order,
-            &mut last_hours,
-            &mut per_period[t * nk..(t + 1) * nk],
-        );
+        let row = &mut per_period[t * nk..(t + 1) * nk];
+        record(c, &period, pop, &st, &mut board, streams, &mut order, &mut last_hours, row, observer)?;
+        let val = st.value.clone();
         if t + 1 == periods && rep == 0 {
             final_board = Some((st.published.clone(), val.clone()));
         }
@@ -179,7 +182,7 @@ pub fn simulate_with<B: BehaviorRule>(
         .enumerate()
         .map(|(j, d)| aggregate(d.aggregate, (burn..periods).map(|t| per_period[t * nk + j])))
         .collect();
-    RunOutput { per_period, totals, final_board }
+    Ok(RunOutput { per_period, totals, final_board })
 }
 
 /// A new policy takes effect in period `t`: its metric's history is what
@@ -224,19 +227,21 @@ struct Period<'a> {
     parts: &'a [f64],
 }
 
-/// The period's KPIs into `kpi` (one period's row).
+/// The period's KPIs into `kpi` (one period's row), then the period shown
+/// to the observer.
 #[allow(clippy::too_many_arguments)]
 fn record<M>(
     c: &Compiled,
     p: &Period,
+    pop: &Population,
     st: &Engineers<M>,
     board: &mut Board,
-    val: &[f64],
     streams: &Streams,
     order: &mut Vec<u32>,
     last_hours: &mut [f64],
     kpi: &mut [f64],
-) {
+    observer: &mut dyn Observer,
+) -> Result<(), ObserverError> {
     // `kpi` is this period's row, in the order of `c.kpi_list`.
     let sc = &c.scenario;
     let n = sc.org.engineers;
@@ -253,7 +258,7 @@ fn record<M>(
         select_top(&st.published, kt, streams, t as i64, order);
         order[..kt].to_vec()
     };
-    let precision = top_k_overlap(&metric_top, val, streams, t as i64, order) as f64 / kt as f64;
+    let precision = top_k_overlap(&metric_top, &st.value, streams, t as i64, order) as f64 / kt as f64;
 
     let nf = n as f64;
     let hours: Vec<f64> = (0..c.k).map(|a| parts[P_HOURS + a] / nf).collect();
@@ -282,14 +287,21 @@ fn record<M>(
         bonus_paid: p.bonus,
         top_k_precision: precision,
         published: &st.published,
-        value: val,
+        value: &st.value,
         gaming: &st.gaming,
         payout: &st.payout,
+        payoff: &st.payoff,
+        observed: &st.observed,
+        plan_hours: &st.hours,
+        plan_tau: &st.tau,
+        population: pop,
     };
     for (x, kpi) in kpi.iter_mut().zip(&c.kpi_list) {
         *x = kpi.compute(&view);
     }
+    let seen = observer.period(&view);
     last_hours.copy_from_slice(&hours);
+    seen
 }
 
 /// Files the metric-value correlation of period `at` (-1: before the policy).

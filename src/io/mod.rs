@@ -2,6 +2,7 @@
 //! outputs, charts, the HTML report and the week-by-week narrative. The
 //! library writes strings and bytes; the binary puts them on disk.
 
+pub mod agents;
 #[cfg(feature = "plots")]
 pub mod chart;
 pub mod format;

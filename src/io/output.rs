@@ -25,7 +25,7 @@ pub fn fmt_num(x: f64) -> String {
 }
 
 /// [`fmt_num`]'s form, for writing without a string per number.
-struct Num(f64);
+pub(crate) struct Num(pub f64);
 
 impl std::fmt::Display for Num {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

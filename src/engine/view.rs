@@ -1,0 +1,82 @@
+//! What the engine shows of a period to KPIs and observers.
+
+use crate::engine::population::Population;
+
+/// The organisation's totals over engineers in one period.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    /// Tokens consumed.
+    pub tokens: f64,
+    /// Useful output, USD.
+    pub value: f64,
+    /// Incidents caused.
+    pub incidents: f64,
+    /// Changes shipped.
+    pub deployments: f64,
+    /// Changes rolled back within the survival window.
+    pub failed: f64,
+    /// Review hours the changes put on peers.
+    pub review_hours: f64,
+    /// Engineers' effort cost, USD-equivalent.
+    pub effort: f64,
+    /// Hours spent gaming.
+    pub gaming_hours: f64,
+    /// Hours worked.
+    pub work_hours: f64,
+    /// Days of cycle time summed over changes shipped.
+    pub cycle_days: f64,
+    /// Engineers who spent over half an hour gaming.
+    pub gamers: f64,
+}
+
+/// What a KPI or an observer sees of one period, once it is settled: the
+/// organisation's totals, the leaderboard diagnostics, and every engineer's
+/// plan and outcome (slices indexed by engineer).
+#[derive(Debug, Clone, Copy)]
+pub struct PeriodView<'a> {
+    /// The period, from 0.
+    pub period: usize,
+    /// Number of engineers.
+    pub engineers: usize,
+    /// Hours each engineer had (the week less the review load).
+    pub hours_available: f64,
+    /// Token price, USD per token.
+    pub price_per_token: f64,
+    /// Cost of one incident, USD.
+    pub incident_cost: f64,
+    /// Totals over engineers.
+    pub totals: Totals,
+    /// Mean hours per engineer on each activity, this period and the last
+    /// (NaN before the first period).
+    pub hours: &'a [f64],
+    /// See `hours`.
+    pub last_hours: &'a [f64],
+    /// Engineers caught gaming by an audit.
+    pub audit_detections: f64,
+    /// Prizes and bonuses paid, USD.
+    pub bonus_paid: f64,
+    /// Overlap of the board's top k with the true top k by value.
+    pub top_k_precision: f64,
+    /// Each engineer's published metric.
+    pub published: &'a [f64],
+    /// Each engineer's useful output, USD.
+    pub value: &'a [f64],
+    /// Each engineer's gaming hours.
+    pub gaming: &'a [f64],
+    /// Each engineer's payout, USD (negative: pressure).
+    pub payout: &'a [f64],
+    /// Each engineer's payoff: utility with the reward and any audit
+    /// penalty, USD-equivalent.
+    pub payoff: &'a [f64],
+    /// Each engineer's observation of the metric this period (with noise,
+    /// before the window and delay).
+    pub observed: &'a [f64],
+    /// Each engineer's planned hours per activity, engineer by engineer
+    /// (`plan_hours[i * activities + a]`).
+    pub plan_hours: &'a [f64],
+    /// Each engineer's AI intensity per activity, tokens per hour, laid out
+    /// as `plan_hours`.
+    pub plan_tau: &'a [f64],
+    /// The engineers' traits.
+    pub population: &'a Population,
+}
