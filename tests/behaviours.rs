@@ -190,3 +190,18 @@ fn hill_climbers_follow_a_token_board_slowly() {
     let file = goodhart::parse_scenario("[behavior]\nmodel = \"hill-climb\"\nstep = 1.5").unwrap();
     assert_eq!(file.behavior.model, Model::HillClimb { step: 1.5 });
 }
+
+#[test]
+fn settled_tells_a_cobweb_from_a_steady_state() {
+    // With naive beliefs (alpha = 1) a population best-responding to the
+    // last token board overshoots and cycles; the default smoothing settles.
+    let mut sc = small_story(150, 30, 3);
+    sc.policies.truncate(2);
+    let r = run(&sc).unwrap();
+    assert!(r.settled("kirorank") && r.settled("no-leaderboard"));
+    sc.behavior.belief = BeliefRule::Adaptive { alpha: 1.0 };
+    let r = run(&sc).unwrap();
+    let tail = r.period_means("kirorank", "hours_change").unwrap();
+    assert!(!r.settled("kirorank"), "naive beliefs settled: hours_change {:?}", &tail[26..]);
+    assert!(r.settled("no-leaderboard"));
+}

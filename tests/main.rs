@@ -5,6 +5,7 @@ mod browser;
 mod cli;
 mod common;
 mod determinism;
+mod engine;
 mod mechanics;
 mod props;
 mod report;

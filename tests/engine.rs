@@ -1,0 +1,143 @@
+//! The engine's mechanics seen from outside, through an observer: the
+//! published metric's delay and window, custom metrics and reward rules,
+//! and audits' detection curve.
+
+use std::sync::Arc;
+
+use goodhart::{
+    Audit, CustomMetric, Experiment, Metric, Noise, Observer, ObserverError, PeriodView, Policy, Reward, RewardRule,
+    Scenario,
+};
+
+use crate::common::small_story;
+
+/// Every period's published and observed metric, gaming hours and payouts.
+#[derive(Default)]
+struct Record {
+    published: Vec<Vec<f64>>,
+    observed: Vec<Vec<f64>>,
+    gaming: Vec<Vec<f64>>,
+    payout: Vec<Vec<f64>>,
+    detections: Vec<f64>,
+}
+
+impl Observer for Record {
+    fn period(&mut self, p: &PeriodView) -> Result<(), ObserverError> {
+        self.published.push(p.published.to_vec());
+        self.observed.push(p.observed.to_vec());
+        self.gaming.push(p.gaming.to_vec());
+        self.payout.push(p.payout.to_vec());
+        self.detections.push(p.audit_detections);
+        Ok(())
+    }
+}
+
+/// The records of every run of `policy`, replication by replication.
+fn records(sc: &Scenario, policy: &str) -> Vec<Record> {
+    let mut out = Vec::new();
+    Experiment::new(sc)
+        .run_observed(&|_| Record::default(), &mut |info, r, _| {
+            if info.policy == policy {
+                out.push(r);
+            }
+            Ok(())
+        })
+        .unwrap();
+    out
+}
+
+fn one_policy(p: Policy) -> Scenario {
+    let mut sc = small_story(60, 12, 2);
+    sc.policies = vec![Policy::none("no-leaderboard"), p];
+    sc
+}
+
+#[test]
+fn the_published_metric_is_the_window_mean_delay_periods_back() {
+    let mut m = Metric::builtin("tokens", 4).unwrap();
+    (m.delay, m.window) = (2, 3);
+    let sc = one_policy(Policy::new("lagged", m, Reward::leaderboard(0.1, 3000.0, 0.0, 0.0)));
+    for r in records(&sc, "lagged") {
+        // From period delay + window - 1 on, the window holds observations
+        // of this policy only.
+        for t in 4..12 {
+            for i in 0..60 {
+                let want = (r.observed[t - 2][i] + r.observed[t - 3][i] + r.observed[t - 4][i]) / 3.0;
+                let got = r.published[t][i];
+                assert!((got - want).abs() <= 1e-12 * want.abs(), "period {t}, engineer {i}: {got} vs {want}");
+            }
+        }
+        // The noise is on each observation: published values are not the observations.
+        assert_ne!(r.published[6], r.observed[6]);
+    }
+}
+
+#[derive(Debug)]
+struct Constant(f64);
+
+impl CustomMetric for Constant {
+    fn signals(&self) -> Vec<String> {
+        vec!["tokens".into()]
+    }
+    fn observe(&self, _: &[f64]) -> f64 {
+        self.0
+    }
+}
+
+/// Pays a thousandth of the published metric, in USD.
+#[derive(Debug)]
+struct Share;
+
+impl RewardRule for Share {
+    fn payouts(&self, published: &[f64], out: &mut [f64]) {
+        for (o, p) in out.iter_mut().zip(published) {
+            *o = 1e-3 * p;
+        }
+    }
+    fn expected(&self, m: f64, _: &[f64], _: Noise) -> f64 {
+        1e-3 * m
+    }
+    fn max_slope(&self, _: &[f64], _: Noise) -> f64 {
+        1e-3
+    }
+}
+
+#[test]
+fn custom_metrics_and_rewards_are_what_the_engine_measures_and_pays() {
+    let mut m = Metric::weighted("constant", vec![("tokens".into(), 1.0)]);
+    m.custom = Some(Arc::new(Constant(7.5)));
+    m.noise = Noise::None;
+    let sc = one_policy(Policy::new("custom", m, Reward::Custom(Arc::new(Share))));
+    for r in records(&sc, "custom") {
+        for t in 0..12 {
+            assert!(r.observed[t].iter().chain(&r.published[t]).all(|&x| x == 7.5), "period {t}");
+            assert!(r.payout[t].iter().all(|&x| x == 7.5e-3), "period {t}: {:?}", &r.payout[t][..3]);
+        }
+    }
+}
+
+#[test]
+fn audits_detect_in_proportion_to_gaming_hours() {
+    // Detections in a period are a sum of independent draws, engineer i
+    // caught with probability q_i = probability x min(1, sensitivity x
+    // gaming_i / hours per period): their total over every period and run
+    // is within 4 standard errors of sum q_i.
+    let audit = Audit { probability: 0.3, sensitivity: 1.0, penalty: 500.0 };
+    let mut p =
+        Policy::new("audited", Metric::builtin("tokens", 4).unwrap(), Reward::leaderboard(0.1, 3000.0, 0.1, 2000.0));
+    p.audit = Some(audit);
+    let mut sc = one_policy(p);
+    sc.traits.integrity = goodhart::Dist::constant(2.0).into();
+    let h = sc.org.hours_per_period;
+    let (mut caught, mut expect, mut var) = (0.0, 0.0, 0.0);
+    for r in records(&sc, "audited") {
+        caught += r.detections.iter().sum::<f64>();
+        for g in r.gaming.iter().flatten() {
+            let q = audit.probability * (audit.sensitivity * g / h).min(1.0);
+            expect += q;
+            var += q * (1.0 - q);
+        }
+    }
+    assert!(expect > 20.0, "too little gaming to test the curve: {expect}");
+    assert!((caught - expect).abs() <= 4.0 * var.sqrt(), "caught {caught}, expected {expect} +- {}", var.sqrt());
+}
