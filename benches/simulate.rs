@@ -55,6 +55,7 @@ fn behaviour(c: &mut Criterion) {
         ("imitation", Model::Imitation { revision_rate: 0.2, beta: 0.01, initial_gamers: 0.1 }),
         ("roth-erev", Model::RothErev { forgetting: 0.1, experimentation: 0.2, initial_propensity: 100.0 }),
         ("fixed-types", Model::FixedTypes { gamer_fraction: 0.3 }),
+        ("hill-climb", Model::HillClimb { step: 1.0 }),
     ];
     for (name, model) in models {
         let mut sc = scenario(&["kirorank"], 10_000, 52, 1);
