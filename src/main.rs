@@ -293,7 +293,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 .as_array()
                 .map(|a| shell_line(a.iter().filter_map(|v| v.as_str()).map(String::from)))
                 .unwrap_or_default();
-            let data = goodhart::io::report::ReportData::from_outputs(
+            let data = goodhart::io::report_data::ReportData::from_outputs(
                 &summary,
                 &timeseries,
                 board.as_deref(),

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use resvg::{tiny_skia, usvg};
 
-use crate::io::report::{Band, ReportData};
+use crate::io::report_data::{Band, ReportData};
 
 /// DejaVu Sans, embedded for PNG rendering (licence in `assets/fonts`).
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");

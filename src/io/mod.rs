@@ -9,3 +9,4 @@ pub mod narrative;
 pub mod output;
 #[cfg(feature = "plots")]
 pub mod report;
+pub mod report_data;
