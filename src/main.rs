@@ -10,6 +10,8 @@ use std::time::Instant;
 use anyhow::{Context, anyhow};
 use clap::{Args, Parser, Subcommand};
 use goodhart::Scenario;
+use goodhart::analysis::sweep::{self, Shard};
+use goodhart::io::sweep as sweep_files;
 use goodhart::io::{format, output};
 use goodhart::model::preset;
 use rayon::prelude::*;
@@ -515,10 +517,10 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
 }
 
 /// The sweep and its base scenario from a file.
-fn load_sweep(path: &Path) -> anyhow::Result<(goodhart::analysis::sweep::Sweep, Scenario)> {
+fn load_sweep(path: &Path) -> anyhow::Result<(sweep::Sweep, Scenario)> {
     let sc = load_file(path)?;
     let text = fs::read_to_string(path).map_err(|e| bad(format!("{}: {}", path.display(), io_reason(&e))))?;
-    let sweep = goodhart::analysis::sweep::Sweep::from_toml(&text, sc.seed)
+    let sweep = sweep::Sweep::from_toml(&text, sc.seed)
         .map_err(|e| bad(format!("{}: {e}", path.display())))?
         .ok_or_else(|| bad(format!("{}: has no [sweep] section", path.display())))?;
     Ok((sweep, sc))
@@ -537,16 +539,9 @@ fn run_sweep(
         base.replications = r;
         base.validate().map_err(|e| bad(format!("--replications: {e}")))?;
     }
-    let (i, n) = match shard {
-        None => (1, 1),
-        Some(s) => {
-            let parsed =
-                s.split_once('/').and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)));
-            match parsed {
-                Some((i, n)) if n >= 1 && (1..=n).contains(&i) => (i, n),
-                _ => return Err(bad(format!("--shard: `{s}` is not allowed; expected I/N with 1 <= I <= N"))),
-            }
-        }
+    let shard = match shard {
+        None => Shard::ALL,
+        Some(s) => s.parse().map_err(|e| bad(format!("--{e}")))?,
     };
     let tasks = sweep.tasks();
     // Check every task's scenario before running any (bad values fail now, not halfway).
@@ -557,37 +552,19 @@ fn run_sweep(
     check_threads(threads)?;
     start_threads(threads)?;
     fs::create_dir_all(out).with_context(|| format!("cannot create output directory {}", out.display()))?;
-    let header = goodhart::analysis::sweep::header(&sweep);
-    let name = if n == 1 { "sweep.csv".to_string() } else { format!("part-{i}-of-{n}.csv") };
-    let file = out.join(&name);
-    let rows_per_task = base.policies.len()
-        * goodhart::analysis::kpi::kpi_defs(&base.activities.iter().map(|a| a.name.clone()).collect::<Vec<_>>()).len();
+    let header = sweep_files::header(&sweep);
+    let file = out.join(sweep_files::file_name(shard));
+    let rows_per_task = sweep::rows_per_task(&base);
     // Resume: keep whole tasks already written; drop a torn or partial tail.
-    let mut done = std::collections::BTreeSet::new();
-    let mut keep = header.clone();
-    if let Ok(existing) = fs::read_to_string(&file) {
-        if existing.starts_with(&header) {
-            let complete = match existing.rfind('\n') {
-                Some(p) => &existing[..=p],
-                None => "",
-            };
-            for (task, lines) in
-                goodhart::analysis::sweep::parse_rows(complete).map_err(|e| bad(format!("{}: {e}", file.display())))?
-            {
-                if lines.len() == rows_per_task {
-                    done.insert(task);
-                    for l in lines {
-                        keep += &l;
-                        keep.push('\n');
-                    }
-                }
-            }
-        }
-    }
-    write_atomic(&file, keep.as_bytes())?;
-    let meta = serde_json::json!({ "title": base.name, "tasks": tasks.len(), "rows_per_task": rows_per_task, "header": header });
-    write_atomic(&out.join("sweep.json"), (serde_json::to_string_pretty(&meta)? + "\n").as_bytes())?;
-    let mine: Vec<usize> = (0..tasks.len()).filter(|t| t % n == i - 1 && !done.contains(t)).collect();
+    let existing = fs::read_to_string(&file).ok();
+    let resumed = sweep_files::resume(&file.display().to_string(), existing.as_deref(), &header, rows_per_task)
+        .map_err(|e| bad(e.to_string()))?;
+    write_atomic(&file, resumed.text.as_bytes())?;
+    let meta = sweep_files::SweepMeta { header, rows_per_task, tasks: tasks.len(), title: base.name.clone() };
+    write_atomic(&out.join("sweep.json"), meta.to_json().as_bytes())?;
+    let done = resumed.done();
+    let mine: Vec<usize> = shard.tasks(tasks.len()).filter(|t| !done.contains(t)).collect();
+    let mut finished = resumed.tasks;
     let bar = progress_bar(mine.len() as u64, "tasks", quiet);
     let mut f =
         fs::OpenOptions::new().append(true).open(&file).with_context(|| format!("cannot open {}", file.display()))?;
@@ -595,19 +572,21 @@ fn run_sweep(
         // A sweep reads run totals only: the per-period series are not kept.
         let results = goodhart::run_streaming(&scenarios[t], &|_| {}, false, &mut |_, _, _| Ok(()))
             .map_err(|e| bad(format!("task {t}: {e}")))?;
+        let result = sweep::TaskResult::from_results(&tasks[t], &results);
         // One write per task, flushed to disk: a crash leaves whole tasks or a tail that resume drops.
-        f.write_all(goodhart::analysis::sweep::rows(&tasks[t], &results).as_bytes())?;
+        f.write_all(sweep_files::task_csv(&result).as_bytes())?;
         f.sync_data()?;
+        finished.push(result);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    if n == 1 {
-        finish_sweep(out, &base.name, quiet)?;
+    if shard.count == 1 {
+        finish_sweep(out, &base.name, &finished, quiet)?;
     } else if !quiet {
         writeln!(
             std::io::stdout(),
             "Wrote {} of {} tasks to {}; `goodhart merge {}` when all parts are done.",
-            mine.len() + done.len(),
+            finished.len(),
             tasks.len(),
             file.display(),
             out.display()
@@ -651,78 +630,50 @@ fn sweep_mpi(_: &Path, _: Option<u32>, _: Option<usize>, _: &Path, _: bool) -> a
     Err(bad("--mpi: this goodhart was built without MPI; build it with `cargo build --release --features mpi`"))
 }
 
-/// Writes robustness.csv from sweep.csv and prints the robustness table.
-fn finish_sweep(out: &Path, title: &str, quiet: bool) -> anyhow::Result<()> {
-    let csv = fs::read_to_string(out.join("sweep.csv"))?;
-    let (rob, table) = goodhart::analysis::sweep::robustness(&csv).map_err(|e| anyhow!("{e}"))?;
-    write_atomic(&out.join("robustness.csv"), rob.as_bytes())?;
+/// Writes robustness.csv and the sweep's report from its finished tasks,
+/// and prints the robustness table.
+fn finish_sweep(out: &Path, title: &str, tasks: &[sweep::TaskResult], quiet: bool) -> anyhow::Result<()> {
+    let rob = sweep::robustness(tasks);
+    write_atomic(&out.join("robustness.csv"), sweep_files::robustness_csv(&rob).as_bytes())?;
     let chart = goodhart::io::chart::robustness(&rob).map_err(|e| anyhow!("cannot draw the robustness chart: {e}"))?;
     let html =
         goodhart::io::report::sweep_html(title, &rob, &chart).map_err(|e| anyhow!("cannot write the report: {e}"))?;
     write_report(out, std::slice::from_ref(&chart), Some(&html))?;
     if !quiet {
+        let table = sweep_files::robustness_table(&rob);
         writeln!(std::io::stdout(), "Robustness across the sampled organisations (USD totals per run):\n{table}")?;
         writeln!(std::io::stdout(), "Wrote sweep.csv, robustness.csv, report.html and charts/ to {}.", out.display())?;
     }
     Ok(())
 }
 
+/// Merges the part files in `dir` into sweep.csv, then finishes the sweep.
 fn merge(dir: &Path) -> anyhow::Result<()> {
-    let meta: serde_json::Value = serde_json::from_str(
-        &fs::read_to_string(dir.join("sweep.json"))
-            .map_err(|e| bad(format!("{}: {}", dir.join("sweep.json").display(), io_reason(&e))))?,
-    )
-    .map_err(|e| bad(format!("{}: {e}", dir.join("sweep.json").display())))?;
-    let total = meta["tasks"].as_u64().unwrap_or(0) as usize;
-    let per = meta["rows_per_task"].as_u64().unwrap_or(0) as usize;
-    let header = meta["header"].as_str().unwrap_or_default().to_string();
-    let mut tasks: std::collections::BTreeMap<usize, Vec<String>> = Default::default();
-    let mut parts = 0;
-    for entry in fs::read_dir(dir)? {
+    let meta_file = dir.join("sweep.json");
+    let text =
+        fs::read_to_string(&meta_file).map_err(|e| bad(format!("{}: {}", meta_file.display(), io_reason(&e))))?;
+    let meta =
+        sweep_files::SweepMeta::from_json(&meta_file.display().to_string(), &text).map_err(|e| bad(e.to_string()))?;
+    let mut parts = Vec::new();
+    for entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
         let p = entry?.path();
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-        if !(name.starts_with("part-") && name.ends_with(".csv")) {
-            continue;
-        }
-        parts += 1;
-        let text = fs::read_to_string(&p)?;
-        if !text.starts_with(&header) {
-            return Err(bad(format!("{}: its header differs from sweep.json's", p.display())));
-        }
-        let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
-        for (t, lines) in
-            goodhart::analysis::sweep::parse_rows(complete).map_err(|e| bad(format!("{}: {e}", p.display())))?
-        {
-            if lines.len() == per {
-                tasks.insert(t, lines);
-            }
-        }
+        let Some(shard) = p.file_name().and_then(|n| n.to_str()).and_then(sweep_files::part_shard) else { continue };
+        let text = fs::read_to_string(&p).map_err(|e| bad(format!("{}: {}", p.display(), io_reason(&e))))?;
+        parts.push(sweep_files::PartFile { shard, file: p.display().to_string(), text });
     }
-    let missing: Vec<usize> = (0..total).filter(|t| !tasks.contains_key(t)).collect();
-    if !missing.is_empty() {
-        let list: Vec<String> = missing.iter().take(20).map(|t| t.to_string()).collect();
-        return Err(bad(format!(
-            "{}: {} of {total} tasks missing from {parts} part files (first: {}); rerun their shards",
-            dir.display(),
-            missing.len(),
-            list.join(", ")
-        )));
-    }
-    let mut out = header;
-    for lines in tasks.values() {
-        for l in lines {
-            out += l;
-            out.push('\n');
-        }
-    }
-    write_atomic(&dir.join("sweep.csv"), out.as_bytes())?;
+    let tasks = sweep_files::merge(&meta, &parts).map_err(|e| match e {
+        goodhart::Error::MissingTasks { .. } => bad(format!("{}: {e}", dir.display())),
+        e => bad(e.to_string()),
+    })?;
+    write_atomic(&dir.join("sweep.csv"), sweep_files::sweep_csv(&meta.header, &tasks).as_bytes())?;
     writeln!(
         std::io::stdout(),
-        "Merged {total} tasks from {parts} part files into {}.",
+        "Merged {} tasks from {} part files into {}.",
+        meta.tasks,
+        parts.len(),
         dir.join("sweep.csv").display()
     )?;
-    let title = meta["title"].as_str().unwrap_or("goodhart sweep").to_string();
-    finish_sweep(dir, &title, false)
+    finish_sweep(dir, &meta.title, &tasks, false)
 }
 
 /// A command line as a shell would accept it back (single-quoting where needed).

@@ -1,6 +1,7 @@
 //! Input and output as text and pictures: scenario files, CSV and JSON
-//! outputs, charts, the HTML report and the week-by-week narrative. The
-//! library writes strings and bytes; the binary puts them on disk.
+//! outputs, a sweep's files, charts, the HTML report and the week-by-week
+//! narrative. The library writes strings and bytes; the binary puts them
+//! on disk.
 
 #[cfg(feature = "plots")]
 pub mod chart;
@@ -10,3 +11,4 @@ pub mod output;
 #[cfg(feature = "plots")]
 pub mod report;
 pub mod report_data;
+pub mod sweep;

@@ -184,21 +184,24 @@ svg.chart { width: 100%; height: auto; border: 1px solid #eee; }
 "#;
 
 /// The sweep's report: the robustness table and its chart, one self-contained page.
-pub fn sweep_html(title: &str, robustness_csv: &str, chart: &Chart) -> Result<String, String> {
+pub fn sweep_html(
+    title: &str,
+    robustness: &[crate::analysis::sweep::RobustnessRow],
+    chart: &Chart,
+) -> Result<String, String> {
     let mut env = Environment::new();
     env.add_template("sweep.html", SWEEP_TEMPLATE).map_err(|e| e.to_string())?;
-    let mut lines = robustness_csv.lines();
-    let header = crate::io::output::csv_split(lines.next().unwrap_or_default());
-    let rows: Vec<Vec<String>> = lines
-        .map(|l| {
-            crate::io::output::csv_split(l)
+    let header = crate::io::sweep::ROBUSTNESS_HEADER;
+    let rows: Vec<Vec<String>> = robustness
+        .iter()
+        .map(|r| {
+            [r.lever.to_string(), r.policy.clone(), r.organisations.to_string()]
                 .into_iter()
-                .enumerate()
-                .map(|(i, c)| if i >= 3 { c.parse::<f64>().map_or(c.clone(), human) } else { c })
+                .chain(crate::io::sweep::robustness_numbers(r).map(human))
                 .collect()
         })
         .collect();
-    let organisations = rows.first().and_then(|r| r.get(2)).cloned().unwrap_or_default();
+    let organisations = robustness.first().map(|r| r.organisations.to_string()).unwrap_or_default();
     env.get_template("sweep.html")
         .and_then(|t| {
             t.render(context! {
