@@ -81,7 +81,7 @@ enum Command {
     Sweep {
         /// A scenario file with a `[sweep]` section.
         scenario: PathBuf,
-        /// Run only share I of N of the tasks (1-based), writing part-I-of-N.csv.
+        /// Run only share I of N of the tasks (1-based); each process appends to part-I-of-N.csv.
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
         /// Replications per task (overrides the scenario's).
@@ -99,6 +99,10 @@ enum Command {
         /// Run as MPI ranks (under mpirun): rank R of S runs shard R+1/S, then rank 0 merges.
         #[arg(long)]
         mpi: bool,
+        /// Start afresh when the output directory holds another sweep (a different scenario,
+        /// design, seed or replications) instead of refusing; its rows are discarded.
+        #[arg(long)]
+        force: bool,
     },
     /// Merge the part files of a sharded sweep into sweep.csv (and robustness.csv).
     Merge {
@@ -271,11 +275,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             writeln!(o, "\n{}", goodhart::io::narrative::closing(&results, &policy))?;
             Ok(())
         }
-        Command::Sweep { scenario, shard, replications, threads, out, quiet, mpi } => {
+        Command::Sweep { scenario, shard, replications, threads, out, quiet, mpi, force } => {
+            let run = SweepRun { replications, threads, quiet, force };
             if mpi {
-                return sweep_mpi(&scenario, replications, threads, &out, quiet);
+                return sweep_mpi(&scenario, &run, &out);
             }
-            run_sweep(&scenario, shard.as_deref(), replications, threads, &out, quiet)
+            run_sweep(&scenario, shard.as_deref(), &run, &out)
         }
         Command::Merge { dir } => merge(&dir),
         Command::Report { dir } => {
@@ -526,16 +531,25 @@ fn load_sweep(path: &Path) -> anyhow::Result<(sweep::Sweep, Scenario)> {
     Ok((sweep, sc))
 }
 
-fn run_sweep(
-    path: &Path,
-    shard: Option<&str>,
+/// How `goodhart sweep` runs, whatever the shard.
+#[derive(Clone, Copy)]
+struct SweepRun {
+    /// Replications per task (overrides the scenario's).
     replications: Option<u32>,
+    /// Worker threads.
     threads: Option<usize>,
-    out: &Path,
+    /// No progress bar and no table.
     quiet: bool,
-) -> anyhow::Result<()> {
+    /// Start afresh over another sweep's files.
+    force: bool,
+}
+
+/// What a refusal to reuse an output directory adds.
+const FORCE_HINT: &str = "use --force to start afresh, or another --out";
+
+fn run_sweep(path: &Path, shard: Option<&str>, run: &SweepRun, out: &Path) -> anyhow::Result<()> {
     let (sweep, mut base) = load_sweep(path)?;
-    if let Some(r) = replications {
+    if let Some(r) = run.replications {
         base.replications = r;
         base.validate().map_err(|e| bad(format!("--replications: {e}")))?;
     }
@@ -549,23 +563,51 @@ fn run_sweep(
         .iter()
         .map(|t| sweep.scenario(&base, t).map_err(|e| bad(format!("{}: task {}: {e}", path.display(), t.index))))
         .collect::<anyhow::Result<_>>()?;
-    check_threads(threads)?;
-    start_threads(threads)?;
+    check_threads(run.threads)?;
+    start_threads(run.threads)?;
     fs::create_dir_all(out).with_context(|| format!("cannot create output directory {}", out.display()))?;
-    let header = sweep_files::header(&sweep);
+    let provenance = sweep_files::Provenance::of(&base, &sweep, &tasks);
+    let meta = sweep_files::SweepMeta::new(
+        sweep_files::header(&sweep),
+        provenance,
+        sweep::rows_per_task(&base),
+        base.name.clone(),
+    );
+    // Rows are reused only from the same sweep: the folder's sweep.json and
+    // the part file must carry this sweep's fingerprint.
+    let meta_file = out.join("sweep.json");
+    let mut afresh = false;
+    if let Ok(recorded) = fs::read_to_string(&meta_file)
+        && let Err(e) = meta.check_folder(&meta_file.display().to_string(), &recorded)
+    {
+        if !run.force {
+            return Err(bad(format!("{e}; {FORCE_HINT}")));
+        }
+        afresh = true;
+        // Another sweep's results must not outlive it.
+        for name in ["sweep.csv", "robustness.csv", "report.html"] {
+            match fs::remove_file(out.join(name)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(anyhow!("cannot remove {}: {}", out.join(name).display(), io_reason(&e)));
+                }
+                _ => {}
+            }
+        }
+    }
     let file = out.join(sweep_files::file_name(shard));
-    let rows_per_task = sweep::rows_per_task(&base);
-    // Resume: keep whole tasks already written; drop a torn or partial tail.
-    let existing = fs::read_to_string(&file).ok();
-    let resumed = sweep_files::resume(&file.display().to_string(), existing.as_deref(), &header, rows_per_task)
-        .map_err(|e| bad(e.to_string()))?;
+    let existing = if afresh { None } else { fs::read_to_string(&file).ok() };
+    let shown = file.display().to_string();
+    let resumed = match sweep_files::resume(&shown, existing.as_deref(), &meta) {
+        Ok(r) => r,
+        Err(_) if run.force => sweep_files::resume(&shown, None, &meta).map_err(|e| bad(e.to_string()))?,
+        Err(e) => return Err(bad(format!("{e}; {FORCE_HINT}"))),
+    };
     write_atomic(&file, resumed.text.as_bytes())?;
-    let meta = sweep_files::SweepMeta { header, rows_per_task, tasks: tasks.len(), title: base.name.clone() };
-    write_atomic(&out.join("sweep.json"), meta.to_json().as_bytes())?;
+    write_atomic(&meta_file, meta.to_json().as_bytes())?;
     let done = resumed.done();
     let mine: Vec<usize> = shard.tasks(tasks.len()).filter(|t| !done.contains(t)).collect();
     let mut finished = resumed.tasks;
-    let bar = progress_bar(mine.len() as u64, "tasks", quiet);
+    let bar = progress_bar(mine.len() as u64, "tasks", run.quiet);
     let mut f =
         fs::OpenOptions::new().append(true).open(&file).with_context(|| format!("cannot open {}", file.display()))?;
     for &t in &mine {
@@ -581,8 +623,10 @@ fn run_sweep(
     }
     bar.finish_and_clear();
     if shard.count == 1 {
-        finish_sweep(out, &base.name, &finished, quiet)?;
-    } else if !quiet {
+        finished.sort_by_key(|t| t.index);
+        write_atomic(&out.join("sweep.csv"), sweep_files::sweep_csv(&meta.header, &finished).as_bytes())?;
+        finish_sweep(out, &base.name, &finished, run.quiet)?;
+    } else if !run.quiet {
         writeln!(
             std::io::stdout(),
             "Wrote {} of {} tasks to {}; `goodhart merge {}` when all parts are done.",
@@ -597,24 +641,18 @@ fn run_sweep(
 
 /// A sweep with one shard per MPI rank; rank 0 merges once every rank is done.
 #[cfg(feature = "mpi")]
-fn sweep_mpi(
-    path: &Path,
-    replications: Option<u32>,
-    threads: Option<usize>,
-    out: &Path,
-    quiet: bool,
-) -> anyhow::Result<()> {
+fn sweep_mpi(path: &Path, run: &SweepRun, out: &Path) -> anyhow::Result<()> {
     use mpi::traits::{Communicator, CommunicatorCollectives};
     let universe = mpi::initialize().ok_or_else(|| anyhow!("cannot initialise MPI (run under mpirun)"))?;
     let world = universe.world();
     let (rank, size) = (world.rank() as usize, world.size() as usize);
-    let result = run_sweep(path, Some(&format!("{}/{size}", rank + 1)), replications, threads, out, true);
+    let result = run_sweep(path, Some(&format!("{}/{size}", rank + 1)), &SweepRun { quiet: true, ..*run }, out);
     // Every rank reaches the barrier, whatever happened to its shard, so none hangs.
     world.barrier();
     result?;
     if rank == 0 {
         merge(out)?;
-        if !quiet {
+        if !run.quiet {
             writeln!(
                 std::io::stdout(),
                 "{size} MPI ranks ran one shard each; merged into {}.",
@@ -626,7 +664,7 @@ fn sweep_mpi(
 }
 
 #[cfg(not(feature = "mpi"))]
-fn sweep_mpi(_: &Path, _: Option<u32>, _: Option<usize>, _: &Path, _: bool) -> anyhow::Result<()> {
+fn sweep_mpi(_: &Path, _: &SweepRun, _: &Path) -> anyhow::Result<()> {
     Err(bad("--mpi: this goodhart was built without MPI; build it with `cargo build --release --features mpi`"))
 }
 

@@ -1,16 +1,24 @@
-//! A sweep's files as text: `sweep.csv` and the part files of its shards,
-//! `sweep.json` (what a merge needs to know), `robustness.csv`; and reading
-//! them back to resume a sweep or merge its shards, every value checked.
-//! The binary reads and writes the files; this module turns data into text
-//! and text back into data.
+//! A sweep's files as text: the part file each process appends to,
+//! `sweep.json` (which sweep the folder holds), `sweep.csv` and
+//! `robustness.csv`; and reading them back to resume a sweep or merge its
+//! shards, every value checked. The binary reads and writes the files;
+//! this module turns data into text and text back into data.
+//!
+//! Every process of a sweep (the only one, or one shard of many) appends
+//! finished tasks to its part file `part-I-of-N.csv`, whose first line
+//! records the sweep's [`Provenance`] fingerprint, so a rerun with another
+//! seed, design, scenario or replication count never reuses its rows.
+//! `sweep.csv` is always rendered from the tasks, never appended to.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::sweep::{RobustnessRow, Shard, Sweep, TaskResult, TaskRow};
+use crate::analysis::sweep::{RobustnessRow, Shard, Sweep, Task, TaskResult, TaskRow};
 use crate::error::{Error, Result};
+use crate::io::format::write_scenario;
 use crate::io::output::{csv_field, csv_split, fmt_num, human};
+use crate::model::scenario::Scenario;
 
 /// Columns of `sweep.csv` before the sweep's parameters.
 const LEADING: [&str; 3] = ["task", "uncertainty", "lever"];
@@ -57,10 +65,10 @@ pub fn sweep_csv(header: &str, tasks: &[TaskResult]) -> String {
     out
 }
 
-/// The file a shard writes: `sweep.csv` for the whole sweep, else
-/// `part-I-of-N.csv`.
+/// The part file a shard appends to: `part-I-of-N.csv` (`part-1-of-1.csv`
+/// for a sweep in one process).
 pub fn file_name(shard: Shard) -> String {
-    if shard.count == 1 { "sweep.csv".into() } else { format!("part-{}-of-{}.csv", shard.index, shard.count) }
+    format!("part-{}-of-{}.csv", shard.index, shard.count)
 }
 
 /// The shard whose part file is called `name` (`part-I-of-N.csv`), if any.
@@ -75,19 +83,51 @@ fn whole_lines(text: &str) -> &str {
     &text[..text.rfind('\n').map_or(0, |i| i + 1)]
 }
 
-/// The tasks in a sweep file's whole lines, in file order. `file` names
-/// the file in errors; the text must start with `header`. Every field is
+/// The tasks in a sweep file's whole lines (`sweep.csv`: the header, then
+/// rows), in file order. `file` names the file in errors. Every field is
 /// checked; a task's lines must be contiguous and agree on its design point.
 pub fn parse_tasks(file: &str, text: &str, header: &str) -> Result<Vec<TaskResult>> {
     let body = text
         .strip_prefix(header)
         .ok_or_else(|| Error::BadFile { file: file.into(), reason: "its header differs from the sweep's".into() })?;
-    let params = csv_split(header.trim_end_matches('\n')).len() - LEADING.len() - TRAILING.len();
+    parse_rows(file, body, header, 2)
+}
+
+/// The first line of a part file: the sweep's fingerprint.
+pub fn fingerprint_line(fingerprint: &str) -> String {
+    format!("# goodhart sweep part, fingerprint {fingerprint}\n")
+}
+
+/// The tasks in a part file's whole lines: its fingerprint line must be the
+/// sweep's (`meta`), then its header, then rows as in [`parse_tasks`].
+pub fn parse_part(file: &str, text: &str, meta: &SweepMeta) -> Result<Vec<TaskResult>> {
+    let bad = |reason: String| Error::BadFile { file: file.into(), reason };
+    let first = text.split_inclusive('\n').next().unwrap_or_default();
+    if first != fingerprint_line(&meta.fingerprint) {
+        let found = first.trim_end().strip_prefix("# goodhart sweep part, fingerprint ");
+        return Err(bad(match found {
+            Some(f) => format!("was written by another sweep (fingerprint {f}; this sweep's is {})", meta.fingerprint),
+            None => "has no fingerprint line (not a part file of this version of goodhart)".into(),
+        }));
+    }
+    let body = text[first.len()..]
+        .strip_prefix(meta.header.as_str())
+        .ok_or_else(|| bad("its header differs from sweep.json's".into()))?;
+    parse_rows(file, body, &meta.header, 3)
+}
+
+/// Rows after `header`; `line_no` is the first row's line in the file.
+fn parse_rows(file: &str, body: &str, header: &str, line_no: usize) -> Result<Vec<TaskResult>> {
+    let columns = csv_split(header.trim_end_matches('\n')).len();
+    let params = columns.checked_sub(LEADING.len() + TRAILING.len()).ok_or_else(|| Error::BadFile {
+        file: file.into(),
+        reason: format!("its header has {columns} columns; a sweep's has at least 8"),
+    })?;
     let fields = LEADING.len() + params + TRAILING.len();
     let mut out: Vec<TaskResult> = Vec::new();
     let mut seen = BTreeSet::new();
     for (i, line) in whole_lines(body).lines().enumerate() {
-        let line_no = i + 2;
+        let line_no = i + line_no;
         let bad = |reason: String| Error::BadLine { file: file.into(), line: line_no, reason };
         let f = csv_split(line);
         if f.len() != fields {
@@ -145,26 +185,114 @@ impl Resumed {
     }
 }
 
-/// Resumes the sweep file `file` from its earlier contents (`None`: none):
-/// keeps each task that has all `rows_per_task` lines, drops a torn tail
-/// and any task cut short. A file with another header (another sweep)
-/// starts afresh.
-pub fn resume(file: &str, existing: Option<&str>, header: &str, rows_per_task: usize) -> Result<Resumed> {
+/// Resumes the part file `file` from its earlier contents (`None`: none,
+/// or start afresh): keeps each task that has all its lines, drops a torn
+/// tail and any task cut short. Refuses a file that another sweep wrote
+/// (another fingerprint) or that is damaged, naming what differs.
+pub fn resume(file: &str, existing: Option<&str>, meta: &SweepMeta) -> Result<Resumed> {
     let tasks: Vec<TaskResult> = match existing {
-        Some(text) if text.starts_with(header) => {
-            parse_tasks(file, text, header)?.into_iter().filter(|t| t.rows.len() == rows_per_task).collect()
+        Some(text) => {
+            parse_part(file, text, meta)?.into_iter().filter(|t| t.rows.len() == meta.rows_per_task).collect()
         }
-        _ => Vec::new(),
+        None => Vec::new(),
     };
-    Ok(Resumed { text: sweep_csv(header, &tasks), tasks })
+    Ok(Resumed { text: part_csv(meta, &tasks), tasks })
 }
 
-/// `sweep.json`: what a merge of part files needs to know about the sweep.
+/// A part file: the fingerprint line, the header and the tasks' lines.
+pub fn part_csv(meta: &SweepMeta, tasks: &[TaskResult]) -> String {
+    fingerprint_line(&meta.fingerprint) + &sweep_csv(&meta.header, tasks)
+}
+
+/// What makes a sweep's numbers what they are: the resolved scenario, the
+/// design's points, the sweep seed, replications per task and the task
+/// count. Two runs with equal provenance compute the same rows, so one
+/// may resume or merge the other's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// Digest of the resolved base scenario (every field as written but
+    /// replications).
+    pub scenario: String,
+    /// Digest of the header and every task's index and parameter values.
+    pub design: String,
+    /// The sweep seed.
+    pub seed: u64,
+    /// Replications per task.
+    pub replications: u32,
+    /// Tasks in the sweep.
+    pub tasks: usize,
+}
+
+impl Provenance {
+    /// The provenance of `tasks` of `sweep` run on `base`.
+    pub fn of(base: &Scenario, sweep: &Sweep, tasks: &[Task]) -> Provenance {
+        let mut design = header(sweep);
+        for t in tasks {
+            design += &format!("{},{},{}", t.index, t.uncertainty, t.lever);
+            for v in &t.values {
+                design += "\u{1f}";
+                design += v;
+            }
+            design.push('\n');
+        }
+        // Replications are recorded on their own, so a change names them alone.
+        let mut scenario = base.clone();
+        scenario.replications = 1;
+        Provenance {
+            scenario: digest(write_scenario(&scenario).as_bytes()),
+            design: digest(design.as_bytes()),
+            seed: sweep.seed,
+            replications: base.replications,
+            tasks: tasks.len(),
+        }
+    }
+
+    /// One digest of everything: what part files record.
+    pub fn fingerprint(&self) -> String {
+        let p = self;
+        digest(format!("{} {} {} {} {}", p.scenario, p.design, p.seed, p.replications, p.tasks).as_bytes())
+    }
+
+    /// What differs from `recorded` (an earlier run's), in words; empty if nothing.
+    pub fn differences(&self, recorded: &Provenance) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut field = |name: &str, now: String, then: String| {
+            if now != then {
+                out.push(format!("{name} {now} now, {then} before"));
+            }
+        };
+        field("replications", self.replications.to_string(), recorded.replications.to_string());
+        field("sweep seed", self.seed.to_string(), recorded.seed.to_string());
+        field("tasks", self.tasks.to_string(), recorded.tasks.to_string());
+        if self.design != recorded.design {
+            out.push("the design's parameters or points differ".into());
+        }
+        if self.scenario != recorded.scenario {
+            out.push("the scenario differs in a field such as seed, periods or a policy".into());
+        }
+        out
+    }
+}
+
+/// A 64-bit FNV-1a digest in hex: stable across platforms and versions,
+/// enough to tell runs apart (not a defence against forgery).
+fn digest(bytes: &[u8]) -> String {
+    let h = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3));
+    format!("{h:016x}")
+}
+
+/// `sweep.json`: which sweep the folder holds, and what a merge of its
+/// part files needs to know.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SweepMeta {
-    /// The header line every part file starts with.
+    /// [`Provenance::fingerprint`], recorded in every part file.
+    pub fingerprint: String,
+    /// The header line every part file has after its fingerprint line.
     pub header: String,
+    /// What the fingerprint is made of, to name a difference.
+    pub provenance: Provenance,
     /// Lines per finished task (policies x KPIs).
     pub rows_per_task: usize,
     /// Tasks in the sweep.
@@ -174,14 +302,59 @@ pub struct SweepMeta {
 }
 
 impl SweepMeta {
+    /// The record of a sweep with this header and provenance.
+    pub fn new(header: String, provenance: Provenance, rows_per_task: usize, title: String) -> SweepMeta {
+        SweepMeta {
+            fingerprint: provenance.fingerprint(),
+            header,
+            tasks: provenance.tasks,
+            provenance,
+            rows_per_task,
+            title,
+        }
+    }
+
     /// As written to `sweep.json` (pretty, with a final newline).
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("plain data serialises") + "\n"
     }
 
-    /// Reads `sweep.json` (named `file` in errors).
+    /// Reads `sweep.json` (named `file` in errors), checking that it is
+    /// whole and consistent.
     pub fn from_json(file: &str, text: &str) -> Result<SweepMeta> {
-        serde_json::from_str(text).map_err(|e| Error::BadFile { file: file.into(), reason: e.to_string() })
+        let bad = |reason: String| Error::BadFile { file: file.into(), reason };
+        let m: SweepMeta = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        if !(m.header.starts_with("task,uncertainty,lever,") && m.header.ends_with(",policy,kpi,mean,ci_low,ci_high\n"))
+        {
+            return Err(bad("header: not a sweep's header (task,uncertainty,lever,...,ci_high)".into()));
+        }
+        if m.fingerprint != m.provenance.fingerprint() || m.tasks != m.provenance.tasks {
+            return Err(bad("fingerprint: does not match the provenance recorded beside it".into()));
+        }
+        if m.tasks == 0 || m.rows_per_task == 0 {
+            return Err(bad("tasks and rows_per_task: expected integers >= 1".into()));
+        }
+        Ok(m)
+    }
+
+    /// Checks that `recorded` (the text of a folder's `sweep.json`, named
+    /// `file`) is this sweep's, so the folder's part files may be resumed.
+    pub fn check_folder(&self, file: &str, recorded: &str) -> Result<()> {
+        let then = SweepMeta::from_json(file, recorded).map_err(|e| {
+            let why = match e {
+                Error::BadFile { reason, .. } => reason,
+                e => e.to_string(),
+            };
+            Error::BadFile { file: file.into(), reason: format!("cannot tell which sweep wrote the folder ({why})") }
+        })?;
+        let diff = self.provenance.differences(&then.provenance);
+        match diff.is_empty() && then.fingerprint == self.fingerprint {
+            true => Ok(()),
+            false => Err(Error::BadFile {
+                file: file.into(),
+                reason: format!("the folder holds another sweep ({})", diff.join("; ")),
+            }),
+        }
     }
 }
 
@@ -207,10 +380,7 @@ pub fn merge(meta: &SweepMeta, parts: &[PartFile]) -> Result<Vec<TaskResult>> {
     let mut tasks: BTreeMap<usize, (TaskResult, &str)> = BTreeMap::new();
     for PartFile { shard, file, text } in parts {
         let bad = |reason: String| Error::BadFile { file: file.clone(), reason };
-        if !text.starts_with(&meta.header) {
-            return Err(bad("its header differs from sweep.json's".into()));
-        }
-        for t in parse_tasks(file, text, &meta.header)? {
+        for t in parse_part(file, text, meta)? {
             if t.index >= meta.tasks {
                 return Err(bad(format!("task {} is beyond the sweep's {} tasks", t.index, meta.tasks)));
             }
@@ -336,8 +506,12 @@ mod tests {
             .collect()
     }
 
+    fn provenance() -> Provenance {
+        Provenance { scenario: digest(b"scenario"), design: digest(b"design"), seed: 3, replications: 2, tasks: 6 }
+    }
+
     fn meta() -> SweepMeta {
-        SweepMeta { header: HEADER.into(), rows_per_task: PER, tasks: 6, title: "t".into() }
+        SweepMeta::new(HEADER.into(), provenance(), PER, "t".into())
     }
 
     /// The part files of `n` shards, each as its process writes it.
@@ -346,7 +520,7 @@ mod tests {
             .map(|i| {
                 let shard = Shard::new(i, n).unwrap();
                 let mine: Vec<TaskResult> = tasks().into_iter().filter(|t| shard.owns(t.index)).collect();
-                PartFile { shard, file: format!("part-{i}-of-{n}.csv"), text: sweep_csv(HEADER, &mine) }
+                PartFile { shard, file: file_name(shard), text: part_csv(&meta(), &mine) }
             })
             .collect()
     }
@@ -362,9 +536,10 @@ mod tests {
 
     #[test]
     fn resume_keeps_whole_tasks_and_drops_a_torn_tail() {
-        let full = sweep_csv(HEADER, &tasks());
-        for cut in [HEADER.len(), full.len() / 2, full.len() - 3, full.len()] {
-            let r = resume("sweep.csv", Some(&full[..cut]), HEADER, PER).unwrap();
+        let full = part_csv(&meta(), &tasks());
+        let start = part_csv(&meta(), &[]).len();
+        for cut in [start, full.len() / 2, full.len() - 3, full.len()] {
+            let r = resume("part-1-of-1.csv", Some(&full[..cut]), &meta()).unwrap();
             // What is kept is a prefix of whole tasks, each complete.
             assert!(full.starts_with(&r.text), "cut {cut}");
             assert!(r.tasks.iter().all(|t| t.rows.len() == PER));
@@ -372,28 +547,41 @@ mod tests {
             assert_eq!(done, (0..done.len()).collect(), "cut {cut}");
             assert_eq!(done.len() == 6, cut == full.len());
         }
-        // Another sweep's file, or none, starts afresh.
-        assert_eq!(resume("sweep.csv", Some("a,b\n1,2\n"), HEADER, PER).unwrap().text, HEADER);
-        assert_eq!(resume("sweep.csv", None, HEADER, PER).unwrap().text, HEADER);
+        assert_eq!(resume("part-1-of-1.csv", None, &meta()).unwrap().text, full[..start]);
+    }
+
+    #[test]
+    fn resume_refuses_another_sweeps_part_file_naming_it() {
+        let mut other = meta();
+        other.fingerprint = "0123456789abcdef".into();
+        let text = part_csv(&other, &tasks());
+        let e = resume("out/part-1-of-1.csv", Some(&text), &meta()).unwrap_err().to_string();
+        assert!(
+            e.starts_with("out/part-1-of-1.csv: was written by another sweep (fingerprint 0123456789abcdef;"),
+            "{e}"
+        );
+        // A sweep.csv of an older version has no fingerprint line.
+        let e = resume("p.csv", Some(&sweep_csv(HEADER, &tasks())), &meta()).unwrap_err().to_string();
+        assert!(e.contains("has no fingerprint line"), "{e}");
     }
 
     #[test]
     fn resume_drops_a_task_with_missing_rows() {
-        let full = sweep_csv(HEADER, &tasks());
+        let full = part_csv(&meta(), &tasks());
         let mut lines: Vec<&str> = full.lines().collect();
-        lines.remove(1 + 2 * PER + 1); // a line of task 2
+        lines.remove(2 + 2 * PER + 1); // a line of task 2
         let text = lines.join("\n") + "\n";
-        let r = resume("sweep.csv", Some(&text), HEADER, PER).unwrap();
+        let r = resume("part-1-of-1.csv", Some(&text), &meta()).unwrap();
         assert_eq!(r.done(), [0, 1, 3, 4, 5].into());
         assert!(!r.text.lines().any(|l| l.starts_with("2,")));
     }
 
     #[test]
     fn resume_rejects_a_damaged_line_naming_it() {
-        let full = sweep_csv(HEADER, &tasks());
+        let full = part_csv(&meta(), &tasks());
         let text = full.replacen(",12.5\n", ",garbage\n", 1);
-        let e = resume("out/sweep.csv", Some(&text), HEADER, PER).unwrap_err().to_string();
-        assert_eq!(e, "out/sweep.csv: line 2: ci_high: `garbage` is not a number");
+        let e = resume("out/part-1-of-1.csv", Some(&text), &meta()).unwrap_err().to_string();
+        assert_eq!(e, "out/part-1-of-1.csv: line 3: ci_high: `garbage` is not a number");
     }
 
     #[test]
@@ -416,10 +604,17 @@ mod tests {
             let e = merge(&meta(), &parts).unwrap_err().to_string();
             assert!(e.contains(needle), "{e}");
         };
-        // A part of another sweep (another header).
+        // A part of another sweep (another fingerprint), or with another header.
+        let mut other = p.clone();
+        other[1].text = part_csv(&SweepMeta { fingerprint: "f".into(), ..meta() }, &[]);
+        check(other, "part-2-of-3.csv: was written by another sweep (fingerprint f;");
         let mut other = p.clone();
         other[1].text = other[1].text.replacen(",x,", ",y,", 1);
         check(other, "part-2-of-3.csv: its header differs");
+        // A value that is not a number.
+        let mut damaged = p.clone();
+        damaged[0].text = damaged[0].text.replacen(",-7,", ",garbage,", 1);
+        check(damaged, "part-1-of-3.csv: line 3: mean: `garbage` is not a number");
         // A part holding another shard's task.
         let mut swapped = p.clone();
         swapped[0].shard = Shard::new(2, 3).unwrap();
@@ -454,18 +649,44 @@ mod tests {
     }
 
     #[test]
-    fn sweep_json_round_trips_and_rejects_an_empty_object() {
+    fn sweep_json_round_trips_and_rejects_an_empty_or_edited_record() {
         let m = meta();
         assert_eq!(SweepMeta::from_json("sweep.json", &m.to_json()).unwrap(), m);
         let e = SweepMeta::from_json("d/sweep.json", "{}").unwrap_err().to_string();
         assert!(e.starts_with("d/sweep.json: missing field"), "{e}");
+        let edited = m.to_json().replace("\"tasks\": 6", "\"tasks\": 7");
+        let e = SweepMeta::from_json("d/sweep.json", &edited).unwrap_err().to_string();
+        assert!(e.contains("fingerprint: does not match"), "{e}");
+        let e = SweepMeta::from_json("d/sweep.json", &m.to_json().replace("task,", "")).unwrap_err().to_string();
+        assert!(e.contains("header: not a sweep's header"), "{e}");
+    }
+
+    #[test]
+    fn a_folder_of_another_sweep_is_refused_naming_the_difference() {
+        let m = meta();
+        assert_eq!(m.check_folder("sweep.json", &m.to_json()), Ok(()));
+        let p = provenance;
+        let cases = [
+            (Provenance { replications: 5, ..p() }, "(replications 5 now, 2 before)"),
+            (Provenance { seed: 4, ..p() }, "(sweep seed 4 now, 3 before)"),
+            (Provenance { design: digest(b"other"), ..p() }, "(the design's parameters or points differ)"),
+            (Provenance { scenario: digest(b"other"), ..p() }, "(the scenario differs"),
+        ];
+        for (changed, needle) in cases {
+            let now = SweepMeta::new(HEADER.into(), changed, PER, "t".into());
+            assert_ne!(now.fingerprint, m.fingerprint);
+            let e = now.check_folder("o/sweep.json", &m.to_json()).unwrap_err().to_string();
+            assert!(e.starts_with("o/sweep.json: the folder holds another sweep (") && e.contains(needle), "{e}");
+        }
+        let e = m.check_folder("o/sweep.json", "{}").unwrap_err().to_string();
+        assert!(e.contains("cannot tell which sweep wrote the folder"), "{e}");
     }
 
     #[test]
     fn part_file_names_name_their_shard() {
         let s = Shard::new(2, 5).unwrap();
         assert_eq!(part_shard(&file_name(s)), Some(s));
-        assert_eq!(file_name(Shard::ALL), "sweep.csv");
+        assert_eq!(file_name(Shard::ALL), "part-1-of-1.csv");
         for name in ["sweep.csv", "part-6-of-5.csv", "part-1-of-2.csv.tmp", "part-a-of-2.csv"] {
             assert_eq!(part_shard(name), None, "{name}");
         }
