@@ -16,6 +16,10 @@ use goodhart::io::{format, output};
 use goodhart::model::preset;
 use rayon::prelude::*;
 
+mod cli;
+
+use cli::files::{AtomicFile, Sharing, lock_dir, lock_file, remove_stale_temporaries, write_atomic};
+
 #[derive(Parser)]
 #[command(
     name = "goodhart",
@@ -284,6 +288,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Merge { dir } => merge(&dir),
         Command::Report { dir } => {
+            let _lock = if dir.is_dir() { Some(lock_dir(&dir, Sharing::Exclusive)?) } else { None };
             let read = |name: &str| {
                 fs::read_to_string(dir.join(name))
                     .map_err(|e| bad(format!("{}: cannot read: {}", dir.join(name).display(), io_reason(&e))))
@@ -448,6 +453,7 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     let out = &s.out;
     let fresh_dir = !out.exists();
     fs::create_dir_all(out).with_context(|| format!("cannot create output directory {}", out.display()))?;
+    let lock = lock_dir(out, Sharing::Exclusive)?;
     remove_stale_temporaries(out);
     // The time series goes to disk run by run as the experiment produces it.
     let mut series = AtomicFile::create(&out.join("timeseries.csv"))?;
@@ -467,6 +473,7 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
             // Nothing of a failed run stays: its temporary file goes with
             // `series`, and a directory made for it goes too (if empty).
             drop(series);
+            drop(lock);
             if fresh_dir {
                 let _ = fs::remove_dir(out);
             }
@@ -566,6 +573,10 @@ fn run_sweep(path: &Path, shard: Option<&str>, run: &SweepRun, out: &Path) -> an
     check_threads(run.threads)?;
     start_threads(run.threads)?;
     fs::create_dir_all(out).with_context(|| format!("cannot create output directory {}", out.display()))?;
+    // Shards share the directory; each process owns its part file.
+    let file = out.join(sweep_files::file_name(shard));
+    let _dir_lock = lock_dir(out, Sharing::Shared)?;
+    let _file_lock = lock_file(&file)?;
     let provenance = sweep_files::Provenance::of(&base, &sweep, &tasks);
     let meta = sweep_files::SweepMeta::new(
         sweep_files::header(&sweep),
@@ -577,9 +588,8 @@ fn run_sweep(path: &Path, shard: Option<&str>, run: &SweepRun, out: &Path) -> an
     // the part file must carry this sweep's fingerprint.
     let meta_file = out.join("sweep.json");
     let mut afresh = false;
-    if let Ok(recorded) = fs::read_to_string(&meta_file)
-        && let Err(e) = meta.check_folder(&meta_file.display().to_string(), &recorded)
-    {
+    let recorded = fs::read_to_string(&meta_file).ok();
+    if let Some(Err(e)) = recorded.map(|r| meta.check_folder(&meta_file.display().to_string(), &r)) {
         if !run.force {
             return Err(bad(format!("{e}; {FORCE_HINT}")));
         }
@@ -594,7 +604,6 @@ fn run_sweep(path: &Path, shard: Option<&str>, run: &SweepRun, out: &Path) -> an
             }
         }
     }
-    let file = out.join(sweep_files::file_name(shard));
     let existing = if afresh { None } else { fs::read_to_string(&file).ok() };
     let shown = file.display().to_string();
     let resumed = match sweep_files::resume(&shown, existing.as_deref(), &meta) {
@@ -687,6 +696,11 @@ fn finish_sweep(out: &Path, title: &str, tasks: &[sweep::TaskResult], quiet: boo
 
 /// Merges the part files in `dir` into sweep.csv, then finishes the sweep.
 fn merge(dir: &Path) -> anyhow::Result<()> {
+    if !dir.is_dir() {
+        return Err(bad(format!("{}: no such directory", dir.display())));
+    }
+    let _lock = lock_dir(dir, Sharing::Exclusive)?;
+    remove_stale_temporaries(dir);
     let meta_file = dir.join("sweep.json");
     let text =
         fs::read_to_string(&meta_file).map_err(|e| bad(format!("{}: {}", meta_file.display(), io_reason(&e))))?;
@@ -743,78 +757,4 @@ fn write_report(out: &Path, charts: &[goodhart::io::chart::Chart], html: Option<
         Some(html) => write_atomic(&out.join("report.html"), html.as_bytes()),
         None => Ok(()),
     }
-}
-
-/// A file written through a temporary file in the same directory and
-/// renamed into place by [`AtomicFile::commit`]. Dropped without a
-/// successful commit (an error, a failed flush or rename), it deletes the
-/// temporary file. A killed process cannot: the next run into the same
-/// directory removes such leftovers ([`remove_stale_temporaries`]).
-struct AtomicFile {
-    path: std::path::PathBuf,
-    tmp: std::path::PathBuf,
-    w: Option<std::io::BufWriter<fs::File>>,
-    committed: bool,
-}
-
-impl AtomicFile {
-    fn create(path: &Path) -> anyhow::Result<AtomicFile> {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-        let tmp = path.with_file_name(format!(".{name}{TMP_MARK}{}", std::process::id()));
-        let f = fs::File::create(&tmp).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(AtomicFile { path: path.to_path_buf(), tmp, w: Some(std::io::BufWriter::new(f)), committed: false })
-    }
-
-    fn writer(&mut self) -> &mut std::io::BufWriter<fs::File> {
-        self.w.as_mut().expect("an uncommitted file has its writer")
-    }
-
-    fn commit(mut self) -> anyhow::Result<()> {
-        let mut w = self.w.take().expect("committed once");
-        let done = w.flush().and_then(|()| w.get_ref().sync_all());
-        drop(w);
-        done.with_context(|| format!("cannot write {}", self.path.display()))?;
-        fs::rename(&self.tmp, &self.path).with_context(|| format!("cannot write {}", self.path.display()))?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            drop(self.w.take());
-            let _ = fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-/// What marks a temporary output file: `.<name>.tmp-<pid>`.
-const TMP_MARK: &str = ".tmp-";
-
-/// Removes temporary output files a killed earlier run left in `dir`.
-fn remove_stale_temporaries(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') && name.contains(TMP_MARK) && e.file_type().is_ok_and(|t| t.is_file()) {
-            let _ = fs::remove_file(e.path());
-        }
-    }
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    write_atomic_with(path, |w| w.write_all(bytes))
-}
-
-/// Writes through a temporary file in the same directory, then renames it
-/// into place, so a crash never leaves a half-written output.
-fn write_atomic_with(
-    path: &Path,
-    f: impl FnOnce(&mut std::io::BufWriter<fs::File>) -> std::io::Result<()>,
-) -> anyhow::Result<()> {
-    let mut file = AtomicFile::create(path)?;
-    f(file.writer()).with_context(|| format!("cannot write {}", path.display()))?;
-    file.commit()
 }

@@ -178,3 +178,31 @@ fn sweeps_reject_bad_input_with_one_line_and_exit_code_2() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_second_writer_into_a_directory_is_refused_in_one_line() {
+    let d = std::env::temp_dir().join(format!("goodhart-sweep-lock-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    // Another writer holds the directory (as a running `goodhart run` does).
+    let held = std::fs::File::open(&d).unwrap();
+    rustix::fs::flock(&held, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+    let run = ["run", "adversarial", "--replications", "1", "--periods", "3", "--engineers", "20", "--quiet"];
+    let o = Command::new(bin()).args(run).args(["--no-report", "--out"]).arg(&d).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("another goodhart process is writing into this directory") && err.lines().count() == 1);
+    assert!(!d.join("summary.csv").exists());
+    let o = Command::new(bin())
+        .args(["sweep", "examples/scenarios/sweep-small.toml", "--quiet", "--out"])
+        .arg(&d)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    // Released (as the system does when a writer dies): the next one proceeds.
+    drop(held);
+    let o = Command::new(bin()).args(run).args(["--no-report", "--out"]).arg(&d).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let _ = std::fs::remove_dir_all(&d);
+}

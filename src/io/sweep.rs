@@ -390,10 +390,8 @@ pub fn merge(meta: &SweepMeta, parts: &[PartFile]) -> Result<Vec<TaskResult>> {
             if t.rows.len() != meta.rows_per_task {
                 continue;
             }
-            if let Some((other, file)) = tasks.get(&t.index)
-                && *other != t
-            {
-                return Err(bad(format!("task {} differs from its copy in {file}", t.index)));
+            if let Some((_, other)) = tasks.get(&t.index).filter(|(copy, _)| *copy != t) {
+                return Err(bad(format!("task {} differs from its copy in {other}", t.index)));
             }
             tasks.insert(t.index, (t, file));
         }
