@@ -93,9 +93,15 @@ pub fn parse_tasks(file: &str, text: &str, header: &str) -> Result<Vec<TaskResul
     parse_rows(file, body, header, 2)
 }
 
-/// The first line of a part file: the sweep's fingerprint.
-pub fn fingerprint_line(fingerprint: &str) -> String {
-    format!("# goodhart sweep part, fingerprint {fingerprint}\n")
+/// How the first line of a part file starts; the fingerprint and the
+/// provenance (JSON) follow.
+const STAMP: &str = "# goodhart sweep part, fingerprint ";
+
+/// The first line of a part file: the sweep's fingerprint and what it is
+/// made of (so a mismatch can be named).
+pub fn fingerprint_line(meta: &SweepMeta) -> String {
+    let provenance = serde_json::to_string(&meta.provenance).expect("plain data serialises");
+    format!("{STAMP}{} {provenance}\n", meta.fingerprint)
 }
 
 /// The tasks in a part file's whole lines: its fingerprint line must be the
@@ -103,11 +109,16 @@ pub fn fingerprint_line(fingerprint: &str) -> String {
 pub fn parse_part(file: &str, text: &str, meta: &SweepMeta) -> Result<Vec<TaskResult>> {
     let bad = |reason: String| Error::BadFile { file: file.into(), reason };
     let first = text.split_inclusive('\n').next().unwrap_or_default();
-    if first != fingerprint_line(&meta.fingerprint) {
-        let found = first.trim_end().strip_prefix("# goodhart sweep part, fingerprint ");
-        return Err(bad(match found {
-            Some(f) => format!("was written by another sweep (fingerprint {f}; this sweep's is {})", meta.fingerprint),
-            None => "has no fingerprint line (not a part file of this version of goodhart)".into(),
+    if first != fingerprint_line(meta) {
+        let Some((found, provenance)) = first.trim_end().strip_prefix(STAMP).and_then(|r| r.split_once(' ')) else {
+            return Err(bad("has no fingerprint line (not a part file of this version of goodhart)".into()));
+        };
+        let diff = serde_json::from_str::<Provenance>(provenance)
+            .map(|p| meta.provenance.differences(&p, ["expected", "found"]))
+            .unwrap_or_default();
+        return Err(bad(match diff.is_empty() {
+            false => format!("was written by another sweep ({})", diff.join("; ")),
+            true => format!("was written by another sweep (fingerprint {found}, expected {})", meta.fingerprint),
         }));
     }
     let body = text[first.len()..]
@@ -201,7 +212,7 @@ pub fn resume(file: &str, existing: Option<&str>, meta: &SweepMeta) -> Result<Re
 
 /// A part file: the fingerprint line, the header and the tasks' lines.
 pub fn part_csv(meta: &SweepMeta, tasks: &[TaskResult]) -> String {
-    fingerprint_line(&meta.fingerprint) + &sweep_csv(&meta.header, tasks)
+    fingerprint_line(meta) + &sweep_csv(&meta.header, tasks)
 }
 
 /// What makes a sweep's numbers what they are: the resolved scenario, the
@@ -254,21 +265,23 @@ impl Provenance {
         digest(format!("{} {} {} {} {}", p.scenario, p.design, p.seed, p.replications, p.tasks).as_bytes())
     }
 
-    /// What differs from `recorded` (an earlier run's), in words; empty if nothing.
-    pub fn differences(&self, recorded: &Provenance) -> Vec<String> {
+    /// What differs from `other`, in words (`labels` name the two sides,
+    /// e.g. "now" and "before"); empty if nothing.
+    pub fn differences(&self, other: &Provenance, labels: [&str; 2]) -> Vec<String> {
         let mut out = Vec::new();
+        let [this, that] = labels;
         let mut field = |name: &str, now: String, then: String| {
             if now != then {
-                out.push(format!("{name} {now} now, {then} before"));
+                out.push(format!("{name} {now} {this}, {then} {that}"));
             }
         };
-        field("replications", self.replications.to_string(), recorded.replications.to_string());
-        field("sweep seed", self.seed.to_string(), recorded.seed.to_string());
-        field("tasks", self.tasks.to_string(), recorded.tasks.to_string());
-        if self.design != recorded.design {
+        field("replications", self.replications.to_string(), other.replications.to_string());
+        field("sweep seed", self.seed.to_string(), other.seed.to_string());
+        field("tasks", self.tasks.to_string(), other.tasks.to_string());
+        if self.design != other.design {
             out.push("the design's parameters or points differ".into());
         }
-        if self.scenario != recorded.scenario {
+        if self.scenario != other.scenario {
             out.push("the scenario differs in a field such as seed, periods or a policy".into());
         }
         out
@@ -347,7 +360,7 @@ impl SweepMeta {
             };
             Error::BadFile { file: file.into(), reason: format!("cannot tell which sweep wrote the folder ({why})") }
         })?;
-        let diff = self.provenance.differences(&then.provenance);
+        let diff = self.provenance.differences(&then.provenance, ["now", "before"]);
         match diff.is_empty() && then.fingerprint == self.fingerprint {
             true => Ok(()),
             false => Err(Error::BadFile {
@@ -550,14 +563,14 @@ mod tests {
 
     #[test]
     fn resume_refuses_another_sweeps_part_file_naming_it() {
-        let mut other = meta();
-        other.fingerprint = "0123456789abcdef".into();
+        let other = SweepMeta::new(HEADER.into(), Provenance { replications: 5, ..provenance() }, PER, "t".into());
         let text = part_csv(&other, &tasks());
         let e = resume("out/part-1-of-1.csv", Some(&text), &meta()).unwrap_err().to_string();
-        assert!(
-            e.starts_with("out/part-1-of-1.csv: was written by another sweep (fingerprint 0123456789abcdef;"),
-            "{e}"
-        );
+        assert_eq!(e, "out/part-1-of-1.csv: was written by another sweep (replications 2 expected, 5 found)");
+        // A tampered fingerprint with the same provenance still differs.
+        let text = part_csv(&meta(), &tasks()).replacen("fingerprint ", "fingerprint 0", 1);
+        let e = resume("p.csv", Some(&text), &meta()).unwrap_err().to_string();
+        assert!(e.starts_with("p.csv: was written by another sweep (fingerprint 0"), "{e}");
         // A sweep.csv of an older version has no fingerprint line.
         let e = resume("p.csv", Some(&sweep_csv(HEADER, &tasks())), &meta()).unwrap_err().to_string();
         assert!(e.contains("has no fingerprint line"), "{e}");
@@ -604,8 +617,9 @@ mod tests {
         };
         // A part of another sweep (another fingerprint), or with another header.
         let mut other = p.clone();
-        other[1].text = part_csv(&SweepMeta { fingerprint: "f".into(), ..meta() }, &[]);
-        check(other, "part-2-of-3.csv: was written by another sweep (fingerprint f;");
+        let seed4 = SweepMeta::new(HEADER.into(), Provenance { seed: 4, ..provenance() }, PER, "t".into());
+        other[1].text = part_csv(&seed4, &[]);
+        check(other, "part-2-of-3.csv: was written by another sweep (sweep seed 3 expected, 4 found)");
         let mut other = p.clone();
         other[1].text = other[1].text.replacen(",x,", ",y,", 1);
         check(other, "part-2-of-3.csv: its header differs");
