@@ -36,13 +36,11 @@ pub fn header(sweep: &Sweep) -> String {
 /// The lines of one finished task: one per policy and KPI.
 pub fn task_csv(t: &TaskResult) -> String {
     let mut out = String::new();
-    let prefix = format!(
-        "{},{},{},{}",
-        t.index,
-        t.uncertainty,
-        t.lever,
-        t.values.iter().map(|v| csv_field(v)).collect::<Vec<_>>().join(",")
-    );
+    let mut prefix = format!("{},{},{}", t.index, t.uncertainty, t.lever);
+    for v in &t.values {
+        prefix.push(',');
+        prefix += &csv_field(v);
+    }
     for r in &t.rows {
         out += &format!(
             "{prefix},{},{},{},{},{}\n",
@@ -543,6 +541,16 @@ mod tests {
         assert_eq!(back, tasks());
         assert_eq!(sweep_csv(HEADER, &back), text);
         assert!(text.contains(",\"kiro,rank\","), "a name with a comma is quoted");
+    }
+
+    #[test]
+    fn a_sweep_without_parameters_writes_as_many_fields_as_its_header() {
+        // A regression: rows had an empty field after `lever` the header lacked.
+        let header = "task,uncertainty,lever,policy,kpi,mean,ci_low,ci_high\n";
+        let t = TaskResult { values: vec![], ..tasks()[0].clone() };
+        let text = sweep_csv(header, std::slice::from_ref(&t));
+        assert!(text.lines().all(|l| csv_split(l).len() == 8), "{text}");
+        assert_eq!(parse_tasks("sweep.csv", &text, header).unwrap(), [t]);
     }
 
     #[test]
