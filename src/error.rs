@@ -45,6 +45,37 @@ pub enum Error {
     /// the time series); the message is its own.
     #[error("{0}")]
     Sink(String),
+    /// A file read back (a sweep's part file, `sweep.json`) is not what it
+    /// should be; `file` is its name as the caller gave it.
+    #[error("{file}: {reason}")]
+    BadFile {
+        /// The file.
+        file: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A line of a file read back is not what it should be.
+    #[error("{file}: line {line}: {reason}")]
+    BadLine {
+        /// The file.
+        file: String,
+        /// The line (1-based; the header is line 1).
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Merging a sharded sweep found tasks in no part file.
+    #[error("{missing} of {total} tasks missing from {parts} part files (first: {first}); rerun their shards")]
+    MissingTasks {
+        /// How many tasks are missing.
+        missing: usize,
+        /// Tasks in the sweep.
+        total: usize,
+        /// Part files read.
+        parts: usize,
+        /// The first missing task indices, comma-separated.
+        first: String,
+    },
 }
 
 /// Shorthand for results with the library's [`enum@Error`].

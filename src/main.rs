@@ -10,10 +10,16 @@ use std::time::Instant;
 use anyhow::{Context, anyhow};
 use clap::{Args, Parser, Subcommand};
 use goodhart::Scenario;
+use goodhart::analysis::sweep::{self, Shard};
 use goodhart::io::agents::{AGENTS_HEADER, AgentTable, AgentVariables};
+use goodhart::io::sweep as sweep_files;
 use goodhart::io::{format, output};
 use goodhart::model::preset;
 use rayon::prelude::*;
+
+mod cli;
+
+use cli::files::{AtomicFile, Sharing, lock_dir, lock_file, remove_stale_temporaries, write_atomic};
 
 #[derive(Parser)]
 #[command(
@@ -80,7 +86,7 @@ enum Command {
     Sweep {
         /// A scenario file with a `[sweep]` section.
         scenario: PathBuf,
-        /// Run only share I of N of the tasks (1-based), writing part-I-of-N.csv.
+        /// Run only share I of N of the tasks (1-based); each process appends to part-I-of-N.csv.
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
         /// Replications per task (overrides the scenario's).
@@ -98,6 +104,10 @@ enum Command {
         /// Run as MPI ranks (under mpirun): rank R of S runs shard R+1/S, then rank 0 merges.
         #[arg(long)]
         mpi: bool,
+        /// Start afresh when the output directory holds another sweep (a different scenario,
+        /// design, seed or replications) instead of refusing; its rows are discarded.
+        #[arg(long)]
+        force: bool,
     },
     /// Merge the part files of a sharded sweep into sweep.csv (and robustness.csv).
     Merge {
@@ -276,14 +286,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             writeln!(o, "\n{}", goodhart::io::narrative::closing(&results, &policy))?;
             Ok(())
         }
-        Command::Sweep { scenario, shard, replications, threads, out, quiet, mpi } => {
+        Command::Sweep { scenario, shard, replications, threads, out, quiet, mpi, force } => {
+            let run = SweepRun { replications, threads, quiet, force };
             if mpi {
-                return sweep_mpi(&scenario, replications, threads, &out, quiet);
+                return sweep_mpi(&scenario, &run, &out);
             }
-            run_sweep(&scenario, shard.as_deref(), replications, threads, &out, quiet)
+            run_sweep(&scenario, shard.as_deref(), &run, &out)
         }
         Command::Merge { dir } => merge(&dir),
         Command::Report { dir } => {
+            let _lock = if dir.is_dir() { Some(lock_dir(&dir, Sharing::Exclusive)?) } else { None };
             let read = |name: &str| {
                 fs::read_to_string(dir.join(name))
                     .map_err(|e| bad(format!("{}: cannot read: {}", dir.join(name).display(), io_reason(&e))))
@@ -300,7 +312,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 .as_array()
                 .map(|a| shell_line(a.iter().filter_map(|v| v.as_str()).map(String::from)))
                 .unwrap_or_default();
-            let data = goodhart::io::report::ReportData::from_outputs(
+            let data = goodhart::io::report_data::ReportData::from_outputs(
                 &summary,
                 &timeseries,
                 board.as_deref(),
@@ -453,6 +465,7 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     let out = &s.out;
     let fresh_dir = !out.exists();
     fs::create_dir_all(out).with_context(|| format!("cannot create output directory {}", out.display()))?;
+    let lock = lock_dir(out, Sharing::Exclusive)?;
     remove_stale_temporaries(out);
     // The time series (and the agents' table) go to disk run by run as the
     // experiment produces them.
@@ -498,6 +511,7 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
             // `series` and `agents`, and a directory made for it goes too (if empty).
             drop(series);
             drop(agents);
+            drop(lock);
             if fresh_dir {
                 let _ = fs::remove_dir(out);
             }
@@ -559,38 +573,40 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
 }
 
 /// The sweep and its base scenario from a file.
-fn load_sweep(path: &Path) -> anyhow::Result<(goodhart::analysis::sweep::Sweep, Scenario)> {
+fn load_sweep(path: &Path) -> anyhow::Result<(sweep::Sweep, Scenario)> {
     let sc = load_file(path)?;
     let text = fs::read_to_string(path).map_err(|e| bad(format!("{}: {}", path.display(), io_reason(&e))))?;
-    let sweep = goodhart::analysis::sweep::Sweep::from_toml(&text, sc.seed)
+    let sweep = sweep::Sweep::from_toml(&text, sc.seed)
         .map_err(|e| bad(format!("{}: {e}", path.display())))?
         .ok_or_else(|| bad(format!("{}: has no [sweep] section", path.display())))?;
     Ok((sweep, sc))
 }
 
-fn run_sweep(
-    path: &Path,
-    shard: Option<&str>,
+/// How `goodhart sweep` runs, whatever the shard.
+#[derive(Clone, Copy)]
+struct SweepRun {
+    /// Replications per task (overrides the scenario's).
     replications: Option<u32>,
+    /// Worker threads.
     threads: Option<usize>,
-    out: &Path,
+    /// No progress bar and no table.
     quiet: bool,
-) -> anyhow::Result<()> {
+    /// Start afresh over another sweep's files.
+    force: bool,
+}
+
+/// What a refusal to reuse an output directory adds.
+const FORCE_HINT: &str = "use --force to start afresh, or another --out";
+
+fn run_sweep(path: &Path, shard: Option<&str>, run: &SweepRun, out: &Path) -> anyhow::Result<()> {
     let (sweep, mut base) = load_sweep(path)?;
-    if let Some(r) = replications {
+    if let Some(r) = run.replications {
         base.replications = r;
         base.validate().map_err(|e| bad(format!("--replications: {e}")))?;
     }
-    let (i, n) = match shard {
-        None => (1, 1),
-        Some(s) => {
-            let parsed =
-                s.split_once('/').and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)));
-            match parsed {
-                Some((i, n)) if n >= 1 && (1..=n).contains(&i) => (i, n),
-                _ => return Err(bad(format!("--shard: `{s}` is not allowed; expected I/N with 1 <= I <= N"))),
-            }
-        }
+    let shard = match shard {
+        None => Shard::ALL,
+        Some(s) => s.parse().map_err(|e| bad(format!("--{e}")))?,
     };
     let tasks = sweep.tasks();
     // Check every task's scenario before running any (bad values fail now, not halfway).
@@ -598,60 +614,76 @@ fn run_sweep(
         .iter()
         .map(|t| sweep.scenario(&base, t).map_err(|e| bad(format!("{}: task {}: {e}", path.display(), t.index))))
         .collect::<anyhow::Result<_>>()?;
-    check_threads(threads)?;
-    start_threads(threads)?;
+    check_threads(run.threads)?;
+    start_threads(run.threads)?;
     fs::create_dir_all(out).with_context(|| format!("cannot create output directory {}", out.display()))?;
-    let header = goodhart::analysis::sweep::header(&sweep);
-    let name = if n == 1 { "sweep.csv".to_string() } else { format!("part-{i}-of-{n}.csv") };
-    let file = out.join(&name);
-    let rows_per_task = base.policies.len()
-        * goodhart::analysis::kpi::kpi_defs(&base.activities.iter().map(|a| a.name.clone()).collect::<Vec<_>>()).len();
-    // Resume: keep whole tasks already written; drop a torn or partial tail.
-    let mut done = std::collections::BTreeSet::new();
-    let mut keep = header.clone();
-    if let Ok(existing) = fs::read_to_string(&file) {
-        if existing.starts_with(&header) {
-            let complete = match existing.rfind('\n') {
-                Some(p) => &existing[..=p],
-                None => "",
-            };
-            for (task, lines) in
-                goodhart::analysis::sweep::parse_rows(complete).map_err(|e| bad(format!("{}: {e}", file.display())))?
-            {
-                if lines.len() == rows_per_task {
-                    done.insert(task);
-                    for l in lines {
-                        keep += &l;
-                        keep.push('\n');
-                    }
+    // Shards share the directory; each process owns its part file.
+    let file = out.join(sweep_files::file_name(shard));
+    let _dir_lock = lock_dir(out, Sharing::Shared)?;
+    let _file_lock = lock_file(&file)?;
+    let provenance = sweep_files::Provenance::of(&base, &sweep, &tasks);
+    let meta = sweep_files::SweepMeta::new(
+        sweep_files::header(&sweep),
+        provenance,
+        sweep::rows_per_task(&base),
+        base.name.clone(),
+    );
+    // Rows are reused only from the same sweep: the folder's sweep.json and
+    // the part file must carry this sweep's fingerprint.
+    let meta_file = out.join("sweep.json");
+    let mut afresh = false;
+    let recorded = fs::read_to_string(&meta_file).ok();
+    if let Some(Err(e)) = recorded.map(|r| meta.check_folder(&meta_file.display().to_string(), &r)) {
+        if !run.force {
+            return Err(bad(format!("{e}; {FORCE_HINT}")));
+        }
+        afresh = true;
+        // Another sweep's results must not outlive it.
+        for name in ["sweep.csv", "robustness.csv", "report.html"] {
+            match fs::remove_file(out.join(name)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(anyhow!("cannot remove {}: {}", out.join(name).display(), io_reason(&e)));
                 }
+                _ => {}
             }
         }
     }
-    write_atomic(&file, keep.as_bytes())?;
-    let meta = serde_json::json!({ "title": base.name, "tasks": tasks.len(), "rows_per_task": rows_per_task, "header": header });
-    write_atomic(&out.join("sweep.json"), (serde_json::to_string_pretty(&meta)? + "\n").as_bytes())?;
-    let mine: Vec<usize> = (0..tasks.len()).filter(|t| t % n == i - 1 && !done.contains(t)).collect();
-    let bar = progress_bar(mine.len() as u64, "tasks", quiet);
+    let existing = if afresh { None } else { fs::read_to_string(&file).ok() };
+    let shown = file.display().to_string();
+    let resumed = match sweep_files::resume(&shown, existing.as_deref(), &meta) {
+        Ok(r) => r,
+        Err(_) if run.force => sweep_files::resume(&shown, None, &meta).map_err(|e| bad(e.to_string()))?,
+        Err(e) => return Err(bad(format!("{e}; {FORCE_HINT}"))),
+    };
+    write_atomic(&file, resumed.text.as_bytes())?;
+    write_atomic(&meta_file, meta.to_json().as_bytes())?;
+    let done = resumed.done();
+    let mine: Vec<usize> = shard.tasks(tasks.len()).filter(|t| !done.contains(t)).collect();
+    let mut finished = resumed.tasks;
+    let bar = progress_bar(mine.len() as u64, "tasks", run.quiet);
     let mut f =
         fs::OpenOptions::new().append(true).open(&file).with_context(|| format!("cannot open {}", file.display()))?;
     for &t in &mine {
         // A sweep reads run totals only: the per-period series are not kept.
         let results = goodhart::run_streaming(&scenarios[t], &|_| {}, false, &mut |_, _, _| Ok(()))
             .map_err(|e| bad(format!("task {t}: {e}")))?;
+        let result = sweep::TaskResult::from_results(&tasks[t], &results);
         // One write per task, flushed to disk: a crash leaves whole tasks or a tail that resume drops.
-        f.write_all(goodhart::analysis::sweep::rows(&tasks[t], &results).as_bytes())?;
+        f.write_all(sweep_files::task_csv(&result).as_bytes())?;
         f.sync_data()?;
+        finished.push(result);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    if n == 1 {
-        finish_sweep(out, &base.name, quiet)?;
-    } else if !quiet {
+    if shard.count == 1 {
+        finished.sort_by_key(|t| t.index);
+        write_atomic(&out.join("sweep.csv"), sweep_files::sweep_csv(&meta.header, &finished).as_bytes())?;
+        finish_sweep(out, &base.name, &finished, run.quiet)?;
+    } else if !run.quiet {
         writeln!(
             std::io::stdout(),
             "Wrote {} of {} tasks to {}; `goodhart merge {}` when all parts are done.",
-            mine.len() + done.len(),
+            finished.len(),
             tasks.len(),
             file.display(),
             out.display()
@@ -662,24 +694,18 @@ fn run_sweep(
 
 /// A sweep with one shard per MPI rank; rank 0 merges once every rank is done.
 #[cfg(feature = "mpi")]
-fn sweep_mpi(
-    path: &Path,
-    replications: Option<u32>,
-    threads: Option<usize>,
-    out: &Path,
-    quiet: bool,
-) -> anyhow::Result<()> {
+fn sweep_mpi(path: &Path, run: &SweepRun, out: &Path) -> anyhow::Result<()> {
     use mpi::traits::{Communicator, CommunicatorCollectives};
     let universe = mpi::initialize().ok_or_else(|| anyhow!("cannot initialise MPI (run under mpirun)"))?;
     let world = universe.world();
     let (rank, size) = (world.rank() as usize, world.size() as usize);
-    let result = run_sweep(path, Some(&format!("{}/{size}", rank + 1)), replications, threads, out, true);
+    let result = run_sweep(path, Some(&format!("{}/{size}", rank + 1)), &SweepRun { quiet: true, ..*run }, out);
     // Every rank reaches the barrier, whatever happened to its shard, so none hangs.
     world.barrier();
     result?;
     if rank == 0 {
         merge(out)?;
-        if !quiet {
+        if !run.quiet {
             writeln!(
                 std::io::stdout(),
                 "{size} MPI ranks ran one shard each; merged into {}.",
@@ -691,82 +717,59 @@ fn sweep_mpi(
 }
 
 #[cfg(not(feature = "mpi"))]
-fn sweep_mpi(_: &Path, _: Option<u32>, _: Option<usize>, _: &Path, _: bool) -> anyhow::Result<()> {
+fn sweep_mpi(_: &Path, _: &SweepRun, _: &Path) -> anyhow::Result<()> {
     Err(bad("--mpi: this goodhart was built without MPI; build it with `cargo build --release --features mpi`"))
 }
 
-/// Writes robustness.csv from sweep.csv and prints the robustness table.
-fn finish_sweep(out: &Path, title: &str, quiet: bool) -> anyhow::Result<()> {
-    let csv = fs::read_to_string(out.join("sweep.csv"))?;
-    let (rob, table) = goodhart::analysis::sweep::robustness(&csv).map_err(|e| anyhow!("{e}"))?;
-    write_atomic(&out.join("robustness.csv"), rob.as_bytes())?;
+/// Writes robustness.csv and the sweep's report from its finished tasks,
+/// and prints the robustness table.
+fn finish_sweep(out: &Path, title: &str, tasks: &[sweep::TaskResult], quiet: bool) -> anyhow::Result<()> {
+    let rob = sweep::robustness(tasks);
+    write_atomic(&out.join("robustness.csv"), sweep_files::robustness_csv(&rob).as_bytes())?;
     let chart = goodhart::io::chart::robustness(&rob).map_err(|e| anyhow!("cannot draw the robustness chart: {e}"))?;
     let html =
         goodhart::io::report::sweep_html(title, &rob, &chart).map_err(|e| anyhow!("cannot write the report: {e}"))?;
     write_report(out, std::slice::from_ref(&chart), Some(&html))?;
     if !quiet {
+        let table = sweep_files::robustness_table(&rob);
         writeln!(std::io::stdout(), "Robustness across the sampled organisations (USD totals per run):\n{table}")?;
         writeln!(std::io::stdout(), "Wrote sweep.csv, robustness.csv, report.html and charts/ to {}.", out.display())?;
     }
     Ok(())
 }
 
+/// Merges the part files in `dir` into sweep.csv, then finishes the sweep.
 fn merge(dir: &Path) -> anyhow::Result<()> {
-    let meta: serde_json::Value = serde_json::from_str(
-        &fs::read_to_string(dir.join("sweep.json"))
-            .map_err(|e| bad(format!("{}: {}", dir.join("sweep.json").display(), io_reason(&e))))?,
-    )
-    .map_err(|e| bad(format!("{}: {e}", dir.join("sweep.json").display())))?;
-    let total = meta["tasks"].as_u64().unwrap_or(0) as usize;
-    let per = meta["rows_per_task"].as_u64().unwrap_or(0) as usize;
-    let header = meta["header"].as_str().unwrap_or_default().to_string();
-    let mut tasks: std::collections::BTreeMap<usize, Vec<String>> = Default::default();
-    let mut parts = 0;
-    for entry in fs::read_dir(dir)? {
+    if !dir.is_dir() {
+        return Err(bad(format!("{}: no such directory", dir.display())));
+    }
+    let _lock = lock_dir(dir, Sharing::Exclusive)?;
+    remove_stale_temporaries(dir);
+    let meta_file = dir.join("sweep.json");
+    let text =
+        fs::read_to_string(&meta_file).map_err(|e| bad(format!("{}: {}", meta_file.display(), io_reason(&e))))?;
+    let meta =
+        sweep_files::SweepMeta::from_json(&meta_file.display().to_string(), &text).map_err(|e| bad(e.to_string()))?;
+    let mut parts = Vec::new();
+    for entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
         let p = entry?.path();
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-        if !(name.starts_with("part-") && name.ends_with(".csv")) {
-            continue;
-        }
-        parts += 1;
-        let text = fs::read_to_string(&p)?;
-        if !text.starts_with(&header) {
-            return Err(bad(format!("{}: its header differs from sweep.json's", p.display())));
-        }
-        let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
-        for (t, lines) in
-            goodhart::analysis::sweep::parse_rows(complete).map_err(|e| bad(format!("{}: {e}", p.display())))?
-        {
-            if lines.len() == per {
-                tasks.insert(t, lines);
-            }
-        }
+        let Some(shard) = p.file_name().and_then(|n| n.to_str()).and_then(sweep_files::part_shard) else { continue };
+        let text = fs::read_to_string(&p).map_err(|e| bad(format!("{}: {}", p.display(), io_reason(&e))))?;
+        parts.push(sweep_files::PartFile { shard, file: p.display().to_string(), text });
     }
-    let missing: Vec<usize> = (0..total).filter(|t| !tasks.contains_key(t)).collect();
-    if !missing.is_empty() {
-        let list: Vec<String> = missing.iter().take(20).map(|t| t.to_string()).collect();
-        return Err(bad(format!(
-            "{}: {} of {total} tasks missing from {parts} part files (first: {}); rerun their shards",
-            dir.display(),
-            missing.len(),
-            list.join(", ")
-        )));
-    }
-    let mut out = header;
-    for lines in tasks.values() {
-        for l in lines {
-            out += l;
-            out.push('\n');
-        }
-    }
-    write_atomic(&dir.join("sweep.csv"), out.as_bytes())?;
+    let tasks = sweep_files::merge(&meta, &parts).map_err(|e| match e {
+        goodhart::Error::MissingTasks { .. } => bad(format!("{}: {e}", dir.display())),
+        e => bad(e.to_string()),
+    })?;
+    write_atomic(&dir.join("sweep.csv"), sweep_files::sweep_csv(&meta.header, &tasks).as_bytes())?;
     writeln!(
         std::io::stdout(),
-        "Merged {total} tasks from {parts} part files into {}.",
+        "Merged {} tasks from {} part files into {}.",
+        meta.tasks,
+        parts.len(),
         dir.join("sweep.csv").display()
     )?;
-    let title = meta["title"].as_str().unwrap_or("goodhart sweep").to_string();
-    finish_sweep(dir, &title, false)
+    finish_sweep(dir, &meta.title, &tasks, false)
 }
 
 /// A command line as a shell would accept it back (single-quoting where needed).
@@ -798,78 +801,4 @@ fn write_report(out: &Path, charts: &[goodhart::io::chart::Chart], html: Option<
         Some(html) => write_atomic(&out.join("report.html"), html.as_bytes()),
         None => Ok(()),
     }
-}
-
-/// A file written through a temporary file in the same directory and
-/// renamed into place by [`AtomicFile::commit`]. Dropped without a
-/// successful commit (an error, a failed flush or rename), it deletes the
-/// temporary file. A killed process cannot: the next run into the same
-/// directory removes such leftovers ([`remove_stale_temporaries`]).
-struct AtomicFile {
-    path: std::path::PathBuf,
-    tmp: std::path::PathBuf,
-    w: Option<std::io::BufWriter<fs::File>>,
-    committed: bool,
-}
-
-impl AtomicFile {
-    fn create(path: &Path) -> anyhow::Result<AtomicFile> {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-        let tmp = path.with_file_name(format!(".{name}{TMP_MARK}{}", std::process::id()));
-        let f = fs::File::create(&tmp).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(AtomicFile { path: path.to_path_buf(), tmp, w: Some(std::io::BufWriter::new(f)), committed: false })
-    }
-
-    fn writer(&mut self) -> &mut std::io::BufWriter<fs::File> {
-        self.w.as_mut().expect("an uncommitted file has its writer")
-    }
-
-    fn commit(mut self) -> anyhow::Result<()> {
-        let mut w = self.w.take().expect("committed once");
-        let done = w.flush().and_then(|()| w.get_ref().sync_all());
-        drop(w);
-        done.with_context(|| format!("cannot write {}", self.path.display()))?;
-        fs::rename(&self.tmp, &self.path).with_context(|| format!("cannot write {}", self.path.display()))?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            drop(self.w.take());
-            let _ = fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-/// What marks a temporary output file: `.<name>.tmp-<pid>`.
-const TMP_MARK: &str = ".tmp-";
-
-/// Removes temporary output files a killed earlier run left in `dir`.
-fn remove_stale_temporaries(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') && name.contains(TMP_MARK) && e.file_type().is_ok_and(|t| t.is_file()) {
-            let _ = fs::remove_file(e.path());
-        }
-    }
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    write_atomic_with(path, |w| w.write_all(bytes))
-}
-
-/// Writes through a temporary file in the same directory, then renames it
-/// into place, so a crash never leaves a half-written output.
-fn write_atomic_with(
-    path: &Path,
-    f: impl FnOnce(&mut std::io::BufWriter<fs::File>) -> std::io::Result<()>,
-) -> anyhow::Result<()> {
-    let mut file = AtomicFile::create(path)?;
-    f(file.writer()).with_context(|| format!("cannot write {}", path.display()))?;
-    file.commit()
 }

@@ -71,7 +71,7 @@ fn the_command_streams_the_same_time_series_as_an_in_memory_run() {
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .filter(|e| e.file_name().to_string_lossy().contains(".goodhart-tmp-"))
         .collect();
     let _ = std::fs::remove_dir_all(&dir);
     assert!(got == want, "timeseries.csv differs from the in-memory run's");
@@ -83,7 +83,7 @@ fn a_failed_write_or_an_earlier_kill_leaves_no_temporary_files() {
     let dir = std::env::temp_dir().join(format!("goodhart-stream-fail-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     // What a killed earlier run leaves: removed by the next run.
-    std::fs::write(dir.join(".timeseries.csv.tmp-1"), b"half").unwrap();
+    std::fs::write(dir.join(".timeseries.csv.goodhart-tmp-1"), b"half").unwrap();
     let args = "run adversarial --replications 3 --periods 5 --engineers 50 --quiet --no-report --out";
     let ok = std::process::Command::new(bin()).args(args.split(' ')).arg(&dir).status().unwrap();
     assert!(ok.success());
@@ -92,7 +92,7 @@ fn a_failed_write_or_an_earlier_kill_leaves_no_temporary_files() {
             .unwrap()
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.contains(".tmp-"))
+            .filter(|n| n.contains(".goodhart-tmp-"))
             .collect()
     };
     assert!(temporaries(&dir).is_empty(), "{:?}", temporaries(&dir));

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use resvg::{tiny_skia, usvg};
 
-use crate::io::report::{Band, ReportData};
+use crate::io::report_data::{Band, ReportData};
 
 /// DejaVu Sans, embedded for PNG rendering (licence in `assets/fonts`).
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -329,18 +329,13 @@ pub fn to_png(svg: &str) -> Result<Vec<u8>, String> {
 }
 
 /// The robustness of each policy and lever point across sampled
-/// organisations (rows of `robustness.csv`): mean net value as a bar, a line
-/// down to the worst organisation, and a mark at the 10th percentile.
-pub fn robustness(csv: &str) -> Result<Chart, String> {
-    let mut rows: Vec<(String, f64, f64, f64)> = Vec::new();
-    for line in csv.lines().skip(1) {
-        let f = crate::io::output::csv_split(line);
-        if f.len() < 6 {
-            return Err("robustness.csv: a row has too few fields".into());
-        }
-        let num = |s: &str| s.parse::<f64>().map_err(|_| format!("robustness.csv: `{s}` is not a number"));
-        rows.push((format!("{} #{}", f[1], f[0]), num(&f[3])?, num(&f[4])?, num(&f[5])?));
-    }
+/// organisations: mean net value as a bar, a line down to the worst
+/// organisation, and a mark at the 10th percentile.
+pub fn robustness(robustness: &[crate::analysis::sweep::RobustnessRow]) -> Result<Chart, String> {
+    let rows: Vec<(String, f64, f64, f64)> = robustness
+        .iter()
+        .map(|r| (format!("{} #{}", r.policy, r.lever), r.net_value_mean, r.net_value_p10, r.net_value_worst))
+        .collect();
     let n = rows.len().max(1);
     let (lo, hi) = bounds(rows.iter().flat_map(|r| [r.1, r.2, r.3, 0.0]));
     let title =

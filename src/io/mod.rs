@@ -1,6 +1,7 @@
 //! Input and output as text and pictures: scenario files, CSV and JSON
-//! outputs, charts, the HTML report and the week-by-week narrative. The
-//! library writes strings and bytes; the binary puts them on disk.
+//! outputs, a sweep's files, charts, the HTML report and the week-by-week
+//! narrative. The library writes strings and bytes; the binary puts them
+//! on disk.
 
 pub mod agents;
 #[cfg(feature = "plots")]
@@ -10,3 +11,5 @@ pub mod narrative;
 pub mod output;
 #[cfg(feature = "plots")]
 pub mod report;
+pub mod report_data;
+pub mod sweep;

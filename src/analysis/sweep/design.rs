@@ -1,11 +1,5 @@
-//! Sweeps: one scenario run over a design of parameter values, for
-//! "uncertainties" (what the organisation is like) crossed with "levers"
-//! (what the policy does).
-//!
-//! Every task has a canonical index `u * levers + l` (uncertainty point
-//! `u`, lever point `l`); its seed depends only on the sweep seed and `u`,
-//! so every lever point meets the same organisations and shocks (common
-//! random numbers) and any split of the tasks gives the same numbers.
+//! A sweep's design: its groups of parameters, their points and the
+//! tasks they make, each with its scenario.
 
 use rand::Rng;
 use toml::{Table, Value};
@@ -13,7 +7,7 @@ use toml::{Table, Value};
 use crate::engine::rng::{Purpose, Streams, open01};
 use crate::error::{Error, Result};
 use crate::io::format::set_field;
-use crate::io::output::{csv_field, fmt_num};
+use crate::io::output::fmt_num;
 use crate::model::scenario::Scenario;
 
 /// How a group's points are chosen.
@@ -257,135 +251,6 @@ pub struct Task {
     pub lever: usize,
     /// Parameter values (TOML text), in [`Sweep::columns`] order.
     pub values: Vec<String>,
-}
-
-/// The header of `sweep.csv`.
-pub fn header(sweep: &Sweep) -> String {
-    let mut cols = vec!["task".to_string(), "uncertainty".into(), "lever".into()];
-    cols.extend(sweep.columns().iter().map(|c| csv_field(c)));
-    cols.extend(["policy", "kpi", "mean", "ci_low", "ci_high"].map(String::from));
-    cols.join(",") + "\n"
-}
-
-/// The rows of one finished task: one per policy and KPI.
-pub fn rows(task: &Task, results: &crate::experiment::Results) -> String {
-    let mut out = String::new();
-    let prefix = format!(
-        "{},{},{},{}",
-        task.index,
-        task.uncertainty,
-        task.lever,
-        task.values.iter().map(|v| csv_field(v.trim_matches('"'))).collect::<Vec<_>>().join(",")
-    );
-    for p in &results.policies {
-        for d in &results.kpis {
-            let e = results.estimate(p, &d.name).unwrap_or(crate::analysis::stats::Estimate::of(&[]));
-            out += &format!(
-                "{prefix},{},{},{},{},{}\n",
-                csv_field(p),
-                csv_field(&d.name),
-                fmt_num(e.mean),
-                fmt_num(e.ci_low),
-                fmt_num(e.ci_high)
-            );
-        }
-    }
-    out
-}
-
-/// Rows of a sweep CSV, grouped by task index: (index, the task's lines).
-/// Errors name the line. Lines of a task must be contiguous.
-pub fn parse_rows(text: &str) -> Result<Vec<(usize, Vec<String>)>> {
-    let mut out: Vec<(usize, Vec<String>)> = Vec::new();
-    for (i, line) in text.lines().enumerate().skip(1) {
-        let task = line
-            .split(',')
-            .next()
-            .and_then(|f| f.parse::<usize>().ok())
-            .ok_or_else(|| Error::Parse(format!("line {}: no task index", i + 1)))?;
-        match out.last_mut() {
-            Some((t, lines)) if *t == task => lines.push(line.to_string()),
-            _ => out.push((task, vec![line.to_string()])),
-        }
-    }
-    Ok(out)
-}
-
-/// Per policy and lever point, across the sampled organisations: mean,
-/// 10th percentile and worst net value, and the mean and largest regret
-/// (shortfall against the best policy and lever in the same organisation);
-/// and the same for useful output per USD of tokens. Returns
-/// (`robustness.csv`, a text table).
-pub fn robustness(csv: &str) -> Result<(String, String)> {
-    let head = crate::io::output::csv_split(csv.lines().next().unwrap_or_default());
-    let ncol =
-        head.iter().position(|c| c == "policy").ok_or_else(|| Error::Parse("sweep.csv: no policy column".into()))?;
-    // (uncertainty, lever, policy) -> (net value, output per token dollar)
-    let mut cells: std::collections::BTreeMap<(usize, usize, String), (f64, f64, f64)> = Default::default();
-    for line in csv.lines().skip(1) {
-        let f = crate::io::output::csv_split(line);
-        if f.len() < ncol + 5 {
-            return Err(Error::Parse(format!("sweep.csv: a row has {} fields, expected {}", f.len(), ncol + 5)));
-        }
-        let (u, l) = (f[1].parse().unwrap_or(0), f[2].parse().unwrap_or(0));
-        let (policy, kpi, mean) = (f[ncol].clone(), f[ncol + 1].as_str(), f[ncol + 2].parse::<f64>().unwrap_or(0.0));
-        let c = cells.entry((u, l, policy)).or_insert((0.0, 0.0, 0.0));
-        match kpi {
-            "net_value" => c.0 = mean,
-            "useful_output" => c.1 = mean,
-            "token_cost" => c.2 = mean,
-            _ => {}
-        }
-    }
-    let per_dollar = |c: &(f64, f64, f64)| if c.2 > 0.0 { c.1 / c.2 } else { 0.0 };
-    let mut best: std::collections::BTreeMap<usize, (f64, f64)> = Default::default();
-    for ((u, _, _), c) in &cells {
-        let b = best.entry(*u).or_insert((f64::NEG_INFINITY, f64::NEG_INFINITY));
-        b.0 = b.0.max(c.0);
-        b.1 = b.1.max(per_dollar(c));
-    }
-    // (lever, policy) -> per organisation: (net value, regret, output per USD, its regret)
-    let mut groups: std::collections::BTreeMap<(usize, String), Vec<[f64; 4]>> = Default::default();
-    for ((u, l, p), c) in &cells {
-        let b = best[u];
-        groups.entry((*l, p.clone())).or_default().push([c.0, b.0 - c.0, per_dollar(c), b.1 - per_dollar(c)]);
-    }
-    let stats = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
-        let p10 = v[((v.len() as f64 - 1.0) * 0.1).round() as usize];
-        (mean, p10, v[0], v[v.len() - 1])
-    };
-    let mut out = String::from(
-        "lever,policy,organisations,net_value_mean,net_value_p10,net_value_worst,regret_mean,regret_max,output_per_usd_mean,output_per_usd_p10,output_per_usd_worst,output_per_usd_regret_mean\n",
-    );
-    let mut table = format!(
-        "{:<6} {:<26} {:>12} {:>12} {:>12} {:>12} {:>10}\n",
-        "lever", "policy", "net mean", "net p10", "net worst", "regret mean", "out/USD"
-    );
-    for ((l, p), v) in &groups {
-        let (nm, np10, nw, _) = stats(v.iter().map(|x| x[0]).collect());
-        let (rm, _, _, rmax) = stats(v.iter().map(|x| x[1]).collect());
-        let (om, op10, ow, _) = stats(v.iter().map(|x| x[2]).collect());
-        let (orm, _, _, _) = stats(v.iter().map(|x| x[3]).collect());
-        out += &format!(
-            "{l},{},{},{},{},{},{},{},{},{},{},{}\n",
-            csv_field(p),
-            v.len(),
-            fmt_num(nm),
-            fmt_num(np10),
-            fmt_num(nw),
-            fmt_num(rm),
-            fmt_num(rmax),
-            fmt_num(om),
-            fmt_num(op10),
-            fmt_num(ow),
-            fmt_num(orm)
-        );
-        let h = crate::io::output::human;
-        table += &format!("{l:<6} {p:<26} {:>12} {:>12} {:>12} {:>12} {:>10.1}\n", h(nm), h(np10), h(nw), h(rm), om);
-    }
-    Ok((out, table))
 }
 
 #[cfg(test)]

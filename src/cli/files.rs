@@ -1,0 +1,260 @@
+//! Output files on disk: each written whole or not at all (through a
+//! temporary file renamed into place), and an advisory lock per output
+//! directory so that two processes never write the same files.
+//!
+//! Temporary files are named `.<name>.goodhart-tmp-<pid>` and lock files
+//! `.<name>.goodhart-lock`: names only this tool creates, so clean-up can
+//! never delete a file of the user's.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow};
+
+/// A file written through a temporary file in the same directory and
+/// renamed into place by [`AtomicFile::commit`]. Dropped without a
+/// successful commit (an error, a failed flush or rename), it deletes the
+/// temporary file. A killed process cannot: the next writer that owns the
+/// directory removes such leftovers ([`remove_stale_temporaries`]).
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    w: Option<std::io::BufWriter<fs::File>>,
+    committed: bool,
+}
+
+impl AtomicFile {
+    /// Starts writing `path`.
+    pub fn create(path: &Path) -> anyhow::Result<AtomicFile> {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+        let tmp = path.with_file_name(temporary_name(name, std::process::id()));
+        let f = fs::File::create(&tmp).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(AtomicFile { path: path.to_path_buf(), tmp, w: Some(std::io::BufWriter::new(f)), committed: false })
+    }
+
+    /// Where to write the contents.
+    pub fn writer(&mut self) -> &mut std::io::BufWriter<fs::File> {
+        self.w.as_mut().expect("an uncommitted file has its writer")
+    }
+
+    /// Flushes the contents to disk and renames the file into place.
+    pub fn commit(mut self) -> anyhow::Result<()> {
+        let mut w = self.w.take().expect("committed once");
+        let done = w.flush().and_then(|()| w.get_ref().sync_all());
+        drop(w);
+        done.with_context(|| format!("cannot write {}", self.path.display()))?;
+        fs::rename(&self.tmp, &self.path).with_context(|| format!("cannot write {}", self.path.display()))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            drop(self.w.take());
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// What marks a temporary output file: `.<name>.goodhart-tmp-<pid>`.
+const TMP_MARK: &str = ".goodhart-tmp-";
+
+/// The temporary file process `pid` writes `name` through.
+fn temporary_name(name: &str, pid: u32) -> String {
+    format!(".{name}{TMP_MARK}{pid}")
+}
+
+/// Whether `name` is a temporary file of this tool (of any process).
+fn is_temporary(name: &str) -> bool {
+    name.starts_with('.')
+        && name
+            .rsplit_once(TMP_MARK)
+            .is_some_and(|(stem, pid)| stem.len() > 1 && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Removes temporary files a killed earlier run left in `dir`; call it
+/// only while holding the directory's exclusive lock (no other writer).
+pub fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if is_temporary(&name.to_string_lossy()) && e.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Writes `bytes` to `path` whole or not at all.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// Writes through a temporary file in the same directory, then renames it
+/// into place, so a crash never leaves a half-written output.
+pub fn write_atomic_with(
+    path: &Path,
+    f: impl FnOnce(&mut std::io::BufWriter<fs::File>) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    f(file.writer()).with_context(|| format!("cannot write {}", path.display()))?;
+    file.commit()
+}
+
+/// An advisory lock, held until dropped. The operating system releases it
+/// when the process ends, however it ends, so a crash never leaves a
+/// directory locked.
+#[must_use = "the lock is released when dropped"]
+pub struct Lock {
+    _file: fs::File,
+}
+
+/// Who else may write into a directory while a lock is held.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Sharing {
+    /// Nobody: a run, a comparison, a report or a merge owns the directory.
+    Exclusive,
+    /// The shards of a sweep, each of which also locks its own part file.
+    Shared,
+}
+
+/// Locks the output directory `dir`, or fails with a one-line message if
+/// another process holds it. The lock is on the directory itself (no lock
+/// file is left in it); where a directory cannot be opened as a file
+/// (Windows), on `.goodhart.lock` inside it.
+pub fn lock_dir(dir: &Path, sharing: Sharing) -> anyhow::Result<Lock> {
+    let handle = fs::File::open(dir)
+        .or_else(|_| fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(".goodhart.lock")));
+    let file = handle.with_context(|| format!("cannot lock {}", dir.display()))?;
+    lock(file, sharing).map_err(|e| match e {
+        Refused::Held => anyhow!(
+            "{}: another goodhart process is writing into this directory; wait for it to finish or use another --out",
+            dir.display()
+        ),
+        Refused::Io(e) => anyhow!("cannot lock {}: {e}", dir.display()),
+    })
+}
+
+/// Locks the output file `file` (through `.<name>.goodhart-lock` beside
+/// it, since the file itself is replaced by renames), or fails with a
+/// one-line message if another process holds it.
+pub fn lock_file(file: &Path) -> anyhow::Result<Lock> {
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let path = file.with_file_name(format!(".{name}.goodhart-lock"));
+    let handle = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path);
+    let handle = handle.with_context(|| format!("cannot lock {}", path.display()))?;
+    lock(handle, Sharing::Exclusive).map_err(|e| match e {
+        Refused::Held => anyhow!(
+            "{}: another goodhart process is writing this file (it holds {}); wait for it to finish",
+            file.display(),
+            path.display()
+        ),
+        Refused::Io(e) => anyhow!("cannot lock {}: {e}", path.display()),
+    })
+}
+
+/// Why a lock was not taken.
+enum Refused {
+    /// Another process holds it.
+    Held,
+    /// The system could not lock the file.
+    Io(std::io::Error),
+}
+
+/// Takes the lock on an open file without waiting.
+fn lock(file: fs::File, sharing: Sharing) -> Result<Lock, Refused> {
+    try_lock(&file, sharing)?;
+    Ok(Lock { _file: file })
+}
+
+/// `flock`: advisory, per open file, released by the system when the
+/// process ends.
+#[cfg(unix)]
+fn try_lock(file: &fs::File, sharing: Sharing) -> Result<(), Refused> {
+    use rustix::fs::{FlockOperation, flock};
+    let op = match sharing {
+        Sharing::Exclusive => FlockOperation::NonBlockingLockExclusive,
+        Sharing::Shared => FlockOperation::NonBlockingLockShared,
+    };
+    match flock(file, op) {
+        Ok(()) => Ok(()),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(Refused::Held),
+        Err(e) => Err(Refused::Io(e.into())),
+    }
+}
+
+/// Elsewhere no lock is taken: keeping one writer per directory is then
+/// the user's to do.
+#[cfg(not(unix))]
+fn try_lock(_: &fs::File, _: Sharing) -> Result<(), Refused> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("goodhart-files-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn clean_up_deletes_only_this_tools_temporary_files() {
+        let d = scratch("clean");
+        let ours = temporary_name("timeseries.csv", 4242);
+        let theirs =
+            [".notes.tmp-1", "summary.csv.goodhart-tmp-1", ".x.goodhart-tmp-12a", ".goodhart-tmp-1", "keep.csv"];
+        for name in theirs.iter().copied().chain([ours.as_str()]) {
+            fs::write(d.join(name), b"x").unwrap();
+        }
+        remove_stale_temporaries(&d);
+        let mut left: Vec<String> =
+            fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        left.sort();
+        let mut want: Vec<String> = theirs.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(left, want);
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn an_uncommitted_file_leaves_nothing_and_a_committed_one_replaces_the_old() {
+        let d = scratch("atomic");
+        let path = d.join("out.csv");
+        fs::write(&path, b"old").unwrap();
+        let mut f = AtomicFile::create(&path).unwrap();
+        f.writer().write_all(b"half").unwrap();
+        drop(f);
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        write_atomic(&path, b"new").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert_eq!(fs::read_dir(&d).unwrap().count(), 1, "a temporary file is left");
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_second_writer_is_refused_until_the_first_lets_go() {
+        let d = scratch("lock");
+        let first = lock_dir(&d, Sharing::Exclusive).unwrap();
+        let e = lock_dir(&d, Sharing::Exclusive).err().unwrap().to_string();
+        assert!(e.contains("another goodhart process is writing into this directory"), "{e}");
+        assert!(lock_dir(&d, Sharing::Shared).is_err());
+        drop(first);
+        // Shards share the directory, each with its own part file.
+        let a = lock_dir(&d, Sharing::Shared).unwrap();
+        let _b = lock_dir(&d, Sharing::Shared).unwrap();
+        assert!(lock_dir(&d, Sharing::Exclusive).is_err(), "a merge must wait for the shards");
+        let part = d.join("part-1-of-2.csv");
+        let p1 = lock_file(&part).unwrap();
+        let e = lock_file(&part).err().unwrap().to_string();
+        assert!(e.contains("another goodhart process is writing this file"), "{e}");
+        let _other = lock_file(&d.join("part-2-of-2.csv")).unwrap();
+        drop((a, p1));
+        let _ = fs::remove_dir_all(&d);
+    }
+}
