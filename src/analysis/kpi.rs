@@ -5,9 +5,8 @@
 //! correlations, rates and `hours.*` are means over them.
 //!
 //! Every KPI implements [`Kpi`]: a definition (name, unit, meaning, how it
-//! aggregates) and a value computed from a [`PeriodView`] each period. The
-//! built-ins are [`Builtin`]s; add your own with
-//! [`crate::Experiment::kpi`]:
+//! aggregates) and a value computed from a [`PeriodView`] each period; the
+//! built-ins implement it too. Add your own with [`crate::Experiment::kpi`]:
 //!
 //! ```
 //! use goodhart::analysis::kpi::{Aggregate, Kpi, KpiDef, PeriodView};
@@ -86,7 +85,7 @@ pub trait Kpi: Send + Sync {
 /// A built-in KPI: one of the fixed ones ([`k`]), or the mean hours on an
 /// activity, or the slack.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Builtin {
+pub(crate) enum Builtin {
     /// The fixed KPI with this index in [`k`].
     Fixed(usize),
     /// `hours.<name>`: mean hours per engineer on activity `index`.
@@ -160,7 +159,7 @@ const HOURS_UNIT: &str = "hours per engineer per period";
 const HOURS_MEANING: &str = "mean hours per engineer per period on this activity";
 
 /// Indices of the fixed KPIs, in output order.
-pub mod k {
+pub(crate) mod k {
     /// Token bill, USD.
     pub const TOKEN_COST: usize = 0;
     /// Useful output, USD.
@@ -247,7 +246,7 @@ const FIXED: [(&str, Aggregate, &str, &str); k::FIXED] = [
 
 /// The built-in KPIs of a scenario with these activity names, in output
 /// order: the fixed ones, `hours.<activity>` per activity, `hours.slack`.
-pub fn builtins(activities: &[String]) -> Vec<Builtin> {
+pub(crate) fn builtins(activities: &[String]) -> Vec<Builtin> {
     let fixed = (0..k::FIXED).map(Builtin::Fixed);
     let hours = activities.iter().enumerate().map(|(index, name)| Builtin::Hours { index, name: name.clone() });
     fixed.chain(hours).chain([Builtin::Slack]).collect()

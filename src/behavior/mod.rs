@@ -11,7 +11,7 @@
 //! `[behavior]` section ([`Model`]), and a rule of your own runs through
 //! [`crate::Experiment::behavior`].
 //!
-//! The exact best response ([`best_response`]) maximises
+//! The exact best response ([`BestResponse`]) maximises
 //!
 //! `U = rho E[reward(M)] + m E[value] - effort_cost(h) - (gamma + audit) gaming_hours - kappa price tokens`
 //!
@@ -54,7 +54,7 @@ use serde::Serialize;
 
 use crate::error::{Result, check_range};
 
-pub mod best_response;
+pub(crate) mod best_response;
 mod fixed_types;
 mod hill_climb;
 mod imitation;

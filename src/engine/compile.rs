@@ -74,8 +74,6 @@ pub(crate) struct StagePolicy {
 pub struct Compiled {
     /// The scenario.
     pub scenario: Scenario,
-    /// Signal names.
-    pub signals: Vec<String>,
     /// KPI definitions, in output order.
     pub kpis: Vec<KpiDef>,
     /// The KPIs themselves, in the same order.
@@ -207,7 +205,7 @@ impl Compiled {
             .collect();
         let k = sc.activities.len();
         let l = stage_policies.iter().map(|p| p.metric.delay + p.metric.window).max().unwrap_or(1).max(1);
-        Ok(Compiled { k, s: ns, l, signals, kpis, kpi_list, stage_policies, schedules, direct_signals, scenario: sc })
+        Ok(Compiled { k, s: ns, l, kpis, kpi_list, stage_policies, schedules, direct_signals, scenario: sc })
     }
 
     /// Adds KPIs after the built-in ones; names must be new.

@@ -44,7 +44,7 @@ use crate::model::metric;
 use crate::model::reward::{Belief, Reward};
 pub use board::top_k;
 use board::{Board, select_top, top_k_overlap};
-pub use compile::Compiled;
+pub(crate) use compile::Compiled;
 use compile::StagePolicy;
 use observer::{Observer, ObserverError};
 use population::Population;

@@ -97,11 +97,6 @@ impl PlanTables {
     pub fn len(&self) -> usize {
         self.eff_value.len()
     }
-
-    /// True with no activities.
-    pub fn is_empty(&self) -> bool {
-        self.eff_value.is_empty()
-    }
 }
 
 /// One engineer as the planner sees them.
