@@ -17,7 +17,7 @@
 //! candidates. Learning rules (imitation, reinforcement, fixed types) choose
 //! a *strategy* (game or stay honest) and then best-respond within it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, check_range};
 use crate::model::activity::EffortCost;
@@ -70,11 +70,11 @@ pub enum Model {
     },
 }
 
-/// Behaviour settings.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// Behaviour settings (a file's flat `[behavior]` table: see `model::schema`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(from = "crate::model::schema::BehaviorFile", into = "crate::model::schema::BehaviorFile")]
 pub struct Behavior {
     /// The learning model.
-    #[serde(flatten)]
     pub model: Model,
     /// Logit temperature, USD-equivalent; 0 is an exact best response.
     pub temperature: f64,

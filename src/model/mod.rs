@@ -18,3 +18,4 @@ pub mod policy;
 pub mod preset;
 pub mod reward;
 pub mod scenario;
+pub mod schema;

@@ -1,0 +1,863 @@
+//! The scenario file's schema, declared once.
+//!
+//! A scenario field is declared in two places that cannot drift apart:
+//!
+//! - its **type**: the model struct that holds it (`Org`, `Activity`,
+//!   `Policy`, ...), whose serde derives give the file's shape, its
+//!   defaults (each struct's `Default`, or a `default` function beside an
+//!   enum variant's parameter) and the rejection of unknown keys;
+//! - its **row** in [`FIELDS`]: path, meaning, unit and allowed range. The
+//!   row drives the range checks of the `validate` methods (through
+//!   [`check`] and [`check_int`]), the wording of errors (what is
+//!   allowed), and the comments of the file `goodhart init` writes
+//!   ([`crate::io::format::write_scenario`]), in the row order.
+//!
+//! Adding a field is therefore: a struct field, and one row here. Rules
+//! serde cannot express (a built-in metric whose delay is the org's
+//! survival window; constraints between fields, such as `burn_in <
+//! periods`) are applied after reading, in
+//! [`crate::io::format::parse_scenario`]'s resolve step and the
+//! `validate` methods.
+//!
+//! This module also holds the file shapes of the few types whose file
+//! spelling differs from their Rust layout (a truncated distribution, the
+//! effort cost, behaviour, a metric written as a name or a table).
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::behavior::{Behavior, BeliefRule, Model};
+use crate::error::{Error, Result};
+use crate::model::activity::{EffortCost, EffortForm};
+use crate::model::dist::{Dist, TraitDist};
+use crate::model::metric::{BUILTIN_METRICS, Metric, Noise};
+
+// ---------------------------------------------------------------- limits
+
+/// Most periods a run simulates.
+pub const MAX_PERIODS: u32 = 10_000;
+/// Most replications accepted.
+pub const MAX_REPLICATIONS: u32 = 100_000;
+/// Largest organisation the library accepts (memory grows linearly with it).
+pub const MAX_ENGINEERS: usize = 20_000_000;
+/// Longest lag the model keeps in memory, in periods (ten years of weeks):
+/// the survival window, a metric's delay and its trailing window.
+pub const MAX_LAG: u32 = 520;
+/// Largest money amount, USD (prizes, penalties, incident cost, ...).
+const BIG_USD: f64 = 1e12;
+/// Largest per-hour quantity (value, tokens, signal units).
+const BIG: f64 = 1e15;
+
+// ---------------------------------------------------------------- the table
+
+/// What values a field allows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Range {
+    /// An integer in `[lo, hi]`.
+    Int {
+        /// Smallest allowed.
+        lo: u64,
+        /// Largest allowed.
+        hi: u64,
+    },
+    /// A finite number in `[lo, hi]` (an open end is written as a bound a
+    /// hair inside it); `text` says so in words, e.g. `a number in (0, 10000]`.
+    Num {
+        /// Smallest allowed.
+        lo: f64,
+        /// Largest allowed.
+        hi: f64,
+        /// The range in words.
+        text: &'static str,
+    },
+    /// A number whose range depends on a sibling (a distribution's
+    /// parameters, checked by [`Dist::validate`]); `text` says what.
+    Param(&'static str),
+    /// One of these names.
+    Choice(&'static [&'static str]),
+    /// The tag of a table that is one of several kinds (`dist`, `scheme`):
+    /// one of these names, which decides the table's other keys.
+    Tag(&'static [&'static str]),
+    /// `true` or `false`.
+    Bool,
+    /// A string.
+    Text,
+    /// A table (a section or an inline table).
+    Table,
+    /// A list of tables.
+    List,
+    /// A table of named numbers (signal weights), or `text` when it has another form.
+    Map(&'static str),
+}
+
+/// One field of the scenario file.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Field {
+    /// Its path pattern: `org.engineers`, `policy[].reward.prize`,
+    /// `traits.*.mean` (`*` is any trait), `activity[].signals.*`.
+    pub path: &'static str,
+    /// What it means in the model (a table's doc may span lines).
+    pub doc: &'static str,
+    /// Its unit (`USD`, `hours`, `periods`, ...), empty if none.
+    pub unit: &'static str,
+    /// What values it allows.
+    pub range: Range,
+}
+
+impl Field {
+    /// What the field allows, in words, with its unit: `a number >= 0 (USD)`.
+    pub fn expected(&self) -> String {
+        let base = match self.range {
+            Range::Int { lo, hi } => format!("an integer in [{lo}, {hi}]"),
+            Range::Num { text, .. } | Range::Param(text) | Range::Map(text) => text.to_string(),
+            Range::Choice(c) | Range::Tag(c) => format!("one of: {}", c.join(", ")),
+            Range::Bool => "true or false".into(),
+            Range::Text => "a string".into(),
+            Range::Table => "a table".into(),
+            Range::List => "an array of tables".into(),
+        };
+        if self.unit.is_empty() { base } else { format!("{base} ({})", self.unit) }
+    }
+
+    /// The kind of name a choice holds, for "unknown ..." errors.
+    pub fn kind(&self) -> &'static str {
+        if self.path.ends_with(".metric") || self.path.ends_with(".builtin") {
+            "metric"
+        } else if self.path.starts_with("traits.correlations") {
+            "trait"
+        } else {
+            "value"
+        }
+    }
+}
+
+const fn num(path: &'static str, doc: &'static str, unit: &'static str, lo: f64, hi: f64, text: &'static str) -> Field {
+    Field { path, doc, unit, range: Range::Num { lo, hi, text } }
+}
+
+const fn int(path: &'static str, doc: &'static str, unit: &'static str, lo: u64, hi: u64) -> Field {
+    Field { path, doc, unit, range: Range::Int { lo, hi } }
+}
+
+const fn other(path: &'static str, doc: &'static str, range: Range) -> Field {
+    Field { path, doc, unit: "", range }
+}
+
+const PROBABILITY: &str = "a probability in [0, 1]";
+const FRACTION: &str = "a fraction in [0, 1]";
+const UNIT_INTERVAL: &str = "a number in [0, 1]";
+const NONNEG: &str = "a number >= 0";
+const POSITIVE: &str = "a number > 0";
+const FINITE: &str = "a finite number";
+/// A hair above zero: the lower end of ranges open at 0.
+const ABOVE_ZERO: f64 = 1e-9;
+
+/// The distribution families of a trait.
+pub const DISTS: &[&str] = &["constant", "uniform", "normal", "lognormal", "beta", "exponential"];
+/// The shapes of the effort cost.
+pub const FORMS: &[&str] = &["separable", "total", "mixed", "power"];
+/// The behaviour models.
+pub const MODELS: &[&str] = &["best-response", "imitation", "roth-erev", "fixed-types"];
+/// The belief rules.
+pub const BELIEFS: &[&str] = &["adaptive", "fictitious"];
+/// The reward schemes a file can hold.
+pub const SCHEMES: &[&str] = &["none", "leaderboard", "linear", "threshold"];
+/// The kinds of measurement noise.
+pub const NOISES: &[&str] = &["none", "normal", "lognormal"];
+/// The traits, by their file names.
+pub const TRAITS: &[&str] =
+    &["skill", "ai_leverage", "integrity", "intrinsic_motivation", "reward_sensitivity", "cost_awareness"];
+
+/// Every field of the scenario file, in the order a written file lists
+/// them. Sections and inline tables have rows of their own (their doc is
+/// the comment above the section).
+pub const FIELDS: &[Field] = &[
+    other("name", "", Range::Text),
+    other("description", "", Range::Text),
+    int("seed", "master seed; same scenario and seed give byte-identical results", "", 0, i64::MAX as u64),
+    int("replications", "independent replications", "", 1, MAX_REPLICATIONS as u64),
+    int("periods", "periods (weeks)", "", 1, MAX_PERIODS as u64),
+    int("burn_in", "periods left out of the run's KPIs, below periods", "", 0, MAX_PERIODS as u64 - 1),
+    other("baseline", "the policy others are compared with (default: the first)", Range::Text),
+    // [org]
+    other("org", "", Range::Table),
+    int("org.engineers", "number of engineers", "", 1, MAX_ENGINEERS as u64),
+    num(
+        "org.hours_per_period",
+        "contract hours per engineer per period",
+        "hours",
+        ABOVE_ZERO,
+        1e4,
+        "a number in (0, 10000]",
+    ),
+    num("org.token_price_per_million", "blended token price", "USD per million tokens", 0.0, 1e6, NONNEG),
+    num("org.incident_cost", "cost of one customer-facing incident", "USD", 0.0, BIG_USD, NONNEG),
+    int("org.survival_window", "periods a change must survive", "periods", 0, MAX_LAG as u64),
+    num("org.defect_detection", "probability per period that a defect is found", "", 0.0, 1.0, PROBABILITY),
+    num("org.incident_probability", "probability that a defect causes an incident", "", 0.0, 1.0, PROBABILITY),
+    num("org.value_noise", "sd of the log-normal production shock on value", "", 0.0, 10.0, "a number in [0, 10]"),
+    // [traits]
+    other(
+        "traits",
+        "Trait distributions: constant {value}, uniform {low, high}, normal {mean, sd},\n\
+         lognormal {mean, sd} (of the variable itself), beta {alpha, beta}, exponential {mean};\n\
+         each may be truncated with min and max.",
+        Range::Table,
+    ),
+    other("traits.skill", "multiplier on value per hour (1 = typical)", Range::Table),
+    other("traits.ai_leverage", "AI multiplies productivity by 1 + a (1 - exp(-tau/tau0))", Range::Table),
+    other("traits.integrity", "USD-equivalent disutility per gaming hour", Range::Table),
+    other("traits.intrinsic_motivation", "utility per USD of useful output", Range::Table),
+    other("traits.reward_sensitivity", "utility per USD of reward", Range::Table),
+    other("traits.cost_awareness", "share of own token bill felt, [0, 1]", Range::Table),
+    other("traits.*.dist", "distribution family", Range::Tag(DISTS)),
+    other("traits.*.value", "", Range::Param(FINITE)),
+    other("traits.*.low", "", Range::Param(FINITE)),
+    other("traits.*.high", "", Range::Param("a number >= low")),
+    other("traits.*.mean", "", Range::Param("a finite number (> 0 for lognormal and exponential)")),
+    other("traits.*.sd", "", Range::Param(NONNEG)),
+    other("traits.*.alpha", "", Range::Param(POSITIVE)),
+    other("traits.*.beta", "", Range::Param(POSITIVE)),
+    other("traits.*.min", "", Range::Param(FINITE)),
+    other("traits.*.max", "", Range::Param("a number >= min")),
+    num("traits.never_game_fraction", "engineers who never game", "", 0.0, 1.0, FRACTION),
+    other("traits.correlations", "Gaussian-copula correlations, rho in (-1, 1)", Range::List),
+    other("traits.correlations[].a", "", Range::Choice(TRAITS)),
+    other("traits.correlations[].b", "", Range::Choice(TRAITS)),
+    other("traits.correlations[].rho", "", Range::Param("a correlation strictly between -1 and 1")),
+    // [effort_cost]
+    other(
+        "effort_cost",
+        "Effort cost per period (USD-equivalent): separable c/2 sum h^2, total c/2 (sum h)^2,\n\
+         mixed c/2 [(1-s) sum h^2 + s (sum h)^2], power c/p sum h^p.",
+        Range::Table,
+    ),
+    other("effort_cost.form", "", Range::Choice(FORMS)),
+    num("effort_cost.substitution", "s", "", 0.0, 1.0, UNIT_INTERVAL),
+    num("effort_cost.exponent", "p", "", 1.0 + ABOVE_ZERO, 100.0, "a number > 1 and <= 100"),
+    num("effort_cost.coefficient", "c", "", 1e-12, BIG_USD, POSITIVE),
+    // [behavior]
+    other("behavior", "", Range::Table),
+    other("behavior.model", "", Range::Choice(MODELS)),
+    num("behavior.revision_rate", "probability per period of reconsidering", "", 0.0, 1.0, PROBABILITY),
+    num("behavior.beta", "Fermi sensitivity to the payoff difference", "per USD", 0.0, 1e6, NONNEG),
+    num("behavior.initial_gamers", "share starting as gamers", "", 0.0, 1.0, FRACTION),
+    num("behavior.forgetting", "Roth-Erev forgetting", "", 0.0, 1.0, UNIT_INTERVAL),
+    num("behavior.experimentation", "Roth-Erev experimentation", "", 0.0, 1.0, UNIT_INTERVAL),
+    num(
+        "behavior.initial_propensity",
+        "initial propensity of each strategy, USD-equivalent",
+        "",
+        ABOVE_ZERO,
+        BIG_USD,
+        POSITIVE,
+    ),
+    num("behavior.gamer_fraction", "share of gamers", "", 0.0, 1.0, FRACTION),
+    num("behavior.temperature", "logit temperature; 0 = exact best response", "USD", 0.0, BIG_USD, NONNEG),
+    other("behavior.belief", "", Range::Choice(BELIEFS)),
+    num("behavior.alpha", "weight on the newest leaderboard", "", ABOVE_ZERO, 1.0, "a number in (0, 1]"),
+    // [[activity]]
+    other("activity", "Activities: what engineers can spend hours on (these replace the defaults).", Range::List),
+    other("activity[].name", "", Range::Text),
+    num("activity[].value_per_hour", "value at skill 1 without AI", "USD per hour", -BIG, BIG, FINITE),
+    other("activity[].uses_ai", "engineer chooses tokens per hour tau", Range::Bool),
+    num("activity[].tau0", "scale of diminishing returns to tokens", "tokens per hour", ABOVE_ZERO, BIG, POSITIVE),
+    num("activity[].max_tokens_per_hour", "most tokens through agents", "tokens per hour", 0.0, BIG, NONNEG),
+    num("activity[].tokens_per_hour", "fixed tokens", "tokens per hour", 0.0, BIG, NONNEG),
+    num(
+        "activity[].changes_per_hour",
+        "expected changes shipped per productive hour",
+        "changes per hour",
+        0.0,
+        1e4,
+        "a number in [0, 10000]",
+    ),
+    num("activity[].change_size", "relative size of each change", "", 0.0, BIG, NONNEG),
+    num("activity[].usefulness", "probability a surviving change is judged useful", "", 0.0, 1.0, PROBABILITY),
+    num("activity[].defect_rate", "probability a change is defective", "", 0.0, 1.0, PROBABILITY),
+    num("activity[].review_hours_per_change", "review load on peers", "hours", 0.0, 1e4, "a number in [0, 10000]"),
+    num("activity[].cycle_time_days", "time from start to production", "days", 0.0, 1e6, NONNEG),
+    other("activity[].gaming", "hours here count as gaming", Range::Bool),
+    other("activity[].skill_scaled", "output scales with skill", Range::Bool),
+    other("activity[].signals", "extra signal units per productive hour", Range::Map("a table of signal names")),
+    num("activity[].signals.*", "", "signal units per hour", -BIG, BIG, FINITE),
+    // [[policy]]
+    other(
+        "policy",
+        "Policies. metric: a built-in name (tokens, deployments, normalized_deployments,\n\
+         shipped_and_survived, dora, customer_impact, value) or { signals = {...}, noise, delay, window }.\n\
+         reward: none | leaderboard {top_fraction, prize, bottom_fraction, penalty} |\n\
+         linear {rate} | threshold {quota, bonus}; amounts in USD per period.",
+        Range::List,
+    ),
+    other("policy[].name", "", Range::Text),
+    other("policy[].description", "", Range::Text),
+    other("policy[].metric", "", Range::Map("a built-in metric name or a table")),
+    other("policy[].metric.name", "", Range::Text),
+    other("policy[].metric.builtin", "", Range::Choice(&BUILTIN_METRICS)),
+    other("policy[].metric.signals", "", Range::Map("signal weights (e.g. { tokens = 1.0 }) or `builtin`")),
+    num("policy[].metric.signals.*", "", "", -BIG, BIG, "a finite weight"),
+    other("policy[].metric.noise", "", Range::Table),
+    other("policy[].metric.noise.dist", "", Range::Tag(NOISES)),
+    num("policy[].metric.noise.sd", "", "", 0.0, BIG_USD, NONNEG),
+    int("policy[].metric.delay", "", "periods", 0, MAX_LAG as u64),
+    int("policy[].metric.window", "", "periods", 1, MAX_LAG as u64),
+    other("policy[].reward", "", Range::Table),
+    other("policy[].reward.scheme", "", Range::Tag(SCHEMES)),
+    num("policy[].reward.top_fraction", "", "", 0.0, 1.0, FRACTION),
+    num("policy[].reward.prize", "", "USD", 0.0, BIG_USD, NONNEG),
+    num("policy[].reward.bottom_fraction", "", "", 0.0, 1.0, FRACTION),
+    num("policy[].reward.penalty", "", "USD", 0.0, BIG_USD, NONNEG),
+    num("policy[].reward.rate", "", "USD per metric unit", -BIG_USD, BIG_USD, FINITE),
+    num("policy[].reward.quota", "", "metric units", -BIG, BIG, FINITE),
+    num("policy[].reward.bonus", "", "USD", 0.0, BIG_USD, NONNEG),
+    other("policy[].audit", "", Range::Table),
+    num("policy[].audit.probability", "", "", 0.0, 1.0, PROBABILITY),
+    num("policy[].audit.sensitivity", "", "", 0.0, 1.0, UNIT_INTERVAL),
+    num("policy[].audit.penalty", "", "USD", 0.0, BIG_USD, NONNEG),
+    num("policy[].token_cap", "tokens per engineer per period", "tokens per period", 0.0, 1e18, NONNEG),
+    other("policy[].schedule", "", Range::List),
+    int("policy[].schedule[].from", "", "", 0, u32::MAX as u64),
+    other("policy[].schedule[].policy", "", Range::Text),
+];
+
+/// The pattern of a concrete path: list indices and selectors become `[]`,
+/// a signal's name `*`, and so does a trait's name inside its table
+/// (`policy[kirorank].metric.signals.tokens` → `policy[].metric.signals.*`,
+/// `traits.skill.mean` → `traits.*.mean`; `traits.skill` stays).
+pub fn pattern(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut parent = "";
+    for (i, seg) in path.split('.').enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        let key = seg.split('[').next().unwrap_or(seg);
+        let inside_trait = i == 1 && parent == "traits" && TRAITS.contains(&key) && path.split('.').nth(2).is_some();
+        if inside_trait || parent == "signals" {
+            out.push('*');
+        } else {
+            out.push_str(key);
+            if seg.contains('[') {
+                out.push_str("[]");
+            }
+        }
+        parent = key;
+    }
+    out
+}
+
+/// The row of a path (concrete or a pattern).
+pub fn field(path: &str) -> Option<&'static Field> {
+    let p = pattern(path);
+    FIELDS.iter().find(|f| f.path == p)
+}
+
+/// What `path` allows, in words (its row's [`Field::expected`]).
+pub fn expected(path: &str) -> Option<String> {
+    field(path).map(Field::expected)
+}
+
+/// Checks a number against its row's range; the error names `path`, the
+/// value and the range.
+pub fn check(path: &str, v: f64) -> Result<()> {
+    match field(path) {
+        Some(f @ Field { range: Range::Num { lo, hi, .. }, .. }) => {
+            if v.is_finite() && v >= *lo && v <= *hi {
+                Ok(())
+            } else {
+                Err(Error::invalid(path, v, f.expected()))
+            }
+        }
+        _ => Err(Error::invalid(path, v, "a field with a numeric range in the schema")),
+    }
+}
+
+/// Checks an integer against its row's range.
+pub fn check_int(path: &str, v: u64) -> Result<()> {
+    match field(path) {
+        Some(f @ Field { range: Range::Int { lo, hi }, .. }) => {
+            if v >= *lo && v <= *hi {
+                Ok(())
+            } else {
+                Err(Error::invalid(path, v, f.expected()))
+            }
+        }
+        _ => Err(Error::invalid(path, v, "a field with an integer range in the schema")),
+    }
+}
+
+// ---------------------------------------------------------------- serde helpers
+
+/// Reads a count: a non-negative integer, or a float with no fraction
+/// (`52.0`, as a sweep over a range may write it). Range checks are the
+/// row's, in `validate`.
+pub(crate) fn whole<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    struct Whole;
+    impl Visitor<'_> for Whole {
+        type Value = u64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a non-negative integer")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<u64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<u64, E> {
+            u64::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<u64, E> {
+            // 2^64 itself is not a u64: `<` keeps the cast exact.
+            if v.fract() == 0.0 && v >= 0.0 && v < u64::MAX as f64 {
+                Ok(v as u64)
+            } else {
+                Err(E::invalid_value(de::Unexpected::Float(v), &self))
+            }
+        }
+    }
+    let v = d.deserialize_any(Whole)?;
+    T::try_from(v).map_err(|_| de::Error::invalid_value(de::Unexpected::Unsigned(v), &"a smaller integer"))
+}
+
+/// Signal weights are a table `{ name = number }` in a file and a list of
+/// pairs in the model, in name order.
+pub(crate) mod signals {
+    use super::*;
+
+    /// Writes the pairs as a table.
+    pub(crate) fn serialize<S: Serializer>(v: &[(String, f64)], s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_map(v.iter().map(|(k, w)| (k, w)))
+    }
+
+    /// Reads a table into pairs, sorted by name (as a TOML table lists them).
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<(String, f64)>, D::Error> {
+        let mut v: Vec<(String, f64)> =
+            std::collections::BTreeMap::<String, f64>::deserialize(d)?.into_iter().collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(v)
+    }
+}
+
+// ---------------------------------------------------------------- file shapes
+
+/// A trait's distribution as a file writes it: the family's tag, its
+/// parameters (each with its default) and optional truncation bounds.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+#[allow(missing_docs)]
+pub(crate) enum DistFile {
+    Constant {
+        #[serde(default)]
+        value: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<f64>,
+    },
+    Uniform {
+        #[serde(default)]
+        low: f64,
+        #[serde(default = "one")]
+        high: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<f64>,
+    },
+    Normal {
+        #[serde(default)]
+        mean: f64,
+        #[serde(default = "one")]
+        sd: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<f64>,
+    },
+    Lognormal {
+        #[serde(default = "one")]
+        mean: f64,
+        #[serde(default = "one")]
+        sd: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<f64>,
+    },
+    Beta {
+        #[serde(default = "one")]
+        alpha: f64,
+        #[serde(default = "one")]
+        beta: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<f64>,
+    },
+    Exponential {
+        #[serde(default = "one")]
+        mean: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<f64>,
+    },
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl From<DistFile> for TraitDist {
+    fn from(f: DistFile) -> Self {
+        let (dist, min, max) = match f {
+            DistFile::Constant { value, min, max } => (Dist::Constant { value }, min, max),
+            DistFile::Uniform { low, high, min, max } => (Dist::Uniform { low, high }, min, max),
+            DistFile::Normal { mean, sd, min, max } => (Dist::Normal { mean, sd }, min, max),
+            DistFile::Lognormal { mean, sd, min, max } => (Dist::Lognormal { mean, sd }, min, max),
+            DistFile::Beta { alpha, beta, min, max } => (Dist::Beta { alpha, beta }, min, max),
+            DistFile::Exponential { mean, min, max } => (Dist::Exponential { mean }, min, max),
+        };
+        TraitDist { dist, min, max }
+    }
+}
+
+impl From<TraitDist> for DistFile {
+    fn from(t: TraitDist) -> Self {
+        let (min, max) = (t.min, t.max);
+        match t.dist {
+            Dist::Constant { value } => DistFile::Constant { value, min, max },
+            Dist::Uniform { low, high } => DistFile::Uniform { low, high, min, max },
+            Dist::Normal { mean, sd } => DistFile::Normal { mean, sd, min, max },
+            Dist::Lognormal { mean, sd } => DistFile::Lognormal { mean, sd, min, max },
+            Dist::Beta { alpha, beta } => DistFile::Beta { alpha, beta, min, max },
+            Dist::Exponential { mean } => DistFile::Exponential { mean, min, max },
+        }
+    }
+}
+
+/// The shape of the effort cost by name.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub(crate) enum FormName {
+    Separable,
+    Total,
+    #[default]
+    Mixed,
+    Power,
+}
+
+/// The effort cost as a file writes it: the form by name, its parameter
+/// (which the other forms ignore) and the coefficient.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct EffortFile {
+    form: FormName,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    substitution: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exponent: Option<f64>,
+    coefficient: f64,
+}
+
+/// The default exponent of the power form.
+const DEFAULT_EXPONENT: f64 = 2.0;
+
+impl Default for EffortFile {
+    fn default() -> Self {
+        EffortCost::default().into()
+    }
+}
+
+impl From<EffortCost> for EffortFile {
+    fn from(e: EffortCost) -> Self {
+        let (form, substitution, exponent) = match e.form {
+            EffortForm::Separable => (FormName::Separable, None, None),
+            EffortForm::Total => (FormName::Total, None, None),
+            EffortForm::Mixed { substitution } => (FormName::Mixed, Some(substitution), None),
+            EffortForm::Power { exponent } => (FormName::Power, None, Some(exponent)),
+        };
+        EffortFile { form, substitution, exponent, coefficient: e.coefficient }
+    }
+}
+
+impl From<EffortFile> for EffortCost {
+    fn from(f: EffortFile) -> Self {
+        let default_substitution = EffortCost::default().substitution().unwrap_or(0.0);
+        let form = match f.form {
+            FormName::Separable => EffortForm::Separable,
+            FormName::Total => EffortForm::Total,
+            FormName::Mixed => EffortForm::Mixed { substitution: f.substitution.unwrap_or(default_substitution) },
+            FormName::Power => EffortForm::Power { exponent: f.exponent.unwrap_or(DEFAULT_EXPONENT) },
+        };
+        EffortCost { form, coefficient: f.coefficient }
+    }
+}
+
+/// The behaviour model by name.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[allow(missing_docs)]
+pub(crate) enum ModelName {
+    #[default]
+    BestResponse,
+    Imitation,
+    RothErev,
+    FixedTypes,
+}
+
+/// The belief rule by name.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub(crate) enum BeliefName {
+    #[default]
+    Adaptive,
+    Fictitious,
+}
+
+/// Behaviour as a file writes it: one flat `[behavior]` table, the model's
+/// and the belief rule's parameters beside their names (the other models'
+/// parameters are accepted and ignored, so switching `model` alone works).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct BehaviorFile {
+    model: ModelName,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revision_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    beta: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    initial_gamers: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forgetting: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    experimentation: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    initial_propensity: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gamer_fraction: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    belief: BeliefName,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alpha: Option<f64>,
+}
+
+/// Parameter defaults of the learning models (published values where there are some).
+mod model_defaults {
+    pub const REVISION_RATE: f64 = 0.2;
+    pub const BETA: f64 = 0.01;
+    pub const INITIAL_GAMERS: f64 = 0.1;
+    /// Roth–Erev forgetting, as published (about 0.1).
+    pub const FORGETTING: f64 = 0.1;
+    /// Roth–Erev experimentation, as published (about 0.2).
+    pub const EXPERIMENTATION: f64 = 0.2;
+    pub const INITIAL_PROPENSITY: f64 = 100.0;
+    pub const GAMER_FRACTION: f64 = 0.3;
+}
+
+impl From<Behavior> for BehaviorFile {
+    fn from(b: Behavior) -> Self {
+        let mut f = BehaviorFile { temperature: Some(b.temperature), ..BehaviorFile::default() };
+        match b.model {
+            Model::BestResponse => {}
+            Model::Imitation { revision_rate, beta, initial_gamers } => {
+                f.model = ModelName::Imitation;
+                (f.revision_rate, f.beta, f.initial_gamers) = (Some(revision_rate), Some(beta), Some(initial_gamers));
+            }
+            Model::RothErev { forgetting, experimentation, initial_propensity } => {
+                f.model = ModelName::RothErev;
+                (f.forgetting, f.experimentation, f.initial_propensity) =
+                    (Some(forgetting), Some(experimentation), Some(initial_propensity));
+            }
+            Model::FixedTypes { gamer_fraction } => {
+                f.model = ModelName::FixedTypes;
+                f.gamer_fraction = Some(gamer_fraction);
+            }
+        }
+        match b.belief {
+            BeliefRule::Adaptive { alpha } => f.alpha = Some(alpha),
+            BeliefRule::Fictitious => f.belief = BeliefName::Fictitious,
+        }
+        f
+    }
+}
+
+impl From<BehaviorFile> for Behavior {
+    fn from(f: BehaviorFile) -> Self {
+        use model_defaults as d;
+        let default = Behavior::default();
+        let model = match f.model {
+            ModelName::BestResponse => Model::BestResponse,
+            ModelName::Imitation => Model::Imitation {
+                revision_rate: f.revision_rate.unwrap_or(d::REVISION_RATE),
+                beta: f.beta.unwrap_or(d::BETA),
+                initial_gamers: f.initial_gamers.unwrap_or(d::INITIAL_GAMERS),
+            },
+            ModelName::RothErev => Model::RothErev {
+                forgetting: f.forgetting.unwrap_or(d::FORGETTING),
+                experimentation: f.experimentation.unwrap_or(d::EXPERIMENTATION),
+                initial_propensity: f.initial_propensity.unwrap_or(d::INITIAL_PROPENSITY),
+            },
+            ModelName::FixedTypes => {
+                Model::FixedTypes { gamer_fraction: f.gamer_fraction.unwrap_or(d::GAMER_FRACTION) }
+            }
+        };
+        let default_alpha = match default.belief {
+            BeliefRule::Adaptive { alpha } => alpha,
+            BeliefRule::Fictitious => 0.3,
+        };
+        let belief = match f.belief {
+            BeliefName::Adaptive => BeliefRule::Adaptive { alpha: f.alpha.unwrap_or(default_alpha) },
+            BeliefName::Fictitious => BeliefRule::Fictitious,
+        };
+        Behavior { model, temperature: f.temperature.unwrap_or(default.temperature), belief }
+    }
+}
+
+/// A metric as a file writes it in table form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricFile {
+    name: Option<String>,
+    builtin: Option<Builtin>,
+    #[serde(default, deserialize_with = "opt_signals")]
+    signals: Option<Vec<(String, f64)>>,
+    noise: Option<Noise>,
+    #[serde(default, deserialize_with = "opt_whole")]
+    delay: Option<u32>,
+    #[serde(default, deserialize_with = "opt_whole")]
+    window: Option<u32>,
+}
+
+fn opt_signals<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Vec<(String, f64)>>, D::Error> {
+    signals::deserialize(d).map(Some)
+}
+
+fn opt_whole<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u32>, D::Error> {
+    whole(d).map(Some)
+}
+
+/// The name of a built-in metric, checked as it is read.
+#[derive(Debug)]
+struct Builtin(String);
+
+impl<'de> Deserialize<'de> for Builtin {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if BUILTIN_METRICS.contains(&s.as_str()) {
+            Ok(Builtin(s))
+        } else {
+            Err(de::Error::unknown_variant(&s, &BUILTIN_METRICS))
+        }
+    }
+}
+
+/// The survival window a built-in metric is read with before the resolve
+/// step sets the org's ([`crate::io::format::parse_scenario`]).
+fn provisional_builtin(name: &str) -> Metric {
+    // The name was checked against BUILTIN_METRICS: this cannot fail.
+    Metric::builtin(name, 0).unwrap_or_else(|_| Metric::weighted(name, Vec::new()))
+}
+
+impl<'de> Deserialize<'de> for Metric {
+    /// A metric is a built-in's name (`"tokens"`) or a table: `signals`
+    /// weights or a `builtin` to start from, then `name`, `noise`, `delay`
+    /// and `window` overriding. A built-in's delay that depends on the
+    /// org's survival window is set by the resolve step after reading.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct MetricVisitor;
+        impl<'de> Visitor<'de> for MetricVisitor {
+            type Value = Metric;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a built-in metric name or a table")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> std::result::Result<Metric, E> {
+                if BUILTIN_METRICS.contains(&s) {
+                    Ok(provisional_builtin(s))
+                } else {
+                    Err(E::unknown_variant(s, &BUILTIN_METRICS))
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<Metric, A::Error> {
+                let f = MetricFile::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let mut m = match (&f.builtin, f.signals.is_some()) {
+                    (Some(b), _) => provisional_builtin(&b.0),
+                    (None, true) => Metric::weighted("custom", Vec::new()),
+                    (None, false) => return Err(de::Error::missing_field("signals")),
+                };
+                if let Some(s) = f.signals {
+                    m.weights = s;
+                }
+                if let Some(n) = f.name {
+                    m.name = n;
+                }
+                if let Some(n) = f.noise {
+                    m.noise = n;
+                }
+                if let Some(x) = f.delay {
+                    m.delay = x;
+                }
+                if let Some(x) = f.window {
+                    m.window = x;
+                }
+                Ok(m)
+            }
+        }
+        d.deserialize_any(MetricVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_strip_indices_traits_and_signals() {
+        assert_eq!(pattern("policy[kirorank].reward.prize"), "policy[].reward.prize");
+        assert_eq!(pattern("traits.skill.mean"), "traits.*.mean");
+        assert_eq!(pattern("traits.skill"), "traits.skill");
+        assert_eq!(pattern("traits.correlations[0].rho"), "traits.correlations[].rho");
+        assert_eq!(pattern("activity[2].signals.tokens"), "activity[].signals.*");
+        assert_eq!(pattern("org.engineers"), "org.engineers");
+    }
+
+    #[test]
+    fn every_row_is_unique_and_every_child_has_its_parent() {
+        for (i, f) in FIELDS.iter().enumerate() {
+            assert!(FIELDS[..i].iter().all(|g| g.path != f.path), "{} twice", f.path);
+            if let Some((parent, _)) = f.path.rsplit_once('.') {
+                let parent = parent.trim_end_matches("[]");
+                let parent = if parent.starts_with("traits.") && parent != "traits.correlations" {
+                    "traits.skill"
+                } else {
+                    parent
+                };
+                assert!(FIELDS.iter().any(|g| g.path == parent), "{} has no parent row {parent}", f.path);
+            }
+            if let Range::Num { lo, hi, .. } = f.range {
+                assert!(lo < hi, "{}", f.path);
+            }
+        }
+    }
+
+    #[test]
+    fn checks_use_the_rows_range_and_words() {
+        let e = check("org.incident_cost", -5.0).unwrap_err().to_string();
+        assert_eq!(e, "org.incident_cost: -5 is not allowed; expected a number >= 0 (USD)");
+        assert!(check("org.incident_cost", 5.0).is_ok());
+        assert!(check("org.incident_cost", f64::NAN).is_err());
+        assert!(check("policy[3].reward.prize", -1.0).unwrap_err().to_string().contains("policy[3].reward.prize"));
+        let e = check_int("org.survival_window", 521).unwrap_err().to_string();
+        assert!(e.contains("[0, 520] (periods)"), "{e}");
+        // A path with no numeric row is an error, never a silent pass.
+        assert!(check("org.nothing", 1.0).is_err());
+    }
+}
