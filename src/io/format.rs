@@ -79,8 +79,8 @@ fn read_document(mut doc: Table) -> Result<Scenario> {
     // The `[sweep]` section is the sweep's own (`analysis::sweep`).
     doc.remove("sweep");
     let builtins = builtin_metrics(&doc);
-    let mut sc: Scenario =
-        serde_path_to_error::deserialize(doc).map_err(|e| translate(&path_of(e.path()), e.inner().message()))?;
+    let mut sc: Scenario = serde_path_to_error::deserialize(doc.clone())
+        .map_err(|e| translate(&doc, &path_of(e.path()), e.inner().message()))?;
     resolve(&mut sc, &builtins)?;
     Ok(sc)
 }
@@ -146,6 +146,15 @@ fn quoted(rest: &str) -> (&str, Vec<&str>) {
     (name, allowed)
 }
 
+/// A value as the library's errors show it.
+fn show(v: &Value) -> String {
+    match v {
+        Value::Table(_) => "a table".into(),
+        Value::Array(_) => "an array".into(),
+        other => other.to_string(),
+    }
+}
+
 /// A value as serde describes it (`string "ten"`, `integer `-1``,
 /// `floating point `1.5``, `map`) in the words the library's errors use.
 fn shown(desc: &str) -> String {
@@ -164,13 +173,35 @@ fn shown(desc: &str) -> String {
     }
 }
 
+/// The table at `path` (`policy[1].reward`) in `doc`.
+fn table_at<'a>(doc: &'a Table, path: &str) -> Option<&'a Table> {
+    let mut t = doc;
+    for seg in path.split('.') {
+        let (key, index) = match seg.split_once('[') {
+            Some((k, i)) => (k, i.trim_end_matches(']').parse::<usize>().ok()),
+            None => (seg, None),
+        };
+        let v = t.get(key)?;
+        let v = match index {
+            Some(i) => v.as_array()?.get(i)?,
+            None => v,
+        };
+        t = v.as_table()?;
+    }
+    Some(t)
+}
+
 /// A serde error at `path` as the library's error: unknown keys and names
 /// with a suggestion, missing and mistyped values with what the field's
-/// row allows.
-fn translate(path: &str, msg: &str) -> Error {
+/// row allows. `doc` is the document read, to find the field inside a
+/// tagged table (serde reports a mistyped parameter of a `reward`, `noise`
+/// or distribution at the table).
+fn translate(doc: &Table, path: &str, msg: &str) -> Error {
     if let Some(rest) = msg.strip_prefix("unknown field `") {
         let (name, allowed) = quoted(rest);
-        return Error::unknown(join(path, name), "field", name, allowed);
+        // A struct's path already ends at the key; a tagged table's does not.
+        let at = if path.rsplit('.').next() == Some(name) { path.to_string() } else { join(path, name) };
+        return Error::unknown(at, "field", name, allowed);
     }
     if let Some(rest) = msg.strip_prefix("unknown variant `") {
         let (name, allowed) = quoted(rest);
@@ -190,6 +221,17 @@ fn translate(path: &str, msg: &str) -> Error {
     }
     for prefix in ["invalid type: ", "invalid value: "] {
         if let Some((got, want)) = msg.strip_prefix(prefix).and_then(|r| r.split_once(", expected ")) {
+            // Inside a tagged table every parameter is a number: name the first that is not.
+            let tagged = ["scheme", "dist"].iter().any(|tag| schema::field(&join(path, tag)).is_some());
+            let inner = table_at(doc, path).filter(|_| tagged).and_then(|t| {
+                let number = |v: &Value| v.is_float() || v.is_integer();
+                t.iter().find(|(k, v)| !["scheme", "dist"].contains(&k.as_str()) && !number(v))
+            });
+            if let Some((k, v)) = inner {
+                let at = join(path, k);
+                let expected = schema::expected(&at).unwrap_or_else(|| "a number".into());
+                return Error::invalid(at, show(v), expected);
+            }
             let expected = schema::expected(path).unwrap_or_else(|| want.to_string());
             return Error::invalid(path, shown(got), expected);
         }
@@ -618,6 +660,25 @@ mod tests {
     }
 
     #[test]
+    fn sweeps_keep_user_defined_parts() {
+        let (sc, rule, obs) = custom_story();
+        let text = "[sweep.uncertainties]\n\"org.engineers\" = [40, 60]\n\
+                    [sweep.levers]\n\"policy[raw-deployments].reward.prize\" = { from = 100, to = 900, steps = 2 }\n";
+        let sweep = crate::analysis::sweep::Sweep::from_toml(text, 1).unwrap().unwrap();
+        let tasks = sweep.tasks();
+        assert_eq!(tasks.len(), 4);
+        for t in &tasks {
+            let out = sweep.scenario(&sc, t).unwrap();
+            assert!(
+                matches!(reward_of(&out, "kirorank"), Reward::Custom(r) if Arc::ptr_eq(r, &rule)),
+                "task {}",
+                t.index
+            );
+            assert!(custom_of(&out, "raw-deployments").is_some_and(|c| Arc::ptr_eq(&c, &obs)), "task {}", t.index);
+        }
+    }
+
+    #[test]
     fn set_field_replaces_user_defined_parts_only_when_asked() {
         let (sc, _, _) = custom_story();
         let out = set_field(&sc, "policy[kirorank].reward", "{ scheme = \"linear\", rate = 2 }").unwrap();
@@ -685,6 +746,14 @@ mod tests {
         assert!(e.contains("traits.skill.dist: nothing is not allowed; expected one of: constant"), "{e}");
         let e = parse_scenario("[[traits.correlations]]\na = \"skil\"\nb = \"integrity\"\n").unwrap_err().to_string();
         assert_eq!(e, "traits.correlations[0].a: unknown trait `skil`; did you mean `skill`?");
+        let e = parse_scenario("[org]\nengineerz = 3\n").unwrap_err().to_string();
+        assert_eq!(e, "org.engineerz: unknown field `engineerz`; did you mean `engineers`?");
+        let e = parse_scenario(
+            "[[policy]]\nname = \"a\"\nmetric = \"tokens\"\nreward = { scheme = \"linear\", rate = \"x\" }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("policy[0].reward.rate: \"x\" is not allowed; expected a finite number"), "{e}");
         let e = parse_scenario("[org]\nsurvival_window = -1\n").unwrap_err().to_string();
         assert_eq!(e, "org.survival_window: -1 is not allowed; expected an integer in [0, 520] (periods)");
         let e = parse_scenario("[org]\nhours_per_period = \"x\"\n").unwrap_err().to_string();
