@@ -659,6 +659,90 @@ mod tests {
         );
     }
 
+    /// A scenario in which `path` (a row's pattern, `[]` as `[0]`) is a
+    /// field in use: the story, or the default scenario with another
+    /// behaviour model or effort form.
+    fn base_with(path: &str) -> Option<(Scenario, String)> {
+        // policy[1] is kirorank, which has a metric and a leaderboard.
+        let concrete = path.replace("policy[]", "policy[1]").replace("[]", "[0]");
+        let story = crate::model::preset::scenario("story").unwrap();
+        let mut bases = vec![story.clone()];
+        for (k, v) in [
+            ("behavior.model", "\"imitation\""),
+            ("behavior.model", "\"roth-erev\""),
+            ("behavior.model", "\"fixed-types\""),
+            ("effort_cost.form", "\"power\""),
+            ("policy[1].audit", "{}"),
+            ("policy[1].token_cap", "1e6"),
+            ("policy[1].reward", "{ scheme = \"linear\" }"),
+            ("policy[1].reward", "{ scheme = \"threshold\" }"),
+            ("policy[1].metric.noise", "{ dist = \"normal\" }"),
+        ] {
+            bases.push(set_field(&story, k, v).unwrap_or_else(|e| panic!("{k}: {e}")));
+        }
+        bases.into_iter().find_map(|b| {
+            let doc = document(&b).unwrap();
+            let (parent, key) = concrete.rsplit_once('.').unwrap_or(("", &concrete));
+            let present =
+                if parent.is_empty() { doc.contains_key(key) } else { table_at(&doc, parent)?.contains_key(key) };
+            present.then_some((b, concrete.clone()))
+        })
+    }
+
+    /// The table is what validation enforces: every numeric row's range is
+    /// checked, just outside it is rejected with the row's words, and its
+    /// ends are accepted (where no sibling constrains them).
+    #[test]
+    fn every_numeric_row_is_the_range_validation_enforces() {
+        // Ends a sibling also constrains: top_fraction + bottom_fraction <= 1.
+        let coupled = ["policy[].reward.top_fraction", "policy[].reward.bottom_fraction"];
+        let (mut checked, mut skipped) = (0, 0);
+        for f in FIELDS {
+            // (an end, just outside it) as value texts, for the low and the high end.
+            let ends: Vec<(String, Option<String>)> = match f.range {
+                Range::Num { lo, hi, .. } => {
+                    let d = |x: f64| (x.abs() * 1e-6).max(1e-12);
+                    vec![
+                        (format!("{lo:e}"), Some(format!("{:e}", lo - d(lo)))),
+                        (format!("{hi:e}"), Some(format!("{:e}", hi + d(hi)))),
+                    ]
+                }
+                // Below zero is a type error, tested elsewhere; above i64 is not TOML.
+                Range::Int { lo, hi } => vec![
+                    (lo.to_string(), lo.checked_sub(1).map(|x| x.to_string())),
+                    (hi.to_string(), (hi < i64::MAX as u64).then(|| (hi + 1).to_string())),
+                ],
+                _ => continue,
+            };
+            // Signal weights have no slot in the bases; burn_in and a stage's
+            // start are checked against their neighbours (periods, the previous stage).
+            if f.path.contains('*') || ["burn_in", "policy[].schedule[].from"].contains(&f.path) {
+                skipped += 1;
+                continue;
+            }
+            let (sc, path) = base_with(f.path).unwrap_or_else(|| panic!("{}: no base scenario uses it", f.path));
+            for (end, outside) in ends {
+                if let Some(y) = outside {
+                    match set_field(&sc, &path, &y) {
+                        Ok(_) => panic!("{path} = {y} was accepted outside {}", f.expected()),
+                        Err(e) => {
+                            let e = e.to_string();
+                            assert!(
+                                e.starts_with(&format!("{path}:")) && e.contains(&f.expected()),
+                                "{path} = {y}: {e}"
+                            );
+                        }
+                    }
+                }
+                if !coupled.contains(&f.path) {
+                    set_field(&sc, &path, &end).unwrap_or_else(|e| panic!("{path} = {end}: {e}"));
+                }
+            }
+            checked += 1;
+        }
+        assert!(skipped <= 4 && checked > 40, "{checked} rows checked, {skipped} skipped");
+    }
+
     #[test]
     fn sweeps_keep_user_defined_parts() {
         let (sc, rule, obs) = custom_story();
