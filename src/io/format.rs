@@ -78,11 +78,28 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 fn read_document(mut doc: Table) -> Result<Scenario> {
     // The `[sweep]` section is the sweep's own (`analysis::sweep`).
     doc.remove("sweep");
+    reject_fields_of_no_reward(&doc)?;
     let builtins = builtin_metrics(&doc);
     let mut sc: Scenario = serde_path_to_error::deserialize(doc.clone())
         .map_err(|e| translate(&doc, &path_of(e.path()), e.inner().message()))?;
     resolve(&mut sc, &builtins)?;
     Ok(sc)
+}
+
+/// `reward = { scheme = "none", prize = 1 }` is an error, as for every
+/// other scheme's unknown fields (serde ignores the fields of a tagged
+/// table whose kind has none).
+fn reject_fields_of_no_reward(doc: &Table) -> Result<()> {
+    let Some(Value::Array(policies)) = doc.get("policy") else { return Ok(()) };
+    for (i, p) in policies.iter().enumerate() {
+        let Some(Value::Table(r)) = p.get("reward") else { continue };
+        if r.get("scheme").and_then(Value::as_str) == Some("none") {
+            if let Some(k) = r.keys().find(|k| *k != "scheme") {
+                return Err(Error::unknown(format!("policy[{i}].reward.{k}"), "field", k, ["scheme"]));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Per policy, the built-in metric it names whose delay the file leaves to
@@ -103,8 +120,9 @@ fn builtin_metrics(doc: &Table) -> Vec<Option<String>> {
 }
 
 /// The resolve step: the rules serde cannot express, applied once after
-/// reading. A built-in metric's default delay may depend on the org (the
-/// `shipped_and_survived` metric is known only after the survival window).
+/// reading. A built-in metric's default delay may be the org's survival
+/// window (`shipped_and_survived` is known only once a change has survived
+/// it), which the policy's own deserialiser cannot see.
 fn resolve(sc: &mut Scenario, builtins: &[Option<String>]) -> Result<()> {
     let window = sc.org.survival_window;
     for (p, name) in sc.policies.iter_mut().zip(builtins) {
@@ -173,22 +191,46 @@ fn shown(desc: &str) -> String {
     }
 }
 
-/// The table at `path` (`policy[1].reward`) in `doc`.
-fn table_at<'a>(doc: &'a Table, path: &str) -> Option<&'a Table> {
-    let mut t = doc;
+/// The value at `path` (`policy[1].reward`) in `doc`.
+fn value_at<'a>(doc: &'a Table, path: &str) -> Option<&'a Value> {
+    let mut table = Some(doc);
+    let mut found = None;
     for seg in path.split('.') {
         let (key, index) = match seg.split_once('[') {
-            Some((k, i)) => (k, i.trim_end_matches(']').parse::<usize>().ok()),
+            Some((k, i)) => (k, Some(i.trim_end_matches(']').parse::<usize>().ok()?)),
             None => (seg, None),
         };
-        let v = t.get(key)?;
+        let v = table?.get(key)?;
         let v = match index {
             Some(i) => v.as_array()?.get(i)?,
             None => v,
         };
-        t = v.as_table()?;
+        found = Some(v);
+        table = v.as_table();
     }
-    Some(t)
+    found
+}
+
+/// The table at `path` in `doc`.
+fn table_at<'a>(doc: &'a Table, path: &str) -> Option<&'a Table> {
+    value_at(doc, path)?.as_table()
+}
+
+/// The first part of `path` that indexes a list where the schema has a
+/// table (`[[org]]`): serde reads a struct from a list, element by element.
+fn misplaced_list(path: &str) -> Option<String> {
+    let mut at = String::new();
+    for seg in path.split('.') {
+        let key = seg.split('[').next().unwrap_or(seg);
+        at = join(&at, key);
+        if seg.contains('[') && matches!(schema::field(&at), Some(Field { range: Range::Table, .. })) {
+            return Some(at);
+        }
+        if seg.contains('[') {
+            at.push_str(&seg[key.len()..]);
+        }
+    }
+    None
 }
 
 /// A serde error at `path` as the library's error: unknown keys and names
@@ -197,6 +239,9 @@ fn table_at<'a>(doc: &'a Table, path: &str) -> Option<&'a Table> {
 /// tagged table (serde reports a mistyped parameter of a `reward`, `noise`
 /// or distribution at the table).
 fn translate(doc: &Table, path: &str, msg: &str) -> Error {
+    if let Some(at) = misplaced_list(path) {
+        return Error::invalid(at, "an array", "a table");
+    }
     if let Some(rest) = msg.strip_prefix("unknown field `") {
         let (name, allowed) = quoted(rest);
         // A struct's path already ends at the key; a tagged table's does not.
@@ -233,7 +278,8 @@ fn translate(doc: &Table, path: &str, msg: &str) -> Error {
                 return Error::invalid(at, show(v), expected);
             }
             let expected = schema::expected(path).unwrap_or_else(|| want.to_string());
-            return Error::invalid(path, shown(got), expected);
+            let value = value_at(doc, path).map_or_else(|| shown(got), show);
+            return Error::invalid(path, value, expected);
         }
     }
     Error::Parse(printable(&format!("{path}: {}", msg.trim().replace('\n', " "))))
@@ -838,6 +884,14 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.starts_with("policy[0].reward.rate: \"x\" is not allowed; expected a finite number"), "{e}");
+        let e = parse_scenario("[[org]]\nengineers = 3\n").unwrap_err().to_string();
+        assert_eq!(e, "org: an array is not allowed; expected a table");
+        let e = parse_scenario("[behavior]\nmodel = 3\n").unwrap_err().to_string();
+        assert!(e.starts_with("behavior.model: 3 is not allowed; expected one of: best-response"), "{e}");
+        let e = parse_scenario("[[policy]]\nname = \"a\"\nreward = { scheme = \"none\", prize = 1 }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("policy[0].reward.prize: unknown field `prize`"), "{e}");
         let e = parse_scenario("[org]\nsurvival_window = -1\n").unwrap_err().to_string();
         assert_eq!(e, "org.survival_window: -1 is not allowed; expected an integer in [0, 520] (periods)");
         let e = parse_scenario("[org]\nhours_per_period = \"x\"\n").unwrap_err().to_string();
