@@ -710,7 +710,7 @@ mod tests {
     /// behaviour model or effort form.
     fn base_with(path: &str) -> Option<(Scenario, String)> {
         // policy[1] is kirorank, which has a metric and a leaderboard.
-        let concrete = path.replace("policy[]", "policy[1]").replace("[]", "[0]");
+        let concrete = path.replace("policy[]", "policy[1]").replace("[]", "[0]").replace('*', "skill");
         let story = crate::model::preset::scenario("story").unwrap();
         let mut bases = vec![story.clone()];
         for (k, v) in [
@@ -787,6 +787,32 @@ mod tests {
             checked += 1;
         }
         assert!(skipped <= 4 && checked > 40, "{checked} rows checked, {skipped} skipped");
+    }
+
+    /// The table's lists of choices are the names serde accepts: each reads,
+    /// and a wrong one is refused with exactly that list.
+    #[test]
+    fn every_choice_row_lists_the_names_serde_accepts() {
+        let mut checked = 0;
+        for f in FIELDS {
+            let (Range::Choice(names) | Range::Tag(names)) = f.range else { continue };
+            let Some((sc, path)) = base_with(f.path) else {
+                assert_eq!(f.path, "policy[].metric.builtin", "no base scenario uses {}", f.path);
+                continue;
+            };
+            let e = set_field(&sc, &path, "\"zzzz\"").unwrap_err().to_string();
+            assert!(e.ends_with(&format!("expected one of: {}", names.join(", "))), "{path}: {e}");
+            for name in names {
+                let v = format!("{name:?}");
+                // A tag alone may leave required siblings (a reward's metric) or
+                // constraints between them; reading the name must not fail on it.
+                if let Err(e) = set_field(&sc, &path, &v) {
+                    assert!(!e.to_string().contains(&format!("`{name}`")), "{path} = {v}: {e}");
+                }
+            }
+            checked += 1;
+        }
+        assert!(checked >= 8, "{checked}");
     }
 
     #[test]
