@@ -372,14 +372,59 @@ fn comment(f: &Field) -> String {
     }
 }
 
-/// Writes the fields of `table` (at `path`, e.g. `policy[1]`) one per line.
-fn write_fields(w: &mut String, table: &Table, path: &str) {
-    for (k, v) in ordered(table, path) {
+/// The table at `path` as it reads when the lines `keys` are deleted from
+/// `doc`: the defaults of those fields, taken from the model's own, so that
+/// no default is written twice.
+fn defaults_of(doc: &Table, path: &str, keys: &[&str]) -> Option<Table> {
+    let mut without = doc.clone();
+    let mut t = &mut without;
+    for seg in path.split('.').filter(|s| !s.is_empty()) {
+        let (k, index) = match seg.split_once('[') {
+            Some((k, i)) => (k, Some(i.trim_end_matches(']').parse::<usize>().ok()?)),
+            None => (seg, None),
+        };
+        let v = t.get_mut(k)?;
+        let v = match index {
+            Some(i) => v.as_array_mut()?.get_mut(i)?,
+            None => v,
+        };
+        t = v.as_table_mut()?;
+    }
+    for k in keys {
+        t.remove(*k);
+    }
+    let back = document(&read_document(without).ok()?).ok()?;
+    if path.is_empty() { Some(back) } else { table_at(&back, path).cloned() }
+}
+
+/// Writes the fields of `table` (at `path`, e.g. `policy[1]`) of `doc` one
+/// per line, each with its comment, and its default where the value is
+/// not the default.
+fn write_fields(w: &mut String, doc: &Table, table: &Table, path: &str) {
+    let rows: Vec<(&str, &Value, Option<&Field>)> =
+        ordered(table, path).into_iter().map(|(k, v)| (k, v, schema::field(&join(path, k)))).collect();
+    // Numbers have defaults of their own: all are read at once. A choice
+    // decides which other fields exist (`model`): each is read alone.
+    let numbers: Vec<&str> = rows
+        .iter()
+        .filter(|(_, _, f)| matches!(f, Some(Field { range: Range::Int { .. } | Range::Num { .. }, .. })))
+        .map(|(k, _, _)| *k)
+        .collect();
+    let number_defaults = defaults_of(doc, path, &numbers);
+    for (k, v, field) in rows {
         let at = join(path, k);
-        if path.is_empty() && matches!(schema::field(&at), Some(Field { range: Range::Table | Range::List, .. })) {
+        if path.is_empty() && matches!(field, Some(Field { range: Range::Table | Range::List, .. })) {
             continue;
         }
-        let note = schema::field(&at).map(comment).unwrap_or_default();
+        let mut note = field.map(comment).unwrap_or_default();
+        let default = match field.map(|f| f.range) {
+            Some(Range::Int { .. } | Range::Num { .. }) => number_defaults.as_ref().and_then(|d| d.get(k).cloned()),
+            Some(Range::Choice(_)) => defaults_of(doc, path, &[k]).and_then(|mut d| d.remove(k)),
+            _ => None,
+        };
+        if let Some(d) = default.filter(|d| d != v) {
+            note += &format!("; default {}", inline(&d, &at));
+        }
         w.push_str(&format!("{} = {}{note}\n", bare_key(k), inline(v, &at)));
     }
 }
@@ -456,14 +501,14 @@ fn render(sc: &Scenario, customs: &Customs) -> Result<String> {
     let doc = document(sc)?;
     let mut w = String::new();
     w.push_str("# goodhart scenario file. Every field is shown with its value; delete a field to use its default.\n");
-    write_fields(&mut w, &doc, "");
+    write_fields(&mut w, &doc, &doc, "");
     for section in FIELDS.iter().filter(|f| !f.path.contains('.')) {
         match (section.range, doc.get(section.path)) {
             (Range::Table, Some(Value::Table(t))) => {
                 w.push('\n');
                 write_doc_comment(&mut w, section);
                 w.push_str(&format!("[{}]\n", section.path));
-                write_fields(&mut w, t, section.path);
+                write_fields(&mut w, &doc, t, section.path);
             }
             (Range::List, Some(Value::Array(items))) => {
                 w.push('\n');
@@ -475,7 +520,7 @@ fn render(sc: &Scenario, customs: &Customs) -> Result<String> {
                     w.push_str(&format!("[[{}]]\n", section.path));
                     let at = format!("{}[{i}]", section.path);
                     if let Value::Table(t) = item {
-                        write_fields(&mut w, t, &at);
+                        write_fields(&mut w, &doc, t, &at);
                     }
                     if section.path == "policy" {
                         if let Some((_, reward, metric)) = customs.iter().find(|c| c.0 == i) {
@@ -813,6 +858,18 @@ mod tests {
             checked += 1;
         }
         assert!(checked >= 8, "{checked}");
+    }
+
+    #[test]
+    fn written_files_give_the_default_where_a_value_departs_from_it() {
+        let text = write_scenario(
+            &parse_scenario("[org]\nengineers = 50\n[behavior]\nmodel = \"imitation\"\nbeta = 0.5\n").unwrap(),
+        );
+        let line = |key: &str| text.lines().find(|l| l.starts_with(&format!("{key} = "))).unwrap().to_string();
+        assert!(line("engineers").ends_with("; default 200"), "{}", line("engineers"));
+        assert!(line("beta").ends_with("; default 0.01"), "{}", line("beta"));
+        assert!(!line("hours_per_period").contains("default"), "{}", line("hours_per_period"));
+        assert!(!line("revision_rate").contains("default"), "{}", line("revision_rate"));
     }
 
     #[test]
