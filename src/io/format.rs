@@ -372,58 +372,73 @@ fn comment(f: &Field) -> String {
     }
 }
 
-/// The table at `path` as it reads when the lines `keys` are deleted from
-/// `doc`: the defaults of those fields, taken from the model's own, so that
-/// no default is written twice.
-fn defaults_of(doc: &Table, path: &str, keys: &[&str]) -> Option<Table> {
-    let mut without = doc.clone();
-    let mut t = &mut without;
-    for seg in path.split('.').filter(|s| !s.is_empty()) {
-        let (k, index) = match seg.split_once('[') {
-            Some((k, i)) => (k, Some(i.trim_end_matches(']').parse::<usize>().ok()?)),
-            None => (seg, None),
-        };
-        let v = t.get_mut(k)?;
-        let v = match index {
-            Some(i) => v.as_array_mut()?.get_mut(i)?,
-            None => v,
-        };
-        t = v.as_table_mut()?;
-    }
-    for k in keys {
-        t.remove(*k);
-    }
-    let back = document(&read_document(without).ok()?).ok()?;
-    if path.is_empty() { Some(back) } else { table_at(&back, path).cloned() }
+/// Whether a field's line gets its default in a written file: a number's
+/// or a choice's.
+fn has_default(f: &&Field) -> bool {
+    matches!(f.range, Range::Int { .. } | Range::Num { .. } | Range::Choice(_))
 }
 
-/// Writes the fields of `table` (at `path`, e.g. `policy[1]`) of `doc` one
-/// per line, each with its comment, and its default where the value is
-/// not the default.
-fn write_fields(w: &mut String, doc: &Table, table: &Table, path: &str) {
-    let rows: Vec<(&str, &Value, Option<&Field>)> =
-        ordered(table, path).into_iter().map(|(k, v)| (k, v, schema::field(&join(path, k)))).collect();
-    // Numbers have defaults of their own: all are read at once. A choice
-    // decides which other fields exist (`model`): each is read alone.
-    let numbers: Vec<&str> = rows
-        .iter()
-        .filter(|(_, _, f)| matches!(f, Some(Field { range: Range::Int { .. } | Range::Num { .. }, .. })))
-        .map(|(k, _, _)| *k)
-        .collect();
-    let number_defaults = defaults_of(doc, path, &numbers);
-    for (k, v, field) in rows {
+/// `doc` as it reads when the lines whose row satisfies `which` are deleted
+/// from every section and list element: those fields' defaults, taken from
+/// the model's own, so that no default is written twice.
+fn defaults(doc: &Table, which: impl Fn(&Range) -> bool) -> Option<Table> {
+    let strip = |t: &mut Table, path: &str| {
+        t.retain(|k, _| !schema::field(&join(path, k)).is_some_and(|f| which(&f.range)));
+    };
+    let mut without = doc.clone();
+    strip(&mut without, "");
+    for (k, v) in without.iter_mut() {
+        match v {
+            Value::Table(t) => strip(t, k),
+            Value::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    if let Value::Table(t) = item {
+                        strip(t, &format!("{k}[{i}]"));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    document(&read_document(without).ok()?).ok()
+}
+
+/// The defaults of a document's numbers and of its choices (read apart:
+/// a choice such as `model` decides which numbers exist).
+struct Defaults {
+    numbers: Option<Table>,
+    choices: Option<Table>,
+}
+
+impl Defaults {
+    fn of(doc: &Table) -> Self {
+        Defaults {
+            numbers: defaults(doc, |r| matches!(r, Range::Int { .. } | Range::Num { .. })),
+            choices: defaults(doc, |r| matches!(r, Range::Choice(_))),
+        }
+    }
+
+    fn get(&self, f: &Field, path: &str) -> Option<&Value> {
+        let doc = if matches!(f.range, Range::Choice(_)) { &self.choices } else { &self.numbers };
+        value_at(doc.as_ref()?, path)
+    }
+}
+
+/// Writes the fields of `table` (at `path`, e.g. `policy[1]`) one per
+/// line, each with its comment, and its default where the value is not the
+/// default.
+fn write_fields(w: &mut String, defaults: &Defaults, table: &Table, path: &str) {
+    for (k, v) in ordered(table, path) {
         let at = join(path, k);
+        let field = schema::field(&at);
         if path.is_empty() && matches!(field, Some(Field { range: Range::Table | Range::List, .. })) {
             continue;
         }
         let mut note = field.map(comment).unwrap_or_default();
-        let default = match field.map(|f| f.range) {
-            Some(Range::Int { .. } | Range::Num { .. }) => number_defaults.as_ref().and_then(|d| d.get(k).cloned()),
-            Some(Range::Choice(_)) => defaults_of(doc, path, &[k]).and_then(|mut d| d.remove(k)),
-            _ => None,
-        };
-        if let Some(d) = default.filter(|d| d != v) {
-            note += &format!("; default {}", inline(&d, &at));
+        if let Some(d) = field.filter(has_default).and_then(|f| defaults.get(f, &at)) {
+            if d != v {
+                note += &format!("; default {}", inline(d, &at));
+            }
         }
         w.push_str(&format!("{} = {}{note}\n", bare_key(k), inline(v, &at)));
     }
@@ -499,16 +514,17 @@ pub fn write_scenario(sc: &Scenario) -> String {
 
 fn render(sc: &Scenario, customs: &Customs) -> Result<String> {
     let doc = document(sc)?;
+    let defaults = Defaults::of(&doc);
     let mut w = String::new();
     w.push_str("# goodhart scenario file. Every field is shown with its value; delete a field to use its default.\n");
-    write_fields(&mut w, &doc, &doc, "");
+    write_fields(&mut w, &defaults, &doc, "");
     for section in FIELDS.iter().filter(|f| !f.path.contains('.')) {
         match (section.range, doc.get(section.path)) {
             (Range::Table, Some(Value::Table(t))) => {
                 w.push('\n');
                 write_doc_comment(&mut w, section);
                 w.push_str(&format!("[{}]\n", section.path));
-                write_fields(&mut w, &doc, t, section.path);
+                write_fields(&mut w, &defaults, t, section.path);
             }
             (Range::List, Some(Value::Array(items))) => {
                 w.push('\n');
@@ -520,7 +536,7 @@ fn render(sc: &Scenario, customs: &Customs) -> Result<String> {
                     w.push_str(&format!("[[{}]]\n", section.path));
                     let at = format!("{}[{i}]", section.path);
                     if let Value::Table(t) = item {
-                        write_fields(&mut w, &doc, t, &at);
+                        write_fields(&mut w, &defaults, t, &at);
                     }
                     if section.path == "policy" {
                         if let Some((_, reward, metric)) = customs.iter().find(|c| c.0 == i) {
