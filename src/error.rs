@@ -138,11 +138,6 @@ fn levenshtein(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// Checks that a number is finite and inside `[lo, hi]`.
-pub(crate) fn check_range(path: &str, v: f64, lo: f64, hi: f64, expected: &str) -> Result<()> {
-    if v.is_finite() && v >= lo && v <= hi { Ok(()) } else { Err(Error::invalid(path, v, expected)) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -530,7 +530,7 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
 
     write_atomic(&out.join("summary.csv"), output::summary_csv(&results).as_bytes())?;
     write_atomic(&out.join("summary.json"), output::summary_json(&results).as_bytes())?;
-    write_atomic(&out.join("scenario.resolved.toml"), format::write_scenario(&results.scenario).as_bytes())?;
+    write_atomic(&out.join("scenario.resolved.toml"), format::try_write_scenario(&results.scenario)?.as_bytes())?;
     write_atomic(&out.join("final_board.csv"), output::final_board_csv(&results).as_bytes())?;
     let steps = sc.org.engineers as f64 * sc.periods as f64 * sc.replications as f64 * sc.policies.len() as f64;
     let run = serde_json::json!({

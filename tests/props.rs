@@ -3,6 +3,7 @@
 //! - the parser never panics, and its errors are one non-empty line;
 //! - a numeric field set to any number either reads (and validates) or is
 //!   rejected by an error naming that field, and what reads writes back;
+//! - `set_field` (`--set`, sweeps) gives what editing the file gives;
 //! - small valid scenarios run, and every KPI total is finite.
 //!
 //! Inputs are built from the file `write_scenario` produces for the default
@@ -12,7 +13,7 @@
 
 use std::sync::LazyLock;
 
-use goodhart::io::format::{parse_scenario, write_scenario};
+use goodhart::io::format::{parse_scenario, set_field, write_scenario};
 use goodhart::model::preset;
 use goodhart::{Error, Scenario};
 use proptest::prelude::*;
@@ -832,6 +833,22 @@ fn check_round_trip(b: usize, slot: &Slot, n: Num) -> Result<(), TestCaseError> 
     Ok(())
 }
 
+/// `set_field` on the scenario read from base file `b` gives what editing
+/// the file does: the same scenario, or the same error.
+fn check_set_field(b: usize, slot: &Slot, n: Num) -> Result<(), TestCaseError> {
+    let sc = parse_scenario(&BASES[b]).expect("base files read");
+    let edited = parse_scenario(&replace(&BASES[b], slot, n));
+    let set = set_field(&sc, &slot.path, &n.toml());
+    match (edited, set) {
+        (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{} = {}", slot.path, n.toml()),
+        (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string(), "{} = {}", slot.path, n.toml()),
+        (a, b) => {
+            prop_assert!(false, "{} = {}: the file gives {:?}, set_field {:?}", slot.path, n.toml(), a.err(), b.err())
+        }
+    }
+    Ok(())
+}
+
 fn org_or_top(s: &Slot) -> bool {
     s.path.starts_with("org.") || !s.path.contains('.')
 }
@@ -854,10 +871,16 @@ proptest! {
     fn field_set_to_any_number_round_trips((b, at, n) in mutation()) {
         check_round_trip(b, &BASE_SLOTS[b][at.index(BASE_SLOTS[b].len())], n)?;
     }
+
+    #[test]
+    fn set_field_agrees_with_editing_the_file((b, at, n) in mutation()) {
+        check_set_field(b, &BASE_SLOTS[b][at.index(BASE_SLOTS[b].len())], n)?;
+    }
 }
 
-/// Properties (b) and round-trip, exhaustively: every numeric field (each
-/// path once, in the smallest base file that has it) set to every edge value.
+/// Properties (b), round-trip and `set_field`, exhaustively: every numeric
+/// field (each path once, in the smallest base file that has it) set to
+/// every edge value.
 /// Lists all failures.
 #[test]
 fn every_field_at_every_edge_is_read_or_named_and_round_trips() {
@@ -868,7 +891,7 @@ fn every_field_at_every_edge_is_read_or_named_and_round_trips() {
     for b in order {
         for slot in BASE_SLOTS[b].iter().filter(|s| seen.insert(s.path.clone())) {
             for n in edge_nums() {
-                for check in [check_field, check_round_trip] {
+                for check in [check_field, check_round_trip, check_set_field] {
                     if let Err(e) = check(b, slot, n) {
                         failures.push(format!("base {b}: {e}"));
                     }

@@ -50,9 +50,10 @@
 //! # Ok::<(), goodhart::Error>(())
 //! ```
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, check_range};
+use crate::error::Result;
+use crate::model::schema::check;
 
 pub(crate) mod best_response;
 mod fixed_types;
@@ -146,11 +147,11 @@ impl Model {
     }
 }
 
-/// Behaviour settings.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// Behaviour settings (a file's flat `[behavior]` table: see `model::schema`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(from = "crate::model::schema::BehaviorFile", into = "crate::model::schema::BehaviorFile")]
 pub struct Behavior {
     /// The learning model.
-    #[serde(flatten)]
     pub model: Model,
     /// Logit temperature, USD-equivalent; 0 is an exact best response.
     pub temperature: f64,
@@ -172,26 +173,25 @@ impl Default for Behavior {
 impl Behavior {
     /// Checks parameters.
     pub fn validate(&self) -> Result<()> {
-        check_range("behavior.temperature", self.temperature, 0.0, 1e12, "a number >= 0 (USD)")?;
+        // Ranges are declared once, in the schema's field table.
+        check("behavior.temperature", self.temperature)?;
         if let BeliefRule::Adaptive { alpha } = self.belief {
-            check_range("behavior.alpha", alpha, 1e-9, 1.0, "a number in (0, 1]")?;
+            check("behavior.alpha", alpha)?;
         }
         match self.model {
             Model::BestResponse => Ok(()),
             Model::Imitation { revision_rate, beta, initial_gamers } => {
-                check_range("behavior.revision_rate", revision_rate, 0.0, 1.0, "a probability in [0, 1]")?;
-                check_range("behavior.beta", beta, 0.0, 1e6, "a number >= 0 (per USD)")?;
-                check_range("behavior.initial_gamers", initial_gamers, 0.0, 1.0, "a fraction in [0, 1]")
+                check("behavior.revision_rate", revision_rate)?;
+                check("behavior.beta", beta)?;
+                check("behavior.initial_gamers", initial_gamers)
             }
             Model::RothErev { forgetting, experimentation, initial_propensity } => {
-                check_range("behavior.forgetting", forgetting, 0.0, 1.0, "a number in [0, 1]")?;
-                check_range("behavior.experimentation", experimentation, 0.0, 1.0, "a number in [0, 1]")?;
-                check_range("behavior.initial_propensity", initial_propensity, 1e-9, 1e12, "a number > 0")
+                check("behavior.forgetting", forgetting)?;
+                check("behavior.experimentation", experimentation)?;
+                check("behavior.initial_propensity", initial_propensity)
             }
-            Model::FixedTypes { gamer_fraction } => {
-                check_range("behavior.gamer_fraction", gamer_fraction, 0.0, 1.0, "a fraction in [0, 1]")
-            }
-            Model::HillClimb { step } => check_range("behavior.step", step, 1e-9, 168.0, "hours in (0, 168]"),
+            Model::FixedTypes { gamer_fraction } => check("behavior.gamer_fraction", gamer_fraction),
+            Model::HillClimb { step } => check("behavior.step", step),
         }
     }
 }

@@ -1,157 +1,35 @@
-//! The scenario file format (TOML): reading with errors that name the field,
-//! and writing a complete, commented file that reads back to the same scenario.
+//! The scenario file format (TOML): reading with errors that name the
+//! field, writing a complete, commented file that reads back to the same
+//! scenario, and editing one field (`--set`, sweeps).
+//!
+//! The schema is not written here: a field's type, default and the
+//! rejection of unknown keys come from the model types' serde derives, and
+//! its meaning, unit and allowed range from its row in
+//! [`crate::model::schema::FIELDS`]. This module turns serde's errors into
+//! the library's (path, value, what is allowed, a "did you mean" hint),
+//! applies the one rule serde cannot (the resolve step: a built-in
+//! metric's delay that is the org's survival window), and lays out the
+//! written file in the table's order with the table's comments.
 //!
 //! Every field is optional; a missing field takes its documented default.
 //! A scenario's own `[[activity]]` list replaces the default engineering
 //! activities, and each `[traits]` entry replaces that trait's distribution.
+//! User-defined parts ([`crate::model::metric::CustomMetric`],
+//! [`Reward::Custom`]) cannot be written to a file: [`try_write_scenario`]
+//! refuses them, and [`set_field`] keeps them.
 
+use std::sync::Arc;
+
+use serde_path_to_error::Segment;
 use toml::{Table, Value};
 
-use crate::behavior::{Behavior, BeliefRule, Model};
-use crate::error::{Error, Result, closest};
-use crate::model::activity::{Activity, EffortCost, EffortForm};
-use crate::model::dist::{Dist, TraitDist};
-use crate::model::engineer::{Correlation, Trait, TraitsConfig};
-use crate::model::metric::{BUILTIN_METRICS, Metric, Noise};
-use crate::model::org::Org;
-use crate::model::policy::{Audit, Policy, Stage};
-use crate::model::reward::Reward;
+use crate::error::{Error, Result, printable};
+use crate::model::metric::{CustomMetric, Metric};
+use crate::model::reward::{Reward, RewardRule};
 use crate::model::scenario::Scenario;
+use crate::model::schema::{self, FIELDS, Field, Range};
 
-/// A table being read: remembers its path and which keys were used, so
-/// that unknown keys can be reported with a suggestion.
-struct Obj<'a> {
-    path: String,
-    table: &'a Table,
-    allowed: &'static [&'static str],
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::String(_) => "a string",
-        Value::Integer(_) => "an integer",
-        Value::Float(_) => "a number",
-        Value::Boolean(_) => "a boolean",
-        Value::Datetime(_) => "a date",
-        Value::Array(_) => "an array",
-        Value::Table(_) => "a table",
-    }
-}
-
-fn show(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("{s:?}"),
-        Value::Table(_) => "a table".into(),
-        Value::Array(_) => "an array".into(),
-        other => other.to_string(),
-    }
-}
-
-impl<'a> Obj<'a> {
-    fn new(path: impl Into<String>, table: &'a Table, allowed: &'static [&'static str]) -> Result<Self> {
-        let path = path.into();
-        for key in table.keys() {
-            if !allowed.contains(&key.as_str()) {
-                let p = join(&path, key);
-                let hint = match closest(key, allowed) {
-                    Some(b) => format!("; did you mean `{b}`?"),
-                    None => format!("; expected one of: {}", allowed.join(", ")),
-                };
-                return Err(Error::UnknownName {
-                    path: crate::error::printable(&p),
-                    kind: "field",
-                    name: crate::error::printable(key),
-                    hint,
-                });
-            }
-        }
-        Ok(Obj { path, table, allowed })
-    }
-
-    fn p(&self, key: &str) -> String {
-        debug_assert!(self.allowed.contains(&key), "{key} not declared");
-        join(&self.path, key)
-    }
-
-    fn num(&self, key: &str, default: f64) -> Result<f64> {
-        match self.table.get(key) {
-            None => Ok(default),
-            Some(Value::Float(f)) => {
-                if f.is_finite() {
-                    Ok(*f)
-                } else {
-                    Err(Error::invalid(self.p(key), f, "a finite number"))
-                }
-            }
-            Some(Value::Integer(i)) => Ok(*i as f64),
-            Some(v) => Err(Error::invalid(self.p(key), show(v), format!("a number, not {}", type_name(v)))),
-        }
-    }
-
-    fn opt_num(&self, key: &str) -> Result<Option<f64>> {
-        if self.table.contains_key(key) { self.num(key, 0.0).map(Some) } else { Ok(None) }
-    }
-
-    fn int(&self, key: &str, default: u64, max: u64) -> Result<u64> {
-        match self.table.get(key) {
-            None => Ok(default),
-            Some(Value::Integer(i)) if *i >= 0 && (*i as u64) <= max => Ok(*i as u64),
-            Some(Value::Integer(i)) => Err(Error::invalid(self.p(key), i, format!("an integer in [0, {max}]"))),
-            Some(Value::Float(f)) if f.fract() == 0.0 && *f >= 0.0 && *f <= max as f64 && (*f as u64) <= max => {
-                Ok(*f as u64)
-            }
-            Some(v) => Err(Error::invalid(self.p(key), show(v), format!("an integer in [0, {max}]"))),
-        }
-    }
-
-    fn string(&self, key: &str, default: &str) -> Result<String> {
-        match self.table.get(key) {
-            None => Ok(default.to_string()),
-            Some(Value::String(s)) => Ok(s.clone()),
-            Some(v) => Err(Error::invalid(self.p(key), show(v), format!("a string, not {}", type_name(v)))),
-        }
-    }
-
-    fn boolean(&self, key: &str, default: bool) -> Result<bool> {
-        match self.table.get(key) {
-            None => Ok(default),
-            Some(Value::Boolean(b)) => Ok(*b),
-            Some(v) => Err(Error::invalid(self.p(key), show(v), "true or false")),
-        }
-    }
-
-    fn table(&self, key: &str) -> Result<Option<&'a Table>> {
-        match self.table.get(key) {
-            None => Ok(None),
-            Some(Value::Table(t)) => Ok(Some(t)),
-            Some(v) => Err(Error::invalid(self.p(key), show(v), format!("a table, not {}", type_name(v)))),
-        }
-    }
-
-    fn tables(&self, key: &str) -> Result<Option<Vec<&'a Table>>> {
-        match self.table.get(key) {
-            None => Ok(None),
-            Some(Value::Array(a)) => a
-                .iter()
-                .enumerate()
-                .map(|(i, v)| match v {
-                    Value::Table(t) => Ok(t),
-                    v => Err(Error::invalid(format!("{}[{i}]", self.p(key)), show(v), "a table")),
-                })
-                .collect::<Result<Vec<_>>>()
-                .map(Some),
-            Some(v) => Err(Error::invalid(self.p(key), show(v), "an array of tables")),
-        }
-    }
-}
-
-fn choice(path: &str, value: &str, allowed: &[&str]) -> Error {
-    Error::unknown(path, "value", value, allowed.iter().copied())
-}
+// ---------------------------------------------------------------- reading
 
 /// Reads and validates a scenario from TOML text.
 ///
@@ -174,7 +52,7 @@ fn choice(path: &str, value: &str, allowed: &[&str]) -> Error {
 /// ```
 pub fn parse_scenario(text: &str) -> Result<Scenario> {
     let table: Table = text.parse().map_err(|e: toml::de::Error| {
-        let msg = crate::error::printable(&e.message().trim().replace('\n', " "));
+        let msg = printable(&e.message().trim().replace('\n', " "));
         match e.span() {
             Some(span) => {
                 let (line, col) = line_col(text, span.start);
@@ -183,7 +61,7 @@ pub fn parse_scenario(text: &str) -> Result<Scenario> {
             None => Error::Parse(format!("TOML syntax error: {msg}")),
         }
     })?;
-    let sc = scenario_from(&table)?;
+    let sc = read_document(table)?;
     sc.validate()?;
     Ok(sc)
 }
@@ -195,418 +73,216 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-const TOP: &[&str] = &[
-    "name",
-    "description",
-    "seed",
-    "replications",
-    "periods",
-    "burn_in",
-    "baseline",
-    "org",
-    "traits",
-    "effort_cost",
-    "activity",
-    "behavior",
-    "policy",
-    "sweep",
-];
-
-fn scenario_from(t: &Table) -> Result<Scenario> {
-    let o = Obj::new("", t, TOP)?;
-    let d = Scenario::default();
-    let mut sc = Scenario {
-        name: o.string("name", &d.name)?,
-        description: o.string("description", "")?,
-        seed: o.int("seed", d.seed, i64::MAX as u64)?,
-        replications: o.int("replications", d.replications as u64, u32::MAX as u64)? as u32,
-        periods: o.int("periods", d.periods as u64, u32::MAX as u64)? as u32,
-        burn_in: o.int("burn_in", 0, u32::MAX as u64)? as u32,
-        baseline: match o.table.get("baseline") {
-            None => None,
-            Some(_) => Some(o.string("baseline", "")?),
-        },
-        ..d
-    };
-    if let Some(org) = o.table("org")? {
-        sc.org = org_from(org)?;
-    }
-    if let Some(tr) = o.table("traits")? {
-        sc.traits = traits_from(tr)?;
-    }
-    if let Some(e) = o.table("effort_cost")? {
-        sc.effort_cost = effort_from(e)?;
-    }
-    if let Some(acts) = o.tables("activity")? {
-        sc.activities =
-            acts.iter().enumerate().map(|(i, a)| activity_from(&format!("activity[{i}]"), a)).collect::<Result<_>>()?;
-    }
-    if let Some(b) = o.table("behavior")? {
-        sc.behavior = behavior_from(b)?;
-    }
-    if let Some(ps) = o.tables("policy")? {
-        sc.policies = ps
-            .iter()
-            .enumerate()
-            .map(|(i, p)| policy_from(&format!("policy[{i}]"), p, sc.org.survival_window))
-            .collect::<Result<_>>()?;
-    }
+/// A parsed file's tables as a scenario: deserialised (errors translated),
+/// then resolved. Not yet validated.
+fn read_document(mut doc: Table) -> Result<Scenario> {
+    // The `[sweep]` section is the sweep's own (`analysis::sweep`).
+    doc.remove("sweep");
+    reject_fields_of_no_reward(&doc)?;
+    let builtins = builtin_metrics(&doc);
+    let mut sc: Scenario = serde_path_to_error::deserialize(doc.clone())
+        .map_err(|e| translate(&doc, &path_of(e.path()), e.inner().message()))?;
+    resolve(&mut sc, &builtins)?;
     Ok(sc)
 }
 
-const ORG: &[&str] = &[
-    "engineers",
-    "hours_per_period",
-    "token_price_per_million",
-    "incident_cost",
-    "survival_window",
-    "defect_detection",
-    "incident_probability",
-    "value_noise",
-];
-
-fn org_from(t: &Table) -> Result<Org> {
-    let o = Obj::new("org", t, ORG)?;
-    let d = Org::default();
-    let engineers = o.int("engineers", d.engineers as u64, u64::MAX)?;
-    if engineers == 0 || engineers > crate::model::org::MAX_ENGINEERS as u64 {
-        return Err(Error::invalid(
-            "org.engineers",
-            engineers,
-            format!("an integer in [1, {}]", crate::model::org::MAX_ENGINEERS),
-        ));
-    }
-    Ok(Org {
-        engineers: engineers as usize,
-        hours_per_period: o.num("hours_per_period", d.hours_per_period)?,
-        token_price_per_million: o.num("token_price_per_million", d.token_price_per_million)?,
-        incident_cost: o.num("incident_cost", d.incident_cost)?,
-        survival_window: o.int("survival_window", d.survival_window as u64, 520)? as u32,
-        defect_detection: o.num("defect_detection", d.defect_detection)?,
-        incident_probability: o.num("incident_probability", d.incident_probability)?,
-        value_noise: o.num("value_noise", d.value_noise)?,
-    })
-}
-
-const TRAITS: &[&str] = &[
-    "skill",
-    "ai_leverage",
-    "integrity",
-    "intrinsic_motivation",
-    "reward_sensitivity",
-    "cost_awareness",
-    "never_game_fraction",
-    "correlations",
-];
-const DISTS: &[&str] = &["constant", "uniform", "normal", "lognormal", "beta", "exponential"];
-
-/// Reads one distribution's parameters from its table.
-type DistReader = fn(&Obj) -> Result<Dist>;
-
-fn dist_from(path: &str, t: &Table) -> Result<TraitDist> {
-    let kind = match t.get("dist") {
-        Some(Value::String(s)) => s.as_str(),
-        Some(v) => {
-            return Err(Error::invalid(format!("{path}.dist"), show(v), format!("one of: {}", DISTS.join(", "))));
-        }
-        None => return Err(Error::invalid(format!("{path}.dist"), "nothing", format!("one of: {}", DISTS.join(", ")))),
-    };
-    let (allowed, dist): (&'static [&'static str], DistReader) = match kind {
-        "constant" => (&["dist", "value", "min", "max"], |o| Ok(Dist::Constant { value: o.num("value", 0.0)? })),
-        "uniform" => (&["dist", "low", "high", "min", "max"], |o| {
-            Ok(Dist::Uniform { low: o.num("low", 0.0)?, high: o.num("high", 1.0)? })
-        }),
-        "normal" => (&["dist", "mean", "sd", "min", "max"], |o| {
-            Ok(Dist::Normal { mean: o.num("mean", 0.0)?, sd: o.num("sd", 1.0)? })
-        }),
-        "lognormal" => (&["dist", "mean", "sd", "min", "max"], |o| {
-            Ok(Dist::Lognormal { mean: o.num("mean", 1.0)?, sd: o.num("sd", 1.0)? })
-        }),
-        "beta" => (&["dist", "alpha", "beta", "min", "max"], |o| {
-            Ok(Dist::Beta { alpha: o.num("alpha", 1.0)?, beta: o.num("beta", 1.0)? })
-        }),
-        "exponential" => (&["dist", "mean", "min", "max"], |o| Ok(Dist::Exponential { mean: o.num("mean", 1.0)? })),
-        other => return Err(choice(&format!("{path}.dist"), other, DISTS)),
-    };
-    let o = Obj::new(path, t, allowed)?;
-    let td = TraitDist { dist: dist(&o)?, min: o.opt_num("min")?, max: o.opt_num("max")? };
-    td.validate(path)?;
-    Ok(td)
-}
-
-fn traits_from(t: &Table) -> Result<TraitsConfig> {
-    let o = Obj::new("traits", t, TRAITS)?;
-    let mut cfg = TraitsConfig::default();
-    for tr in Trait::ALL {
-        if let Some(d) = o.table(tr.name())? {
-            *cfg.dist_mut(tr) = dist_from(&format!("traits.{}", tr.name()), d)?;
+/// `reward = { scheme = "none", prize = 1 }` is an error, as for every
+/// other scheme's unknown fields (serde ignores the fields of a tagged
+/// table whose kind has none).
+fn reject_fields_of_no_reward(doc: &Table) -> Result<()> {
+    let Some(Value::Array(policies)) = doc.get("policy") else { return Ok(()) };
+    for (i, p) in policies.iter().enumerate() {
+        let Some(Value::Table(r)) = p.get("reward") else { continue };
+        if r.get("scheme").and_then(Value::as_str) == Some("none") {
+            if let Some(k) = r.keys().find(|k| *k != "scheme") {
+                return Err(Error::unknown(format!("policy[{i}].reward.{k}"), "field", k, ["scheme"]));
+            }
         }
     }
-    cfg.never_game_fraction = o.num("never_game_fraction", cfg.never_game_fraction)?;
-    if let Some(cs) = o.tables("correlations")? {
-        let names: Vec<&str> = Trait::ALL.iter().map(|t| t.name()).collect();
-        cfg.correlations = cs
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let path = format!("traits.correlations[{i}]");
-                let o = Obj::new(path.clone(), c, &["a", "b", "rho"])?;
-                let get = |k: &str| -> Result<Trait> {
-                    let s = o.string(k, "")?;
-                    Trait::from_name(&s)
-                        .ok_or_else(|| Error::unknown(format!("{path}.{k}"), "trait", &s, names.iter().copied()))
-                };
-                Ok(Correlation { a: get("a")?, b: get("b")?, rho: o.num("rho", 0.0)? })
-            })
-            .collect::<Result<_>>()?;
-    }
-    Ok(cfg)
+    Ok(())
 }
 
-const FORMS: &[&str] = &["separable", "total", "mixed", "power"];
-
-fn effort_from(t: &Table) -> Result<EffortCost> {
-    let o = Obj::new("effort_cost", t, &["form", "coefficient", "substitution", "exponent"])?;
-    let d = EffortCost::default();
-    let form = match o.string("form", "mixed")?.as_str() {
-        "separable" => EffortForm::Separable,
-        "total" => EffortForm::Total,
-        "mixed" => EffortForm::Mixed { substitution: o.num("substitution", d.substitution().unwrap_or(0.8))? },
-        "power" => EffortForm::Power { exponent: o.num("exponent", 2.0)? },
-        other => return Err(choice("effort_cost.form", other, FORMS)),
-    };
-    Ok(EffortCost { form, coefficient: o.num("coefficient", d.coefficient)? })
-}
-
-const ACTIVITY: &[&str] = &[
-    "name",
-    "value_per_hour",
-    "uses_ai",
-    "tau0",
-    "max_tokens_per_hour",
-    "tokens_per_hour",
-    "changes_per_hour",
-    "change_size",
-    "usefulness",
-    "defect_rate",
-    "review_hours_per_change",
-    "cycle_time_days",
-    "gaming",
-    "skill_scaled",
-    "signals",
-];
-
-fn activity_from(path: &str, t: &Table) -> Result<Activity> {
-    let o = Obj::new(path, t, ACTIVITY)?;
-    let name = o.string("name", "")?;
-    let d = Activity::named(name.clone());
-    let signals = match o.table("signals")? {
-        None => Vec::new(),
-        Some(s) => signals_from(&format!("{path}.signals"), s)?,
-    };
-    Ok(Activity {
-        name,
-        value_per_hour: o.num("value_per_hour", d.value_per_hour)?,
-        uses_ai: o.boolean("uses_ai", d.uses_ai)?,
-        tau0: o.num("tau0", d.tau0)?,
-        max_tokens_per_hour: o.num("max_tokens_per_hour", d.max_tokens_per_hour)?,
-        tokens_per_hour: o.num("tokens_per_hour", d.tokens_per_hour)?,
-        changes_per_hour: o.num("changes_per_hour", d.changes_per_hour)?,
-        change_size: o.num("change_size", d.change_size)?,
-        usefulness: o.num("usefulness", d.usefulness)?,
-        defect_rate: o.num("defect_rate", d.defect_rate)?,
-        review_hours_per_change: o.num("review_hours_per_change", d.review_hours_per_change)?,
-        cycle_time_days: o.num("cycle_time_days", d.cycle_time_days)?,
-        gaming: o.boolean("gaming", d.gaming)?,
-        skill_scaled: o.boolean("skill_scaled", d.skill_scaled)?,
-        signals,
-    })
-}
-
-fn signals_from(path: &str, t: &Table) -> Result<Vec<(String, f64)>> {
-    t.iter()
-        .map(|(k, v)| match v {
-            Value::Float(f) if f.is_finite() => Ok((k.clone(), *f)),
-            Value::Integer(i) => Ok((k.clone(), *i as f64)),
-            v => Err(Error::invalid(format!("{path}.{k}"), show(v), "a finite number")),
+/// Per policy, the built-in metric it names whose delay the file leaves to
+/// the default (`metric = "shipped_and_survived"`, or a table with
+/// `builtin` and no `delay`).
+fn builtin_metrics(doc: &Table) -> Vec<Option<String>> {
+    let Some(Value::Array(policies)) = doc.get("policy") else { return Vec::new() };
+    policies
+        .iter()
+        .map(|p| match p.get("metric") {
+            Some(Value::String(name)) => Some(name.clone()),
+            Some(Value::Table(t)) if !t.contains_key("delay") => {
+                t.get("builtin").and_then(Value::as_str).map(String::from)
+            }
+            _ => None,
         })
         .collect()
 }
 
-const BEHAVIOR: &[&str] = &[
-    "model",
-    "temperature",
-    "belief",
-    "alpha",
-    "revision_rate",
-    "beta",
-    "initial_gamers",
-    "forgetting",
-    "experimentation",
-    "initial_propensity",
-    "gamer_fraction",
-    "step",
-];
-const MODELS: &[&str] = &["best-response", "imitation", "roth-erev", "fixed-types", "hill-climb"];
-
-fn behavior_from(t: &Table) -> Result<Behavior> {
-    let o = Obj::new("behavior", t, BEHAVIOR)?;
-    let d = Behavior::default();
-    let model = match o.string("model", "best-response")?.as_str() {
-        "best-response" => Model::BestResponse,
-        "imitation" => Model::Imitation {
-            revision_rate: o.num("revision_rate", 0.2)?,
-            beta: o.num("beta", 0.01)?,
-            initial_gamers: o.num("initial_gamers", 0.1)?,
-        },
-        "roth-erev" => Model::RothErev {
-            forgetting: o.num("forgetting", 0.1)?,
-            experimentation: o.num("experimentation", 0.2)?,
-            initial_propensity: o.num("initial_propensity", 100.0)?,
-        },
-        "fixed-types" => Model::FixedTypes { gamer_fraction: o.num("gamer_fraction", 0.3)? },
-        "hill-climb" => Model::HillClimb { step: o.num("step", 1.0)? },
-        other => return Err(choice("behavior.model", other, MODELS)),
-    };
-    let default_alpha = match d.belief {
-        BeliefRule::Adaptive { alpha } => alpha,
-        BeliefRule::Fictitious => 0.3,
-    };
-    let belief = match o.string("belief", "adaptive")?.as_str() {
-        "adaptive" => BeliefRule::Adaptive { alpha: o.num("alpha", default_alpha)? },
-        "fictitious" => BeliefRule::Fictitious,
-        other => return Err(choice("behavior.belief", other, &["adaptive", "fictitious"])),
-    };
-    Ok(Behavior { model, temperature: o.num("temperature", d.temperature)?, belief })
-}
-
-const POLICY: &[&str] = &["name", "description", "metric", "reward", "audit", "token_cap", "schedule"];
-const SCHEMES: &[&str] = &["none", "leaderboard", "linear", "threshold"];
-
-fn policy_from(path: &str, t: &Table, survival_window: u32) -> Result<Policy> {
-    let o = Obj::new(path, t, POLICY)?;
-    let name = o.string("name", "")?;
-    let metric = match o.table.get("metric") {
-        None => None,
-        Some(Value::String(s)) => Some(
-            Metric::builtin(s, survival_window)
-                .map_err(|_| Error::unknown(format!("{path}.metric"), "metric", s, BUILTIN_METRICS.iter().copied()))?,
-        ),
-        Some(Value::Table(m)) => Some(metric_from(&format!("{path}.metric"), m, survival_window)?),
-        Some(v) => return Err(Error::invalid(format!("{path}.metric"), show(v), "a built-in metric name or a table")),
-    };
-    let reward = match o.table("reward")? {
-        None => Reward::None,
-        Some(r) => reward_from(&format!("{path}.reward"), r)?,
-    };
-    let audit = match o.table("audit")? {
-        None => None,
-        Some(a) => {
-            let ao = Obj::new(format!("{path}.audit"), a, &["probability", "sensitivity", "penalty"])?;
-            Some(Audit {
-                probability: ao.num("probability", 0.1)?,
-                sensitivity: ao.num("sensitivity", 1.0)?,
-                penalty: ao.num("penalty", 10_000.0)?,
-            })
+/// The resolve step: the rules serde cannot express, applied once after
+/// reading. A built-in metric's default delay may be the org's survival
+/// window (`shipped_and_survived` is known only once a change has survived
+/// it), which the policy's own deserialiser cannot see.
+fn resolve(sc: &mut Scenario, builtins: &[Option<String>]) -> Result<()> {
+    let window = sc.org.survival_window;
+    for (p, name) in sc.policies.iter_mut().zip(builtins) {
+        if let (Some(m), Some(name)) = (p.metric.as_mut(), name) {
+            m.delay = Metric::builtin(name, window)?.delay;
         }
-    };
-    let schedule = match o.tables("schedule")? {
-        None => Vec::new(),
-        Some(st) => st
-            .iter()
-            .enumerate()
-            .map(|(j, s)| {
-                let so = Obj::new(format!("{path}.schedule[{j}]"), s, &["from", "policy"])?;
-                Ok(Stage { from: so.int("from", 0, u32::MAX as u64)? as u32, policy: so.string("policy", "")? })
-            })
-            .collect::<Result<_>>()?,
-    };
-    Ok(Policy {
-        name,
-        description: o.string("description", "")?,
-        metric,
-        reward,
-        audit,
-        token_cap: o.opt_num("token_cap")?,
-        schedule,
-    })
-}
-
-fn noise_from(path: &str, t: &Table) -> Result<Noise> {
-    let kind = match t.get("dist") {
-        Some(Value::String(s)) => s.clone(),
-        _ => return Err(Error::invalid(format!("{path}.dist"), "nothing", "one of: none, normal, lognormal")),
-    };
-    let o = Obj::new(path, t, &["dist", "sd"])?;
-    match kind.as_str() {
-        "none" => Ok(Noise::None),
-        "normal" => Ok(Noise::Normal { sd: o.num("sd", 1.0)? }),
-        "lognormal" => Ok(Noise::Lognormal { sd: o.num("sd", 0.3)? }),
-        other => Err(choice(&format!("{path}.dist"), other, &["none", "normal", "lognormal"])),
     }
+    Ok(())
 }
 
-fn metric_from(path: &str, t: &Table, survival_window: u32) -> Result<Metric> {
-    let o = Obj::new(path, t, &["name", "builtin", "signals", "noise", "delay", "window"])?;
-    let mut m = match o.table.get("builtin") {
-        Some(_) => {
-            let b = o.string("builtin", "")?;
-            Metric::builtin(&b, survival_window)
-                .map_err(|_| Error::unknown(format!("{path}.builtin"), "metric", &b, BUILTIN_METRICS.iter().copied()))?
-        }
-        None => Metric::weighted("custom", Vec::new()),
-    };
-    if let Some(s) = o.table("signals")? {
-        m.weights = signals_from(&format!("{path}.signals"), s)?;
-    } else if !o.table.contains_key("builtin") {
-        return Err(Error::invalid(
-            format!("{path}.signals"),
-            "nothing",
-            "signal weights (e.g. { tokens = 1.0 }) or `builtin`",
-        ));
-    }
-    m.name = o.string("name", &m.name)?;
-    if let Some(n) = o.table("noise")? {
-        m.noise = noise_from(&format!("{path}.noise"), n)?;
-    }
-    m.delay = o.int("delay", m.delay as u64, 520)? as u32;
-    m.window = o.int("window", m.window as u64, 520)? as u32;
-    Ok(m)
-}
-
-fn reward_from(path: &str, t: &Table) -> Result<Reward> {
-    let scheme = match t.get("scheme") {
-        Some(Value::String(s)) => s.clone(),
-        Some(v) => {
-            return Err(Error::invalid(format!("{path}.scheme"), show(v), format!("one of: {}", SCHEMES.join(", "))));
-        }
-        None => {
-            return Err(Error::invalid(format!("{path}.scheme"), "nothing", format!("one of: {}", SCHEMES.join(", "))));
-        }
-    };
-    let r = match scheme.as_str() {
-        "none" => {
-            Obj::new(path, t, &["scheme"])?;
-            Reward::None
-        }
-        "leaderboard" => {
-            let o = Obj::new(path, t, &["scheme", "top_fraction", "prize", "bottom_fraction", "penalty"])?;
-            Reward::Leaderboard {
-                top_fraction: o.num("top_fraction", 0.1)?,
-                prize: o.num("prize", 0.0)?,
-                bottom_fraction: o.num("bottom_fraction", 0.0)?,
-                penalty: o.num("penalty", 0.0)?,
+/// A serde path as the library spells it: `policy[2].reward.prize`.
+fn path_of(p: &serde_path_to_error::Path) -> String {
+    let mut out = String::new();
+    for seg in p.iter() {
+        match seg {
+            Segment::Seq { index } => out += &format!("[{index}]"),
+            Segment::Map { key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out += key;
             }
+            Segment::Enum { .. } | Segment::Unknown => {}
         }
-        "linear" => Reward::Linear { rate: Obj::new(path, t, &["scheme", "rate"])?.num("rate", 0.0)? },
-        "threshold" => {
-            let o = Obj::new(path, t, &["scheme", "quota", "bonus"])?;
-            Reward::Threshold { quota: o.num("quota", 0.0)?, bonus: o.num("bonus", 0.0)? }
+    }
+    out
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+}
+
+/// The name serde quotes first in `rest` (after the opening backtick), and
+/// the names it lists as expected.
+fn quoted(rest: &str) -> (&str, Vec<&str>) {
+    let end = rest.find("`, ").or_else(|| rest.rfind('`')).unwrap_or(rest.len());
+    let (name, tail) = rest.split_at(end);
+    let allowed = tail.get(1..).unwrap_or("").split('`').skip(1).step_by(2).collect();
+    (name, allowed)
+}
+
+/// A value as the library's errors show it.
+fn show(v: &Value) -> String {
+    match v {
+        Value::Table(_) => "a table".into(),
+        Value::Array(_) => "an array".into(),
+        other => other.to_string(),
+    }
+}
+
+/// A value as serde describes it (`string "ten"`, `integer `-1``,
+/// `floating point `1.5``, `map`) in the words the library's errors use.
+fn shown(desc: &str) -> String {
+    if let Some(s) = desc.strip_prefix("string ") {
+        return s.to_string();
+    }
+    for prefix in ["integer `", "floating point `", "boolean `"] {
+        if let Some(v) = desc.strip_prefix(prefix) {
+            return v.trim_end_matches('`').to_string();
         }
-        other => return Err(choice(&format!("{path}.scheme"), other, SCHEMES)),
-    };
-    r.validate(path)?;
-    Ok(r)
+    }
+    match desc {
+        "map" => "a table".into(),
+        "sequence" => "an array".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The value at `path` (`policy[1].reward`) in `doc`.
+fn value_at<'a>(doc: &'a Table, path: &str) -> Option<&'a Value> {
+    let mut table = Some(doc);
+    let mut found = None;
+    for seg in path.split('.') {
+        let (key, index) = match seg.split_once('[') {
+            Some((k, i)) => (k, Some(i.trim_end_matches(']').parse::<usize>().ok()?)),
+            None => (seg, None),
+        };
+        let v = table?.get(key)?;
+        let v = match index {
+            Some(i) => v.as_array()?.get(i)?,
+            None => v,
+        };
+        found = Some(v);
+        table = v.as_table();
+    }
+    found
+}
+
+/// The table at `path` in `doc`.
+fn table_at<'a>(doc: &'a Table, path: &str) -> Option<&'a Table> {
+    value_at(doc, path)?.as_table()
+}
+
+/// The first part of `path` that indexes a list where the schema has a
+/// table (`[[org]]`): serde reads a struct from a list, element by element.
+fn misplaced_list(path: &str) -> Option<String> {
+    let mut at = String::new();
+    for seg in path.split('.') {
+        let key = seg.split('[').next().unwrap_or(seg);
+        at = join(&at, key);
+        if seg.contains('[') && matches!(schema::field(&at), Some(Field { range: Range::Table, .. })) {
+            return Some(at);
+        }
+        if seg.contains('[') {
+            at.push_str(&seg[key.len()..]);
+        }
+    }
+    None
+}
+
+/// A serde error at `path` as the library's error: unknown keys and names
+/// with a suggestion, missing and mistyped values with what the field's
+/// row allows. `doc` is the document read, to find the field inside a
+/// tagged table (serde reports a mistyped parameter of a `reward`, `noise`
+/// or distribution at the table).
+fn translate(doc: &Table, path: &str, msg: &str) -> Error {
+    if let Some(at) = misplaced_list(path) {
+        return Error::invalid(at, "an array", "a table");
+    }
+    if let Some(rest) = msg.strip_prefix("unknown field `") {
+        let (name, allowed) = quoted(rest);
+        // A struct's path already ends at the key; a tagged table's does not.
+        let at = if path.rsplit('.').next() == Some(name) { path.to_string() } else { join(path, name) };
+        return Error::unknown(at, "field", name, allowed);
+    }
+    if let Some(rest) = msg.strip_prefix("unknown variant `") {
+        let (name, allowed) = quoted(rest);
+        // A tagged table's kind is reported at its tag (`reward.scheme`).
+        let at = ["scheme", "dist"]
+            .iter()
+            .map(|tag| join(path, tag))
+            .find(|p| matches!(schema::field(p), Some(Field { range: Range::Tag(_), .. })))
+            .unwrap_or_else(|| path.to_string());
+        let kind = schema::field(&at).map_or("value", Field::kind);
+        return Error::unknown(at, kind, name, allowed);
+    }
+    if let Some(rest) = msg.strip_prefix("missing field `") {
+        let at = join(path, rest.trim_end_matches('`'));
+        let expected = schema::expected(&at).unwrap_or_else(|| "a value".into());
+        return Error::invalid(at, "nothing", expected);
+    }
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some((got, want)) = msg.strip_prefix(prefix).and_then(|r| r.split_once(", expected ")) {
+            // Inside a tagged table every parameter is a number: name the first that is not.
+            let tagged = ["scheme", "dist"].iter().any(|tag| schema::field(&join(path, tag)).is_some());
+            let inner = table_at(doc, path).filter(|_| tagged).and_then(|t| {
+                let number = |v: &Value| v.is_float() || v.is_integer();
+                t.iter().find(|(k, v)| !["scheme", "dist"].contains(&k.as_str()) && !number(v))
+            });
+            if let Some((k, v)) = inner {
+                let at = join(path, k);
+                let expected = schema::expected(&at).unwrap_or_else(|| "a number".into());
+                return Error::invalid(at, show(v), expected);
+            }
+            let expected = schema::expected(path).unwrap_or_else(|| want.to_string());
+            let value = value_at(doc, path).map_or_else(|| shown(got), show);
+            return Error::invalid(path, value, expected);
+        }
+    }
+    Error::Parse(printable(&format!("{path}: {}", msg.trim().replace('\n', " "))))
 }
 
 // ---------------------------------------------------------------- writing
@@ -614,7 +290,11 @@ fn reward_from(path: &str, t: &Table) -> Result<Reward> {
 /// A float as TOML reads it back exactly: shortest round-trip digits, with a
 /// decimal point or an exponent so that it never parses as an integer.
 fn num(x: f64) -> String {
-    if x != 0.0 && (x.abs() >= 1e15 || x.abs() < 1e-5) {
+    if x.is_nan() {
+        "nan".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "inf".into() } else { "-inf".into() }
+    } else if x != 0.0 && (x.abs() >= 1e15 || x.abs() < 1e-5) {
         format!("{x:e}")
     } else if x.fract() == 0.0 {
         format!("{x:.1}")
@@ -624,38 +304,7 @@ fn num(x: f64) -> String {
 }
 
 fn quote(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
-}
-
-fn dist_inline(d: &TraitDist) -> String {
-    let mut s = match d.dist {
-        Dist::Constant { value } => format!("dist = \"constant\", value = {}", num(value)),
-        Dist::Uniform { low, high } => format!("dist = \"uniform\", low = {}, high = {}", num(low), num(high)),
-        Dist::Normal { mean, sd } => format!("dist = \"normal\", mean = {}, sd = {}", num(mean), num(sd)),
-        Dist::Lognormal { mean, sd } => format!("dist = \"lognormal\", mean = {}, sd = {}", num(mean), num(sd)),
-        Dist::Beta { alpha, beta } => format!("dist = \"beta\", alpha = {}, beta = {}", num(alpha), num(beta)),
-        Dist::Exponential { mean } => format!("dist = \"exponential\", mean = {}", num(mean)),
-    };
-    if let Some(m) = d.min {
-        s += &format!(", min = {}", num(m));
-    }
-    if let Some(m) = d.max {
-        s += &format!(", max = {}", num(m));
-    }
-    format!("{{ {s} }}")
-}
-
-fn noise_inline(n: &Noise) -> String {
-    match *n {
-        Noise::None => "{ dist = \"none\" }".into(),
-        Noise::Normal { sd } => format!("{{ dist = \"normal\", sd = {} }}", num(sd)),
-        Noise::Lognormal { sd } => format!("{{ dist = \"lognormal\", sd = {} }}", num(sd)),
-    }
-}
-
-fn signals_inline(s: &[(String, f64)]) -> String {
-    let parts: Vec<String> = s.iter().map(|(k, v)| format!("{} = {}", bare_key(k), num(*v))).collect();
-    format!("{{ {} }}", parts.join(", "))
+    Value::String(s.to_string()).to_string()
 }
 
 fn bare_key(k: &str) -> String {
@@ -666,214 +315,266 @@ fn bare_key(k: &str) -> String {
     }
 }
 
-/// Writes a complete scenario file: every field, with a comment giving its
-/// meaning, unit and allowed range. Reading it back gives the same scenario.
-pub fn write_scenario(sc: &Scenario) -> String {
-    let mut w = String::new();
-    let mut line = |s: &str| {
-        w.push_str(s);
-        w.push('\n');
-    };
-    line("# goodhart scenario file. Every field is shown with its value; delete a field to use its default.");
-    line(&format!("name = {}", quote(&sc.name)));
-    line(&format!("description = {}", quote(&sc.description)));
-    line(&format!("seed = {}  # master seed; same scenario and seed give byte-identical results", sc.seed));
-    line(&format!("replications = {}  # independent replications, 1..100000", sc.replications));
-    line(&format!("periods = {}  # periods (weeks), 1..10000", sc.periods));
-    line(&format!("burn_in = {}  # periods left out of the run's KPIs, 0..periods-1", sc.burn_in));
-    if let Some(b) = &sc.baseline {
-        line(&format!("baseline = {}  # the policy others are compared with (default: the first)", quote(b)));
-    }
-    let o = &sc.org;
-    line("");
-    line("[org]");
-    line(&format!("engineers = {}  # number of engineers, 1..{}", o.engineers, crate::model::org::MAX_ENGINEERS));
-    line(&format!(
-        "hours_per_period = {}  # hours available per engineer per period, (0, 10000]",
-        num(o.hours_per_period)
-    ));
-    line(&format!(
-        "token_price_per_million = {}  # USD per million tokens (blended), >= 0",
-        num(o.token_price_per_million)
-    ));
-    line(&format!("incident_cost = {}  # USD per customer-facing incident, >= 0", num(o.incident_cost)));
-    line(&format!("survival_window = {}  # periods a change must survive, 0..520", o.survival_window));
-    line(&format!(
-        "defect_detection = {}  # probability per period a defect is found, [0, 1]",
-        num(o.defect_detection)
-    ));
-    line(&format!(
-        "incident_probability = {}  # probability a defect causes an incident, [0, 1]",
-        num(o.incident_probability)
-    ));
-    line(&format!("value_noise = {}  # sd of the log-normal production shock on value, [0, 10]", num(o.value_noise)));
-    let t = &sc.traits;
-    line("");
-    line("# Trait distributions: constant {value}, uniform {low, high}, normal {mean, sd},");
-    line("# lognormal {mean, sd} (of the variable itself), beta {alpha, beta}, exponential {mean};");
-    line("# each may be truncated with min and max.");
-    line("[traits]");
-    let comments = [
-        "multiplier on value per hour (1 = typical)",
-        "AI multiplies productivity by 1 + a (1 - exp(-tau/tau0))",
-        "USD-equivalent disutility per gaming hour",
-        "utility per USD of useful output",
-        "utility per USD of reward",
-        "share of own token bill felt, [0, 1]",
-    ];
-    for (tr, c) in Trait::ALL.iter().zip(comments) {
-        line(&format!("{} = {}  # {c}", tr.name(), dist_inline(t.dist(*tr))));
-    }
-    line(&format!("never_game_fraction = {}  # engineers who never game, [0, 1]", num(t.never_game_fraction)));
-    let cs: Vec<String> = t
-        .correlations
+/// The keys of the table at `path` in the schema's order (keys the schema
+/// does not list, such as signal names, after them in the table's order).
+fn ordered<'a>(table: &'a Table, path: &str) -> Vec<(&'a str, &'a Value)> {
+    // The children's pattern: `traits.skill` has children `traits.*.mean`.
+    let child = schema::pattern(&join(path, "_"));
+    let prefix = &child[..child.len() - 1];
+    let mut out: Vec<(&str, &Value)> = FIELDS
         .iter()
-        .map(|c| format!("{{ a = \"{}\", b = \"{}\", rho = {} }}", c.a.name(), c.b.name(), num(c.rho)))
+        .filter_map(|f| f.path.strip_prefix(prefix))
+        .filter(|k| !k.contains('.'))
+        .filter_map(|k| table.get_key_value(k.trim_end_matches("[]")))
+        .map(|(k, v)| (k.as_str(), v))
         .collect();
-    line(&format!("correlations = [{}]  # Gaussian-copula correlations, rho in (-1, 1)", cs.join(", ")));
-    line("");
-    line("# Effort cost per period (USD-equivalent): separable c/2 sum h^2, total c/2 (sum h)^2,");
-    line("# mixed c/2 [(1-s) sum h^2 + s (sum h)^2], power c/p sum h^p.");
-    line("[effort_cost]");
-    match sc.effort_cost.form {
-        EffortForm::Separable => line("form = \"separable\""),
-        EffortForm::Total => line("form = \"total\""),
-        EffortForm::Mixed { substitution } => {
-            line("form = \"mixed\"");
-            line(&format!("substitution = {}  # s in [0, 1]", num(substitution)));
-        }
-        EffortForm::Power { exponent } => {
-            line("form = \"power\"");
-            line(&format!("exponent = {}  # p > 1", num(exponent)));
+    for (k, v) in table {
+        if !out.iter().any(|(o, _)| o == k) {
+            out.push((k.as_str(), v));
         }
     }
-    line(&format!("coefficient = {}  # c > 0", num(sc.effort_cost.coefficient)));
-    line("");
-    line("[behavior]");
-    let b = &sc.behavior;
-    match b.model {
-        Model::BestResponse => {
-            line("model = \"best-response\"  # best-response | imitation | roth-erev | fixed-types | hill-climb")
+    out
+}
+
+/// A value (of the field at `path`) as one line of TOML; inline tables
+/// list their keys in schema order.
+fn inline(v: &Value, path: &str) -> String {
+    match v {
+        Value::Float(x) => num(*x),
+        Value::String(s) => quote(s),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(|i| inline(i, &format!("{path}[]"))).collect();
+            format!("[{}]", items.join(", "))
         }
-        Model::Imitation { revision_rate, beta, initial_gamers } => {
-            line("model = \"imitation\"");
-            line(&format!("revision_rate = {}  # probability per period of reconsidering, [0, 1]", num(revision_rate)));
-            line(&format!("beta = {}  # Fermi sensitivity per USD of payoff difference, >= 0", num(beta)));
-            line(&format!("initial_gamers = {}  # share starting as gamers, [0, 1]", num(initial_gamers)));
+        Value::Table(t) if t.is_empty() => "{}".into(),
+        Value::Table(t) => {
+            let parts: Vec<String> = ordered(t, path)
+                .into_iter()
+                .map(|(k, v)| format!("{} = {}", bare_key(k), inline(v, &join(path, k))))
+                .collect();
+            format!("{{ {} }}", parts.join(", "))
         }
-        Model::RothErev { forgetting, experimentation, initial_propensity } => {
-            line("model = \"roth-erev\"");
-            line(&format!("forgetting = {}  # [0, 1]", num(forgetting)));
-            line(&format!("experimentation = {}  # [0, 1]", num(experimentation)));
-            line(&format!("initial_propensity = {}  # USD-equivalent, > 0", num(initial_propensity)));
-        }
-        Model::FixedTypes { gamer_fraction } => {
-            line("model = \"fixed-types\"");
-            line(&format!("gamer_fraction = {}  # [0, 1]", num(gamer_fraction)));
-        }
-        Model::HillClimb { step } => {
-            line("model = \"hill-climb\"");
-            line(&format!("step = {}  # hours moved per step, (0, 168]", num(step)));
+        other => other.to_string(),
+    }
+}
+
+/// The comment after a field: its meaning, then what it allows.
+fn comment(f: &Field) -> String {
+    let allowed = match f.range {
+        Range::Int { .. } | Range::Num { .. } | Range::Choice(_) => f.expected(),
+        _ => String::new(),
+    };
+    match (f.doc.is_empty(), allowed.is_empty()) {
+        (true, true) => String::new(),
+        (false, true) => format!("  # {}", f.doc),
+        (true, false) => format!("  # {allowed}"),
+        (false, false) => format!("  # {}; {allowed}", f.doc),
+    }
+}
+
+/// Whether a field's line gets its default in a written file: a number's
+/// or a choice's.
+fn has_default(f: &&Field) -> bool {
+    matches!(f.range, Range::Int { .. } | Range::Num { .. } | Range::Choice(_))
+}
+
+/// `doc` as it reads when the lines whose row satisfies `which` are deleted
+/// from every section and list element: those fields' defaults, taken from
+/// the model's own, so that no default is written twice.
+fn defaults(doc: &Table, which: impl Fn(&Range) -> bool) -> Option<Table> {
+    let strip = |t: &mut Table, path: &str| {
+        t.retain(|k, _| !schema::field(&join(path, k)).is_some_and(|f| which(&f.range)));
+    };
+    let mut without = doc.clone();
+    strip(&mut without, "");
+    for (k, v) in without.iter_mut() {
+        match v {
+            Value::Table(t) => strip(t, k),
+            Value::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    if let Value::Table(t) = item {
+                        strip(t, &format!("{k}[{i}]"));
+                    }
+                }
+            }
+            _ => {}
         }
     }
-    line(&format!("temperature = {}  # logit temperature, USD; 0 = exact best response", num(b.temperature)));
-    match b.belief {
-        BeliefRule::Adaptive { alpha } => {
-            line("belief = \"adaptive\"  # adaptive | fictitious");
-            line(&format!("alpha = {}  # weight on the newest leaderboard, (0, 1]", num(alpha)));
+    document(&read_document(without).ok()?).ok()
+}
+
+/// The defaults of a document's numbers and of its choices (read apart:
+/// a choice such as `model` decides which numbers exist).
+struct Defaults {
+    numbers: Option<Table>,
+    choices: Option<Table>,
+}
+
+impl Defaults {
+    fn of(doc: &Table) -> Self {
+        Defaults {
+            numbers: defaults(doc, |r| matches!(r, Range::Int { .. } | Range::Num { .. })),
+            choices: defaults(doc, |r| matches!(r, Range::Choice(_))),
         }
-        BeliefRule::Fictitious => line("belief = \"fictitious\"  # adaptive | fictitious"),
     }
-    line("");
-    line("# Activities: what engineers can spend hours on (these replace the defaults).");
-    for a in &sc.activities {
-        line("[[activity]]");
-        line(&format!("name = {}", quote(&a.name)));
-        line(&format!("value_per_hour = {}  # USD per hour at skill 1 without AI", num(a.value_per_hour)));
-        line(&format!("uses_ai = {}  # engineer chooses tokens per hour tau", a.uses_ai));
-        line(&format!("tau0 = {}  # tokens per hour scale of diminishing returns, > 0", num(a.tau0)));
-        line(&format!(
-            "max_tokens_per_hour = {}  # most tokens per hour through agents, >= 0",
-            num(a.max_tokens_per_hour)
-        ));
-        line(&format!("tokens_per_hour = {}  # fixed tokens per hour, >= 0", num(a.tokens_per_hour)));
-        line(&format!(
-            "changes_per_hour = {}  # expected changes shipped per productive hour",
-            num(a.changes_per_hour)
-        ));
-        line(&format!("change_size = {}  # relative size of each change", num(a.change_size)));
-        line(&format!("usefulness = {}  # probability a surviving change is judged useful, [0, 1]", num(a.usefulness)));
-        line(&format!("defect_rate = {}  # probability a change is defective, [0, 1]", num(a.defect_rate)));
-        line(&format!("review_hours_per_change = {}  # review load on peers, hours", num(a.review_hours_per_change)));
-        line(&format!("cycle_time_days = {}  # days per change", num(a.cycle_time_days)));
-        line(&format!("gaming = {}  # hours here count as gaming", a.gaming));
-        line(&format!("skill_scaled = {}  # output scales with skill", a.skill_scaled));
-        line(&format!("signals = {}  # extra signal units per productive hour", signals_inline(&a.signals)));
+
+    fn get(&self, f: &Field, path: &str) -> Option<&Value> {
+        let doc = if matches!(f.range, Range::Choice(_)) { &self.choices } else { &self.numbers };
+        value_at(doc.as_ref()?, path)
     }
-    line("");
-    line("# Policies. metric: a built-in name (tokens, deployments, normalized_deployments,");
-    line("# shipped_and_survived, dora, customer_impact, value) or { signals = {...}, noise, delay, window }.");
-    line("# reward: none | leaderboard {top_fraction, prize, bottom_fraction, penalty} |");
-    line("# linear {rate} | threshold {quota, bonus}; amounts in USD per period.");
-    for p in &sc.policies {
-        line("");
-        line("[[policy]]");
-        line(&format!("name = {}", quote(&p.name)));
-        if !p.description.is_empty() {
-            line(&format!("description = {}", quote(&p.description)));
-        }
-        if !p.schedule.is_empty() {
-            let st: Vec<String> =
-                p.schedule.iter().map(|s| format!("{{ from = {}, policy = {} }}", s.from, quote(&s.policy))).collect();
-            line(&format!("schedule = [{}]", st.join(", ")));
+}
+
+/// Writes the fields of `table` (at `path`, e.g. `policy[1]`) one per
+/// line, each with its comment, and its default where the value is not the
+/// default.
+fn write_fields(w: &mut String, defaults: &Defaults, table: &Table, path: &str) {
+    for (k, v) in ordered(table, path) {
+        let at = join(path, k);
+        let field = schema::field(&at);
+        if path.is_empty() && matches!(field, Some(Field { range: Range::Table | Range::List, .. })) {
             continue;
         }
-        if let Some(m) = &p.metric {
-            let mut parts =
-                vec![format!("name = {}", quote(&m.name)), format!("signals = {}", signals_inline(&m.weights))];
-            parts.push(format!("noise = {}", noise_inline(&m.noise)));
-            parts.push(format!("delay = {}", m.delay));
-            parts.push(format!("window = {}", m.window));
-            line(&format!("metric = {{ {} }}", parts.join(", ")));
+        let mut note = field.map(comment).unwrap_or_default();
+        if let Some(d) = field.filter(has_default).and_then(|f| defaults.get(f, &at)) {
+            if d != v {
+                note += &format!("; default {}", inline(d, &at));
+            }
         }
-        match &p.reward {
-            Reward::None => {}
-            Reward::Leaderboard { top_fraction, prize, bottom_fraction, penalty } => line(&format!(
-                "reward = {{ scheme = \"leaderboard\", top_fraction = {}, prize = {}, bottom_fraction = {}, penalty = {} }}",
-                num(*top_fraction),
-                num(*prize),
-                num(*bottom_fraction),
-                num(*penalty)
-            )),
-            Reward::Linear { rate } => line(&format!("reward = {{ scheme = \"linear\", rate = {} }}", num(*rate))),
-            Reward::Threshold { quota, bonus } => line(&format!(
-                "reward = {{ scheme = \"threshold\", quota = {}, bonus = {} }}",
-                num(*quota),
-                num(*bonus)
-            )),
-            Reward::Custom(_) => line("# reward: a user-defined rule (not representable in a file)"),
-        }
-        if let Some(a) = &p.audit {
-            line(&format!(
-                "audit = {{ probability = {}, sensitivity = {}, penalty = {} }}",
-                num(a.probability),
-                num(a.sensitivity),
-                num(a.penalty)
-            ));
-        }
-        if let Some(c) = p.token_cap {
-            line(&format!("token_cap = {}  # tokens per engineer per period", num(c)));
+        w.push_str(&format!("{} = {}{note}\n", bare_key(k), inline(v, &at)));
+    }
+}
+
+fn write_doc_comment(w: &mut String, f: &Field) {
+    for l in f.doc.lines() {
+        w.push_str(&format!("# {l}\n"));
+    }
+}
+
+/// The user-defined parts of a scenario, which no file can hold: per
+/// policy index, its custom reward rule and its metric's custom observation.
+type Customs = Vec<(usize, Option<Arc<dyn RewardRule>>, Option<Arc<dyn CustomMetric>>)>;
+
+/// `sc` without its user-defined parts (a custom reward becomes `none`),
+/// and those parts.
+fn split_custom(sc: &Scenario) -> (Scenario, Customs) {
+    let mut plain = sc.clone();
+    let mut customs = Vec::new();
+    for (i, p) in plain.policies.iter_mut().enumerate() {
+        let reward = match &p.reward {
+            Reward::Custom(r) => Some(r.clone()),
+            _ => None,
+        };
+        let metric = p.metric.as_mut().and_then(|m| m.custom.take());
+        if reward.is_some() || metric.is_some() {
+            if reward.is_some() {
+                p.reward = Reward::None;
+            }
+            customs.push((i, reward, metric));
         }
     }
-    w
+    (plain, customs)
 }
+
+/// The scenario as TOML tables, in the file's shape.
+fn document(sc: &Scenario) -> Result<Table> {
+    Table::try_from(sc).map_err(|e| Error::Parse(format!("the scenario cannot be written as TOML: {e}")))
+}
+
+/// Writes a complete scenario file: every field, with a comment giving its
+/// meaning, unit and allowed range (from [`crate::model::schema::FIELDS`]).
+/// Reading it back gives the same scenario. A user-defined metric
+/// observation or reward rule cannot be written: the error names it.
+///
+/// ```
+/// let sc = goodhart::model::preset::scenario("story")?;
+/// let text = goodhart::io::format::try_write_scenario(&sc)?;
+/// assert_eq!(goodhart::parse_scenario(&text)?, sc);
+/// # Ok::<(), goodhart::Error>(())
+/// ```
+pub fn try_write_scenario(sc: &Scenario) -> Result<String> {
+    let (plain, customs) = split_custom(sc);
+    if let Some((i, reward, _)) = customs.first() {
+        let (path, what) = match reward {
+            Some(_) => (format!("policy[{i}].reward"), "a user-defined reward rule (Reward::Custom)"),
+            None => (format!("policy[{i}].metric"), "a user-defined observation (CustomMetric)"),
+        };
+        return Err(Error::invalid(path, what, "a part a scenario file can hold: a file cannot carry code"));
+    }
+    render(&plain, &customs)
+}
+
+/// Writes a scenario file like [`try_write_scenario`]; a user-defined
+/// metric observation or reward rule, which no file can hold, is named in a
+/// comment where it would be (the file runs without it: use
+/// [`try_write_scenario`] where that must be an error).
+pub fn write_scenario(sc: &Scenario) -> String {
+    let (plain, customs) = split_custom(sc);
+    render(&plain, &customs).unwrap_or_else(|e| format!("# {e}\n"))
+}
+
+fn render(sc: &Scenario, customs: &Customs) -> Result<String> {
+    let doc = document(sc)?;
+    let defaults = Defaults::of(&doc);
+    let mut w = String::new();
+    w.push_str("# goodhart scenario file. Every field is shown with its value; delete a field to use its default.\n");
+    write_fields(&mut w, &defaults, &doc, "");
+    for section in FIELDS.iter().filter(|f| !f.path.contains('.')) {
+        match (section.range, doc.get(section.path)) {
+            (Range::Table, Some(Value::Table(t))) => {
+                w.push('\n');
+                write_doc_comment(&mut w, section);
+                w.push_str(&format!("[{}]\n", section.path));
+                write_fields(&mut w, &defaults, t, section.path);
+            }
+            (Range::List, Some(Value::Array(items))) => {
+                w.push('\n');
+                write_doc_comment(&mut w, section);
+                for (i, item) in items.iter().enumerate() {
+                    if section.path == "policy" {
+                        w.push('\n');
+                    }
+                    w.push_str(&format!("[[{}]]\n", section.path));
+                    let at = format!("{}[{i}]", section.path);
+                    if let Value::Table(t) = item {
+                        write_fields(&mut w, &defaults, t, &at);
+                    }
+                    if section.path == "policy" {
+                        if let Some((_, reward, metric)) = customs.iter().find(|c| c.0 == i) {
+                            if reward.is_some() {
+                                w.push_str(
+                                    "# reward: a user-defined rule (Reward::Custom), which a file cannot hold\n",
+                                );
+                            }
+                            if metric.is_some() {
+                                w.push_str(
+                                    "# metric: its user-defined observation (CustomMetric), which a file cannot hold\n",
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(w)
+}
+
+// ---------------------------------------------------------------- editing
 
 /// Sets one field of a scenario by its path, as a sweep or `--set` names it:
 /// `org.engineers`, `policy[kirorank].reward.prize`, `traits.integrity.mean`,
 /// `activity[0].defect_rate`. A `[selector]` picks an element of a list by
 /// index or by its `name`. `value` is TOML (`3000`, `0.5`, `"text"`,
 /// `{ dist = "constant", value = 1 }`); anything that is not TOML is taken
-/// as a string. The result is validated like a file.
+/// as a string. The value is read as the field's type and the result is
+/// validated, with the errors a file gets.
+///
+/// The edit is made on the scenario's fields, not on a written file, so
+/// user-defined parts survive it: a policy's custom reward rule and its
+/// metric's custom observation are kept unless the path replaces them
+/// (`policy[k].reward`, `policy[k].metric`); a path into a custom rule's
+/// parameters is an error, since it has none a file can name.
 ///
 /// ```
 /// let sc = goodhart::model::preset::scenario("story")?;
@@ -884,7 +585,6 @@ pub fn write_scenario(sc: &Scenario) -> String {
 /// # Ok::<(), goodhart::Error>(())
 /// ```
 pub fn set_field(sc: &Scenario, path: &str, value: &str) -> Result<Scenario> {
-    let mut root: Table = write_scenario(sc).parse().map_err(|e: toml::de::Error| Error::Parse(e.to_string()))?;
     let parsed: Value = match format!("v = {value}").parse::<Table>() {
         Ok(mut t) => t.remove("v").unwrap_or(Value::String(value.to_string())),
         Err(_) => Value::String(value.to_string()),
@@ -897,6 +597,10 @@ pub fn set_field(sc: &Scenario, path: &str, value: &str) -> Result<Scenario> {
             "a path such as org.engineers or policy[kirorank].reward.prize",
         ));
     }
+    let (plain, customs) = split_custom(sc);
+    let mut root = document(&plain)?;
+    // The policy the path edits, if any, and the rest of the path within it.
+    let mut edited: Option<(usize, String)> = None;
     let mut table = &mut root;
     for (i, seg) in segments.iter().enumerate() {
         let last = i + 1 == segments.len();
@@ -929,6 +633,20 @@ pub fn set_field(sc: &Scenario, path: &str, value: &str) -> Result<Scenario> {
                         .position(|n| n == sel)
                         .ok_or_else(|| Error::unknown(here.clone(), "name", sel, names.iter().map(|s| s.as_str())))?,
                 };
+                if i == 0 && key == "policy" {
+                    let rest = segments[1..].join(".");
+                    if rest.starts_with("reward.") && customs.iter().any(|c| c.0 == idx && c.1.is_some()) {
+                        return Err(Error::invalid(
+                            path,
+                            value,
+                            format!(
+                                "no such field: policy[{idx}].reward is a user-defined rule (Reward::Custom), \
+                                 with no fields a path can name; set policy[{idx}].reward to replace it"
+                            ),
+                        ));
+                    }
+                    edited = Some((idx, rest));
+                }
                 match &mut items[idx] {
                     Value::Table(t) => t,
                     _ => return Err(Error::invalid(here, sel, "an element that is a table")),
@@ -942,13 +660,350 @@ pub fn set_field(sc: &Scenario, path: &str, value: &str) -> Result<Scenario> {
         }
         table = next;
     }
-    let text = toml::to_string(&root).map_err(|e| Error::Parse(e.to_string()))?;
-    parse_scenario(&text)
+    let mut out = read_document(root)?;
+    for (i, reward, metric) in customs {
+        let rest = edited.as_ref().filter(|(k, _)| *k == i).map(|(_, r)| r.as_str());
+        if let Some(r) = reward.filter(|_| rest != Some("reward")) {
+            out.policies[i].reward = Reward::Custom(r);
+        }
+        if let (Some(c), Some(m)) = (metric, out.policies[i].metric.as_mut()) {
+            if rest != Some("metric") {
+                m.custom = Some(c);
+            }
+        }
+    }
+    out.validate()?;
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::behavior::Model;
+    use crate::model::dist::{Dist, TraitDist};
+    use crate::model::metric::Noise;
+    use crate::model::policy::{Audit, Policy};
+    use crate::model::reward::RewardRule;
+
+    /// A reward rule no file can hold: pays `amount` to everyone.
+    #[derive(Debug)]
+    struct Flat(f64);
+
+    impl RewardRule for Flat {
+        fn payouts(&self, _published: &[f64], out: &mut [f64]) {
+            out.fill(self.0);
+        }
+        fn expected(&self, _m: f64, _board: &[f64], _noise: Noise) -> f64 {
+            self.0
+        }
+        fn max_slope(&self, _board: &[f64], _noise: Noise) -> f64 {
+            0.0
+        }
+    }
+
+    /// A metric observation no file can hold: the square of tokens.
+    #[derive(Debug)]
+    struct Squared;
+
+    impl CustomMetric for Squared {
+        fn signals(&self) -> Vec<String> {
+            vec!["tokens".into()]
+        }
+        fn observe(&self, values: &[f64]) -> f64 {
+            values[0] * values[0]
+        }
+    }
+
+    /// The story with a custom reward on `kirorank` and a custom metric
+    /// observation on `raw-deployments`.
+    fn custom_story() -> (Scenario, Arc<dyn RewardRule>, Arc<dyn CustomMetric>) {
+        let mut sc = crate::model::preset::scenario("story").unwrap();
+        let rule: Arc<dyn RewardRule> = Arc::new(Flat(10.0));
+        let obs: Arc<dyn CustomMetric> = Arc::new(Squared);
+        let k = sc.policies.iter().position(|p| p.name == "kirorank").unwrap();
+        sc.policies[k].reward = Reward::Custom(rule.clone());
+        let r = sc.policies.iter().position(|p| p.name == "raw-deployments").unwrap();
+        sc.policies[r].metric.as_mut().unwrap().custom = Some(obs.clone());
+        sc.validate().unwrap();
+        (sc, rule, obs)
+    }
+
+    fn reward_of<'a>(sc: &'a Scenario, name: &str) -> &'a Reward {
+        &sc.policies.iter().find(|p| p.name == name).unwrap().reward
+    }
+
+    fn custom_of(sc: &Scenario, name: &str) -> Option<Arc<dyn CustomMetric>> {
+        sc.policies.iter().find(|p| p.name == name).unwrap().metric.as_ref().unwrap().custom.clone()
+    }
+
+    #[test]
+    fn set_field_keeps_user_defined_parts() {
+        let (sc, rule, obs) = custom_story();
+        for (path, value) in [
+            ("org.engineers", "50"),
+            ("policy[kirorank].description", "\"paid for nothing\""),
+            ("policy[kirorank].token_cap", "1e7"),
+            ("policy[raw-deployments].metric.delay", "2"),
+            ("policy[raw-deployments].metric.noise.sd", "0.5"),
+            ("policy[raw-deployments].reward.prize", "10"),
+            ("behavior.model", "imitation"),
+        ] {
+            let out = set_field(&sc, path, value).unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert!(
+                matches!(reward_of(&out, "kirorank"), Reward::Custom(r) if Arc::ptr_eq(r, &rule)),
+                "{path}: the custom reward was lost"
+            );
+            assert!(
+                custom_of(&out, "raw-deployments").is_some_and(|c| Arc::ptr_eq(&c, &obs)),
+                "{path}: the custom metric was lost"
+            );
+        }
+        // The edit itself happened.
+        let out = set_field(&sc, "policy[raw-deployments].metric.delay", "2").unwrap();
+        assert_eq!(
+            out.policies.iter().find(|p| p.name == "raw-deployments").unwrap().metric.as_ref().unwrap().delay,
+            2
+        );
+    }
+
+    /// A scenario in which `path` (a row's pattern, `[]` as `[0]`) is a
+    /// field in use: the story, or the default scenario with another
+    /// behaviour model or effort form.
+    fn base_with(path: &str) -> Option<(Scenario, String)> {
+        // policy[1] is kirorank, which has a metric and a leaderboard.
+        let concrete = path.replace("policy[]", "policy[1]").replace("[]", "[0]").replace('*', "skill");
+        let story = crate::model::preset::scenario("story").unwrap();
+        let mut bases = vec![story.clone()];
+        for (k, v) in [
+            ("behavior.model", "\"imitation\""),
+            ("behavior.model", "\"roth-erev\""),
+            ("behavior.model", "\"fixed-types\""),
+            ("behavior.model", "\"hill-climb\""),
+            ("effort_cost.form", "\"power\""),
+            ("policy[1].audit", "{}"),
+            ("policy[1].token_cap", "1e6"),
+            ("policy[1].reward", "{ scheme = \"linear\" }"),
+            ("policy[1].reward", "{ scheme = \"threshold\" }"),
+            ("policy[1].metric.noise", "{ dist = \"normal\" }"),
+        ] {
+            bases.push(set_field(&story, k, v).unwrap_or_else(|e| panic!("{k}: {e}")));
+        }
+        bases.into_iter().find_map(|b| {
+            let doc = document(&b).unwrap();
+            let (parent, key) = concrete.rsplit_once('.').unwrap_or(("", &concrete));
+            let present =
+                if parent.is_empty() { doc.contains_key(key) } else { table_at(&doc, parent)?.contains_key(key) };
+            present.then_some((b, concrete.clone()))
+        })
+    }
+
+    /// The table is what validation enforces: every numeric row's range is
+    /// checked, just outside it is rejected with the row's words, and its
+    /// ends are accepted (where no sibling constrains them).
+    #[test]
+    fn every_numeric_row_is_the_range_validation_enforces() {
+        // Ends a sibling also constrains: top_fraction + bottom_fraction <= 1.
+        let coupled = ["policy[].reward.top_fraction", "policy[].reward.bottom_fraction"];
+        let (mut checked, mut skipped) = (0, 0);
+        for f in FIELDS {
+            // (an end, just outside it) as value texts, for the low and the high end.
+            let ends: Vec<(String, Option<String>)> = match f.range {
+                Range::Num { lo, hi, .. } => {
+                    let d = |x: f64| (x.abs() * 1e-6).max(1e-12);
+                    vec![
+                        (format!("{lo:e}"), Some(format!("{:e}", lo - d(lo)))),
+                        (format!("{hi:e}"), Some(format!("{:e}", hi + d(hi)))),
+                    ]
+                }
+                // Below zero is a type error, tested elsewhere; above i64 is not TOML.
+                Range::Int { lo, hi } => vec![
+                    (lo.to_string(), lo.checked_sub(1).map(|x| x.to_string())),
+                    (hi.to_string(), (hi < i64::MAX as u64).then(|| (hi + 1).to_string())),
+                ],
+                _ => continue,
+            };
+            // Signal weights have no slot in the bases; burn_in and a stage's
+            // start are checked against their neighbours (periods, the previous stage).
+            if f.path.contains('*') || ["burn_in", "policy[].schedule[].from"].contains(&f.path) {
+                skipped += 1;
+                continue;
+            }
+            let (sc, path) = base_with(f.path).unwrap_or_else(|| panic!("{}: no base scenario uses it", f.path));
+            for (end, outside) in ends {
+                if let Some(y) = outside {
+                    match set_field(&sc, &path, &y) {
+                        Ok(_) => panic!("{path} = {y} was accepted outside {}", f.expected()),
+                        Err(e) => {
+                            let e = e.to_string();
+                            assert!(
+                                e.starts_with(&format!("{path}:")) && e.contains(&f.expected()),
+                                "{path} = {y}: {e}"
+                            );
+                        }
+                    }
+                }
+                if !coupled.contains(&f.path) {
+                    set_field(&sc, &path, &end).unwrap_or_else(|e| panic!("{path} = {end}: {e}"));
+                }
+            }
+            checked += 1;
+        }
+        assert!(skipped <= 4 && checked > 40, "{checked} rows checked, {skipped} skipped");
+    }
+
+    /// The table's lists of choices are the names serde accepts: each reads,
+    /// and a wrong one is refused with exactly that list.
+    #[test]
+    fn every_choice_row_lists_the_names_serde_accepts() {
+        let mut checked = 0;
+        for f in FIELDS {
+            let (Range::Choice(names) | Range::Tag(names)) = f.range else { continue };
+            let Some((sc, path)) = base_with(f.path) else {
+                assert_eq!(f.path, "policy[].metric.builtin", "no base scenario uses {}", f.path);
+                continue;
+            };
+            let e = set_field(&sc, &path, "\"zzzz\"").unwrap_err().to_string();
+            assert!(e.ends_with(&format!("expected one of: {}", names.join(", "))), "{path}: {e}");
+            for name in names {
+                let v = format!("{name:?}");
+                // A tag alone may leave required siblings (a reward's metric) or
+                // constraints between them; reading the name must not fail on it.
+                if let Err(e) = set_field(&sc, &path, &v) {
+                    assert!(!e.to_string().contains(&format!("`{name}`")), "{path} = {v}: {e}");
+                }
+            }
+            checked += 1;
+        }
+        assert!(checked >= 8, "{checked}");
+    }
+
+    #[test]
+    fn written_files_give_the_default_where_a_value_departs_from_it() {
+        let text = write_scenario(
+            &parse_scenario("[org]\nengineers = 50\n[behavior]\nmodel = \"imitation\"\nbeta = 0.5\n").unwrap(),
+        );
+        let line = |key: &str| text.lines().find(|l| l.starts_with(&format!("{key} = "))).unwrap().to_string();
+        assert!(line("engineers").ends_with("; default 200"), "{}", line("engineers"));
+        assert!(line("beta").ends_with("; default 0.01"), "{}", line("beta"));
+        assert!(!line("hours_per_period").contains("default"), "{}", line("hours_per_period"));
+        assert!(!line("revision_rate").contains("default"), "{}", line("revision_rate"));
+    }
+
+    #[test]
+    fn sweeps_keep_user_defined_parts() {
+        let (sc, rule, obs) = custom_story();
+        let text = "[sweep.uncertainties]\n\"org.engineers\" = [40, 60]\n\
+                    [sweep.levers]\n\"policy[raw-deployments].reward.prize\" = { from = 100, to = 900, steps = 2 }\n";
+        let sweep = crate::analysis::sweep::Sweep::from_toml(text, 1).unwrap().unwrap();
+        let tasks = sweep.tasks();
+        assert_eq!(tasks.len(), 4);
+        for t in &tasks {
+            let out = sweep.scenario(&sc, t).unwrap();
+            assert!(
+                matches!(reward_of(&out, "kirorank"), Reward::Custom(r) if Arc::ptr_eq(r, &rule)),
+                "task {}",
+                t.index
+            );
+            assert!(custom_of(&out, "raw-deployments").is_some_and(|c| Arc::ptr_eq(&c, &obs)), "task {}", t.index);
+        }
+    }
+
+    #[test]
+    fn set_field_replaces_user_defined_parts_only_when_asked() {
+        let (sc, _, _) = custom_story();
+        let out = set_field(&sc, "policy[kirorank].reward", "{ scheme = \"linear\", rate = 2 }").unwrap();
+        assert_eq!(reward_of(&out, "kirorank"), &Reward::Linear { rate: 2.0 });
+        let out = set_field(&sc, "policy[raw-deployments].metric", "\"tokens\"").unwrap();
+        assert!(custom_of(&out, "raw-deployments").is_none());
+        // A custom rule has no parameters a path can name.
+        let e = set_field(&sc, "policy[kirorank].reward.prize", "10").unwrap_err().to_string();
+        assert!(e.contains("policy[kirorank].reward.prize") && e.contains("user-defined"), "{e}");
+    }
+
+    #[test]
+    fn user_defined_parts_are_never_written_silently() {
+        let (sc, _, _) = custom_story();
+        let e = try_write_scenario(&sc).unwrap_err().to_string();
+        assert!(e.contains("policy[1].reward") && e.contains("Reward::Custom"), "{e}");
+        let mut only_metric = sc.clone();
+        only_metric.policies[1].reward = Reward::None;
+        let e = try_write_scenario(&only_metric).unwrap_err().to_string();
+        assert!(e.contains(".metric") && e.contains("CustomMetric"), "{e}");
+        // The lossy writer says where each one was.
+        let text = write_scenario(&sc);
+        assert!(text.contains("Reward::Custom") && text.contains("CustomMetric"), "{text}");
+        assert!(try_write_scenario(&crate::model::preset::scenario("story").unwrap()).is_ok());
+    }
+
+    #[test]
+    fn custom_parts_compare_by_identity() {
+        let a: Arc<dyn RewardRule> = Arc::new(Flat(1.0));
+        let b: Arc<dyn RewardRule> = Arc::new(Flat(1.0));
+        assert_eq!(Reward::Custom(a.clone()), Reward::Custom(a.clone()));
+        assert_ne!(Reward::Custom(a), Reward::Custom(b));
+        assert_ne!(Reward::Linear { rate: 1.0 }, Reward::Linear { rate: 2.0 });
+        let mut m = Metric::builtin("tokens", 4).unwrap();
+        let plain = m.clone();
+        m.custom = Some(Arc::new(Squared));
+        let same = m.clone();
+        assert_eq!(m, same);
+        assert_ne!(m, plain);
+        let mut other = plain.clone();
+        other.custom = Some(Arc::new(Squared));
+        assert_ne!(m, other, "two different observations compare equal");
+    }
+
+    #[test]
+    fn builtin_delay_follows_the_survival_window_unless_given() {
+        let base = "[[policy]]\nname = \"s\"\n";
+        let sc =
+            parse_scenario(&format!("[org]\nsurvival_window = 7\n{base}metric = \"shipped_and_survived\"\n")).unwrap();
+        assert_eq!(sc.policies[0].metric.as_ref().unwrap().delay, 7);
+        let sc = parse_scenario(&format!(
+            "{base}metric = {{ builtin = \"shipped_and_survived\", delay = 2 }}\n[org]\nsurvival_window = 7\n"
+        ))
+        .unwrap();
+        assert_eq!(sc.policies[0].metric.as_ref().unwrap().delay, 2);
+    }
+
+    #[test]
+    fn serde_errors_become_the_librarys() {
+        let e = parse_scenario("[behavior]\nmodel = \"imitaton\"\n").unwrap_err().to_string();
+        assert_eq!(e, "behavior.model: unknown value `imitaton`; did you mean `imitation`?");
+        let e = parse_scenario("[traits]\nskill = { dist = \"normal\", value = 1 }\n").unwrap_err().to_string();
+        assert!(e.starts_with("traits.skill.value: unknown field `value`"), "{e}");
+        let e = parse_scenario("[traits]\nskill = { mean = 1 }\n").unwrap_err().to_string();
+        assert!(e.contains("traits.skill.dist: nothing is not allowed; expected one of: constant"), "{e}");
+        let e = parse_scenario("[[traits.correlations]]\na = \"skil\"\nb = \"integrity\"\n").unwrap_err().to_string();
+        assert_eq!(e, "traits.correlations[0].a: unknown trait `skil`; did you mean `skill`?");
+        let e = parse_scenario("[org]\nengineerz = 3\n").unwrap_err().to_string();
+        assert_eq!(e, "org.engineerz: unknown field `engineerz`; did you mean `engineers`?");
+        let e = parse_scenario(
+            "[[policy]]\nname = \"a\"\nmetric = \"tokens\"\nreward = { scheme = \"linear\", rate = \"x\" }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("policy[0].reward.rate: \"x\" is not allowed; expected a finite number"), "{e}");
+        let e = parse_scenario("[[org]]\nengineers = 3\n").unwrap_err().to_string();
+        assert_eq!(e, "org: an array is not allowed; expected a table");
+        let e = parse_scenario("[behavior]\nmodel = 3\n").unwrap_err().to_string();
+        assert!(e.starts_with("behavior.model: 3 is not allowed; expected one of: best-response"), "{e}");
+        let e = parse_scenario("[[policy]]\nname = \"a\"\nreward = { scheme = \"none\", prize = 1 }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("policy[0].reward.prize: unknown field `prize`"), "{e}");
+        let e = parse_scenario("[org]\nsurvival_window = -1\n").unwrap_err().to_string();
+        assert_eq!(e, "org.survival_window: -1 is not allowed; expected an integer in [0, 520] (periods)");
+        let e = parse_scenario("[org]\nhours_per_period = \"x\"\n").unwrap_err().to_string();
+        assert!(e.starts_with("org.hours_per_period: \"x\" is not allowed; expected a number in (0, 10000]"), "{e}");
+        let e = parse_scenario("[[policy]]\nname = \"a\"\nmetric = { noise = { dist = \"normal\" } }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("policy[0].metric.signals: nothing is not allowed"), "{e}");
+        // Whole floats read as counts, as a sweep over a range may write them.
+        assert_eq!(parse_scenario("periods = 12.0\n").unwrap().periods, 12);
+        assert!(parse_scenario("periods = 12.5\n").unwrap_err().to_string().contains("periods"));
+    }
 
     #[test]
     fn written_scenarios_read_back_identically() {

@@ -6,12 +6,15 @@
 //! chooses. The default engineering organisation is one list of activities;
 //! a scenario may replace it with its own.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result, check_range};
+use crate::error::{Error, Result};
+use crate::model::schema::check;
 
-/// One way of spending working hours.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One way of spending working hours. A file's `[[activity]]` table gives
+/// any of these fields; the others take [`Activity::default`]'s values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Activity {
     /// Name, used in `hours.<name>` KPIs.
     pub name: String,
@@ -44,7 +47,15 @@ pub struct Activity {
     pub skill_scaled: bool,
     /// Direct per-hour contributions to named signals (built-in or the
     /// scenario's own), scaled like value when `skill_scaled`.
+    #[serde(with = "crate::model::schema::signals")]
     pub signals: Vec<(String, f64)>,
+}
+
+impl Default for Activity {
+    /// An unnamed activity (a file must name it) with everything zero/off.
+    fn default() -> Self {
+        Activity::named("")
+    }
 }
 
 impl Activity {
@@ -79,49 +90,19 @@ impl Activity {
                 "a non-empty name of letters, digits, `_` or `-`",
             ));
         }
-        let big = 1e15;
-        check_range(
-            &format!("{path}.value_per_hour"),
-            self.value_per_hour,
-            -big,
-            big,
-            "a finite number (USD per hour)",
-        )?;
-        check_range(&format!("{path}.tau0"), self.tau0, 1e-9, big, "a number > 0 (tokens per hour)")?;
-        check_range(
-            &format!("{path}.max_tokens_per_hour"),
-            self.max_tokens_per_hour,
-            0.0,
-            big,
-            "a number >= 0 (tokens per hour)",
-        )?;
-        check_range(
-            &format!("{path}.tokens_per_hour"),
-            self.tokens_per_hour,
-            0.0,
-            big,
-            "a number >= 0 (tokens per hour)",
-        )?;
-        check_range(
-            &format!("{path}.changes_per_hour"),
-            self.changes_per_hour,
-            0.0,
-            1e4,
-            "a number in [0, 10000] (changes per hour)",
-        )?;
-        check_range(&format!("{path}.change_size"), self.change_size, 0.0, big, "a number >= 0")?;
-        check_range(&format!("{path}.usefulness"), self.usefulness, 0.0, 1.0, "a probability in [0, 1]")?;
-        check_range(&format!("{path}.defect_rate"), self.defect_rate, 0.0, 1.0, "a probability in [0, 1]")?;
-        check_range(
-            &format!("{path}.review_hours_per_change"),
-            self.review_hours_per_change,
-            0.0,
-            1e4,
-            "a number in [0, 10000] (hours)",
-        )?;
-        check_range(&format!("{path}.cycle_time_days"), self.cycle_time_days, 0.0, 1e6, "a number >= 0 (days)")?;
+        let num = |key: &str, v: f64| check(&format!("{path}.{key}"), v);
+        num("value_per_hour", self.value_per_hour)?;
+        num("tau0", self.tau0)?;
+        num("max_tokens_per_hour", self.max_tokens_per_hour)?;
+        num("tokens_per_hour", self.tokens_per_hour)?;
+        num("changes_per_hour", self.changes_per_hour)?;
+        num("change_size", self.change_size)?;
+        num("usefulness", self.usefulness)?;
+        num("defect_rate", self.defect_rate)?;
+        num("review_hours_per_change", self.review_hours_per_change)?;
+        num("cycle_time_days", self.cycle_time_days)?;
         for (name, w) in &self.signals {
-            check_range(&format!("{path}.signals.{name}"), *w, -big, big, "a finite number (signal units per hour)")?;
+            check(&format!("{path}.signals.{name}"), *w)?;
         }
         Ok(())
     }
@@ -195,11 +176,12 @@ pub enum EffortForm {
     },
 }
 
-/// The effort cost of an hour allocation.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// The effort cost of an hour allocation. A file writes it as one flat
+/// table: `form`, its parameter, `coefficient`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(from = "crate::model::schema::EffortFile", into = "crate::model::schema::EffortFile")]
 pub struct EffortCost {
     /// Its shape.
-    #[serde(flatten)]
     pub form: EffortForm,
     /// The coefficient c, USD-equivalent per hour^2 (per hour^p for the power form).
     pub coefficient: f64,
@@ -218,14 +200,10 @@ impl Default for EffortCost {
 impl EffortCost {
     /// Checks the coefficient and shape parameters.
     pub fn validate(&self) -> Result<()> {
-        check_range("effort_cost.coefficient", self.coefficient, 1e-12, 1e12, "a number > 0")?;
+        check("effort_cost.coefficient", self.coefficient)?;
         match self.form {
-            EffortForm::Mixed { substitution } => {
-                check_range("effort_cost.substitution", substitution, 0.0, 1.0, "a number in [0, 1]")
-            }
-            EffortForm::Power { exponent } => {
-                check_range("effort_cost.exponent", exponent, 1.0 + 1e-9, 100.0, "a number > 1 and <= 100")
-            }
+            EffortForm::Mixed { substitution } => check("effort_cost.substitution", substitution),
+            EffortForm::Power { exponent } => check("effort_cost.exponent", exponent),
             _ => Ok(()),
         }
     }

@@ -5,7 +5,7 @@
 //! normals are mapped through the normal distribution function to uniforms and
 //! then through each trait's own quantile function.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::stats::{normal_cdf, normal_quantile};
 use crate::error::{Error, Result};
@@ -173,17 +173,16 @@ impl Dist {
     }
 }
 
-/// A trait's distribution: a [`Dist`] truncated to `[min, max]`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// A trait's distribution: a [`Dist`] truncated to `[min, max]`. A file
+/// writes it as one table: `{ dist = "normal", mean = 1, sd = 0.3, min = 0 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(from = "crate::model::schema::DistFile", into = "crate::model::schema::DistFile")]
 pub struct TraitDist {
     /// The underlying distribution.
-    #[serde(flatten)]
     pub dist: Dist,
     /// Lower truncation point (inclusive), if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min: Option<f64>,
     /// Upper truncation point (inclusive), if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
 }
 

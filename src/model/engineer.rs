@@ -1,13 +1,13 @@
 //! Engineers' traits and the distributions they are drawn from (the draw
 //! itself is [`crate::engine::population`]).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result, check_range};
+use crate::error::{Error, Result};
 use crate::model::dist::{Dist, TraitDist};
 
 /// The six traits of an engineer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trait {
     /// Value produced per productive hour, relative to the org's reference (1 = typical).
@@ -54,18 +54,21 @@ impl Trait {
 }
 
 /// A correlation between two traits, applied through a Gaussian copula.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Correlation {
     /// First trait.
     pub a: Trait,
     /// Second trait.
     pub b: Trait,
     /// Correlation of the underlying normals, in (-1, 1).
+    #[serde(default)]
     pub rho: f64,
 }
 
 /// How engineer traits are distributed in the organisation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TraitsConfig {
     /// Skill (dimensionless multiplier on value per hour; default lognormal, mean 1, sd 0.4).
     pub skill: TraitDist,
@@ -132,7 +135,7 @@ impl TraitsConfig {
         for t in Trait::ALL {
             self.dist(t).validate(&format!("traits.{}", t.name()))?;
         }
-        check_range("traits.never_game_fraction", self.never_game_fraction, 0.0, 1.0, "a fraction in [0, 1]")?;
+        crate::model::schema::check("traits.never_game_fraction", self.never_game_fraction)?;
         for (i, c) in self.correlations.iter().enumerate() {
             let path = format!("traits.correlations[{i}].rho");
             if !(c.rho.is_finite() && c.rho > -1.0 && c.rho < 1.0) {

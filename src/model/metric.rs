@@ -11,9 +11,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result, check_range};
+use crate::error::{Error, Result};
+use crate::model::schema::{check, check_int};
 
 /// Built-in signals, in their fixed index order.
 pub const BUILTIN_SIGNALS: [&str; 8] = [
@@ -45,22 +46,32 @@ pub const SIG_INCIDENTS: usize = 6;
 pub const SIG_REVIEW: usize = 7;
 
 /// Measurement noise on an observed metric.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
-#[serde(tag = "dist", rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Noise {
     /// Observed exactly.
     #[default]
     None,
     /// Additive normal noise with standard deviation `sd` (metric units).
     Normal {
-        /// Standard deviation, metric units.
+        /// Standard deviation, metric units (default 1).
+        #[serde(default = "default_normal_sd")]
         sd: f64,
     },
     /// Multiplicative log-normal noise with mean 1: observed = true x exp(sd e - sd^2/2).
     Lognormal {
-        /// Standard deviation of the log.
+        /// Standard deviation of the log (default 0.3).
+        #[serde(default = "default_lognormal_sd")]
         sd: f64,
     },
+}
+
+fn default_normal_sd() -> f64 {
+    1.0
+}
+
+fn default_lognormal_sd() -> f64 {
+    0.3
 }
 
 impl Noise {
@@ -84,7 +95,7 @@ impl Noise {
 
     /// Checks the standard deviation.
     pub fn validate(&self, path: &str) -> Result<()> {
-        check_range(&format!("{path}.sd"), self.sd(), 0.0, 1e12, "a number >= 0")
+        check(&format!("{path}.sd"), self.sd())
     }
 }
 
@@ -99,12 +110,15 @@ pub trait CustomMetric: Send + Sync + fmt::Debug {
     fn observe(&self, values: &[f64]) -> f64;
 }
 
-/// A metric: weighted signals, noise, delay and window.
+/// A metric: weighted signals, noise, delay and window. A file writes it
+/// as a built-in's name or a table (its `Deserialize` is in
+/// [`crate::model::schema`]); a [`CustomMetric`] cannot be written.
 #[derive(Clone, Serialize)]
 pub struct Metric {
     /// Display name (a built-in name such as `tokens`, or the user's).
     pub name: String,
     /// Signal weights: the metric is `sum_s w_s * signal_s` (also the model engineers plan with).
+    #[serde(rename = "signals", with = "crate::model::schema::signals")]
     pub weights: Vec<(String, f64)>,
     /// Measurement noise.
     pub noise: Noise,
@@ -131,13 +145,19 @@ impl fmt::Debug for Metric {
 }
 
 impl PartialEq for Metric {
+    /// Equal fields, and the same custom observation object (or none):
+    /// two different user-defined observations are never equal.
     fn eq(&self, o: &Self) -> bool {
         self.name == o.name
             && self.weights == o.weights
             && self.noise == o.noise
             && self.delay == o.delay
             && self.window == o.window
-            && self.custom.is_none() == o.custom.is_none()
+            && match (&self.custom, &o.custom) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
     }
 }
 
@@ -188,7 +208,7 @@ impl Metric {
             if !signals.iter().any(|x| x == s) {
                 return Err(Error::unknown(format!("{path}.signals"), "signal", s, signals.iter().map(|s| s.as_str())));
             }
-            check_range(&format!("{path}.signals.{s}"), *w, -1e15, 1e15, "a finite weight")?;
+            check(&format!("{path}.signals.{s}"), *w)?;
         }
         if let Some(c) = &self.custom {
             for s in c.signals() {
@@ -203,13 +223,8 @@ impl Metric {
             }
         }
         self.noise.validate(&format!("{path}.noise"))?;
-        if self.delay > 520 {
-            return Err(Error::invalid(format!("{path}.delay"), self.delay, "an integer in [0, 520] (periods)"));
-        }
-        if self.window == 0 || self.window > 520 {
-            return Err(Error::invalid(format!("{path}.window"), self.window, "an integer in [1, 520] (periods)"));
-        }
-        Ok(())
+        check_int(&format!("{path}.delay"), u64::from(self.delay))?;
+        check_int(&format!("{path}.window"), u64::from(self.window))
     }
 }
 

@@ -1,13 +1,16 @@
 //! The organisation: size, hours, prices and how defects turn into cost.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result, check_range};
+use crate::error::Result;
+use crate::model::schema::{check, check_int, whole};
 
 /// Organisation-wide parameters.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Org {
     /// Number of engineers.
+    #[serde(deserialize_with = "whole")]
     pub engineers: usize,
     /// Working hours available per engineer per period (a week by default).
     pub hours_per_period: f64,
@@ -16,6 +19,7 @@ pub struct Org {
     /// Cost of one customer-facing incident, USD (default 20,000).
     pub incident_cost: f64,
     /// Periods a change must survive to count as shipped-and-survived (default 4).
+    #[serde(deserialize_with = "whole")]
     pub survival_window: u32,
     /// Probability per period that a defective change is found (and rolled
     /// back if still inside the survival window); default 0.5.
@@ -41,8 +45,7 @@ impl Default for Org {
     }
 }
 
-/// Largest organisation the library accepts (memory grows linearly with it).
-pub const MAX_ENGINEERS: usize = 20_000_000;
+pub use crate::model::schema::MAX_ENGINEERS;
 
 impl Org {
     /// Token price in USD per token.
@@ -55,29 +58,15 @@ impl Org {
         1.0 - (1.0 - self.defect_detection).powi(self.survival_window as i32)
     }
 
-    /// Checks every field.
+    /// Checks every field against its row in [`crate::model::schema::FIELDS`].
     pub fn validate(&self) -> Result<()> {
-        if self.engineers == 0 || self.engineers > MAX_ENGINEERS {
-            return Err(Error::invalid("org.engineers", self.engineers, format!("an integer in [1, {MAX_ENGINEERS}]")));
-        }
-        check_range("org.hours_per_period", self.hours_per_period, 1e-9, 1e4, "a number in (0, 10000] (hours)")?;
-        check_range(
-            "org.token_price_per_million",
-            self.token_price_per_million,
-            0.0,
-            1e6,
-            "a number >= 0 (USD per million tokens)",
-        )?;
-        check_range("org.incident_cost", self.incident_cost, 0.0, 1e12, "a number >= 0 (USD)")?;
-        if self.survival_window > 520 {
-            return Err(Error::invalid(
-                "org.survival_window",
-                self.survival_window,
-                "an integer in [0, 520] (periods)",
-            ));
-        }
-        check_range("org.defect_detection", self.defect_detection, 0.0, 1.0, "a probability in [0, 1]")?;
-        check_range("org.incident_probability", self.incident_probability, 0.0, 1.0, "a probability in [0, 1]")?;
-        check_range("org.value_noise", self.value_noise, 0.0, 10.0, "a number in [0, 10]")
+        check_int("org.engineers", self.engineers as u64)?;
+        check("org.hours_per_period", self.hours_per_period)?;
+        check("org.token_price_per_million", self.token_price_per_million)?;
+        check("org.incident_cost", self.incident_cost)?;
+        check_int("org.survival_window", u64::from(self.survival_window))?;
+        check("org.defect_detection", self.defect_detection)?;
+        check("org.incident_probability", self.incident_probability)?;
+        check("org.value_noise", self.value_noise)
     }
 }

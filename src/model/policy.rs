@@ -1,14 +1,16 @@
 //! Policies: a metric, a reward scheme and a measurement design, possibly
 //! changing over time on a schedule.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result, check_range};
+use crate::error::{Error, Result};
 use crate::model::metric::Metric;
 use crate::model::reward::Reward;
+use crate::model::schema::{check, whole};
 
 /// Random audits of gaming.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Audit {
     /// Probability that an engineer is audited in a period.
     pub probability: f64,
@@ -19,40 +21,57 @@ pub struct Audit {
     pub penalty: f64,
 }
 
+impl Default for Audit {
+    /// One engineer in ten audited per period, gaming detected in
+    /// proportion to its share of hours, a 10,000 USD-equivalent penalty.
+    fn default() -> Self {
+        Audit { probability: 0.1, sensitivity: 1.0, penalty: 10_000.0 }
+    }
+}
+
 impl Audit {
     /// Checks the audit's fields.
     pub fn validate(&self, path: &str) -> Result<()> {
-        check_range(&format!("{path}.probability"), self.probability, 0.0, 1.0, "a probability in [0, 1]")?;
-        check_range(&format!("{path}.sensitivity"), self.sensitivity, 0.0, 1.0, "a number in [0, 1]")?;
-        check_range(&format!("{path}.penalty"), self.penalty, 0.0, 1e12, "a number >= 0 (USD)")
+        check(&format!("{path}.probability"), self.probability)?;
+        check(&format!("{path}.sensitivity"), self.sensitivity)?;
+        check(&format!("{path}.penalty"), self.penalty)
     }
 }
 
 /// One entry of a schedule: from period `from` on, follow `policy`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Stage {
     /// First period (0-based) of this stage.
+    #[serde(deserialize_with = "whole")]
     pub from: u32,
     /// Name of the policy followed (a non-scheduled policy of the same scenario).
     pub policy: String,
 }
 
 /// An incentive policy.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Policy {
     /// Name, unique within a scenario.
     pub name: String,
     /// One-line description.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub description: String,
     /// The metric observed and rewarded (`None`: nothing is rewarded).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metric: Option<Metric>,
     /// How the metric is rewarded.
+    #[serde(skip_serializing_if = "Reward::is_none")]
     pub reward: Reward,
     /// Random audits of gaming.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit: Option<Audit>,
     /// Token budget: most tokens an engineer may consume per period.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_cap: Option<f64>,
     /// If non-empty, this policy switches between other policies of the scenario.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub schedule: Vec<Stage>,
 }
 
@@ -82,7 +101,7 @@ impl Policy {
             a.validate(&format!("{path}.audit"))?;
         }
         if let Some(c) = self.token_cap {
-            check_range(&format!("{path}.token_cap"), c, 0.0, 1e18, "a number >= 0 (tokens per period)")?;
+            check(&format!("{path}.token_cap"), c)?;
         }
         Ok(())
     }

@@ -8,11 +8,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::stats::{normal_cdf_pdf, normal_pdf};
-use crate::error::{Result, check_range};
+use crate::error::Result;
 use crate::model::metric::Noise;
+use crate::model::schema::check;
 
 /// A user-defined reward scheme.
 pub trait RewardRule: Send + Sync + fmt::Debug {
@@ -31,9 +32,11 @@ pub trait RewardRule: Send + Sync + fmt::Debug {
     fn max_slope(&self, board: &[f64], noise: Noise) -> f64;
 }
 
-/// How the metric is rewarded.
-#[derive(Clone, Serialize, Default)]
-#[serde(tag = "scheme", rename_all = "lowercase")]
+/// How the metric is rewarded. A file writes it as a table tagged by
+/// `scheme`; a parameter left out takes the default given here. A
+/// [`Reward::Custom`] rule cannot be written to a file.
+#[derive(Clone, Serialize, Deserialize, Default)]
+#[serde(tag = "scheme", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Reward {
     /// Nothing depends on the metric.
     #[default]
@@ -41,30 +44,41 @@ pub enum Reward {
     /// A ranking each period: the top fraction gets `prize`, the bottom
     /// fraction feels `penalty` (pressure).
     Leaderboard {
-        /// Fraction of engineers who get the prize, in [0, 1].
+        /// Fraction of engineers who get the prize, in [0, 1] (default 0.1).
+        #[serde(default = "default_top_fraction")]
         top_fraction: f64,
-        /// Prize per period, USD.
+        /// Prize per period, USD (default 0).
+        #[serde(default)]
         prize: f64,
-        /// Fraction of engineers at the bottom who feel the penalty, in [0, 1].
+        /// Fraction of engineers at the bottom who feel the penalty, in [0, 1] (default 0).
+        #[serde(default)]
         bottom_fraction: f64,
-        /// Penalty (pressure) per period, USD-equivalent.
+        /// Penalty (pressure) per period, USD-equivalent (default 0).
+        #[serde(default)]
         penalty: f64,
     },
     /// A piece rate: `rate` USD per unit of the metric.
     Linear {
-        /// USD per metric unit.
+        /// USD per metric unit (default 0).
+        #[serde(default)]
         rate: f64,
     },
     /// A quota: `bonus` USD when the metric reaches `quota`.
     Threshold {
-        /// Metric level that earns the bonus.
+        /// Metric level that earns the bonus (default 0).
+        #[serde(default)]
         quota: f64,
-        /// Bonus, USD.
+        /// Bonus, USD (default 0).
+        #[serde(default)]
         bonus: f64,
     },
     /// A user-defined rule.
     #[serde(skip)]
     Custom(Arc<dyn RewardRule>),
+}
+
+fn default_top_fraction() -> f64 {
+    0.1
 }
 
 impl fmt::Debug for Reward {
@@ -85,8 +99,21 @@ impl fmt::Debug for Reward {
 }
 
 impl PartialEq for Reward {
+    /// Equal schemes with equal parameters; a user-defined rule equals
+    /// only itself (the same object), never another rule.
     fn eq(&self, o: &Self) -> bool {
-        format!("{self:?}") == format!("{o:?}")
+        use Reward::*;
+        match (self, o) {
+            (None, None) => true,
+            (
+                Leaderboard { top_fraction: a, prize: b, bottom_fraction: c, penalty: d },
+                Leaderboard { top_fraction: e, prize: f, bottom_fraction: g, penalty: h },
+            ) => (a, b, c, d) == (e, f, g, h),
+            (Linear { rate: a }, Linear { rate: b }) => a == b,
+            (Threshold { quota: a, bonus: b }, Threshold { quota: c, bonus: d }) => (a, b) == (c, d),
+            (Custom(a), Custom(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
     }
 }
 
@@ -96,15 +123,16 @@ impl Reward {
         Reward::Leaderboard { top_fraction, prize, bottom_fraction, penalty }
     }
 
-    /// Checks fractions and amounts; `path` is e.g. `policy[1].reward`.
+    /// Checks fractions and amounts against their rows in
+    /// [`crate::model::schema::FIELDS`]; `path` is e.g. `policy[1].reward`.
     pub fn validate(&self, path: &str) -> Result<()> {
-        let big = 1e12;
+        let num = |key: &str, v: f64| check(&format!("{path}.{key}"), v);
         match *self {
             Reward::Leaderboard { top_fraction, prize, bottom_fraction, penalty } => {
-                check_range(&format!("{path}.top_fraction"), top_fraction, 0.0, 1.0, "a fraction in [0, 1]")?;
-                check_range(&format!("{path}.bottom_fraction"), bottom_fraction, 0.0, 1.0, "a fraction in [0, 1]")?;
-                check_range(&format!("{path}.prize"), prize, 0.0, big, "a number >= 0 (USD)")?;
-                check_range(&format!("{path}.penalty"), penalty, 0.0, big, "a number >= 0 (USD)")?;
+                num("top_fraction", top_fraction)?;
+                num("bottom_fraction", bottom_fraction)?;
+                num("prize", prize)?;
+                num("penalty", penalty)?;
                 if top_fraction + bottom_fraction > 1.0 {
                     return Err(crate::Error::invalid(
                         format!("{path}.bottom_fraction"),
@@ -114,15 +142,18 @@ impl Reward {
                 }
                 Ok(())
             }
-            Reward::Linear { rate } => {
-                check_range(&format!("{path}.rate"), rate, -big, big, "a finite number (USD per metric unit)")
-            }
+            Reward::Linear { rate } => num("rate", rate),
             Reward::Threshold { quota, bonus } => {
-                check_range(&format!("{path}.quota"), quota, -1e15, 1e15, "a finite number (metric units)")?;
-                check_range(&format!("{path}.bonus"), bonus, 0.0, big, "a number >= 0 (USD)")
+                num("quota", quota)?;
+                num("bonus", bonus)
             }
             Reward::None | Reward::Custom(_) => Ok(()),
         }
+    }
+
+    /// Whether this is [`Reward::None`].
+    pub fn is_none(&self) -> bool {
+        matches!(self, Reward::None)
     }
 
     /// Whether this scheme ranks engineers (publishes cut-offs to form beliefs on).

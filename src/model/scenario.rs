@@ -1,7 +1,7 @@
 //! A scenario: the organisation, its engineers, their activities and
 //! behaviour, and the policies to compare.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::behavior::Behavior;
 use crate::error::{Error, Result};
@@ -10,23 +10,32 @@ use crate::model::engineer::TraitsConfig;
 use crate::model::metric::BUILTIN_SIGNALS;
 use crate::model::org::Org;
 use crate::model::policy::Policy;
+use crate::model::schema::{check_int, whole};
 
-/// Everything needed to run an experiment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Everything needed to run an experiment. Its serde form is the scenario
+/// file ([`crate::model::schema`]); read files with
+/// [`crate::io::format::parse_scenario`], which also resolves and validates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Scenario {
     /// Title.
     pub name: String,
     /// Longer description.
     pub description: String,
     /// Master seed; every random stream derives from it.
+    #[serde(deserialize_with = "whole")]
     pub seed: u64,
     /// Independent replications (each draws a new population and new shocks).
+    #[serde(deserialize_with = "whole")]
     pub replications: u32,
     /// Periods simulated (weeks by default).
+    #[serde(deserialize_with = "whole")]
     pub periods: u32,
     /// Periods excluded from the run's KPIs at the start (still in time series).
+    #[serde(deserialize_with = "whole")]
     pub burn_in: u32,
     /// Policy the others are compared against (default: the first).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<String>,
     /// Organisation-wide parameters.
     pub org: Org,
@@ -66,10 +75,7 @@ impl Default for Scenario {
     }
 }
 
-/// Upper bounds that keep a run inside memory and time.
-pub const MAX_PERIODS: u32 = 10_000;
-/// Most replications accepted.
-pub const MAX_REPLICATIONS: u32 = 100_000;
+pub use crate::model::schema::{MAX_PERIODS, MAX_REPLICATIONS};
 /// Most engineer-slots (engineers x (activities + signals + metric memory)) held at once.
 const MAX_STATE_CELLS: f64 = 2.0e9;
 
@@ -120,19 +126,9 @@ impl Scenario {
 
     /// Checks the whole scenario; the error names the first offending field.
     pub fn validate(&self) -> Result<()> {
-        if self.seed > i64::MAX as u64 {
-            return Err(Error::invalid("seed", self.seed, format!("an integer in [0, {}]", i64::MAX)));
-        }
-        if self.replications == 0 || self.replications > MAX_REPLICATIONS {
-            return Err(Error::invalid(
-                "replications",
-                self.replications,
-                format!("an integer in [1, {MAX_REPLICATIONS}]"),
-            ));
-        }
-        if self.periods == 0 || self.periods > MAX_PERIODS {
-            return Err(Error::invalid("periods", self.periods, format!("an integer in [1, {MAX_PERIODS}]")));
-        }
+        check_int("seed", self.seed)?;
+        check_int("replications", u64::from(self.replications))?;
+        check_int("periods", u64::from(self.periods))?;
         if self.burn_in >= self.periods {
             return Err(Error::invalid(
                 "burn_in",
@@ -167,17 +163,6 @@ impl Scenario {
         let signals = self.signals();
         if self.policies.is_empty() {
             return Err(Error::invalid("policy", "an empty list", "at least one policy"));
-        }
-        let max_delay =
-            self.policies.iter().filter_map(|p| p.metric.as_ref()).map(|m| m.delay + m.window).max().unwrap_or(1);
-        let cells = self.org.engineers as f64
-            * (3.0 * self.activities.len() as f64 + signals.len() as f64 + max_delay as f64 + 24.0);
-        if cells > MAX_STATE_CELLS {
-            return Err(Error::invalid(
-                "org.engineers",
-                self.org.engineers,
-                "fewer engineers (the state would exceed the memory limit with these activities and delays)",
-            ));
         }
         for (i, p) in self.policies.iter().enumerate() {
             let path = format!("policy[{i}]");
@@ -234,6 +219,18 @@ impl Scenario {
                     "either a schedule (its stages carry those) or a metric, reward, audit and token_cap",
                 ));
             }
+        }
+        // After each policy's own checks, so that an absurd delay is named there.
+        let max_delay =
+            self.policies.iter().filter_map(|p| p.metric.as_ref()).map(|m| m.delay + m.window).max().unwrap_or(1);
+        let cells = self.org.engineers as f64
+            * (3.0 * self.activities.len() as f64 + signals.len() as f64 + max_delay as f64 + 24.0);
+        if cells > MAX_STATE_CELLS {
+            return Err(Error::invalid(
+                "org.engineers",
+                self.org.engineers,
+                "fewer engineers (the state would exceed the memory limit with these activities and delays)",
+            ));
         }
         if let Some(b) = &self.baseline {
             if !self.policies.iter().any(|p| &p.name == b) {

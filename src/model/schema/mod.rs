@@ -1,0 +1,434 @@
+//! The scenario file's schema, declared once.
+//!
+//! A scenario field is declared in two places that cannot drift apart:
+//!
+//! - its **type**: the model struct that holds it (`Org`, `Activity`,
+//!   `Policy`, ...), whose serde derives give the file's shape, its
+//!   defaults (each struct's `Default`, or a `default` function beside an
+//!   enum variant's parameter) and the rejection of unknown keys;
+//! - its **row** in [`FIELDS`]: path, meaning, unit and allowed range. The
+//!   row drives the range checks of the `validate` methods (through
+//!   [`check`] and [`check_int`]), the wording of errors (what is
+//!   allowed), and the comments of the file `goodhart init` writes
+//!   ([`crate::io::format::write_scenario`]), in the row order.
+//!
+//! Adding a field is therefore: a struct field, and one row here. Rules
+//! serde cannot express (a built-in metric whose delay is the org's
+//! survival window; constraints between fields, such as `burn_in <
+//! periods`) are applied after reading, in
+//! [`crate::io::format::parse_scenario`]'s resolve step and the
+//! `validate` methods.
+//!
+//! The `file` submodule holds the file shapes of the few types whose file
+//! spelling differs from their Rust layout (a truncated distribution, the
+//! effort cost, behaviour, a metric written as a name or a table).
+
+mod file;
+
+pub(crate) use file::{BehaviorFile, DistFile, EffortFile, signals, whole};
+
+use crate::error::{Error, Result};
+use crate::model::metric::BUILTIN_METRICS;
+
+// ---------------------------------------------------------------- limits
+
+/// Most periods a run simulates.
+pub const MAX_PERIODS: u32 = 10_000;
+/// Most replications accepted.
+pub const MAX_REPLICATIONS: u32 = 100_000;
+/// Largest organisation the library accepts (memory grows linearly with it).
+pub const MAX_ENGINEERS: usize = 20_000_000;
+/// Longest lag the model keeps in memory, in periods (ten years of weeks):
+/// the survival window, a metric's delay and its trailing window.
+pub const MAX_LAG: u32 = 520;
+/// Largest money amount, USD (prizes, penalties, incident cost, ...).
+const BIG_USD: f64 = 1e12;
+/// Largest per-hour quantity (value, tokens, signal units).
+const BIG: f64 = 1e15;
+
+// ---------------------------------------------------------------- the table
+
+/// What values a field allows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Range {
+    /// An integer in `[lo, hi]`.
+    Int {
+        /// Smallest allowed.
+        lo: u64,
+        /// Largest allowed.
+        hi: u64,
+    },
+    /// A finite number in `[lo, hi]` (an open end is written as a bound a
+    /// hair inside it); `text` says so in words, e.g. `a number in (0, 10000]`.
+    Num {
+        /// Smallest allowed.
+        lo: f64,
+        /// Largest allowed.
+        hi: f64,
+        /// The range in words.
+        text: &'static str,
+    },
+    /// A number whose range depends on a sibling (a distribution's
+    /// parameters, checked by [`Dist::validate`]); `text` says what.
+    Param(&'static str),
+    /// One of these names.
+    Choice(&'static [&'static str]),
+    /// The tag of a table that is one of several kinds (`dist`, `scheme`):
+    /// one of these names, which decides the table's other keys.
+    Tag(&'static [&'static str]),
+    /// `true` or `false`.
+    Bool,
+    /// A string.
+    Text,
+    /// A table (a section or an inline table).
+    Table,
+    /// A list of tables.
+    List,
+    /// A table of named numbers (signal weights), or `text` when it has another form.
+    Map(&'static str),
+}
+
+/// One field of the scenario file.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Field {
+    /// Its path pattern: `org.engineers`, `policy[].reward.prize`,
+    /// `traits.*.mean` (`*` is any trait), `activity[].signals.*`.
+    pub path: &'static str,
+    /// What it means in the model (a table's doc may span lines).
+    pub doc: &'static str,
+    /// Its unit (`USD`, `hours`, `periods`, ...), empty if none.
+    pub unit: &'static str,
+    /// What values it allows.
+    pub range: Range,
+}
+
+impl Field {
+    /// What the field allows, in words, with its unit: `a number >= 0 (USD)`.
+    pub fn expected(&self) -> String {
+        let base = match self.range {
+            Range::Int { lo, hi } => format!("an integer in [{lo}, {hi}]"),
+            Range::Num { text, .. } | Range::Param(text) | Range::Map(text) => text.to_string(),
+            Range::Choice(c) | Range::Tag(c) => format!("one of: {}", c.join(", ")),
+            Range::Bool => "true or false".into(),
+            Range::Text => "a string".into(),
+            Range::Table => "a table".into(),
+            Range::List => "an array of tables".into(),
+        };
+        if self.unit.is_empty() { base } else { format!("{base} ({})", self.unit) }
+    }
+
+    /// The kind of name a choice holds, for "unknown ..." errors.
+    pub fn kind(&self) -> &'static str {
+        if self.path.ends_with(".metric") || self.path.ends_with(".builtin") {
+            "metric"
+        } else if self.path.starts_with("traits.correlations") {
+            "trait"
+        } else {
+            "value"
+        }
+    }
+}
+
+const fn num(path: &'static str, doc: &'static str, unit: &'static str, lo: f64, hi: f64, text: &'static str) -> Field {
+    Field { path, doc, unit, range: Range::Num { lo, hi, text } }
+}
+
+const fn int(path: &'static str, doc: &'static str, unit: &'static str, lo: u64, hi: u64) -> Field {
+    Field { path, doc, unit, range: Range::Int { lo, hi } }
+}
+
+const fn other(path: &'static str, doc: &'static str, range: Range) -> Field {
+    Field { path, doc, unit: "", range }
+}
+
+const PROBABILITY: &str = "a probability in [0, 1]";
+const FRACTION: &str = "a fraction in [0, 1]";
+const UNIT_INTERVAL: &str = "a number in [0, 1]";
+const NONNEG: &str = "a number >= 0";
+const POSITIVE: &str = "a number > 0";
+const FINITE: &str = "a finite number";
+/// A hair above zero: the lower end of ranges open at 0.
+const ABOVE_ZERO: f64 = 1e-9;
+
+/// The distribution families of a trait.
+pub const DISTS: &[&str] = &["constant", "uniform", "normal", "lognormal", "beta", "exponential"];
+/// The shapes of the effort cost.
+pub const FORMS: &[&str] = &["separable", "total", "mixed", "power"];
+/// The behaviour models.
+pub const MODELS: &[&str] = &["best-response", "imitation", "roth-erev", "fixed-types", "hill-climb"];
+/// The belief rules.
+pub const BELIEFS: &[&str] = &["adaptive", "fictitious"];
+/// The reward schemes a file can hold.
+pub const SCHEMES: &[&str] = &["none", "leaderboard", "linear", "threshold"];
+/// The kinds of measurement noise.
+pub const NOISES: &[&str] = &["none", "normal", "lognormal"];
+/// The traits, by their file names.
+pub const TRAITS: &[&str] =
+    &["skill", "ai_leverage", "integrity", "intrinsic_motivation", "reward_sensitivity", "cost_awareness"];
+
+/// Every field of the scenario file, in the order a written file lists
+/// them. Sections and inline tables have rows of their own (their doc is
+/// the comment above the section).
+pub const FIELDS: &[Field] = &[
+    other("name", "", Range::Text),
+    other("description", "", Range::Text),
+    int("seed", "master seed; same scenario and seed give byte-identical results", "", 0, i64::MAX as u64),
+    int("replications", "independent replications", "", 1, MAX_REPLICATIONS as u64),
+    int("periods", "periods (weeks)", "", 1, MAX_PERIODS as u64),
+    int("burn_in", "periods left out of the run's KPIs, below periods", "", 0, MAX_PERIODS as u64 - 1),
+    other("baseline", "the policy others are compared with (default: the first)", Range::Text),
+    // [org]
+    other("org", "", Range::Table),
+    int("org.engineers", "number of engineers", "", 1, MAX_ENGINEERS as u64),
+    num(
+        "org.hours_per_period",
+        "contract hours per engineer per period",
+        "hours",
+        ABOVE_ZERO,
+        1e4,
+        "a number in (0, 10000]",
+    ),
+    num("org.token_price_per_million", "blended token price", "USD per million tokens", 0.0, 1e6, NONNEG),
+    num("org.incident_cost", "cost of one customer-facing incident", "USD", 0.0, BIG_USD, NONNEG),
+    int("org.survival_window", "periods a change must survive", "periods", 0, MAX_LAG as u64),
+    num("org.defect_detection", "probability per period that a defect is found", "", 0.0, 1.0, PROBABILITY),
+    num("org.incident_probability", "probability that a defect causes an incident", "", 0.0, 1.0, PROBABILITY),
+    num("org.value_noise", "sd of the log-normal production shock on value", "", 0.0, 10.0, "a number in [0, 10]"),
+    // [traits]
+    other(
+        "traits",
+        "Trait distributions: constant {value}, uniform {low, high}, normal {mean, sd},\n\
+         lognormal {mean, sd} (of the variable itself), beta {alpha, beta}, exponential {mean};\n\
+         each may be truncated with min and max.",
+        Range::Table,
+    ),
+    other("traits.skill", "multiplier on value per hour (1 = typical)", Range::Table),
+    other("traits.ai_leverage", "AI multiplies productivity by 1 + a (1 - exp(-tau/tau0))", Range::Table),
+    other("traits.integrity", "USD-equivalent disutility per gaming hour", Range::Table),
+    other("traits.intrinsic_motivation", "utility per USD of useful output", Range::Table),
+    other("traits.reward_sensitivity", "utility per USD of reward", Range::Table),
+    other("traits.cost_awareness", "share of own token bill felt, [0, 1]", Range::Table),
+    other("traits.*.dist", "distribution family", Range::Tag(DISTS)),
+    other("traits.*.value", "", Range::Param(FINITE)),
+    other("traits.*.low", "", Range::Param(FINITE)),
+    other("traits.*.high", "", Range::Param("a number >= low")),
+    other("traits.*.mean", "", Range::Param("a finite number (> 0 for lognormal and exponential)")),
+    other("traits.*.sd", "", Range::Param(NONNEG)),
+    other("traits.*.alpha", "", Range::Param(POSITIVE)),
+    other("traits.*.beta", "", Range::Param(POSITIVE)),
+    other("traits.*.min", "", Range::Param(FINITE)),
+    other("traits.*.max", "", Range::Param("a number >= min")),
+    num("traits.never_game_fraction", "engineers who never game", "", 0.0, 1.0, FRACTION),
+    other("traits.correlations", "Gaussian-copula correlations, rho in (-1, 1)", Range::List),
+    other("traits.correlations[].a", "", Range::Choice(TRAITS)),
+    other("traits.correlations[].b", "", Range::Choice(TRAITS)),
+    other("traits.correlations[].rho", "", Range::Param("a correlation strictly between -1 and 1")),
+    // [effort_cost]
+    other(
+        "effort_cost",
+        "Effort cost per period (USD-equivalent): separable c/2 sum h^2, total c/2 (sum h)^2,\n\
+         mixed c/2 [(1-s) sum h^2 + s (sum h)^2], power c/p sum h^p.",
+        Range::Table,
+    ),
+    other("effort_cost.form", "", Range::Choice(FORMS)),
+    num("effort_cost.substitution", "s", "", 0.0, 1.0, UNIT_INTERVAL),
+    num("effort_cost.exponent", "p", "", 1.0 + ABOVE_ZERO, 100.0, "a number > 1 and <= 100"),
+    num("effort_cost.coefficient", "c", "", 1e-12, BIG_USD, POSITIVE),
+    // [behavior]
+    other("behavior", "", Range::Table),
+    other("behavior.model", "", Range::Choice(MODELS)),
+    num("behavior.revision_rate", "probability per period of reconsidering", "", 0.0, 1.0, PROBABILITY),
+    num("behavior.beta", "Fermi sensitivity to the payoff difference", "per USD", 0.0, 1e6, NONNEG),
+    num("behavior.initial_gamers", "share starting as gamers", "", 0.0, 1.0, FRACTION),
+    num("behavior.forgetting", "Roth-Erev forgetting", "", 0.0, 1.0, UNIT_INTERVAL),
+    num("behavior.experimentation", "Roth-Erev experimentation", "", 0.0, 1.0, UNIT_INTERVAL),
+    num(
+        "behavior.initial_propensity",
+        "initial propensity of each strategy, USD-equivalent",
+        "",
+        ABOVE_ZERO,
+        BIG_USD,
+        POSITIVE,
+    ),
+    num("behavior.gamer_fraction", "share of gamers", "", 0.0, 1.0, FRACTION),
+    num("behavior.step", "hours moved per hill-climbing step", "hours", ABOVE_ZERO, 168.0, "a number in (0, 168]"),
+    num("behavior.temperature", "logit temperature; 0 = exact best response", "USD", 0.0, BIG_USD, NONNEG),
+    other("behavior.belief", "", Range::Choice(BELIEFS)),
+    num("behavior.alpha", "weight on the newest leaderboard", "", ABOVE_ZERO, 1.0, "a number in (0, 1]"),
+    // [[activity]]
+    other("activity", "Activities: what engineers can spend hours on (these replace the defaults).", Range::List),
+    other("activity[].name", "", Range::Text),
+    num("activity[].value_per_hour", "value at skill 1 without AI", "USD per hour", -BIG, BIG, FINITE),
+    other("activity[].uses_ai", "engineer chooses tokens per hour tau", Range::Bool),
+    num("activity[].tau0", "scale of diminishing returns to tokens", "tokens per hour", ABOVE_ZERO, BIG, POSITIVE),
+    num("activity[].max_tokens_per_hour", "most tokens through agents", "tokens per hour", 0.0, BIG, NONNEG),
+    num("activity[].tokens_per_hour", "fixed tokens", "tokens per hour", 0.0, BIG, NONNEG),
+    num(
+        "activity[].changes_per_hour",
+        "expected changes shipped per productive hour",
+        "changes per hour",
+        0.0,
+        1e4,
+        "a number in [0, 10000]",
+    ),
+    num("activity[].change_size", "relative size of each change", "", 0.0, BIG, NONNEG),
+    num("activity[].usefulness", "probability a surviving change is judged useful", "", 0.0, 1.0, PROBABILITY),
+    num("activity[].defect_rate", "probability a change is defective", "", 0.0, 1.0, PROBABILITY),
+    num("activity[].review_hours_per_change", "review load on peers", "hours", 0.0, 1e4, "a number in [0, 10000]"),
+    num("activity[].cycle_time_days", "time from start to production", "days", 0.0, 1e6, NONNEG),
+    other("activity[].gaming", "hours here count as gaming", Range::Bool),
+    other("activity[].skill_scaled", "output scales with skill", Range::Bool),
+    other("activity[].signals", "extra signal units per productive hour", Range::Map("a table of signal names")),
+    num("activity[].signals.*", "", "signal units per hour", -BIG, BIG, FINITE),
+    // [[policy]]
+    other(
+        "policy",
+        "Policies. metric: a built-in name (tokens, deployments, normalized_deployments,\n\
+         shipped_and_survived, dora, customer_impact, value) or { signals = {...}, noise, delay, window }.\n\
+         reward: none | leaderboard {top_fraction, prize, bottom_fraction, penalty} |\n\
+         linear {rate} | threshold {quota, bonus}; amounts in USD per period.",
+        Range::List,
+    ),
+    other("policy[].name", "", Range::Text),
+    other("policy[].description", "", Range::Text),
+    other("policy[].metric", "", Range::Map("a built-in metric name or a table")),
+    other("policy[].metric.name", "", Range::Text),
+    other("policy[].metric.builtin", "", Range::Choice(&BUILTIN_METRICS)),
+    other("policy[].metric.signals", "", Range::Map("signal weights (e.g. { tokens = 1.0 }) or `builtin`")),
+    num("policy[].metric.signals.*", "", "", -BIG, BIG, "a finite weight"),
+    other("policy[].metric.noise", "", Range::Table),
+    other("policy[].metric.noise.dist", "", Range::Tag(NOISES)),
+    num("policy[].metric.noise.sd", "", "", 0.0, BIG_USD, NONNEG),
+    int("policy[].metric.delay", "", "periods", 0, MAX_LAG as u64),
+    int("policy[].metric.window", "", "periods", 1, MAX_LAG as u64),
+    other("policy[].reward", "", Range::Table),
+    other("policy[].reward.scheme", "", Range::Tag(SCHEMES)),
+    num("policy[].reward.top_fraction", "", "", 0.0, 1.0, FRACTION),
+    num("policy[].reward.prize", "", "USD", 0.0, BIG_USD, NONNEG),
+    num("policy[].reward.bottom_fraction", "", "", 0.0, 1.0, FRACTION),
+    num("policy[].reward.penalty", "", "USD", 0.0, BIG_USD, NONNEG),
+    num("policy[].reward.rate", "", "USD per metric unit", -BIG_USD, BIG_USD, FINITE),
+    num("policy[].reward.quota", "", "metric units", -BIG, BIG, FINITE),
+    num("policy[].reward.bonus", "", "USD", 0.0, BIG_USD, NONNEG),
+    other("policy[].audit", "", Range::Table),
+    num("policy[].audit.probability", "", "", 0.0, 1.0, PROBABILITY),
+    num("policy[].audit.sensitivity", "", "", 0.0, 1.0, UNIT_INTERVAL),
+    num("policy[].audit.penalty", "", "USD", 0.0, BIG_USD, NONNEG),
+    num("policy[].token_cap", "tokens per engineer per period", "tokens per period", 0.0, 1e18, NONNEG),
+    other("policy[].schedule", "", Range::List),
+    int("policy[].schedule[].from", "", "", 0, u32::MAX as u64),
+    other("policy[].schedule[].policy", "", Range::Text),
+];
+
+/// The pattern of a concrete path: list indices and selectors become `[]`,
+/// a signal's name `*`, and so does a trait's name inside its table
+/// (`policy[kirorank].metric.signals.tokens` → `policy[].metric.signals.*`,
+/// `traits.skill.mean` → `traits.*.mean`; `traits.skill` stays).
+pub fn pattern(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut parent = "";
+    for (i, seg) in path.split('.').enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        let key = seg.split('[').next().unwrap_or(seg);
+        let inside_trait = i == 1 && parent == "traits" && TRAITS.contains(&key) && path.split('.').nth(2).is_some();
+        if inside_trait || parent == "signals" {
+            out.push('*');
+        } else {
+            out.push_str(key);
+            if seg.contains('[') {
+                out.push_str("[]");
+            }
+        }
+        parent = key;
+    }
+    out
+}
+
+/// The row of a path (concrete or a pattern).
+pub fn field(path: &str) -> Option<&'static Field> {
+    let p = pattern(path);
+    FIELDS.iter().find(|f| f.path == p)
+}
+
+/// What `path` allows, in words (its row's [`Field::expected`]).
+pub fn expected(path: &str) -> Option<String> {
+    field(path).map(Field::expected)
+}
+
+/// Checks a number against its row's range; the error names `path`, the
+/// value and the range.
+pub fn check(path: &str, v: f64) -> Result<()> {
+    match field(path) {
+        Some(f @ Field { range: Range::Num { lo, hi, .. }, .. }) => {
+            if v.is_finite() && v >= *lo && v <= *hi {
+                Ok(())
+            } else {
+                Err(Error::invalid(path, v, f.expected()))
+            }
+        }
+        _ => Err(Error::invalid(path, v, "a field with a numeric range in the schema")),
+    }
+}
+
+/// Checks an integer against its row's range.
+pub fn check_int(path: &str, v: u64) -> Result<()> {
+    match field(path) {
+        Some(f @ Field { range: Range::Int { lo, hi }, .. }) => {
+            if v >= *lo && v <= *hi {
+                Ok(())
+            } else {
+                Err(Error::invalid(path, v, f.expected()))
+            }
+        }
+        _ => Err(Error::invalid(path, v, "a field with an integer range in the schema")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_strip_indices_traits_and_signals() {
+        assert_eq!(pattern("policy[kirorank].reward.prize"), "policy[].reward.prize");
+        assert_eq!(pattern("traits.skill.mean"), "traits.*.mean");
+        assert_eq!(pattern("traits.skill"), "traits.skill");
+        assert_eq!(pattern("traits.correlations[0].rho"), "traits.correlations[].rho");
+        assert_eq!(pattern("activity[2].signals.tokens"), "activity[].signals.*");
+        assert_eq!(pattern("org.engineers"), "org.engineers");
+    }
+
+    #[test]
+    fn every_row_is_unique_and_every_child_has_its_parent() {
+        for (i, f) in FIELDS.iter().enumerate() {
+            assert!(FIELDS[..i].iter().all(|g| g.path != f.path), "{} twice", f.path);
+            if let Some((parent, _)) = f.path.rsplit_once('.') {
+                let parent = parent.trim_end_matches("[]");
+                let parent = if parent.starts_with("traits.") && parent != "traits.correlations" {
+                    "traits.skill"
+                } else {
+                    parent
+                };
+                assert!(FIELDS.iter().any(|g| g.path == parent), "{} has no parent row {parent}", f.path);
+            }
+            if let Range::Num { lo, hi, .. } = f.range {
+                assert!(lo < hi, "{}", f.path);
+            }
+        }
+    }
+
+    #[test]
+    fn checks_use_the_rows_range_and_words() {
+        let e = check("org.incident_cost", -5.0).unwrap_err().to_string();
+        assert_eq!(e, "org.incident_cost: -5 is not allowed; expected a number >= 0 (USD)");
+        assert!(check("org.incident_cost", 5.0).is_ok());
+        assert!(check("org.incident_cost", f64::NAN).is_err());
+        assert!(check("policy[3].reward.prize", -1.0).unwrap_err().to_string().contains("policy[3].reward.prize"));
+        let e = check_int("org.survival_window", 521).unwrap_err().to_string();
+        assert!(e.contains("[0, 520] (periods)"), "{e}");
+        // A path with no numeric row is an error, never a silent pass.
+        assert!(check("org.nothing", 1.0).is_err());
+    }
+}
