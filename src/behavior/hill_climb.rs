@@ -71,11 +71,11 @@ impl BehaviorRule for HillClimb {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::behavior::belief::Belief;
     use crate::behavior::best_response::tests::{agent, tables};
     use crate::behavior::best_response::{Agent, PlanTables, Scratch, TOL, solve};
     use crate::engine::state::Warm;
     use crate::model::activity::EffortForm;
-    use crate::model::reward::Belief;
 
     fn engineer(never_games: bool) -> Engineer {
         Engineer {

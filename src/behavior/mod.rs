@@ -55,6 +55,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::model::schema::check;
 
+pub(crate) mod belief;
 pub(crate) mod best_response;
 mod fixed_types;
 mod hill_climb;

@@ -1,9 +1,9 @@
 //! What a behaviour plans with: the engineer's utility under this period's
 //! belief, the exact best response, and the plan chosen.
 
+use crate::behavior::belief::Belief;
 use crate::behavior::best_response::{Agent, PlanTables, Scratch, evaluate, solve};
 use crate::engine::state::Warm;
-use crate::model::reward::Belief;
 
 /// One engineer's planning problem for one period. A behaviour's
 /// [`choose`](crate::behavior::BehaviorRule::choose) reads it and leaves a

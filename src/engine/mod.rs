@@ -38,10 +38,11 @@ use rayon::prelude::*;
 
 use crate::analysis::kpi::{aggregate, k};
 use crate::analysis::stats::spearman;
+use crate::behavior::belief::Belief;
 use crate::behavior::best_response::{Agent, Scratch};
 use crate::behavior::{BehaviorRule, BeliefRule, Draws, Peers, Planner, WithRule};
 use crate::model::metric;
-use crate::model::reward::{Belief, Reward};
+use crate::model::reward::Reward;
 pub use board::top_k;
 use board::{Board, select_top, top_k_overlap};
 pub(crate) use compile::Compiled;

@@ -15,9 +15,9 @@
 //! Temperature 0 returns that optimum; above 0, a logit choice among the
 //! candidates.
 
+use crate::behavior::belief::{Belief, Point};
 use crate::behavior::{BehaviorRule, Engineer, Planner};
 use crate::model::activity::EffortCost;
-use crate::model::reward::{Belief, Point};
 
 /// Every engineer plays the exact best response, gaming open unless they
 /// never game. The default behaviour.
