@@ -5,6 +5,7 @@ use thiserror::Error;
 /// Errors returned by the library. Each names the offending field by its
 /// path in the scenario (for example `policy[1].reward.top_fraction`).
 #[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Error {
     /// A field holds a value outside what the model allows.
     #[error("{path}: {value} is not allowed; expected {expected}")]

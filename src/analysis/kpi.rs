@@ -41,6 +41,7 @@ pub use crate::engine::view::{PeriodView, Totals};
 /// How a KPI's per-period values combine over a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Aggregate {
     /// Total over the counted periods.
     Sum,

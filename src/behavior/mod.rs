@@ -75,6 +75,7 @@ pub use rule::{BehaviorRule, Draws, Engineer, Peers, Strategy};
 /// How engineers update beliefs about leaderboard cut-offs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "rule", rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum BeliefRule {
     /// Adaptive expectations: `belief += alpha (observed - belief)`.
     Adaptive {
@@ -88,6 +89,7 @@ pub enum BeliefRule {
 /// The learning model.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "model", rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Model {
     /// Every engineer best-responds (gaming allowed unless they never game).
     BestResponse,
@@ -194,5 +196,44 @@ impl Behavior {
             Model::FixedTypes { gamer_fraction } => check("behavior.gamer_fraction", gamer_fraction),
             Model::HillClimb { step } => check("behavior.step", step),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_names_each_model_parameter_out_of_range() {
+        let with = |model: Model| Behavior { model, ..Behavior::default() }.validate();
+        let bad = [
+            (Model::Imitation { revision_rate: 1.5, beta: 0.01, initial_gamers: 0.1 }, "behavior.revision_rate"),
+            (Model::Imitation { revision_rate: 0.2, beta: -1.0, initial_gamers: 0.1 }, "behavior.beta"),
+            (Model::Imitation { revision_rate: 0.2, beta: 0.01, initial_gamers: 2.0 }, "behavior.initial_gamers"),
+            (
+                Model::RothErev { forgetting: -0.1, experimentation: 0.2, initial_propensity: 1.0 },
+                "behavior.forgetting",
+            ),
+            (
+                Model::RothErev { forgetting: 0.1, experimentation: 1.2, initial_propensity: 1.0 },
+                "behavior.experimentation",
+            ),
+            (
+                Model::RothErev { forgetting: 0.1, experimentation: 0.2, initial_propensity: 0.0 },
+                "behavior.initial_propensity",
+            ),
+            (Model::FixedTypes { gamer_fraction: f64::NAN }, "behavior.gamer_fraction"),
+            (Model::HillClimb { step: 0.0 }, "behavior.step"),
+            (Model::HillClimb { step: 169.0 }, "behavior.step"),
+        ];
+        for (model, path) in bad {
+            let e = with(model).unwrap_err().to_string();
+            assert!(e.starts_with(path), "{model:?}: {e}");
+        }
+        assert!(with(Model::HillClimb { step: 1.0 }).is_ok());
+        let e = Behavior { temperature: -1.0, ..Behavior::default() }.validate().unwrap_err().to_string();
+        assert!(e.starts_with("behavior.temperature"), "{e}");
+        let e = Behavior { belief: BeliefRule::Adaptive { alpha: 0.0 }, ..Behavior::default() }.validate();
+        assert!(e.unwrap_err().to_string().starts_with("behavior.alpha"));
     }
 }

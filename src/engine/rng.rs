@@ -19,6 +19,7 @@ use rand_chacha::ChaCha8Rng;
 /// change in how many draws one mechanism takes does not shift another's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u64)]
+#[non_exhaustive]
 pub enum Purpose {
     /// Engineer traits, drawn once per replication.
     Population = 1,

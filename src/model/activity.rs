@@ -159,6 +159,7 @@ pub fn default_activities() -> Vec<Activity> {
 /// The shape of the convex effort cost, USD-equivalent per period.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "form", rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum EffortForm {
     /// `c/2 * sum_k h_k^2`: activities do not crowd each other out.
     Separable,

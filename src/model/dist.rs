@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 /// A univariate distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "dist", rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Dist {
     /// Always `value`.
     Constant {

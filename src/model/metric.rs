@@ -48,6 +48,7 @@ pub const SIG_REVIEW: usize = 7;
 /// Measurement noise on an observed metric.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Noise {
     /// Observed exactly.
     #[default]

@@ -36,6 +36,7 @@ pub trait RewardRule: Send + Sync + fmt::Debug {
 /// [`Reward::Custom`] rule cannot be written to a file.
 #[derive(Clone, Serialize, Deserialize, Default)]
 #[serde(tag = "scheme", rename_all = "lowercase", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Reward {
     /// Nothing depends on the metric.
     #[default]

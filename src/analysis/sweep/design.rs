@@ -12,6 +12,7 @@ use crate::model::scenario::Scenario;
 
 /// How a group's points are chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum Design {
     /// Every combination of every parameter's values.
     Factorial,
@@ -25,6 +26,7 @@ pub enum Design {
 
 /// A parameter's values: a list, or a range.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Values {
     /// Explicit values (TOML, written as given).
     List(Vec<String>),
