@@ -17,7 +17,7 @@ pub fn normal_cdf(x: f64) -> f64 {
 
 /// The normal distribution function and density at `x`, sharing one exponential.
 #[inline]
-pub fn normal_cdf_pdf(x: f64) -> (f64, f64) {
+pub(crate) fn normal_cdf_pdf(x: f64) -> (f64, f64) {
     let z = x.abs();
     let e = (-0.5 * z * z).exp();
     let tail = if z > 37.0 {
@@ -64,7 +64,7 @@ pub fn normal_quantile(p: f64) -> f64 {
 
 /// Acklam's rational approximation to the standard normal quantile,
 /// relative error below 1.2e-9 over (0, 1), without the refinement step.
-pub fn normal_quantile_fast(p: f64) -> f64 {
+pub(crate) fn normal_quantile_fast(p: f64) -> f64 {
     const A: [f64; 6] = [
         -3.969_683_028_665_376e1,
         2.209_460_984_245_205e2,
@@ -208,13 +208,13 @@ impl BetaConsts {
 }
 
 /// Beta distribution function I_x(alpha, beta).
-pub fn beta_cdf(x: f64, alpha: f64, beta: f64) -> f64 {
+pub(crate) fn beta_cdf(x: f64, alpha: f64, beta: f64) -> f64 {
     inc_beta(alpha, beta, x)
 }
 
 /// Beta quantile: Newton steps on [`beta_cdf`], kept inside a shrinking
 /// bisection bracket so that it always converges.
-pub fn beta_quantile(u: f64, alpha: f64, beta: f64) -> f64 {
+pub(crate) fn beta_quantile(u: f64, alpha: f64, beta: f64) -> f64 {
     let consts = BetaConsts::new(alpha, beta);
     let (mut lo, mut hi) = (0.0f64, 1.0f64);
     let mut x = (alpha / (alpha + beta)).clamp(1e-12, 1.0 - 1e-12);
@@ -239,14 +239,14 @@ pub fn beta_quantile(u: f64, alpha: f64, beta: f64) -> f64 {
 }
 
 /// Student t distribution function with `df` degrees of freedom.
-pub fn t_cdf(t: f64, df: f64) -> f64 {
+pub(crate) fn t_cdf(t: f64, df: f64) -> f64 {
     let x = df / (df + t * t);
     let tail = 0.5 * inc_beta(df / 2.0, 0.5, x);
     if t > 0.0 { 1.0 - tail } else { tail }
 }
 
 /// Student t quantile (bisection on [`t_cdf`]; used for confidence intervals).
-pub fn t_quantile(p: f64, df: f64) -> f64 {
+pub(crate) fn t_quantile(p: f64, df: f64) -> f64 {
     if !(df.is_finite()) || df > 1e6 {
         return normal_quantile(p);
     }
@@ -355,7 +355,7 @@ impl RunningEstimate {
 /// 10,000 to 1,000,000 values it takes 24-48 ns a value on this machine
 /// against the radix sort's 41-111 ns (six passes over 16-byte pairs, bound
 /// by memory). Ranking needs a sort; here the `n log n` one is the cheaper.
-pub fn ranks_into(xs: &[f64], out: &mut [f64]) {
+pub(crate) fn ranks_into(xs: &[f64], out: &mut [f64]) {
     let key = |x: f64| {
         let b = (x + 0.0).to_bits();
         if b >> 63 == 1 { !b } else { b | 1 << 63 }

@@ -80,7 +80,7 @@ impl Streams {
     /// of `agent`'s stream in `period`: the same numbers as a fresh
     /// [`Streams::stream`], without setting up the key and buffer again
     /// (which an agent-step loop would otherwise do once per engineer).
-    pub fn reseat(&self, rng: &mut ChaCha8Rng, agent: u64, period: i64) {
+    pub(crate) fn reseat(&self, rng: &mut ChaCha8Rng, agent: u64, period: i64) {
         seat(rng, agent, period, 0);
     }
 
@@ -94,7 +94,7 @@ impl Streams {
 
     /// A 64-bit key for `(agent, period)`, used to break ties in rankings
     /// fairly and reproducibly.
-    pub fn tie_key(&self, agent: u64, period: i64) -> u64 {
+    pub(crate) fn tie_key(&self, agent: u64, period: i64) -> u64 {
         let k = u64::from_le_bytes(self.keys[Purpose::Measurement as usize][..8].try_into().unwrap_or([0; 8]));
         splitmix(k ^ splitmix(agent ^ splitmix(period as u64)))
     }
@@ -109,7 +109,7 @@ fn splitmix(mut z: u64) -> u64 {
 
 /// A uniform number in the open interval (0, 1).
 #[inline]
-pub fn open01<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+pub(crate) fn open01<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     ((rng.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
 }
 
@@ -123,13 +123,15 @@ pub fn std_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
 
 /// A Poisson draw with mean `mean` by inversion of one uniform; for large
 /// means a continuity-corrected normal quantile of the same uniform.
-pub fn poisson<R: Rng + ?Sized>(rng: &mut R, mean: f64) -> u32 {
+#[cfg(test)]
+fn poisson<R: Rng + ?Sized>(rng: &mut R, mean: f64) -> u32 {
     let u = open01(rng);
     poisson_inv(u, mean)
 }
 
-/// The Poisson quantile of `u` (see [`poisson`]).
-pub fn poisson_inv(u: f64, mean: f64) -> u32 {
+/// The Poisson quantile of `u`: inversion, or for large means a
+/// continuity-corrected normal quantile.
+pub(crate) fn poisson_inv(u: f64, mean: f64) -> u32 {
     if mean <= 0.0 {
         return 0;
     }
@@ -150,12 +152,14 @@ pub fn poisson_inv(u: f64, mean: f64) -> u32 {
 
 /// A binomial draw (`n` trials, success probability `p`) by inversion of one
 /// uniform; a normal approximation once `n` is large.
-pub fn binomial<R: Rng + ?Sized>(rng: &mut R, n: u32, p: f64) -> u32 {
+#[cfg(test)]
+fn binomial<R: Rng + ?Sized>(rng: &mut R, n: u32, p: f64) -> u32 {
     binomial_inv(open01(rng), n, p)
 }
 
-/// The binomial quantile of `u` (see [`binomial`]).
-pub fn binomial_inv(u: f64, n: u32, p: f64) -> u32 {
+/// The binomial quantile of `u`: inversion, or a normal approximation once
+/// `n` is large.
+pub(crate) fn binomial_inv(u: f64, n: u32, p: f64) -> u32 {
     if n == 0 || p <= 0.0 {
         return 0;
     }

@@ -122,7 +122,7 @@ pub fn final_board_csv(r: &Results) -> String {
 }
 
 /// Splits one CSV line into fields (RFC 4180 quoting, as [`csv_field`] writes it).
-pub fn csv_split(line: &str) -> Vec<String> {
+pub(crate) fn csv_split(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -237,7 +237,7 @@ fn pm(e: &Estimate) -> String {
 }
 
 /// KPIs shown in the text table.
-pub const TABLE_KPIS: [&str; 5] = ["token_cost", "useful_output", "incident_cost", "net_value", "gaming_share"];
+pub(crate) const TABLE_KPIS: [&str; 5] = ["token_cost", "useful_output", "incident_cost", "net_value", "gaming_share"];
 
 /// The comparison table: policies x main KPIs, mean ± 95% CI half-width,
 /// and the paired difference in net value against the baseline.

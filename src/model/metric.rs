@@ -29,21 +29,21 @@ pub const BUILTIN_SIGNALS: [&str; 8] = [
 ];
 
 /// Index of the `tokens` signal.
-pub const SIG_TOKENS: usize = 0;
+pub(crate) const SIG_TOKENS: usize = 0;
 /// Index of the `value` signal (useful output produced, USD).
-pub const SIG_VALUE: usize = 1;
+pub(crate) const SIG_VALUE: usize = 1;
 /// Index of the `deployments` signal (changes shipped).
-pub const SIG_DEPLOYMENTS: usize = 2;
+pub(crate) const SIG_DEPLOYMENTS: usize = 2;
 /// Index of the `normalized_deployments` signal.
-pub const SIG_NORMALIZED: usize = 3;
+pub(crate) const SIG_NORMALIZED: usize = 3;
 /// Index of the `shipped_and_survived` signal.
-pub const SIG_SURVIVED: usize = 4;
+pub(crate) const SIG_SURVIVED: usize = 4;
 /// Index of the `failed_changes` signal (rolled back within the survival window).
-pub const SIG_FAILED: usize = 5;
+pub(crate) const SIG_FAILED: usize = 5;
 /// Index of the `incidents` signal.
-pub const SIG_INCIDENTS: usize = 6;
+pub(crate) const SIG_INCIDENTS: usize = 6;
 /// Index of the `review_hours` signal (review load put on peers).
-pub const SIG_REVIEW: usize = 7;
+pub(crate) const SIG_REVIEW: usize = 7;
 
 /// Measurement noise on an observed metric.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]

@@ -163,7 +163,7 @@ impl Reward {
 }
 
 /// Numbers of winners and losers on a leaderboard of `n` engineers.
-pub fn leaderboard_counts(n: usize, top_fraction: f64, bottom_fraction: f64) -> (usize, usize) {
+pub(crate) fn leaderboard_counts(n: usize, top_fraction: f64, bottom_fraction: f64) -> (usize, usize) {
     let top = ((top_fraction * n as f64).round() as usize).min(n);
     let bottom = ((bottom_fraction * n as f64).round() as usize).min(n - top);
     (top, bottom)

@@ -82,7 +82,7 @@ const MAX_STATE_CELLS: f64 = 2.0e9;
 impl Scenario {
     /// Checks that the per-period series of every run fit in memory, for
     /// experiments that keep them ([`crate::run`]; a streamed run does not).
-    pub fn check_series_fit(&self) -> Result<()> {
+    pub(crate) fn check_series_fit(&self) -> Result<()> {
         /// Most time-series values (policies x replications x periods x KPIs) held in memory.
         const MAX_SERIES_CELLS: f64 = 5.0e7;
         let kpis = crate::analysis::kpi::k::FIXED + self.activities.len() + 1;
