@@ -248,7 +248,12 @@ fn sig3(x: f64) -> String {
     if a == 0.0 {
         return "0".into();
     }
-    let decimals = (2 - a.log10().floor() as i32).clamp(0, 3) as usize;
+    let magnitude = a.log10().floor() as i32;
+    let mut decimals = (2 - magnitude).clamp(0, 3) as usize;
+    // 0.9997 rounds up to 1.000: one decimal fewer keeps three figures.
+    if format!("{a:.decimals$}").parse::<f64>().is_ok_and(|r| r >= 10f64.powi(magnitude + 1)) {
+        decimals = decimals.saturating_sub(1);
+    }
     format!("{x:.decimals$}")
 }
 
@@ -512,4 +517,43 @@ pub fn verdict(r: &Results) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_have_one_style() {
+        let cases = [
+            (755_212.0, "755k"),
+            (7938.0, "7.94k"),
+            (2_334_000.0, "2.33M"),
+            (-1984.0, "-1.98k"),
+            (999.7, "1.00k"),
+            (64.55, "64.5"),
+            (0.0396, "0.040"),
+            (2e-12, "0"),
+            (-3e-9, "0"),
+            (0.0, "0"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(human(x), want, "{x}");
+        }
+        assert_eq!(signed(12_400.0), "+12.4k");
+        assert_eq!(kpi_value("gaming_share", 0.0713), "7.1%");
+        // A cost's interval is shown from 0; a difference's is not.
+        let e = Estimate { mean: 10.0, ci_low: -4.0, ci_high: 24.0, n: 3 };
+        assert_eq!(kpi_interval("token_cost", &e), "[0, 24.0]");
+        assert_eq!(kpi_diff_interval("token_cost", &e), "[-4.00, 24.0]");
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_within_the_width() {
+        let text = "the token bill is 2.6x the organisation under no-leaderboard; useful output is flat";
+        let w = wrap(text, 30, 4);
+        assert!(w.lines().all(|l| l.chars().count() <= 30), "{w}");
+        assert_eq!(w.split_whitespace().collect::<Vec<_>>(), text.split_whitespace().collect::<Vec<_>>());
+        assert!(w.lines().skip(1).all(|l| l.starts_with("    ")), "{w}");
+    }
 }
