@@ -73,14 +73,20 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
         /// Replications averaged in the story (default 1: one organisation's year).
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = replications_arg)]
         replications: u32,
         /// Periods (weeks).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true, value_parser = periods_arg)]
         periods: Option<u32>,
         /// Engineers.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true, value_parser = engineers_arg)]
         engineers: Option<usize>,
+        /// Set a field by its path before running, as `run --set` does (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+        /// Also write the story (as printed, without pauses) to this file.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Run a scenario over the design in its `[sweep]` section (resumable; shardable).
     Sweep {
@@ -90,7 +96,7 @@ enum Command {
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
         /// Replications per task (overrides the scenario's).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true, value_parser = replications_arg)]
         replications: Option<u32>,
         /// Worker threads (default: all cores).
         #[arg(long)]
@@ -119,10 +125,10 @@ enum Command {
         /// The output directory of `goodhart run` or `goodhart compare`.
         dir: PathBuf,
     },
-    /// Check a scenario file and print it resolved (every default filled in).
+    /// Check a scenario file (or a scenario preset) and print it resolved (every default filled in).
     Validate {
-        /// The scenario file.
-        file: PathBuf,
+        /// A scenario file (.toml) or the name of a scenario preset.
+        file: String,
     },
 }
 
@@ -132,13 +138,13 @@ struct Shared {
     #[arg(long)]
     seed: Option<u64>,
     /// Replications.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = replications_arg)]
     replications: Option<u32>,
     /// Periods (weeks).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = periods_arg)]
     periods: Option<u32>,
     /// Engineers.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = engineers_arg)]
     engineers: Option<usize>,
     /// Periods left out of the run's KPIs at the start.
     #[arg(long = "burn-in")]
@@ -164,6 +170,26 @@ struct Shared {
     /// payoff, hours.ACTIVITY, ai_intensity.ACTIVITY, or a trait such as skill)
     #[arg(long, value_name = "VARS")]
     agents: Option<String>,
+}
+
+/// A count on the command line: a whole number, else a message saying
+/// what the count is (clap alone would call `-1` an unexpected argument).
+/// Zero passes, for the scenario's check to name the field and its range.
+fn count_arg<T: TryFrom<u64>>(s: &str, what: &str) -> Result<T, String> {
+    let wrong = || format!("`{s}` is not a number of {what}; expected a whole number >= 1");
+    s.trim().parse::<u64>().ok().and_then(|v| T::try_from(v).ok()).ok_or_else(wrong)
+}
+
+fn replications_arg(s: &str) -> Result<u32, String> {
+    count_arg(s, "replications")
+}
+
+fn periods_arg(s: &str) -> Result<u32, String> {
+    count_arg(s, "periods (weeks)")
+}
+
+fn engineers_arg(s: &str) -> Result<usize, String> {
+    count_arg(s, "engineers")
 }
 
 /// Bad input: exit code 2.
@@ -238,11 +264,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Validate { file } => {
-            let sc = load_file(&file)?;
+            let sc = load_scenario(&file)?;
             write!(std::io::stdout(), "{}", format::write_scenario(&sc))?;
             eprintln!(
                 "{}: valid ({} policies, {} engineers, {} periods, {} replications)",
-                file.display(),
+                file,
                 sc.policies.len(),
                 sc.org.engineers,
                 sc.periods,
@@ -250,7 +276,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Story { scenario, policy, pace, seed, replications, periods, engineers } => {
+        Command::Story { scenario, policy, pace, seed, replications, periods, engineers, set, out } => {
             if !(pace.is_finite() && (0.0..=3600.0).contains(&pace)) {
                 return Err(bad(format!("--pace: {pace} is not allowed; expected seconds in [0, 3600]")));
             }
@@ -265,7 +291,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 out: PathBuf::new(),
                 quiet: true,
                 no_report: true,
-                set: Vec::new(),
+                set,
                 agents: None,
             };
             apply_overrides(&mut sc, &shared)?;
@@ -274,16 +300,35 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let lines = goodhart::io::narrative::narrate(&results, &policy).ok_or_else(|| {
                 bad(format!("--policy: unknown policy `{policy}`; expected one of: {}", results.policies.join(", ")))
             })?;
+            // Lines wrap at word boundaries within the terminal's 100
+            // columns; weeks that repeat the one before collapse into one line.
+            let width = output::TERMINAL_COLUMNS;
+            let lines: Vec<String> =
+                goodhart::io::narrative::collapsed(&lines).iter().map(|l| output::wrap(l, width, 4)).collect();
+            let closing: Vec<String> = goodhart::io::narrative::closing(&results, &policy)
+                .split('\n')
+                .map(|p| output::wrap(p, width, 0))
+                .collect();
+            let head = output::wrap(&format!("{}: following {policy}", sc.name), width, 0);
+            let mut text = String::new();
             let mut o = std::io::stdout().lock();
-            writeln!(o, "{}: following {policy}\n", sc.name)?;
+            writeln!(o, "{head}\n")?;
+            text += &format!("{head}\n\n");
             for line in lines {
                 writeln!(o, "{line}")?;
+                text += &line;
+                text.push('\n');
                 o.flush()?;
                 if pace > 0.0 {
                     std::thread::sleep(std::time::Duration::from_secs_f64(pace));
                 }
             }
-            writeln!(o, "\n{}", goodhart::io::narrative::closing(&results, &policy))?;
+            let closing = closing.join("\n");
+            writeln!(o, "\n{closing}")?;
+            text += &format!("\n{closing}\n");
+            if let Some(f) = out {
+                write_atomic(&f, text.as_bytes())?;
+            }
             Ok(())
         }
         Command::Sweep { scenario, shard, replications, threads, out, quiet, mpi, force } => {
@@ -356,6 +401,12 @@ fn load_scenario(arg: &str) -> anyhow::Result<Scenario> {
         return load_file(path);
     }
     preset::scenario(arg).map_err(|_| {
+        if preset::policies().iter().any(|p| p.name == arg) {
+            return bad(format!(
+                "`{arg}` is a policy preset, not a scenario; compare it with the baseline: \
+                 `goodhart compare no-leaderboard {arg}` (see `goodhart presets`)"
+            ));
+        }
         let names: Vec<&str> = preset::SCENARIOS.iter().map(|p| p.name).collect();
         let hint = goodhart::error::closest(arg, &names).map(|b| format!("; did you mean `{b}`?")).unwrap_or_default();
         bad(format!("`{arg}` is neither a scenario file nor a scenario preset ({}){hint}", names.join(", ")))
@@ -532,7 +583,8 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     write_atomic(&out.join("summary.json"), output::summary_json(&results).as_bytes())?;
     write_atomic(&out.join("scenario.resolved.toml"), format::try_write_scenario(&results.scenario)?.as_bytes())?;
     write_atomic(&out.join("final_board.csv"), output::final_board_csv(&results).as_bytes())?;
-    let steps = sc.org.engineers as f64 * sc.periods as f64 * sc.replications as f64 * sc.policies.len() as f64;
+    // A count of agent-steps: an integer in run.json.
+    let steps = sc.org.engineers as u64 * sc.periods as u64 * sc.replications as u64 * sc.policies.len() as u64;
     let run = serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "scenario": sc.name,
@@ -544,7 +596,7 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
         "policies": sc.policies.len(),
         "agent_steps": steps,
         "elapsed_seconds": elapsed,
-        "agent_steps_per_second": steps / elapsed.max(1e-9),
+        "agent_steps_per_second": (steps as f64 / elapsed.max(1e-9)).round(),
         "command": std::env::args().collect::<Vec<_>>(),
     });
     write_atomic(&out.join("run.json"), (serde_json::to_string_pretty(&run)? + "\n").as_bytes())?;
@@ -566,10 +618,23 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
         let mut o = std::io::stdout().lock();
         writeln!(o, "{}\n", sc.name)?;
         write!(o, "{}", output::table(&results))?;
-        writeln!(o, "\n{}\n", output::verdict(&results))?;
-        writeln!(o, "Wrote {written} to {} ({elapsed:.1} s).", out.display())?;
+        let width = output::TERMINAL_COLUMNS;
+        writeln!(o, "\n{}\n", output::wrap(&output::verdict(&results), width, 0))?;
+        let wrote = format!("Wrote {written} to {} in {}.", out.display(), seconds(elapsed));
+        writeln!(o, "{}", output::wrap(&wrote, width, 0))?;
     }
     Ok(())
+}
+
+/// A wall time for people: `0.04 s`, `2.3 s`, `95 s` (never `0.0 s`).
+fn seconds(s: f64) -> String {
+    if s < 0.1 {
+        format!("{s:.2} s")
+    } else if s < 10.0 {
+        format!("{s:.1} s")
+    } else {
+        format!("{s:.0} s")
+    }
 }
 
 /// The sweep and its base scenario from a file.
@@ -678,7 +743,7 @@ fn run_sweep(path: &Path, shard: Option<&str>, run: &SweepRun, out: &Path) -> an
     if shard.count == 1 {
         finished.sort_by_key(|t| t.index);
         write_atomic(&out.join("sweep.csv"), sweep_files::sweep_csv(&meta.header, &finished).as_bytes())?;
-        finish_sweep(out, &base.name, &finished, run.quiet)?;
+        finish_sweep(out, &base.name, &meta.header, &finished, run.quiet)?;
     } else if !run.quiet {
         writeln!(
             std::io::stdout(),
@@ -723,15 +788,19 @@ fn sweep_mpi(_: &Path, _: &SweepRun, _: &Path) -> anyhow::Result<()> {
 
 /// Writes robustness.csv and the sweep's report from its finished tasks,
 /// and prints the robustness table.
-fn finish_sweep(out: &Path, title: &str, tasks: &[sweep::TaskResult], quiet: bool) -> anyhow::Result<()> {
+fn finish_sweep(out: &Path, title: &str, header: &str, tasks: &[sweep::TaskResult], quiet: bool) -> anyhow::Result<()> {
     let rob = sweep::robustness(tasks);
     write_atomic(&out.join("robustness.csv"), sweep_files::robustness_csv(&rob).as_bytes())?;
-    let chart = goodhart::io::chart::robustness(&rob).map_err(|e| anyhow!("cannot draw the robustness chart: {e}"))?;
-    let html =
-        goodhart::io::report::sweep_html(title, &rob, &chart).map_err(|e| anyhow!("cannot write the report: {e}"))?;
+    // Rows are named by their lever values (`kirorank, prize 500`), not by index.
+    let levers = sweep_files::lever_names(&sweep_files::parameter_columns(header), tasks);
+    let labels = sweep_files::robustness_labels(&rob, &levers);
+    let chart =
+        goodhart::io::chart::robustness(&rob, &labels).map_err(|e| anyhow!("cannot draw the robustness chart: {e}"))?;
+    let html = goodhart::io::report::sweep_html(title, &rob, &labels, &chart)
+        .map_err(|e| anyhow!("cannot write the report: {e}"))?;
     write_report(out, std::slice::from_ref(&chart), Some(&html))?;
     if !quiet {
-        let table = sweep_files::robustness_table(&rob);
+        let table = sweep_files::robustness_table(&rob, &labels);
         writeln!(std::io::stdout(), "Robustness across the sampled organisations (USD totals per run):\n{table}")?;
         writeln!(std::io::stdout(), "Wrote sweep.csv, robustness.csv, report.html and charts/ to {}.", out.display())?;
     }
@@ -758,7 +827,24 @@ fn merge(dir: &Path) -> anyhow::Result<()> {
         parts.push(sweep_files::PartFile { shard, file: p.display().to_string(), text });
     }
     let tasks = sweep_files::merge(&meta, &parts).map_err(|e| match e {
-        goodhart::Error::MissingTasks { .. } => bad(format!("{}: {e}", dir.display())),
+        goodhart::Error::MissingTasks { .. } => {
+            // Name the part files that are not there: shards count from 1 to N.
+            let mut missing: Vec<String> = Vec::new();
+            let counts: std::collections::BTreeSet<usize> = parts.iter().map(|p| p.shard.count).collect();
+            for n in counts {
+                for i in 1..=n {
+                    if !parts.iter().any(|p| p.shard.count == n && p.shard.index == i) {
+                        missing.push(format!("part-{i}-of-{n}.csv"));
+                    }
+                }
+            }
+            let named = if missing.is_empty() {
+                String::new()
+            } else {
+                format!("; missing part files: {}", missing.join(", "))
+            };
+            bad(format!("{}: {e}{named}", dir.display()))
+        }
         e => bad(e.to_string()),
     })?;
     write_atomic(&dir.join("sweep.csv"), sweep_files::sweep_csv(&meta.header, &tasks).as_bytes())?;
@@ -769,7 +855,7 @@ fn merge(dir: &Path) -> anyhow::Result<()> {
         parts.len(),
         dir.join("sweep.csv").display()
     )?;
-    finish_sweep(dir, &meta.title, &tasks, false)
+    finish_sweep(dir, &meta.title, &meta.header, &tasks, false)
 }
 
 /// A command line as a shell would accept it back (single-quoting where needed).

@@ -52,6 +52,10 @@ const PAGE_SCRIPT: &str = "return {
     .filter(function (u) { return !/^(data:|#)/.test(u); })
 };";
 
+/// One browser at a time: two headless Chromiums on a loaded 2-core
+/// machine lose their renderers.
+static ONE_BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Whether `GOODHART_REQUIRE_BROWSER=1`: a missing browser or report then fails the test.
 fn browser_required() -> bool {
     std::env::var("GOODHART_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
@@ -170,6 +174,7 @@ fn make_report() -> PathBuf {
 
 #[test]
 fn report_renders_in_a_browser() {
+    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let started = Instant::now();
     let (Some(chromium), Some(chromedriver)) = (find_on_path("chromium"), find_on_path("chromedriver")) else {
         if browser_required() {
@@ -474,4 +479,89 @@ fn base64_decodes_the_rfc_4648_vectors() {
     }
     assert_eq!(base64_decode("Zm9v\nYmFy").unwrap(), b"foobar");
     assert!(base64_decode("Zm9v*").is_err());
+}
+
+/// The layout at 1280 px, read by script: whether the page or a table
+/// scrolls sideways, and every table cell whose number wrapped (its first
+/// line of text laid out on more than one line) or overflows its cell.
+const LAYOUT_SCRIPT: &str = "var doc = document.documentElement;
+var wrapped = [], overflowing = [], tables = [];
+document.querySelectorAll('td, th').forEach(function (c) {
+  var t = c.firstChild;
+  if (t && t.nodeType === 3 && t.textContent.trim() !== '') {
+    var r = document.createRange(); r.selectNodeContents(t);
+    var lines = {}; Array.from(r.getClientRects()).forEach(function (q) { lines[Math.round(q.top)] = 1; });
+    if (Object.keys(lines).length > 1 && /[0-9]/.test(t.textContent)) { wrapped.push(t.textContent); }
+  }
+  if (c.scrollWidth > c.clientWidth + 1 && !c.classList.contains('policy')) { overflowing.push(c.textContent); }
+});
+document.querySelectorAll('table').forEach(function (t) {
+  var box = t.parentElement;
+  tables.push({ table: t.getBoundingClientRect().width, room: box.clientWidth });
+});
+return { page: [doc.scrollWidth, doc.clientWidth], wrapped: wrapped, overflowing: overflowing, tables: tables };";
+
+/// Loads `html` at 1280 px, saves a screenshot to `png`, and fails on a
+/// horizontal scroll, a table wider than its column, or a wrapped number.
+fn check_layout(chromium: &Path, chromedriver: &Path, html: &Path, png: &Path) {
+    let html = html.canonicalize().unwrap_or_else(|e| panic!("{}: {e}", html.display()));
+    let work = png.parent().unwrap_or(Path::new(".")).join("browser-work");
+    let mut driver = Driver::start(chromedriver, &work);
+    driver.new_session(chromium);
+    driver.cmd("POST", "url", json!({ "url": file_url(&html) }));
+    let l = driver.cmd("POST", "execute/sync", json!({ "script": LAYOUT_SCRIPT, "args": [] }));
+    let shot = driver.cmd("GET", "screenshot", Value::Null);
+    let bytes = base64_decode(shot.as_str().unwrap_or_default()).unwrap_or_default();
+    std::fs::write(png, &bytes).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
+    drop(driver);
+    let name = html.display();
+    let (sw, cw) = (l["page"][0].as_f64().unwrap_or(0.0), l["page"][1].as_f64().unwrap_or(0.0));
+    assert!(cw >= 1200.0 && sw <= cw, "{name}: the page scrolls sideways at 1280 px ({sw} > {cw})");
+    for t in l["tables"].as_array().into_iter().flatten() {
+        let (w, room) = (t["table"].as_f64().unwrap_or(0.0), t["room"].as_f64().unwrap_or(0.0));
+        assert!(w <= room + 1.0, "{name}: a table is {w} px wide in {room} px");
+    }
+    assert_eq!(l["wrapped"], json!([]), "{name}: numbers wrapped");
+    assert_eq!(l["overflowing"], json!([]), "{name}: cells overflow");
+}
+
+/// Runs the built `goodhart` with `args` (the output directory appended).
+fn goodhart_into(args: &[&str], out: &Path) {
+    let _ = std::fs::remove_dir_all(out);
+    let o = Command::new(env!("CARGO_BIN_EXE_goodhart"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .args(["--quiet", "--out"])
+        .arg(out)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run goodhart: {e}"));
+    assert!(o.status.success(), "goodhart {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Screenshots of the story's, a variant preset's and a sweep's report at
+/// 1280 px in `target/tmp/browser-report/*-1280.png`; none scrolls
+/// sideways or wraps a number.
+#[test]
+fn reports_fit_1280_px_without_wrapping_numbers() {
+    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let (Some(chromium), Some(chromedriver)) = (find_on_path("chromium"), find_on_path("chromedriver")) else {
+        if browser_required() {
+            panic!("GOODHART_REQUIRE_BROWSER=1 but chromium or chromedriver is not on PATH (run .ci/install-browser)");
+        }
+        eprintln!("browser layout test skipped: chromium/chromedriver not installed");
+        return;
+    };
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-report");
+    std::fs::create_dir_all(&dir).unwrap();
+    let small = ["--replications", "2", "--periods", "8", "--engineers", "40"];
+    let cases: [(&str, Vec<&str>); 3] = [
+        ("story", [&["run", "story"][..], &small].concat()),
+        ("adversarial", [&["run", "adversarial"][..], &small].concat()),
+        ("sweep", vec!["sweep", "examples/scenarios/sweep-small.toml", "--replications", "1"]),
+    ];
+    for (name, args) in cases {
+        let out = dir.join(name);
+        goodhart_into(&args, &out);
+        check_layout(&chromium, &chromedriver, &out.join("report.html"), &dir.join(format!("{name}-1280.png")));
+    }
 }

@@ -25,7 +25,12 @@ fn sharded_merged_and_resumed_sweeps_equal_the_single_run() {
     let rob = std::fs::read(one.join("robustness.csv")).unwrap();
     assert!(one.join("charts/robustness.svg").exists() && one.join("charts/robustness.png").exists());
     let report = std::fs::read_to_string(one.join("report.html")).unwrap();
-    assert!(report.contains("<svg class=\"chart\"") && report.contains("regret_mean") && !report.contains("http://"));
+    assert!(
+        report.contains("<svg class=\"chart\"")
+            && report.contains("regret mean")
+            && report.contains("prize 500")
+            && !report.contains("http://")
+    );
     for n in [1usize, 2, 3] {
         let dir = d.join(format!("n{n}"));
         for i in 1..=n {
@@ -38,7 +43,9 @@ fn sharded_merged_and_resumed_sweeps_equal_the_single_run() {
             std::fs::remove_file(&part).unwrap();
             let o = Command::new(bin()).arg("merge").arg(&dir).output().unwrap();
             assert_eq!(o.status.code(), Some(2));
-            assert!(String::from_utf8_lossy(&o.stderr).contains("missing"));
+            let err = String::from_utf8_lossy(&o.stderr);
+            // The missing part file is named, so the shard to rerun is plain.
+            assert!(err.contains("missing") && err.contains(&format!("part-1-of-{n}.csv")), "{err}");
             std::fs::write(&part, saved).unwrap();
             let o = Command::new(bin()).arg("merge").arg(&dir).output().unwrap();
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -1,8 +1,10 @@
 //! Charts: each as SVG (drawn with plotters) and PNG (the SVG rendered with
 //! resvg and a font embedded in the binary, so text renders on a bare
 //! machine). Colours are the Okabe–Ito palette, distinguishable by
-//! colour-blind readers.
+//! colour-blind readers; the baseline is dark grey in every chart. Weeks
+//! are numbered from 1, as in the story and the report.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use resvg::{tiny_skia, usvg};
@@ -12,20 +14,22 @@ use crate::io::report_data::{Band, ReportData};
 /// DejaVu Sans, embedded for PNG rendering (licence in `assets/fonts`).
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
-/// The Okabe–Ito colour-blind-safe palette (black last), then two of
-/// Tol's muted colours for larger comparisons.
-const PALETTE: [(u8, u8, u8); 10] = [
+/// The Okabe–Ito colour-blind-safe palette without its yellow (unreadable
+/// on white) and black (kept for the baseline), ordered so neighbours
+/// differ in hue, then two of Tol's muted colours for larger comparisons.
+const PALETTE: [(u8, u8, u8); 8] = [
     (0, 114, 178),
     (213, 94, 0),
     (0, 158, 115),
     (204, 121, 167),
-    (230, 159, 0),
     (86, 180, 233),
-    (240, 228, 66),
-    (0, 0, 0),
+    (230, 159, 0),
     (136, 34, 85),
     (153, 153, 51),
 ];
+
+/// The baseline's colour in every chart: a dark grey that no policy uses.
+pub const BASELINE: RGBColor = RGBColor(90, 90, 90);
 
 /// The colour of the `i`-th policy.
 pub fn colour(i: usize) -> RGBColor {
@@ -44,7 +48,12 @@ pub struct Chart {
     pub svg: String,
 }
 
-const SIZE: (u32, u32) = (900, 520);
+/// Width of every chart (px); heights follow the number of panels.
+const WIDTH: u32 = 900;
+/// Font sizes (px, as plotters takes them; the SVG carries size / 1.24).
+const TITLE: u32 = 20;
+const TEXT: u32 = 15;
+const SMALL: u32 = 13;
 
 fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
@@ -67,170 +76,375 @@ fn label(x: f64) -> String {
     crate::io::output::human(x)
 }
 
-/// A KPI over time: per policy the mean over replications and a 95%
-/// confidence band, with dashed markers where a schedule switches policy.
-pub fn kpi_over_time(d: &ReportData, kpi: &str, unit: &str) -> Result<Chart, String> {
-    let periods = d.periods;
-    // Per policy: (mean, CI low, CI high) per period.
-    let mut lines: Vec<(usize, Vec<Band>)> = Vec::new();
-    for (p, _) in d.policies.iter().enumerate() {
-        let Some(band) = d.band(p, kpi) else { continue };
-        lines.push((p, band.to_vec()));
+/// The drawn width (px) of `s` at plotters size `size`: DejaVu Sans
+/// averages about 0.6 em per character, and the SVG's em is size / 1.24.
+pub fn text_width(s: &str, size: u32) -> f64 {
+    s.chars().count() as f64 * 0.62 * size as f64 / 1.24
+}
+
+/// `s` cut to fit `px` at `size`, with an ellipsis where it was cut.
+pub fn fit(s: &str, size: u32, px: f64) -> String {
+    if text_width(s, size) <= px {
+        return s.to_string();
     }
-    let (lo, hi) = bounds(lines.iter().flat_map(|(_, v)| v.iter().flat_map(|&(_, a, b)| [a, b])));
-    let title = format!("{kpi} per period ({unit})");
+    let keep = ((px / text_width("m", size)) as usize).saturating_sub(1);
+    s.chars().take(keep).collect::<String>() + "…"
+}
+
+fn style(size: u32, h: HPos, v: VPos) -> TextStyle<'static> {
+    TextStyle::from(("sans-serif", size).into_font()).pos(Pos::new(h, v))
+}
+
+type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+
+/// A title line, and a key line under it in small grey text; returns the
+/// area left below them.
+fn header<'a>(root: &Area<'a>, title: &str, key: &str) -> Result<Area<'a>, String> {
+    let w = root.dim_in_pixel().0 as f64;
+    let (top, body) = root.split_vertically(if key.is_empty() { 36 } else { 58 });
+    top.draw(&Text::new(fit(title, TITLE, w - 16.0), (w as i32 / 2, 8), style(TITLE, HPos::Center, VPos::Top)))
+        .map_err(err)?;
+    if !key.is_empty() {
+        top.draw(&Text::new(
+            fit(key, SMALL, w - 16.0),
+            (w as i32 / 2, 36),
+            style(SMALL, HPos::Center, VPos::Top).color(&RGBColor(80, 80, 80)),
+        ))
+        .map_err(err)?;
+    }
+    Ok(body)
+}
+
+/// Whether a KPI is a share of a whole (drawn as a percentage).
+fn is_share(kpi: &str) -> bool {
+    kpi.ends_with("_share") || kpi.ends_with("_rate")
+}
+
+/// A KPI over time as small multiples: one panel per policy, each with the
+/// baseline in grey behind it, the mean over replications as a line and a
+/// light 95% band. Weeks are numbered from 1; a dashed line marks the first
+/// week under a schedule's next policy, labelled with that week.
+pub fn kpi_over_time(d: &ReportData, kpi: &str, unit: &str) -> Result<Chart, String> {
+    let periods = d.periods.max(2) as i32;
+    let bands: Vec<Option<&[Band]>> = (0..d.policies.len()).map(|p| d.band(p, kpi)).collect();
+    let (lo, hi) = bounds(bands.iter().flatten().flat_map(|v| v.iter().flat_map(|&(_, a, b)| [a, b])));
+    let panels: Vec<usize> = {
+        let others: Vec<usize> = (0..d.policies.len()).filter(|&p| p != d.baseline).collect();
+        if others.is_empty() { vec![d.baseline] } else { others }
+    };
+    let cols = panels.len().clamp(1, 3);
+    let rows = panels.len().div_ceil(cols);
+    let title = format!("{kpi} per week ({unit})");
+    let base = &d.policies[d.baseline];
+    let mut key = format!("grey: {base} (baseline); colour: the panel's policy; shaded: 95% interval");
+    if panels.iter().any(|&p| !d.switches[p].is_empty()) {
+        key += "; dashed: the week a schedule switches";
+    }
+    let share = is_share(kpi);
+    let fmt_y = move |y: &f64| if share { format!("{:.0}%", 100.0 * y) } else { label(*y) };
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 70 + 250 * rows as u32)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let mut c = ChartBuilder::on(&root)
-            .caption(&title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0f64..(periods.max(2) - 1) as f64, lo..hi)
-            .map_err(err)?;
-        c.configure_mesh()
-            .x_desc("period (week)")
-            .y_desc(unit)
-            .y_label_formatter(&|y| label(*y))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(err)?;
-        for (p, pts) in &lines {
-            let col = colour(*p);
-            let band: Vec<(f64, f64)> = pts
-                .iter()
-                .enumerate()
-                .map(|(t, v)| (t as f64, v.2))
-                .chain(pts.iter().enumerate().rev().map(|(t, v)| (t as f64, v.1)))
-                .collect();
-            c.draw_series(std::iter::once(Polygon::new(band, col.mix(0.18).filled()))).map_err(err)?;
-            c.draw_series(LineSeries::new(pts.iter().enumerate().map(|(t, v)| (t as f64, v.0)), col.stroke_width(2)))
-                .map_err(err)?
-                .label(d.policies[*p].clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(3)));
-            for &s in &d.switches[*p] {
-                let x = s as f64;
-                c.draw_series(DashedLineSeries::new(vec![(x, lo), (x, hi)], 6, 4, col.stroke_width(1))).map_err(err)?;
+        let body = header(&root, &title, &key)?;
+        let areas = body.split_evenly((rows, cols));
+        let pw = WIDTH as f64 / cols as f64;
+        for (&p, area) in panels.iter().zip(&areas) {
+            let mut c = ChartBuilder::on(area)
+                .caption(fit(&d.policies[p], TEXT, pw - 20.0), ("sans-serif", TEXT))
+                .margin_left(6)
+                .margin_right(18)
+                .margin_bottom(4)
+                .x_label_area_size(40)
+                .y_label_area_size(62)
+                .build_cartesian_2d(1i32..periods, lo..hi)
+                .map_err(err)?;
+            c.configure_mesh()
+                .x_desc("week")
+                .x_labels(6)
+                .y_labels(5)
+                .label_style(("sans-serif", SMALL))
+                .axis_desc_style(("sans-serif", SMALL))
+                .y_label_formatter(&fmt_y)
+                .light_line_style(WHITE.mix(0.0))
+                .bold_line_style(BLACK.mix(0.08))
+                .draw()
+                .map_err(err)?;
+            let mut draw = |q: usize, col: RGBColor, alpha: f64| -> Result<(), String> {
+                let Some(pts) = bands[q] else { return Ok(()) };
+                let week = |t: usize| t as i32 + 1;
+                let band: Vec<(i32, f64)> = pts
+                    .iter()
+                    .enumerate()
+                    .map(|(t, v)| (week(t), v.2))
+                    .chain(pts.iter().enumerate().rev().map(|(t, v)| (week(t), v.1)))
+                    .collect();
+                c.draw_series(std::iter::once(Polygon::new(band, col.mix(alpha).filled()))).map_err(err)?;
+                c.draw_series(LineSeries::new(
+                    pts.iter().enumerate().map(|(t, v)| (week(t), v.0)),
+                    col.stroke_width(2),
+                ))
+                .map_err(err)?;
+                Ok(())
+            };
+            if p != d.baseline {
+                draw(d.baseline, BASELINE, 0.10)?;
+            }
+            draw(p, policy_colour(d, p), 0.14)?;
+            for &s in &d.switches[p] {
+                let week = s as i32 + 1;
+                c.draw_series(DashedLineSeries::new(vec![(week, lo), (week, hi)], 6, 4, BLACK.stroke_width(1)))
+                    .map_err(err)?;
+                let (x, y) = c.backend_coord(&(week, hi));
+                let text = format!("switch, week {week}");
+                // Left of the line when the label would run past the panel.
+                let right = x as f64 + 4.0 + text_width(&text, SMALL) < area.get_pixel_range().0.end as f64 - 4.0;
+                let (pos, h) = if right { (x + 4, HPos::Left) } else { (x - 4, HPos::Right) };
+                root.draw(&Text::new(text, (pos, y + 3), style(SMALL, h, VPos::Top))).map_err(err)?;
             }
         }
-        c.configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(err)?;
         root.present().map_err(err)?;
     }
     Ok(Chart { name: format!("kpi-{kpi}"), title, svg })
 }
 
-/// The cost–output plane: each replication of each policy as a dot (token
-/// plus incident cost against useful output), the policy's mean as a large
-/// marker, the baseline ringed in black.
+/// A legend in its own column right of the data: a swatch and a name per
+/// entry, names cut to fit.
+fn legend(area: &Area<'_>, entries: &[(String, RGBColor)], top: i32) -> Result<(), String> {
+    let w = area.dim_in_pixel().0 as f64;
+    for (i, (name, col)) in entries.iter().enumerate() {
+        let y = top + 22 * i as i32;
+        area.draw(&Rectangle::new([(6, y - 5), (18, y + 5)], col.filled())).map_err(err)?;
+        area.draw(&Text::new(fit(name, SMALL, w - 30.0), (24, y), style(SMALL, HPos::Left, VPos::Center)))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// The colour of policy `p`: the baseline's grey, else the palette in
+/// order of the other policies (so eight of them get eight distinct hues).
+fn policy_colour(d: &ReportData, p: usize) -> RGBColor {
+    match p.cmp(&d.baseline) {
+        std::cmp::Ordering::Equal => BASELINE,
+        std::cmp::Ordering::Less => colour(p),
+        std::cmp::Ordering::Greater => colour(p - 1),
+    }
+}
+
+/// The cost–output plane: each replication of each policy as a small dot
+/// (token plus incident cost against useful output) and the policy's mean
+/// as a cross, the baseline's drawn last so nothing hides it. The legend
+/// sits right of the data. Replications spread more than the paired
+/// effects: the paired-difference chart beside it shows those.
 pub fn cost_output_plane(d: &ReportData) -> Result<Chart, String> {
     let pts: Vec<Vec<(f64, f64)>> = (0..d.policies.len()).map(|p| d.cost_output(p)).collect();
     let (xlo, xhi) = bounds(pts.iter().flatten().map(|p| p.0));
     let (ylo, yhi) = bounds(pts.iter().flatten().map(|p| p.1));
     let title = "Cost against useful output, per replication".to_string();
+    let key = "dot: one replication; cross: the policy's mean; ringed: the baseline";
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 560)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let mut c = ChartBuilder::on(&root)
-            .caption(&title, ("sans-serif", 20))
+        let body = header(&root, &title, key)?;
+        let (plot, side) = body.split_horizontally(WIDTH - 230);
+        let mut c = ChartBuilder::on(&plot)
             .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(80)
+            .margin_right(24)
+            .x_label_area_size(48)
+            .y_label_area_size(90)
             .build_cartesian_2d(xlo..xhi, ylo..yhi)
             .map_err(err)?;
         c.configure_mesh()
             .x_desc("token cost + incident cost (USD)")
             .y_desc("useful output (USD)")
+            .x_labels(5)
+            .y_labels(6)
+            .label_style(("sans-serif", SMALL))
+            .axis_desc_style(("sans-serif", TEXT))
             .x_label_formatter(&|x| label(*x))
             .y_label_formatter(&|y| label(*y))
             .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(BLACK.mix(0.08))
             .draw()
             .map_err(err)?;
-        for (p, v) in pts.iter().enumerate() {
-            let col = colour(p);
-            c.draw_series(v.iter().map(|&(x, y)| Circle::new((x, y), 3, col.mix(0.55).filled())))
-                .map_err(err)?
-                .label(d.policies[p].clone())
-                .legend(move |(x, y)| Circle::new((x + 8, y), 5, col.filled()));
-            let n = v.len().max(1) as f64;
+        // The baseline last, on top.
+        let order: Vec<usize> = (0..d.policies.len()).filter(|&p| p != d.baseline).chain([d.baseline]).collect();
+        for &p in &order {
+            let v = &pts[p];
+            let col = policy_colour(d, p);
+            c.draw_series(v.iter().map(|&(x, y)| Circle::new((x, y), 3, col.mix(0.45).filled()))).map_err(err)?;
+        }
+        for &p in &order {
+            let v = &pts[p];
+            if v.is_empty() {
+                continue;
+            }
+            let col = policy_colour(d, p);
+            let n = v.len() as f64;
             let mean = (v.iter().map(|q| q.0).sum::<f64>() / n, v.iter().map(|q| q.1).sum::<f64>() / n);
             c.draw_series(std::iter::once(Cross::new(mean, 9, col.stroke_width(3)))).map_err(err)?;
             if p == d.baseline {
-                c.draw_series(std::iter::once(Circle::new(mean, 12, BLACK.stroke_width(2)))).map_err(err)?;
+                c.draw_series(std::iter::once(Circle::new(mean, 13, BLACK.stroke_width(2)))).map_err(err)?;
             }
         }
-        c.configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(err)?;
+        let entries: Vec<(String, RGBColor)> = (0..d.policies.len())
+            .map(|p| {
+                let name =
+                    if p == d.baseline { format!("{} (baseline)", d.policies[p]) } else { d.policies[p].clone() };
+                (name, policy_colour(d, p))
+            })
+            .collect();
+        legend(&side, &entries, 24)?;
         root.present().map_err(err)?;
     }
     Ok(Chart { name: "cost-output".into(), title, svg })
 }
 
+/// KPIs of the paired-difference chart: (KPI, short title).
+const PAIRED: [(&str, &str); 3] =
+    [("token_cost", "token cost"), ("useful_output", "useful output"), ("net_value", "net value")];
+
+/// Policy names down the left of a horizontal chart, one per row, cut to `px`.
+fn row_names<X: Ranged<ValueType = f64>>(
+    root: &Area<'_>,
+    c: &ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, RangedCoordf64>>,
+    x0: f64,
+    names: &[String],
+    px: f64,
+) -> Result<(), String> {
+    // The first name at the top, as the rows are drawn.
+    for (i, name) in names.iter().enumerate() {
+        let (x, y) = c.backend_coord(&(x0, (names.len() - 1 - i) as f64));
+        root.draw(&Text::new(fit(name, SMALL, px), (x - 8, y), style(SMALL, HPos::Right, VPos::Center)))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Each policy's paired difference from the baseline on the main KPIs,
+/// with its 95% interval (common random numbers: the same engineers and
+/// shocks under every policy, so these intervals are much narrower than
+/// the spread of the cost–output plane).
+pub fn paired_differences(d: &ReportData) -> Result<Chart, String> {
+    let base = &d.policies[d.baseline];
+    let others: Vec<usize> = (0..d.policies.len()).filter(|&p| p != d.baseline).collect();
+    let names: Vec<String> = others.iter().map(|&p| d.policies[p].clone()).collect();
+    let title = format!("Difference from {base}, paired, with its 95% interval (USD per run)");
+    let key = "right of the line: more than the baseline; a bar not crossing it: a difference at 95%";
+    let n = others.len().max(1);
+    let height = 110 + 34 * n as u32;
+    let names_px = 190.0;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let body = header(&root, &title, key)?;
+        let first = names_px as i32 + (WIDTH as i32 - names_px as i32) / 3;
+        let second = names_px as i32 + 2 * (WIDTH as i32 - names_px as i32) / 3;
+        let areas = body.split_by_breakpoints([first, second], [] as [i32; 0]);
+        for (j, (kpi, short)) in PAIRED.iter().enumerate() {
+            let diff = |p: usize| d.rows.iter().find(|r| r.policy == d.policies[p] && r.kpi == *kpi).map(|r| r.diff);
+            let (lo, hi) =
+                bounds(others.iter().filter_map(|&p| diff(p)).flat_map(|e| [e.ci_low, e.ci_high, e.mean]).chain([0.0]));
+            let mut c = ChartBuilder::on(&areas[j])
+                .caption(*short, ("sans-serif", TEXT))
+                .margin_left(if j == 0 { names_px as u32 } else { 10 })
+                .margin_right(20)
+                .margin_top(4)
+                .x_label_area_size(30)
+                .y_label_area_size(0)
+                .build_cartesian_2d(lo..hi, -0.5f64..(n as f64 - 0.5))
+                .map_err(err)?;
+            c.configure_mesh()
+                .x_labels(3)
+                .label_style(("sans-serif", SMALL))
+                .x_label_formatter(&|x| label(*x))
+                .disable_y_mesh()
+                .light_line_style(WHITE.mix(0.0))
+                .bold_line_style(BLACK.mix(0.08))
+                .draw()
+                .map_err(err)?;
+            c.draw_series(std::iter::once(PathElement::new(
+                vec![(0.0, -0.5), (0.0, n as f64 - 0.5)],
+                BLACK.stroke_width(1),
+            )))
+            .map_err(err)?;
+            for (i, &p) in others.iter().enumerate() {
+                let Some(e) = diff(p) else { continue };
+                // The first policy at the top.
+                let y = (n - 1 - i) as f64;
+                let col = policy_colour(d, p);
+                c.draw_series(std::iter::once(PathElement::new(
+                    vec![(e.ci_low, y), (e.ci_high, y)],
+                    col.stroke_width(4),
+                )))
+                .map_err(err)?;
+                c.draw_series(std::iter::once(Circle::new((e.mean, y), 5, col.filled()))).map_err(err)?;
+            }
+            if j == 0 {
+                row_names(&root, &c, lo, &names, names_px - 16.0)?;
+            }
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(Chart { name: "paired-diff".into(), title, svg })
+}
+
 /// The leaderboard against reality: for one replication at the end of the
 /// run, each engineer's rank on the metric against their rank by true value,
-/// one panel per policy. On the diagonal the board tells the truth.
+/// one panel per policy. Rank 1 is the top of each; on the diagonal the
+/// board tells the truth.
 pub fn ranks(d: &ReportData) -> Result<Chart, String> {
     let n = d.policies.len().max(1);
     let cols = n.min(3);
     let rows = n.div_ceil(cols);
-    let title = "Leaderboard rank against true-value rank (last period, first replication)".to_string();
+    let title = "Leaderboard rank against true-value rank (last week, first replication)".to_string();
+    let key = "rank 1 = top, at the bottom left; on the grey diagonal the leaderboard tells the truth";
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (SIZE.0, 60 + 300 * rows as u32)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 70 + 290 * rows as u32)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let (top, body) = root.split_vertically(40);
-        top.draw(&Text::new(
-            title.clone(),
-            (SIZE.0 as i32 / 2, 12),
-            TextStyle::from(("sans-serif", 20).into_font()).pos(Pos::new(HPos::Center, VPos::Top)),
-        ))
-        .map_err(err)?;
+        let body = header(&root, &title, key)?;
         let panels = body.split_evenly((rows, cols));
+        let pw = WIDTH as f64 / cols as f64;
         for (p, area) in panels.iter().enumerate().take(d.policies.len()) {
             let Some((metric, value)) = &d.boards[p] else { continue };
+            // ranks_of ranks from the bottom (1 = lowest); the board ranks from the top.
+            let m = metric.len().max(1) as f64;
+            let top = |r: f64| m + 1.0 - r;
             let rm = ranks_of(metric);
             let rv = ranks_of(value);
-            let m = metric.len().max(1) as f64;
             let mut c = ChartBuilder::on(area)
-                .caption(&d.policies[p], ("sans-serif", 15))
-                .margin(8)
-                .x_label_area_size(30)
-                .y_label_area_size(40)
-                .build_cartesian_2d(0f64..m, 0f64..m)
+                .caption(fit(&d.policies[p], TEXT, pw - 20.0), ("sans-serif", TEXT))
+                .margin_left(6)
+                .margin_right(20)
+                .margin_bottom(4)
+                .x_label_area_size(40)
+                .y_label_area_size(56)
+                .build_cartesian_2d(1f64..m, 1f64..m)
                 .map_err(err)?;
             c.configure_mesh()
-                .x_desc("metric rank")
-                .y_desc("value rank")
-                .x_labels(3)
-                .y_labels(3)
+                .x_desc("leaderboard rank (1 = top)")
+                .y_desc("true-value rank (1 = top)")
+                .x_labels(4)
+                .y_labels(4)
+                .label_style(("sans-serif", SMALL))
+                .axis_desc_style(("sans-serif", SMALL))
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .y_label_formatter(&|y| format!("{y:.0}"))
                 .light_line_style(WHITE.mix(0.0))
+                .bold_line_style(BLACK.mix(0.08))
                 .draw()
                 .map_err(err)?;
-            c.draw_series(LineSeries::new(vec![(0.0, 0.0), (m, m)], BLACK.mix(0.3))).map_err(err)?;
-            let col = colour(p);
-            c.draw_series(rm.iter().zip(&rv).map(|(&x, &y)| Circle::new((x, y), 2, col.mix(0.7).filled())))
+            c.draw_series(LineSeries::new(vec![(1.0, 1.0), (m, m)], BLACK.mix(0.3))).map_err(err)?;
+            let col = policy_colour(d, p);
+            c.draw_series(rm.iter().zip(&rv).map(|(&x, &y)| Circle::new((top(x), top(y)), 2, col.mix(0.7).filled())))
                 .map_err(err)?;
         }
         root.present().map_err(err)?;
     }
     Ok(Chart { name: "ranks".into(), title, svg })
-}
-
-/// The label of a category axis at `x`: the name whose index `x` is, else nothing.
-fn category(names: &[String], x: f64) -> String {
-    let i = x.round();
-    if (x - i).abs() < 1e-6 && i >= 0.0 { names.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
 }
 
 fn ranks_of(xs: &[f64]) -> Vec<f64> {
@@ -240,59 +454,64 @@ fn ranks_of(xs: &[f64]) -> Vec<f64> {
 }
 
 /// The metric's rank correlation with true value before it became a target
-/// (the pre-period) and while it was one (mean over the run), per policy.
+/// (the pre-period) and while it was one (mean over the run), per policy,
+/// as horizontal bars so that names stay readable.
 pub fn correlation(d: &ReportData) -> Result<Chart, String> {
     let title = "Metric–value rank correlation: before it was a target, and after".to_string();
-    let n = d.policies.len();
+    let key = "grey: before (no one rewarded); colour: after (mean over the run); 1 = the metric ranks as value does";
+    let n = d.policies.len().max(1);
+    let names_px = 210.0;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 120 + 40 * n as u32)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let mut c = ChartBuilder::on(&root)
-            .caption(&title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), -1f64..1f64)
+        let body = header(&root, &title, key)?;
+        let mut c = ChartBuilder::on(&body)
+            .margin_left(names_px as u32)
+            .margin_right(24)
+            .margin_top(6)
+            .x_label_area_size(44)
+            .y_label_area_size(0)
+            .build_cartesian_2d(-1f64..1f64, -0.5f64..(n as f64 - 0.5))
             .map_err(err)?;
-        let names = d.policies.clone();
         c.configure_mesh()
-            .x_labels(n.max(1))
-            .x_label_formatter(&|x| category(&names, *x))
-            .x_label_style(("sans-serif", 11))
-            .y_desc("Spearman rank correlation")
+            .x_labels(5)
+            .x_desc("Spearman rank correlation")
+            .label_style(("sans-serif", SMALL))
+            .axis_desc_style(("sans-serif", SMALL))
+            .x_label_formatter(&|x| format!("{x:.1}"))
+            .disable_y_mesh()
             .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(BLACK.mix(0.08))
             .draw()
             .map_err(err)?;
-        let grey = RGBColor(153, 153, 153);
-        c.draw_series(
-            (0..n).map(|p| {
-                Rectangle::new([(p as f64 - 0.38, 0.0), (p as f64 - 0.02, d.correlation[p].0)], grey.filled())
-            }),
-        )
-        .map_err(err)?
-        .label("before (no one rewarded)")
-        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], grey.filled()));
-        c.draw_series((0..n).map(|p| {
-            Rectangle::new([(p as f64 + 0.02, 0.0), (p as f64 + 0.38, d.correlation[p].1)], colour(p).filled())
-        }))
-        .map_err(err)?
-        .label("after (mean over the run)")
-        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour(0).filled()));
-        c.configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::LowerLeft)
-            .draw()
+        let grey = RGBColor(160, 160, 160);
+        for p in 0..d.policies.len() {
+            let y = (d.policies.len() - 1 - p) as f64;
+            let (before, after) = d.correlation[p];
+            c.draw_series(std::iter::once(Rectangle::new([(0.0, y + 0.02), (before, y + 0.38)], grey.filled())))
+                .map_err(err)?;
+            c.draw_series(std::iter::once(Rectangle::new(
+                [(0.0, y - 0.38), (after, y - 0.02)],
+                policy_colour(d, p).filled(),
+            )))
             .map_err(err)?;
+        }
+        c.draw_series(std::iter::once(PathElement::new(
+            vec![(0.0, -0.5), (0.0, n as f64 - 0.5)],
+            BLACK.stroke_width(1),
+        )))
+        .map_err(err)?;
+        row_names(&root, &c, -1.0, &d.policies, names_px - 16.0)?;
         root.present().map_err(err)?;
     }
     Ok(Chart { name: "correlation".into(), title, svg })
 }
 
-/// Every chart of the report, in order.
+/// Every chart of the report, in order: the cost–output plane and the
+/// paired differences beside it, the KPIs over time, ranks, correlation.
 pub fn all(d: &ReportData) -> Result<Vec<Chart>, String> {
-    let mut out = vec![cost_output_plane(d)?];
+    let mut out = vec![cost_output_plane(d)?, paired_differences(d)?];
     for (kpi, unit) in
         [("token_cost", "USD"), ("useful_output", "USD"), ("net_value", "USD"), ("gaming_share", "share of hours")]
     {
@@ -329,52 +548,67 @@ pub fn to_png(svg: &str) -> Result<Vec<u8>, String> {
 }
 
 /// The robustness of each policy and lever point across sampled
-/// organisations: mean net value as a bar, a line down to the worst
-/// organisation, and a mark at the 10th percentile.
-pub fn robustness(robustness: &[crate::analysis::sweep::RobustnessRow]) -> Result<Chart, String> {
+/// organisations, as horizontal bars: mean net value as a bar, a line out
+/// to the worst organisation, and a mark at the 10th percentile. `labels`
+/// name each row (policy and lever values, e.g. `kirorank, prize 500`).
+pub fn robustness(robustness: &[crate::analysis::sweep::RobustnessRow], labels: &[String]) -> Result<Chart, String> {
     let rows: Vec<(String, f64, f64, f64)> = robustness
         .iter()
-        .map(|r| (format!("{} #{}", r.policy, r.lever), r.net_value_mean, r.net_value_p10, r.net_value_worst))
+        .zip(labels.iter().map(Some).chain(std::iter::repeat(None)))
+        .map(|(r, l)| {
+            let name = l.cloned().unwrap_or_else(|| format!("{}, lever point {}", r.policy, r.lever + 1));
+            (name, r.net_value_mean, r.net_value_p10, r.net_value_worst)
+        })
         .collect();
     let n = rows.len().max(1);
     let (lo, hi) = bounds(rows.iter().flat_map(|r| [r.1, r.2, r.3, 0.0]));
-    let title =
-        "Net value across sampled organisations: mean (bar), 10th percentile (dash), worst (line end)".to_string();
+    let title = "Net value across sampled organisations".to_string();
+    let key = "bar: mean; thick tick: 10th percentile; line end: the worst organisation";
+    let names_px = 290.0;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 120 + 40 * n as u32)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let mut c = ChartBuilder::on(&root)
-            .caption(&title, ("sans-serif", 16))
-            .margin(12)
-            .x_label_area_size(60)
-            .y_label_area_size(80)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), lo..hi)
+        let body = header(&root, &title, key)?;
+        let mut c = ChartBuilder::on(&body)
+            .margin_left(names_px as u32)
+            .margin_right(24)
+            .margin_top(6)
+            .x_label_area_size(44)
+            .y_label_area_size(0)
+            .build_cartesian_2d(lo..hi, -0.5f64..(n as f64 - 0.5))
             .map_err(err)?;
-        let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
         c.configure_mesh()
-            .x_labels(n)
-            .x_label_formatter(&|x| category(&names, *x))
-            .x_label_style(("sans-serif", 10))
-            .x_desc("policy #lever point")
-            .y_desc("net value (USD)")
-            .y_label_formatter(&|y| label(*y))
+            .x_labels(5)
+            .x_desc("net value (USD per run)")
+            .label_style(("sans-serif", SMALL))
+            .axis_desc_style(("sans-serif", SMALL))
+            .x_label_formatter(&|x| label(*x))
+            .disable_y_mesh()
             .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(BLACK.mix(0.08))
             .draw()
             .map_err(err)?;
         for (i, (_, mean, p10, worst)) in rows.iter().enumerate() {
-            let x = i as f64;
+            let y = (n - 1 - i) as f64;
             let col = colour(i);
-            c.draw_series(std::iter::once(Rectangle::new([(x - 0.3, 0.0), (x + 0.3, *mean)], col.mix(0.6).filled())))
+            c.draw_series(std::iter::once(Rectangle::new([(0.0, y - 0.3), (*mean, y + 0.3)], col.mix(0.6).filled())))
                 .map_err(err)?;
-            c.draw_series(std::iter::once(PathElement::new(vec![(x, *mean), (x, *worst)], BLACK.stroke_width(2))))
+            c.draw_series(std::iter::once(PathElement::new(vec![(*mean, y), (*worst, y)], BLACK.stroke_width(2))))
                 .map_err(err)?;
             c.draw_series(std::iter::once(PathElement::new(
-                vec![(x - 0.15, *p10), (x + 0.15, *p10)],
+                vec![(*p10, y - 0.18), (*p10, y + 0.18)],
                 BLACK.stroke_width(3),
             )))
             .map_err(err)?;
         }
+        c.draw_series(std::iter::once(PathElement::new(
+            vec![(0.0, -0.5), (0.0, n as f64 - 0.5)],
+            BLACK.stroke_width(1),
+        )))
+        .map_err(err)?;
+        let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+        row_names(&root, &c, lo, &names, names_px - 16.0)?;
         root.present().map_err(err)?;
     }
     Ok(Chart { name: "robustness".into(), title, svg })

@@ -2,7 +2,7 @@
 //! to watch (`goodhart story`).
 
 use crate::experiment::Results;
-use crate::io::output::verdict;
+use crate::io::output::{human, signed, verdict};
 
 /// What each default gaming activity looks like from the outside.
 fn gaming_phrase(activity: &str) -> String {
@@ -95,7 +95,7 @@ pub fn narrate(r: &Results, policy: &str) -> Option<Vec<String>> {
         if policy != base {
             s += &format!("{}{vs_base:.1}x the organisation under {base}", if t > 0 { " and " } else { "" });
         } else if t == 0 {
-            s += &format!("{:.0} USD", tokens[0]);
+            s += &format!("{} USD", human(tokens[0]));
         }
         let out = if policy != base {
             output[t] / base_output[t].max(1e-9) - 1.0
@@ -118,18 +118,51 @@ pub fn narrate(r: &Results, policy: &str) -> Option<Vec<String>> {
     Some(lines)
 }
 
+/// [`narrate`]'s lines with runs of weeks that say the same as the week
+/// before them collapsed into one line: `Weeks 28-52: unchanged.` A room
+/// watching the story needs the changes, not 25 identical lines.
+pub fn collapsed(lines: &[String]) -> Vec<String> {
+    fn split(l: &str) -> (&str, String) {
+        l.split_once(": ").map_or(("", l.to_string()), |(a, b)| (a, b.to_string()))
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        out.push(lines[i].clone());
+        let (_, body) = split(&lines[i]);
+        let mut j = i + 1;
+        while j < lines.len() && split(&lines[j]).1 == body {
+            j += 1;
+        }
+        if j > i + 1 {
+            let (first, _) = split(&lines[i + 1]);
+            let (last, _) = split(&lines[j - 1]);
+            let (unit, from) = first.rsplit_once(' ').unwrap_or(("Week", first));
+            let to = last.rsplit(' ').next().unwrap_or(last);
+            out.push(if j == i + 2 {
+                format!("{unit} {from}: unchanged.")
+            } else {
+                format!("{unit}s {from}-{to}: unchanged.")
+            });
+        }
+        i = j;
+    }
+    out
+}
+
 /// The closing summary: totals for the followed policy and the verdict.
 pub fn closing(r: &Results, policy: &str) -> String {
     let base = &r.policies[r.baseline];
     let m = |p: &str, k: &str| r.estimate(p, k).map_or(0.0, |e| e.mean);
+    let unit = if r.scenario.org.hours_per_period == 40.0 { "weeks" } else { "periods" };
     let mut s = format!(
-        "Over {} periods under {policy}: token bill {:.0} USD ({:.1}x {base}), useful output {:.0} USD ({:+.1}%), net value {:+.0} USD against {base}; {:.0}% of working hours went to gaming.",
+        "Over {} {unit} under {policy}: token bill {} USD ({:.1}x {base}), useful output {} USD ({:+.1}%), net value {} USD against {base}; {:.1}% of working hours went to gaming.",
         r.scenario.periods,
-        m(policy, "token_cost"),
+        human(m(policy, "token_cost")),
         m(policy, "token_cost") / m(base, "token_cost").max(1e-9),
-        m(policy, "useful_output"),
+        human(m(policy, "useful_output")),
         100.0 * (m(policy, "useful_output") / m(base, "useful_output").max(1e-9) - 1.0),
-        m(policy, "net_value") - m(base, "net_value"),
+        signed(m(policy, "net_value") - m(base, "net_value")),
         100.0 * m(policy, "gaming_share"),
     );
     s += "\n\n";
@@ -156,6 +189,27 @@ mod tests {
         assert!(lines[26].contains("switches to normalized-deployments"), "{}", lines[26]);
         assert!(lines[10].contains("pointless tasks"), "{}", lines[10]);
         assert!(narrate(&r, "nope").is_none());
+        // Collapsing keeps the first of a run and says which weeks repeat it.
+        let same = |w: usize| format!("Week {w}: nobody games the metric.");
+        let lines: Vec<String> = [same(1), "Week 2: something else.".into(), same(3)]
+            .into_iter()
+            .chain((4..=6).map(|_| "x".into()))
+            .collect();
+        let lines: Vec<String> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| if i >= 3 { format!("Week {}: again.", i + 1) } else { l.clone() })
+            .collect();
+        assert_eq!(
+            collapsed(&lines),
+            [
+                "Week 1: nobody games the metric.",
+                "Week 2: something else.",
+                "Week 3: nobody games the metric.",
+                "Week 4: again.",
+                "Weeks 5-6: unchanged."
+            ]
+        );
         assert!(closing(&r, &p).contains("token bill"));
     }
 }

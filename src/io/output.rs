@@ -214,81 +214,217 @@ pub fn summary_json(r: &Results) -> String {
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
 
-/// A compact human number: 1.23M, 45.6k, 0.123.
+/// A compact human number to three significant figures, with k, M and B
+/// for thousands, millions and billions: 1.23M, 45.6k, 755, 0.123. The
+/// one number style of tables, charts, the report and the story.
 pub fn human(x: f64) -> String {
-    let a = x.abs();
-    if a >= 1e9 {
-        format!("{:.2}B", x / 1e9)
-    } else if a >= 1e6 {
-        format!("{:.2}M", x / 1e6)
-    } else if a >= 1e4 {
-        format!("{:.1}k", x / 1e3)
-    } else if a >= 100.0 {
-        format!("{x:.0}")
-    } else if a >= 1.0 {
-        format!("{x:.2}")
-    } else {
-        format!("{x:.3}")
+    if !x.is_finite() {
+        return "n/a".into();
+    }
+    let mut scaled = x;
+    let mut unit = 0;
+    const UNITS: [&str; 5] = ["", "k", "M", "B", "T"];
+    loop {
+        let text = sig3(scaled);
+        // 999.7 rounds to 1000: write it as 1.00k.
+        let rounded: f64 = text.parse().unwrap_or(scaled);
+        if rounded.abs() >= 1000.0 && unit + 1 < UNITS.len() {
+            scaled /= 1000.0;
+            unit += 1;
+            continue;
+        }
+        return if text == "0" || text.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') {
+            "0".into()
+        } else {
+            text + UNITS[unit]
+        };
     }
 }
 
-fn pm(e: &Estimate) -> String {
-    format!("{} ± {}", human(e.mean), human((e.ci_high - e.ci_low) / 2.0))
+/// `x` to three significant figures, in plain notation, with at most three
+/// decimals (below 0.0005 a number shows as 0: no "0.000000000002").
+fn sig3(x: f64) -> String {
+    let a = x.abs();
+    if a == 0.0 {
+        return "0".into();
+    }
+    let magnitude = a.log10().floor() as i32;
+    let mut decimals = (2 - magnitude).clamp(0, 3) as usize;
+    // 0.9997 rounds up to 1.000: one decimal fewer keeps three figures.
+    if format!("{a:.decimals$}").parse::<f64>().is_ok_and(|r| r >= 10f64.powi(magnitude + 1)) {
+        decimals = decimals.saturating_sub(1);
+    }
+    format!("{x:.decimals$}")
+}
+
+/// [`human`] with a sign: `+1.23M`, `-450`.
+pub fn signed(x: f64) -> String {
+    let h = human(x);
+    if x > 0.0 && h != "0" { format!("+{h}") } else { h }
+}
+
+/// Whether a KPI is a share of a whole (shown as a percentage).
+pub fn is_share(kpi: &str) -> bool {
+    kpi.ends_with("_share") || kpi.ends_with("_rate") || kpi == "top_k_precision"
+}
+
+/// Whether a KPI cannot be negative (a cost, an amount paid, output, a
+/// share, hours or a count): its confidence interval is shown from 0.
+pub fn cannot_be_negative(kpi: &str) -> bool {
+    is_share(kpi)
+        || kpi.starts_with("hours.")
+        || matches!(
+            kpi,
+            "token_cost" | "incident_cost" | "bonus_paid" | "effort_cost" | "useful_output" | "deployments"
+        )
+}
+
+/// A KPI's value as people read it: shares as percentages, correlations to
+/// two decimals, everything else with [`human`].
+pub fn kpi_value(kpi: &str, x: f64) -> String {
+    if is_share(kpi) {
+        format!("{:.1}%", 100.0 * x)
+    } else if kpi.contains("correlation") {
+        format!("{x:.2}")
+    } else {
+        human(x)
+    }
+}
+
+/// A difference in a KPI, signed, in the KPI's style (shares in
+/// percentage points).
+pub fn kpi_diff(kpi: &str, x: f64) -> String {
+    if is_share(kpi) {
+        format!("{:+.1} pt", 100.0 * x)
+    } else if kpi.contains("correlation") {
+        format!("{x:+.2}")
+    } else {
+        signed(x)
+    }
+}
+
+/// An estimate's 95% interval in the KPI's style, `[lo, hi]`. A KPI that
+/// cannot be negative has its lower end shown as at least 0: the normal
+/// approximation can dip below zero for a cost, and only the display is
+/// clamped (the files keep the computed bound).
+pub fn kpi_interval(kpi: &str, e: &Estimate) -> String {
+    let lo = if cannot_be_negative(kpi) { e.ci_low.max(0.0) } else { e.ci_low };
+    format!("[{}, {}]", kpi_value(kpi, lo), kpi_value(kpi, e.ci_high))
+}
+
+/// A paired difference's 95% interval in the KPI's style.
+pub fn kpi_diff_interval(kpi: &str, e: &Estimate) -> String {
+    let f = |x: f64| if is_share(kpi) { format!("{:.1}", 100.0 * x) } else { kpi_value(kpi, x) };
+    format!("[{}, {}]", f(e.ci_low), f(e.ci_high))
+}
+
+/// An estimate as `mean ±half-width` in the KPI's style.
+fn pm(kpi: &str, e: &Estimate) -> String {
+    let half = (e.ci_high - e.ci_low) / 2.0;
+    if is_share(kpi) {
+        format!("{:.1}% ±{:.1}", 100.0 * e.mean, 100.0 * half)
+    } else {
+        format!("{} ±{}", kpi_value(kpi, e.mean), kpi_value(kpi, half))
+    }
 }
 
 /// KPIs shown in the text table.
 pub(crate) const TABLE_KPIS: [&str; 5] = ["token_cost", "useful_output", "incident_cost", "net_value", "gaming_share"];
 
-/// The comparison table: policies x main KPIs, mean ± 95% CI half-width,
-/// and the paired difference in net value against the baseline.
+/// The terminal's width the text tables fit.
+pub const TERMINAL_COLUMNS: usize = 100;
+
+/// The comparison table: policies x main KPIs, mean ±95% CI half-width,
+/// and the paired difference in net value against the baseline. Columns
+/// that would pass [`TERMINAL_COLUMNS`] go to a second block, each block
+/// repeating the policy names.
 pub fn table(r: &Results) -> String {
     let base = &r.policies[r.baseline];
-    let mut header = vec!["policy".to_string()];
-    header.extend(TABLE_KPIS.iter().map(|k| k.to_string()));
-    header.push(format!("net_value vs {base}"));
-    let mut rows = vec![header];
-    for p in &r.policies {
-        let mut row = vec![p.clone()];
-        for k in TABLE_KPIS {
-            row.push(r.estimate(p, k).map(|e| pm(&e)).unwrap_or_default());
-        }
-        let d = r.paired_diff(p, base, "net_value").unwrap_or(Estimate::of(&[]));
-        row.push(if p == base {
+    let mut columns: Vec<Vec<String>> = Vec::new();
+    for k in TABLE_KPIS {
+        let mut col = vec![k.to_string()];
+        col.extend(r.policies.iter().map(|p| r.estimate(p, k).map(|e| pm(k, &e)).unwrap_or_default()));
+        columns.push(col);
+    }
+    let mut vs = vec!["net_value vs baseline".to_string()];
+    vs.extend(r.policies.iter().map(|p| {
+        if p == base {
             "(baseline)".into()
         } else {
-            format!(
-                "{}{} [{}, {}]",
-                if d.mean >= 0.0 { "+" } else { "" },
-                human(d.mean),
-                human(d.ci_low),
-                human(d.ci_high)
-            )
-        });
-        rows.push(row);
-    }
-    let widths: Vec<usize> =
-        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for (i, row) in rows.iter().enumerate() {
-        let cells: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(c, s)| if c == 0 { format!("{s:<w$}", w = widths[c]) } else { format!("{s:>w$}", w = widths[c]) })
-            .collect();
-        out += cells.join("  ").trim_end();
-        out.push('\n');
-        if i == 0 {
-            out += &"-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1));
-            out.push('\n');
+            let d = r.paired_diff(p, base, "net_value").unwrap_or(Estimate::of(&[]));
+            format!("{} {}", signed(d.mean), kpi_diff_interval("net_value", &d))
         }
-    }
+    }));
+    columns.push(vs);
+    let mut names = vec!["policy".to_string()];
+    names.extend(r.policies.iter().cloned());
+    let mut out = blocks(&names, &columns, TERMINAL_COLUMNS);
     let _ = writeln!(
         out,
-        "USD totals over periods {}..{} per replication; mean ± 95% CI half-width over {} replications; [paired 95% CI].",
-        r.scenario.burn_in,
-        r.scenario.periods.saturating_sub(1),
+        "USD totals over weeks {}-{} per replication; mean ±95% CI half-width over {} replications;\n\
+         vs baseline: paired difference against {base} [95% CI].",
+        r.scenario.burn_in + 1,
+        r.scenario.periods,
         r.scenario.replications
     );
+    out
+}
+
+/// Lays out a table whose first column (`names`) repeats in each block and
+/// whose other `columns` (header first) are packed into blocks no wider
+/// than `width`, with a rule under each header.
+pub fn blocks(names: &[String], columns: &[Vec<String>], width: usize) -> String {
+    let w = |c: &[String]| c.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+    let name_w = w(names);
+    let mut out = String::new();
+    let mut start = 0;
+    while start < columns.len() {
+        let mut end = start;
+        let mut used = name_w;
+        while end < columns.len() && (end == start || used + 2 + w(&columns[end]) <= width) {
+            used += 2 + w(&columns[end]);
+            end += 1;
+        }
+        if start > 0 {
+            out.push('\n');
+        }
+        for (i, name) in names.iter().enumerate() {
+            let mut line = format!("{name:<name_w$}");
+            for col in &columns[start..end] {
+                let cw = w(col);
+                let _ = write!(line, "  {:>cw$}", col.get(i).map_or("", String::as_str));
+            }
+            out += line.trim_end();
+            out.push('\n');
+            if i == 0 {
+                out += &"-".repeat(used);
+                out.push('\n');
+            }
+        }
+        start = end;
+    }
+    out
+}
+
+/// `text` wrapped at spaces into lines of at most `width` characters (a
+/// word longer than that gets a line of its own), continuation lines
+/// indented by `indent` spaces.
+pub fn wrap(text: &str, width: usize, indent: usize) -> String {
+    let mut out = String::new();
+    let mut len = 0;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let n = word.chars().count();
+        if len > 0 && len + 1 + n > width {
+            out.push('\n');
+            out += &" ".repeat(indent);
+            len = indent;
+        } else if len > 0 {
+            out.push(' ');
+            len += 1;
+        }
+        out += word;
+        len += n;
+    }
     out
 }
 
@@ -329,7 +465,7 @@ pub fn verdict(r: &Results) -> String {
     let billed = r.policies.iter().all(|p| m(p, "token_cost") >= MIN_BILL);
     let per = |p: &str| m(p, "useful_output") / m(p, "token_cost");
     if let Some(eff) = r.policies.iter().filter(|_| billed).max_by(|a, b| per(a).total_cmp(&per(b))) {
-        let _ = write!(s, " {eff} buys the most useful output per dollar of tokens ({:.0} USD per USD).", per(eff));
+        let _ = write!(s, " {eff} buys the most useful output per dollar of tokens ({} USD per USD).", human(per(eff)));
     }
     // Token bill.
     let bill = |p: &str| m(p, "token_cost") / m(&base, "token_cost");
@@ -352,7 +488,7 @@ pub fn verdict(r: &Results) -> String {
         .policies
         .iter()
         .filter(|p| m(p, "gaming_share") > 0.01)
-        .map(|p| format!("{p} ({:.0}% of hours)", 100.0 * m(p, "gaming_share")))
+        .map(|p| format!("{p} ({} of hours)", kpi_value("gaming_share", m(p, "gaming_share"))))
         .collect();
     if gamed.is_empty() {
         s += " No policy led engineers to game.";
@@ -381,4 +517,43 @@ pub fn verdict(r: &Results) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_have_one_style() {
+        let cases = [
+            (755_212.0, "755k"),
+            (7938.0, "7.94k"),
+            (2_334_000.0, "2.33M"),
+            (-1984.0, "-1.98k"),
+            (999.7, "1.00k"),
+            (64.55, "64.5"),
+            (0.0396, "0.040"),
+            (2e-12, "0"),
+            (-3e-9, "0"),
+            (0.0, "0"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(human(x), want, "{x}");
+        }
+        assert_eq!(signed(12_400.0), "+12.4k");
+        assert_eq!(kpi_value("gaming_share", 0.0713), "7.1%");
+        // A cost's interval is shown from 0; a difference's is not.
+        let e = Estimate { mean: 10.0, ci_low: -4.0, ci_high: 24.0, n: 3 };
+        assert_eq!(kpi_interval("token_cost", &e), "[0, 24.0]");
+        assert_eq!(kpi_diff_interval("token_cost", &e), "[-4.00, 24.0]");
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_within_the_width() {
+        let text = "the token bill is 2.6x the organisation under no-leaderboard; useful output is flat";
+        let w = wrap(text, 30, 4);
+        assert!(w.lines().all(|l| l.chars().count() <= 30), "{w}");
+        assert_eq!(w.split_whitespace().collect::<Vec<_>>(), text.split_whitespace().collect::<Vec<_>>());
+        assert!(w.lines().skip(1).all(|l| l.starts_with("    ")), "{w}");
+    }
 }

@@ -8,24 +8,35 @@ use serde::Serialize;
 
 use crate::experiment::Results;
 use crate::io::chart::{self, Chart};
-use crate::io::output::human;
+use crate::io::output::{human, is_share, kpi_diff, kpi_diff_interval, kpi_interval, kpi_value};
 use crate::io::report_data::ReportData;
 
-/// KPIs in the report's table, and whether more is better (`None`: neither).
-const TABLE: [(&str, Option<bool>); 7] = [
-    ("token_cost", Some(false)),
-    ("useful_output", Some(true)),
-    ("incident_cost", Some(false)),
-    ("net_value", Some(true)),
-    ("gaming_share", Some(false)),
-    ("bonus_paid", None),
-    ("metric_value_correlation", Some(true)),
+/// KPIs in the report's table: name, column heading, and whether more
+/// is better (`None`: neither).
+const TABLE: [(&str, &str, Option<bool>); 7] = [
+    ("token_cost", "token cost", Some(false)),
+    ("useful_output", "useful output", Some(true)),
+    ("incident_cost", "incident cost", Some(false)),
+    ("net_value", "net value", Some(true)),
+    ("gaming_share", "gaming share of hours", Some(false)),
+    ("bonus_paid", "prizes and bonuses", None),
+    ("metric_value_correlation", "metric–value correlation", Some(true)),
 ];
 
+/// One table cell: a number, a muted second line (the interval's
+/// half-width), the full interval on hover, and a class for colour.
 #[derive(Serialize)]
 struct Cell {
     text: String,
+    note: String,
+    hover: String,
     class: &'static str,
+}
+
+impl Cell {
+    fn empty() -> Cell {
+        Cell { text: String::new(), note: String::new(), hover: String::new(), class: "" }
+    }
 }
 
 const TEMPLATE: &str = r#"<!doctype html>
@@ -35,15 +46,21 @@ const TEMPLATE: &str = r#"<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }} — goodhart report</title>
 <style>
-body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; line-height: 1.45; padding: 0 1em; }
+body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2em auto; max-width: 1180px; color: #222; line-height: 1.45; padding: 0 1em; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
 .verdict { background: #f4f7fb; border-left: 4px solid #0072b2; padding: .8em 1em; }
-table { border-collapse: collapse; font-size: .85em; width: 100%; }
-th, td { border: 1px solid #ddd; padding: .35em .5em; text-align: right; vertical-align: top; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; font-size: .8em; }
+th, td { border: 1px solid #ddd; padding: .3em .45em; text-align: right; vertical-align: top; }
+th { font-weight: 600; background: #fafafa; }
+th.kpi { text-align: center; } th.sub { font-weight: normal; color: #555; }
+td { white-space: nowrap; font-variant-numeric: tabular-nums; }
 th:first-child, td:first-child { text-align: left; }
+td.policy { max-width: 16em; overflow: hidden; text-overflow: ellipsis; }
 td.better { background: #e3f2ea; } td.worse { background: #fbe5dc; }
-td small { color: #555; display: block; }
+td small { color: #666; display: block; font-size: .85em; }
 figure { margin: 1.5em 0; } figcaption { font-weight: bold; margin-bottom: .3em; }
+.pair { display: grid; grid-template-columns: 1fr 1fr; gap: 1em; align-items: start; }
 svg.chart { width: 100%; height: auto; border: 1px solid #eee; }
 pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: .8em; }
 </style>
@@ -52,13 +69,19 @@ pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: .8em; }
 <h1>{{ title }}</h1>
 <p class="verdict">{{ verdict }}</p>
 <h2>Summary</h2>
-<p>Mean over {{ replications }} replications with its 95% confidence interval; below it, the paired difference against {{ baseline }} (common random numbers). Green: better than the baseline, red: worse, at 95%.</p>
-<table>
-<tr><th>policy</th>{% for k in kpis %}<th>{{ k }}</th>{% endfor %}</tr>
-{% for row in table %}<tr><td>{{ row.policy }}</td>{% for c in row.cells %}<td class="{{ c.class }}">{{ c.text }}</td>{% endfor %}</tr>
-{% endfor %}</table>
+<p>Per policy, each KPI's mean over {{ replications }} replications (USD totals over weeks {{ first_week }}-{{ last_week }}), with the 95% confidence interval's half-width below it (the interval on hover). "vs baseline": the paired difference against {{ baseline }} (common random numbers: the same engineers and shocks under every policy). Green: better than the baseline at 95%, red: worse. Lower ends of costs and shares are shown from 0.</p>
+<div class="scroll"><table>
+<tr><th rowspan="2">policy</th>{% for k in kpis %}<th class="kpi" colspan="2">{{ k }}</th>{% endfor %}</tr>
+<tr>{% for k in kpis %}<th class="sub">mean</th><th class="sub">vs baseline</th>{% endfor %}</tr>
+{% for row in table %}<tr><td class="policy" title="{{ row.policy }}">{{ row.policy }}</td>{% for c in row.cells %}<td class="{{ c.class }}" title="{{ c.hover }}">{{ c.text }}<small>{{ c.note }}</small></td>{% endfor %}</tr>
+{% endfor %}</table></div>
 <h2>Charts</h2>
-{% for c in charts %}<figure id="{{ c.name }}"><figcaption>{{ c.title }}</figcaption>
+<div class="pair">
+{% for c in charts[:2] %}<figure id="{{ c.name }}"><figcaption>{{ c.title }}</figcaption>
+{{ c.svg }}
+</figure>
+{% endfor %}</div>
+{% for c in charts[2:] %}<figure id="{{ c.name }}"><figcaption>{{ c.title }}</figcaption>
 {{ c.svg }}
 </figure>
 {% endfor %}
@@ -66,7 +89,7 @@ pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: .8em; }
 <pre>{{ scenario }}</pre>
 <h2>Reproduce</h2>
 <pre>{{ command }}</pre>
-<p>Seed {{ seed }}; goodhart {{ version }}. The same scenario and seed give byte-identical summary.csv and timeseries.csv on any number of threads.</p>
+<p>Seed {{ seed }}; goodhart {{ version }}. The same scenario and seed give byte-identical summary.csv and timeseries.csv on any number of threads. Weeks are numbered from 1 here; the files number periods from 0.</p>
 </body>
 </html>
 "#;
@@ -87,29 +110,42 @@ pub fn html(d: &ReportData, charts: &[Chart]) -> Result<String, String> {
         .policies
         .iter()
         .map(|p| {
-            let cells: Vec<Cell> = TABLE
-                .iter()
-                .map(|(k, more_better)| {
-                    let Some(row) = d.rows.iter().find(|r| &r.policy == p && r.kpi == *k) else {
-                        return Cell { text: String::new(), class: "" };
-                    };
-                    let e = row.estimate;
-                    let f = row.diff;
-                    let mut text = format!("{} [{}, {}]", human(e.mean), human(e.ci_low), human(e.ci_high));
-                    let mut class = "";
-                    if p != base {
-                        text += &format!(" {:+} [{}, {}]", PlusHuman(f.mean), human(f.ci_low), human(f.ci_high));
-                        if let Some(up) = more_better {
-                            if (f.ci_low > 0.0 && *up) || (f.ci_high < 0.0 && !*up) {
-                                class = "better";
-                            } else if (f.ci_high < 0.0 && *up) || (f.ci_low > 0.0 && !*up) {
-                                class = "worse";
-                            }
-                        }
+            let mut cells: Vec<Cell> = Vec::new();
+            for (k, _, more_better) in TABLE {
+                let Some(row) = d.rows.iter().find(|r| &r.policy == p && r.kpi == k) else {
+                    cells.extend([Cell::empty(), Cell::empty()]);
+                    continue;
+                };
+                let (e, f) = (row.estimate, row.diff);
+                let half = |e: &crate::analysis::stats::Estimate| (e.ci_high - e.ci_low) / 2.0;
+                let pm = |x: f64| {
+                    if is_share(k) { format!("±{:.1} pt", 100.0 * x) } else { format!("±{}", kpi_value(k, x)) }
+                };
+                cells.push(Cell {
+                    text: kpi_value(k, e.mean),
+                    note: pm(half(&e)),
+                    hover: format!("95% CI {}", kpi_interval(k, &e)),
+                    class: "",
+                });
+                if p == base {
+                    cells.push(Cell { text: "baseline".into(), ..Cell::empty() });
+                    continue;
+                }
+                let mut class = "";
+                if let Some(up) = more_better {
+                    if (f.ci_low > 0.0 && up) || (f.ci_high < 0.0 && !up) {
+                        class = "better";
+                    } else if (f.ci_high < 0.0 && up) || (f.ci_low > 0.0 && !up) {
+                        class = "worse";
                     }
-                    Cell { text, class }
-                })
-                .collect();
+                }
+                cells.push(Cell {
+                    text: kpi_diff(k, f.mean),
+                    note: pm(half(&f)),
+                    hover: format!("paired 95% CI {}", kpi_diff_interval(k, &f)),
+                    class,
+                });
+            }
             context! { policy => p, cells => cells }
         })
         .collect();
@@ -124,7 +160,9 @@ pub fn html(d: &ReportData, charts: &[Chart]) -> Result<String, String> {
                 verdict => d.verdict,
                 baseline => base,
                 replications => reps,
-                kpis => TABLE.iter().map(|t| t.0).collect::<Vec<_>>(),
+                kpis => TABLE.iter().map(|t| t.1).collect::<Vec<_>>(),
+                first_week => d.burn_in + 1,
+                last_week => d.periods,
                 table => table,
                 charts => charts,
                 scenario => d.scenario_toml,
@@ -134,14 +172,6 @@ pub fn html(d: &ReportData, charts: &[Chart]) -> Result<String, String> {
             })
         })
         .map_err(|e| e.to_string())
-}
-
-struct PlusHuman(f64);
-
-impl std::fmt::Display for PlusHuman {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.0 >= 0.0 { write!(f, "+{}", human(self.0)) } else { write!(f, "{}", human(self.0)) }
-    }
 }
 
 /// The charts and the report for a set of results: (charts, HTML).
@@ -160,22 +190,27 @@ const SWEEP_TEMPLATE: &str = r#"<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }} — goodhart sweep</title>
 <style>
-body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; padding: 0 1em; }
-table { border-collapse: collapse; font-size: .85em; width: 100%; }
-th, td { border: 1px solid #ddd; padding: .35em .5em; text-align: right; }
-th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
+body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2em auto; max-width: 1180px; color: #222; padding: 0 1em; line-height: 1.45; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; font-size: .8em; }
+th, td { border: 1px solid #ddd; padding: .3em .45em; text-align: right; }
+th { font-weight: 600; background: #fafafa; } th.sub { font-weight: normal; color: #555; } th[colspan] { text-align: center; }
+td { white-space: nowrap; font-variant-numeric: tabular-nums; }
+th:first-child, td:first-child { text-align: left; }
 svg.chart { width: 100%; height: auto; border: 1px solid #eee; }
 </style>
 </head>
 <body>
 <h1>{{ title }}</h1>
-<p>Robustness of each policy and lever point across {{ organisations }} sampled organisations: net value (USD per run) and useful output per USD of tokens. Regret is the shortfall against the best policy and lever point in the same organisation.</p>
-<table>
-<tr>{% for h in header %}<th>{{ h }}</th>{% endfor %}</tr>
+<p>Robustness of each policy and lever point across {{ organisations }} sampled organisations: net value (USD per run) and useful output per USD of tokens. Regret is the shortfall against the best policy and lever point in the same organisation. robustness.csv has every column at full precision.</p>
+<div class="scroll"><table>
+<tr><th rowspan="2">policy, lever</th><th colspan="5">net value (USD)</th><th colspan="4">useful output per USD of tokens</th></tr>
+<tr>{% for h in header %}<th class="sub">{{ h }}</th>{% endfor %}</tr>
 {% for row in rows %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>
-{% endfor %}</table>
+{% endfor %}</table></div>
 <figure id="{{ chart.name }}"><figcaption>{{ chart.title }}</figcaption>
 {{ chart.svg }}
 </figure>
@@ -183,23 +218,21 @@ svg.chart { width: 100%; height: auto; border: 1px solid #eee; }
 </html>
 "#;
 
-/// The sweep's report: the robustness table and its chart, one self-contained page.
+/// The sweep's report: the robustness table and its chart, one
+/// self-contained page. `labels` name each row (policy and lever values).
 pub fn sweep_html(
     title: &str,
     robustness: &[crate::analysis::sweep::RobustnessRow],
+    labels: &[String],
     chart: &Chart,
 ) -> Result<String, String> {
     let mut env = Environment::new();
     env.add_template("sweep.html", SWEEP_TEMPLATE).map_err(|e| e.to_string())?;
-    let header = crate::io::sweep::ROBUSTNESS_HEADER;
+    let header = ["mean", "10th pct", "worst", "regret mean", "regret max", "mean", "10th pct", "worst", "regret mean"];
     let rows: Vec<Vec<String>> = robustness
         .iter()
-        .map(|r| {
-            [r.lever.to_string(), r.policy.clone(), r.organisations.to_string()]
-                .into_iter()
-                .chain(crate::io::sweep::robustness_numbers(r).map(human))
-                .collect()
-        })
+        .zip(labels)
+        .map(|(r, l)| std::iter::once(l.clone()).chain(crate::io::sweep::robustness_numbers(r).map(human)).collect())
         .collect();
     let organisations = robustness.first().map(|r| r.organisations.to_string()).unwrap_or_default();
     env.get_template("sweep.html")

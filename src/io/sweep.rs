@@ -462,23 +462,79 @@ pub fn robustness_csv(rows: &[RobustnessRow]) -> String {
     out
 }
 
-/// The robustness table printed after a sweep.
-pub fn robustness_table(rows: &[RobustnessRow]) -> String {
+/// The parameter columns of a `sweep.csv` header line (between the
+/// leading and trailing columns), unquoted.
+pub fn parameter_columns(header: &str) -> Vec<String> {
+    let f = csv_split(header.trim_end());
+    f.get(LEADING.len()..f.len().saturating_sub(TRAILING.len())).map(<[String]>::to_vec).unwrap_or_default()
+}
+
+/// A name for each lever point, from the values its tasks ran:
+/// `prize 500` for `policy[kirorank].reward.prize = 500` (the path's last
+/// part and the value; several levers joined by commas). A column counts
+/// as a lever when its value depends only on the lever point. Indexed by
+/// lever point; a point no task ran is named by its number from 1.
+pub fn lever_names(columns: &[String], tasks: &[TaskResult]) -> Vec<String> {
+    let points = tasks.iter().map(|t| t.lever + 1).max().unwrap_or(0);
+    let mut value: Vec<Vec<Option<&str>>> = vec![vec![None; columns.len()]; points];
+    let mut lever = vec![true; columns.len()];
+    for t in tasks {
+        for (j, v) in t.values.iter().enumerate().take(columns.len()) {
+            match value[t.lever][j] {
+                None => value[t.lever][j] = Some(v),
+                Some(w) if w != v => lever[j] = false,
+                _ => {}
+            }
+        }
+    }
+    // A column the same at every lever point names none of them.
+    for (j, l) in lever.iter_mut().enumerate() {
+        let first = value.first().and_then(|v| v[j]);
+        if value.iter().all(|v| v[j] == first) {
+            *l = false;
+        }
+    }
+    (0..points)
+        .map(|i| {
+            let parts: Vec<String> = (0..columns.len())
+                .filter(|&j| lever[j])
+                .filter_map(|j| {
+                    let short = columns[j].rsplit('.').next().unwrap_or(&columns[j]);
+                    value[i][j].map(|v| format!("{short} {v}"))
+                })
+                .collect();
+            if parts.is_empty() { format!("lever point {}", i + 1) } else { parts.join(", ") }
+        })
+        .collect()
+}
+
+/// The label of each robustness row: its policy and its lever point's name.
+pub fn robustness_labels(rows: &[RobustnessRow], levers: &[String]) -> Vec<String> {
+    rows.iter()
+        .map(|r| match levers.get(r.lever) {
+            Some(l) if levers.len() > 1 => format!("{}, {l}", r.policy),
+            _ => r.policy.clone(),
+        })
+        .collect()
+}
+
+/// The robustness table printed after a sweep (under 100 columns for
+/// labels up to 34 characters), one row per policy and lever point.
+pub fn robustness_table(rows: &[RobustnessRow], labels: &[String]) -> String {
+    let w = labels.iter().map(|l| l.chars().count()).max().unwrap_or(6).max(6);
     let mut table = format!(
-        "{:<6} {:<26} {:>12} {:>12} {:>12} {:>12} {:>10}\n",
-        "lever", "policy", "net mean", "net p10", "net worst", "regret mean", "out/USD"
+        "{:<w$}  {:>9}  {:>9}  {:>9}  {:>11}  {:>7}\n",
+        "policy, lever", "net mean", "net p10", "net worst", "regret mean", "out/USD"
     );
-    for r in rows {
+    for (r, l) in rows.iter().zip(labels) {
         let h = human;
         table += &format!(
-            "{:<6} {:<26} {:>12} {:>12} {:>12} {:>12} {:>10.1}\n",
-            r.lever,
-            r.policy,
+            "{l:<w$}  {:>9}  {:>9}  {:>9}  {:>11}  {:>7}\n",
             h(r.net_value_mean),
             h(r.net_value_p10),
             h(r.net_value_worst),
             h(r.regret_mean),
-            r.output_per_usd_mean
+            h(r.output_per_usd_mean)
         );
     }
     table
