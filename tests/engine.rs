@@ -67,8 +67,39 @@ fn the_published_metric_is_the_window_mean_delay_periods_back() {
                 assert!((got - want).abs() <= 1e-12 * want.abs(), "period {t}, engineer {i}: {got} vs {want}");
             }
         }
+        // Before that, the window also holds the observation the policy
+        // started from (the pre-period's work measured on this metric),
+        // which is what period 0 publishes.
+        for i in 0..60 {
+            let start = r.published[0][i];
+            assert_eq!(r.published[1][i], start, "engineer {i}");
+            let want = [(r.observed[0][i] + 2.0 * start) / 3.0, (r.observed[1][i] + r.observed[0][i] + start) / 3.0];
+            for (t, want) in [(2, want[0]), (3, want[1])] {
+                let got = r.published[t][i];
+                assert!((got - want).abs() <= 1e-12 * want.abs(), "period {t}, engineer {i}: {got} vs {want}");
+            }
+        }
         // The noise is on each observation: published values are not the observations.
         assert_ne!(r.published[6], r.observed[6]);
+    }
+}
+
+#[test]
+fn the_final_board_is_the_first_replications_last_period() {
+    let sc = small_story(50, 7, 3);
+    let mut last = Vec::new();
+    let results = Experiment::new(&sc)
+        .run_observed(&|_| Record::default(), &mut |info, r, out| {
+            last.push((info.replication, r.published[6].clone(), out.final_board.clone()));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(last.len(), 3 * results.policies.len());
+    for (rep, published, board) in last {
+        match board {
+            Some((metric, _)) => assert!(rep == 0 && metric == published, "replication {rep}"),
+            None => assert!(rep > 0, "replication 0 has no final board"),
+        }
     }
 }
 
