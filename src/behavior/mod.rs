@@ -152,7 +152,7 @@ impl Model {
 
 /// Behaviour settings (a file's flat `[behavior]` table: see `model::schema`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(from = "crate::model::schema::BehaviorFile", into = "crate::model::schema::BehaviorFile")]
+#[serde(from = "BehaviorFile", into = "BehaviorFile")]
 pub struct Behavior {
     /// The learning model.
     pub model: Model,
@@ -196,6 +196,142 @@ impl Behavior {
             Model::FixedTypes { gamer_fraction } => check("behavior.gamer_fraction", gamer_fraction),
             Model::HillClimb { step } => check("behavior.step", step),
         }
+    }
+}
+
+// How a scenario file writes the behaviour: one flat `[behavior]` table
+// (the schema's field table, `crate::model::schema::FIELDS`, holds each
+// parameter's range and meaning).
+
+/// The behaviour model by name.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[allow(missing_docs)]
+pub(crate) enum ModelName {
+    #[default]
+    BestResponse,
+    Imitation,
+    RothErev,
+    FixedTypes,
+    HillClimb,
+}
+
+/// The belief rule by name.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub(crate) enum BeliefName {
+    #[default]
+    Adaptive,
+    Fictitious,
+}
+
+/// Behaviour as a file writes it: one flat `[behavior]` table, the model's
+/// and the belief rule's parameters beside their names (the other models'
+/// parameters are accepted and ignored, so switching `model` alone works).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct BehaviorFile {
+    model: ModelName,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revision_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    beta: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    initial_gamers: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forgetting: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    experimentation: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    initial_propensity: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gamer_fraction: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    belief: BeliefName,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alpha: Option<f64>,
+}
+
+/// Parameter defaults of the learning models (published values where there are some).
+mod model_defaults {
+    pub const REVISION_RATE: f64 = 0.2;
+    pub const BETA: f64 = 0.01;
+    pub const INITIAL_GAMERS: f64 = 0.1;
+    /// Roth–Erev forgetting, as published (about 0.1).
+    pub const FORGETTING: f64 = 0.1;
+    /// Roth–Erev experimentation, as published (about 0.2).
+    pub const EXPERIMENTATION: f64 = 0.2;
+    pub const INITIAL_PROPENSITY: f64 = 100.0;
+    pub const GAMER_FRACTION: f64 = 0.3;
+    /// Hill-climbing: hours moved per step.
+    pub const STEP: f64 = 1.0;
+}
+
+impl From<Behavior> for BehaviorFile {
+    fn from(b: Behavior) -> Self {
+        let mut f = BehaviorFile { temperature: Some(b.temperature), ..BehaviorFile::default() };
+        match b.model {
+            Model::BestResponse => {}
+            Model::Imitation { revision_rate, beta, initial_gamers } => {
+                f.model = ModelName::Imitation;
+                (f.revision_rate, f.beta, f.initial_gamers) = (Some(revision_rate), Some(beta), Some(initial_gamers));
+            }
+            Model::RothErev { forgetting, experimentation, initial_propensity } => {
+                f.model = ModelName::RothErev;
+                (f.forgetting, f.experimentation, f.initial_propensity) =
+                    (Some(forgetting), Some(experimentation), Some(initial_propensity));
+            }
+            Model::FixedTypes { gamer_fraction } => {
+                f.model = ModelName::FixedTypes;
+                f.gamer_fraction = Some(gamer_fraction);
+            }
+            Model::HillClimb { step } => {
+                f.model = ModelName::HillClimb;
+                f.step = Some(step);
+            }
+        }
+        match b.belief {
+            BeliefRule::Adaptive { alpha } => f.alpha = Some(alpha),
+            BeliefRule::Fictitious => f.belief = BeliefName::Fictitious,
+        }
+        f
+    }
+}
+
+impl From<BehaviorFile> for Behavior {
+    fn from(f: BehaviorFile) -> Self {
+        use model_defaults as d;
+        let default = Behavior::default();
+        let model = match f.model {
+            ModelName::BestResponse => Model::BestResponse,
+            ModelName::Imitation => Model::Imitation {
+                revision_rate: f.revision_rate.unwrap_or(d::REVISION_RATE),
+                beta: f.beta.unwrap_or(d::BETA),
+                initial_gamers: f.initial_gamers.unwrap_or(d::INITIAL_GAMERS),
+            },
+            ModelName::RothErev => Model::RothErev {
+                forgetting: f.forgetting.unwrap_or(d::FORGETTING),
+                experimentation: f.experimentation.unwrap_or(d::EXPERIMENTATION),
+                initial_propensity: f.initial_propensity.unwrap_or(d::INITIAL_PROPENSITY),
+            },
+            ModelName::FixedTypes => {
+                Model::FixedTypes { gamer_fraction: f.gamer_fraction.unwrap_or(d::GAMER_FRACTION) }
+            }
+            ModelName::HillClimb => Model::HillClimb { step: f.step.unwrap_or(d::STEP) },
+        };
+        let default_alpha = match default.belief {
+            BeliefRule::Adaptive { alpha } => alpha,
+            BeliefRule::Fictitious => 0.3,
+        };
+        let belief = match f.belief {
+            BeliefName::Adaptive => BeliefRule::Adaptive { alpha: f.alpha.unwrap_or(default_alpha) },
+            BeliefName::Fictitious => BeliefRule::Fictitious,
+        };
+        Behavior { model, temperature: f.temperature.unwrap_or(default.temperature), belief }
     }
 }
 

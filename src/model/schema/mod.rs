@@ -25,7 +25,7 @@
 
 mod file;
 
-pub(crate) use file::{BehaviorFile, DistFile, EffortFile, signals, whole};
+pub(crate) use file::{DistFile, EffortFile, signals, whole};
 
 use crate::error::{Error, Result};
 use crate::model::metric::BUILTIN_METRICS;
