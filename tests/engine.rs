@@ -172,3 +172,49 @@ fn audits_detect_in_proportion_to_gaming_hours() {
     assert!(expect > 20.0, "too little gaming to test the curve: {expect}");
     assert!((caught - expect).abs() <= 4.0 * var.sqrt(), "caught {caught}, expected {expect} +- {}", var.sqrt());
 }
+
+/// Keeps each period's top-k precision as the engine reports it and as
+/// recomputed from the published metric and the value produced.
+struct Precision {
+    k: usize,
+    pairs: Vec<(f64, f64)>,
+}
+
+impl Observer for Precision {
+    fn period(&mut self, p: &PeriodView) -> Result<(), ObserverError> {
+        let top = |xs: &[f64]| -> Vec<usize> {
+            let mut idx: Vec<usize> = (0..xs.len()).collect();
+            idx.sort_by(|&a, &b| xs[b].total_cmp(&xs[a]));
+            idx.truncate(self.k);
+            idx
+        };
+        let (by_metric, by_value) = (top(p.published), top(p.value));
+        let both = by_metric.iter().filter(|i| by_value.contains(i)).count();
+        self.pairs.push((p.top_k_precision, both as f64 / self.k as f64));
+        Ok(())
+    }
+}
+
+#[test]
+fn top_k_precision_uses_the_boards_own_top_and_a_tenth_otherwise() {
+    // A leaderboard's precision is over its own top share; a board with no
+    // top (pressure only), like any other scheme, is judged on its top 10%.
+    for (top_fraction, k) in [(0.3, 24), (0.0, 8)] {
+        let reward = Reward::leaderboard(top_fraction, 3000.0, 0.1, 2000.0);
+        let mut sc = one_policy(Policy::new("board", Metric::builtin("tokens", 4).unwrap(), reward));
+        sc.org.engineers = 80;
+        let mut seen = 0;
+        Experiment::new(&sc)
+            .run_observed(&|_| Precision { k, pairs: Vec::new() }, &mut |info, p, _| {
+                if info.policy == "board" {
+                    for (t, (engine, recomputed)) in p.pairs.into_iter().enumerate() {
+                        assert_eq!(engine, recomputed, "top {top_fraction}, period {t}");
+                        seen += 1;
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, 2 * 12);
+    }
+}
