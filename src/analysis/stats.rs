@@ -350,11 +350,8 @@ impl RunningEstimate {
 /// Ranks (1-based, ties share their mean rank) of `xs` into `out`.
 ///
 /// A comparison sort of (key, index) pairs, the key being the float's bits
-/// in total order with -0 made +0 so that equal floats have equal keys.
-/// It replaced a least-significant-digit radix sort on the same keys: at
-/// 10,000 to 1,000,000 values it takes 24-48 ns a value on this machine
-/// against the radix sort's 41-111 ns (six passes over 16-byte pairs, bound
-/// by memory). Ranking needs a sort; here the `n log n` one is the cheaper.
+/// in total order with -0 made +0 so that equal floats have equal keys. It
+/// beats a radix sort on the same keys at every size measured (BENCHMARKS.md).
 pub(crate) fn ranks_into(xs: &[f64], out: &mut [f64]) {
     let key = |x: f64| {
         let b = (x + 0.0).to_bits();

@@ -213,10 +213,8 @@ impl Scratch {
     /// to period. The two nodes around it, close together, give the slope of
     /// utility and its rate of change there, so one secant step lands near
     /// the optimum; a narrow pair on either side of it then settles the
-    /// search alone (`certify_near`). The earlier rule, a pair twice as wide
-    /// as the last move, took 20% more instructions at 10,000 engineers
-    /// and 33% more at 500. Clears any [`Scratch::warm_metric`] and
-    /// [`Scratch::warm_budget`].
+    /// search alone (`certify_near`). Clears any [`Scratch::warm_metric`]
+    /// and [`Scratch::warm_budget`].
     /// Where the search starts changes how soon it ends and, within the
     /// search's tolerance [`TOL`], which plan it returns.
     pub fn warm_start(&mut self, last: f64, moved: f64) {
@@ -886,10 +884,8 @@ fn crossing(a: Node, b: Node) -> f64 {
 /// from either end so that both sides shrink. Otherwise the chord's slope:
 /// both plans are equally good there, and the plan that maximises `W + lam
 /// M` is the one furthest above the chord (the frontier's sandwich
-/// refinement: 6% fewer instructions under the token leaderboard at
-/// 10,000 engineers and 15% under the deployments leaderboard at 500 than
-/// splitting multipliers geometrically, which remains for plans with equal
-/// metrics).
+/// refinement, which needs fewer plans than splitting multipliers
+/// geometrically; that remains for plans with equal metrics).
 fn split_point(a: Node, b: Node) -> (f64, Option<f64>) {
     let w = b.lam - a.lam;
     if a.g > 0.0 && b.g < 0.0 {
