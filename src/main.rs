@@ -338,7 +338,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             }
             run_sweep(&scenario, shard.as_deref(), &run, &out)
         }
-        Command::Merge { dir } => merge(&dir),
+        Command::Merge { dir } => merge(&dir, false),
         Command::Report { dir } => {
             let _lock = if dir.is_dir() { Some(lock_dir(&dir, Sharing::Exclusive)?) } else { None };
             let read = |name: &str| {
@@ -764,12 +764,15 @@ fn sweep_mpi(path: &Path, run: &SweepRun, out: &Path) -> anyhow::Result<()> {
     let universe = mpi::initialize().ok_or_else(|| anyhow!("cannot initialise MPI (run under mpirun)"))?;
     let world = universe.world();
     let (rank, size) = (world.rank() as usize, world.size() as usize);
-    let result = run_sweep(path, Some(&format!("{}/{size}", rank + 1)), &SweepRun { quiet: true, ..*run }, out);
+    // One rank runs the whole sweep as shard 1/1, which finishes it (and
+    // prints as a plain sweep does); more ranks run quietly and rank 0 merges.
+    let quiet = run.quiet || size > 1;
+    let result = run_sweep(path, Some(&format!("{}/{size}", rank + 1)), &SweepRun { quiet, ..*run }, out);
     // Every rank reaches the barrier, whatever happened to its shard, so none hangs.
     world.barrier();
     result?;
-    if rank == 0 {
-        merge(out)?;
+    if rank == 0 && size > 1 {
+        merge(out, run.quiet)?;
         if !run.quiet {
             writeln!(
                 std::io::stdout(),
@@ -807,8 +810,9 @@ fn finish_sweep(out: &Path, title: &str, header: &str, tasks: &[sweep::TaskResul
     Ok(())
 }
 
-/// Merges the part files in `dir` into sweep.csv, then finishes the sweep.
-fn merge(dir: &Path) -> anyhow::Result<()> {
+/// Merges the part files in `dir` into sweep.csv, then finishes the sweep;
+/// `quiet` prints nothing.
+fn merge(dir: &Path, quiet: bool) -> anyhow::Result<()> {
     if !dir.is_dir() {
         return Err(bad(format!("{}: no such directory", dir.display())));
     }
@@ -848,14 +852,16 @@ fn merge(dir: &Path) -> anyhow::Result<()> {
         e => bad(e.to_string()),
     })?;
     write_atomic(&dir.join("sweep.csv"), sweep_files::sweep_csv(&meta.header, &tasks).as_bytes())?;
-    writeln!(
-        std::io::stdout(),
-        "Merged {} tasks from {} part files into {}.",
-        meta.tasks,
-        parts.len(),
-        dir.join("sweep.csv").display()
-    )?;
-    finish_sweep(dir, &meta.title, &meta.header, &tasks, false)
+    if !quiet {
+        writeln!(
+            std::io::stdout(),
+            "Merged {} tasks from {} part files into {}.",
+            meta.tasks,
+            parts.len(),
+            dir.join("sweep.csv").display()
+        )?;
+    }
+    finish_sweep(dir, &meta.title, &meta.header, &tasks, quiet)
 }
 
 /// A command line as a shell would accept it back (single-quoting where needed).

@@ -189,6 +189,9 @@ fn bad_scenarios_name_the_field_and_what_is_allowed() {
     rejects("zero-engineers", b"[org]\nengineers = 0\n", &["org.engineers"]);
     rejects("zero-periods", b"periods = 0\n", &["periods"]);
     rejects("absurd", b"[org]\nengineers = 1000000000000\n", &["org.engineers"]);
+    // Regression: a negative count said "expected [0, 18446744073709551615]".
+    rejects("negative-count", b"[org]\nengineers = -1\n", &["org.engineers: -1", "an integer in [1, 20000000]"]);
+    rejects("negative-periods", b"periods = -3\n", &["periods: -3", "an integer in [1, 10000]"]);
     rejects(
         "fraction",
         format!("{base}metric = \"tokens\"\nreward = {{ scheme = \"leaderboard\", top_fraction = 1.5, prize = 10 }}\n")
@@ -234,6 +237,15 @@ fn bad_scenarios_name_the_field_and_what_is_allowed() {
         &["tokenz", "did you mean `tokens`"],
     );
     rejects("activity", b"[[activity]]\nname = \"x\"\ndefect_rate = 2\n", &["activity[0].defect_rate"]);
+    // Regression: a newline in a policy name validated, then a sweep computed
+    // every task, failed writing its rows and could never resume.
+    rejects(
+        "name-newline",
+        b"[[policy]]\nname = \"two\\nlines\"\n",
+        &["policy[0].name", "two\\nlines", "control characters"],
+    );
+    rejects("name-tab", b"[[policy]]\nname = \"a\"\n[[policy]]\nname = \"b\\tc\"\n", &["policy[1].name"]);
+    rejects("activity-newline", b"[[activity]]\nname = \"a\\nb\"\n", &["activity[0].name", "letters, digits"]);
 }
 
 #[test]
@@ -273,6 +285,35 @@ fn report_rebuilds_the_same_report_from_the_outputs() {
     assert!(std::fs::read(out.join("charts/cost-output.svg")).unwrap() == svg, "the rebuilt chart differs");
     let o = goodhart(&["report", d.join("missing").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn report_reads_back_a_run_whose_policy_names_hold_commas_and_quotes() {
+    // Regression: `report` could not read `run`'s own outputs for such names.
+    let d = tmp("report-names");
+    let f = d.join("s.toml");
+    std::fs::write(
+        &f,
+        "replications = 2\nperiods = 6\n[org]\nengineers = 40\n\
+         [[policy]]\nname = 'none, \"baseline\"'\n\
+         [[policy]]\nname = 'ranked \"by tokens\", top 10%'\nmetric = \"tokens\"\n\
+         reward = { scheme = \"leaderboard\", top_fraction = 0.1, prize = 500 }\n",
+    )
+    .unwrap();
+    let out = d.join("o");
+    let o = goodhart(&["run", f.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert!(summary.contains("\"ranked \"\"by tokens\"\", top 10%\""), "not quoted: {summary}");
+    let html = std::fs::read(out.join("report.html")).unwrap();
+    let svg = std::fs::read(out.join("charts/cost-output.svg")).unwrap();
+    std::fs::remove_file(out.join("report.html")).unwrap();
+    std::fs::remove_dir_all(out.join("charts")).unwrap();
+    let o = goodhart(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read(out.join("report.html")).unwrap() == html, "the rebuilt report differs");
+    assert!(std::fs::read(out.join("charts/cost-output.svg")).unwrap() == svg, "the rebuilt chart differs");
     let _ = std::fs::remove_dir_all(&d);
 }
 

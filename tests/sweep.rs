@@ -213,3 +213,38 @@ fn a_second_writer_into_a_directory_is_refused_in_one_line() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[cfg(unix)]
+#[test]
+fn the_slurm_script_runs_task_k_as_shard_k_plus_1_and_refuses_a_1_based_array() {
+    let d = std::env::temp_dir().join(format!("goodhart-sweep-slurm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    let bin_dir = std::path::Path::new(bin()).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    // As Slurm runs array task `task` of an array whose highest index is `max`.
+    let task = |task: &str, max: &str, out: &str| {
+        Command::new("bash")
+            .args(["examples/cluster/sweep.sbatch", "examples/scenarios/sweep-small.toml", out, "8"])
+            .env("PATH", &path)
+            .env("SLURM_ARRAY_TASK_ID", task)
+            .env("SLURM_ARRAY_TASK_MAX", max)
+            .output()
+            .unwrap()
+    };
+    // Regression: task 5 resubmitted alone (`sbatch --array=5`) ran `--shard 6/1`.
+    let out = d.join("resubmitted");
+    let o = task("5", "5", out.to_str().unwrap());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("part-6-of-8.csv").exists());
+    // Regression: a 1-based array (`--array=1-8`) silently skipped shard 1;
+    // now every task of it refuses before any work, naming the 0-based range.
+    let out = d.join("one-based");
+    for t in ["1", "8"] {
+        let o = task(t, "8", out.to_str().unwrap());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("0-based") && err.contains("--array=0-7") && err.lines().count() == 1, "{err}");
+        assert!(!out.exists());
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

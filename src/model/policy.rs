@@ -91,6 +91,15 @@ impl Policy {
         if self.name.trim().is_empty() {
             return Err(Error::invalid(format!("{path}.name"), "\"\"", "a non-empty name"));
         }
+        // A name is a field of every CSV row and a line of the tables: a
+        // newline or a tab would split or shift them.
+        if self.name.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                format!("{path}.name"),
+                format!("{:?}", self.name),
+                "a name without control characters (newlines, tabs); any other characters, commas and quotes included, are allowed",
+            ));
+        }
         if let Some(m) = &self.metric {
             m.validate(&format!("{path}.metric"), signals)?;
         } else if !matches!(self.reward, Reward::None) && self.schedule.is_empty() {
@@ -104,5 +113,25 @@ impl Policy {
             check(&format!("{path}.token_cap"), c)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_with_a_control_character_is_refused_naming_the_field() {
+        // A newline in a name once validated, then broke every CSV row of a sweep.
+        for name in ["two\nlines", "tab\there", "bell\u{7}", "cr\r"] {
+            let e = Policy::none(name).validate("policy[2]", &[]).unwrap_err().to_string();
+            assert!(e.starts_with("policy[2].name: "), "{e}");
+            assert!(e.contains("without control characters"), "{e}");
+            assert!(!e.contains('\n') && !e.contains('\r'), "one line: {e:?}");
+        }
+        // Commas, quotes and non-ASCII letters are quoted in CSV outputs, not refused.
+        for name in ["a, \"b\"", "kirorank 2", "Prämie"] {
+            assert!(Policy::none(name).validate("policy[0]", &[]).is_ok(), "{name}");
+        }
     }
 }
