@@ -457,55 +457,87 @@ fn ranks_of(xs: &[f64]) -> Vec<f64> {
 /// (the pre-period) and while it was one (mean over the run), per policy,
 /// as horizontal bars so that names stay readable.
 pub fn correlation(d: &ReportData) -> Result<Chart, String> {
-    let title = "Metric–value rank correlation: before it was a target, and after".to_string();
-    let key = "grey: before (no one rewarded); colour: after (mean over the run); 1 = the metric ranks as value does";
-    let n = d.policies.len().max(1);
-    let names_px = 210.0;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 120 + 40 * n as u32)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let body = header(&root, &title, key)?;
-        let mut c = ChartBuilder::on(&body)
-            .margin_left(names_px as u32)
-            .margin_right(24)
-            .margin_top(6)
-            .x_label_area_size(44)
-            .y_label_area_size(0)
-            .build_cartesian_2d(-1f64..1f64, -0.5f64..(n as f64 - 0.5))
+    let bars = HorizontalBars {
+        name: "correlation",
+        title: "Metric–value rank correlation: before it was a target, and after".to_string(),
+        key: "grey: before (no one rewarded); colour: after (mean over the run); 1 = the metric ranks as value does",
+        names: &d.policies,
+        names_px: 210.0,
+        x: -1.0..1.0,
+        x_desc: "Spearman rank correlation",
+        x_label: &|x| format!("{x:.1}"),
+    };
+    let grey = RGBColor(160, 160, 160);
+    bars.draw(&mut |c, p, y| {
+        let (before, after) = d.correlation[p];
+        c.draw_series(std::iter::once(Rectangle::new([(0.0, y + 0.02), (before, y + 0.38)], grey.filled())))
             .map_err(err)?;
-        c.configure_mesh()
-            .x_labels(5)
-            .x_desc("Spearman rank correlation")
-            .label_style(("sans-serif", SMALL))
-            .axis_desc_style(("sans-serif", SMALL))
-            .x_label_formatter(&|x| format!("{x:.1}"))
-            .disable_y_mesh()
-            .light_line_style(WHITE.mix(0.0))
-            .bold_line_style(BLACK.mix(0.08))
-            .draw()
-            .map_err(err)?;
-        let grey = RGBColor(160, 160, 160);
-        for p in 0..d.policies.len() {
-            let y = (d.policies.len() - 1 - p) as f64;
-            let (before, after) = d.correlation[p];
-            c.draw_series(std::iter::once(Rectangle::new([(0.0, y + 0.02), (before, y + 0.38)], grey.filled())))
-                .map_err(err)?;
-            c.draw_series(std::iter::once(Rectangle::new(
-                [(0.0, y - 0.38), (after, y - 0.02)],
-                policy_colour(d, p).filled(),
-            )))
-            .map_err(err)?;
-        }
-        c.draw_series(std::iter::once(PathElement::new(
-            vec![(0.0, -0.5), (0.0, n as f64 - 0.5)],
-            BLACK.stroke_width(1),
+        c.draw_series(std::iter::once(Rectangle::new(
+            [(0.0, y - 0.38), (after, y - 0.02)],
+            policy_colour(d, p).filled(),
         )))
         .map_err(err)?;
-        row_names(&root, &c, -1.0, &d.policies, names_px - 16.0)?;
-        root.present().map_err(err)?;
+        Ok(())
+    })
+}
+
+/// The drawing area of a horizontal-bar chart: x over `x`, one row per name.
+type BarsArea<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A horizontal-bar chart: one row per name (the first at the top), names
+/// down the left so that they stay readable, a zero line.
+struct HorizontalBars<'a> {
+    name: &'a str,
+    title: String,
+    key: &'a str,
+    names: &'a [String],
+    names_px: f64,
+    x: std::ops::Range<f64>,
+    x_desc: &'a str,
+    x_label: &'a dyn Fn(&f64) -> String,
+}
+
+impl HorizontalBars<'_> {
+    /// Draws the frame, then `row(chart, i, y)` for row `i` at height `y`.
+    fn draw(self, row: &mut dyn FnMut(&mut BarsArea, usize, f64) -> Result<(), String>) -> Result<Chart, String> {
+        let n = self.names.len().max(1);
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (WIDTH, 120 + 40 * n as u32)).into_drawing_area();
+            root.fill(&WHITE).map_err(err)?;
+            let body = header(&root, &self.title, self.key)?;
+            let mut c = ChartBuilder::on(&body)
+                .margin_left(self.names_px as u32)
+                .margin_right(24)
+                .margin_top(6)
+                .x_label_area_size(44)
+                .y_label_area_size(0)
+                .build_cartesian_2d(self.x.clone(), -0.5f64..(n as f64 - 0.5))
+                .map_err(err)?;
+            c.configure_mesh()
+                .x_labels(5)
+                .x_desc(self.x_desc)
+                .label_style(("sans-serif", SMALL))
+                .axis_desc_style(("sans-serif", SMALL))
+                .x_label_formatter(self.x_label)
+                .disable_y_mesh()
+                .light_line_style(WHITE.mix(0.0))
+                .bold_line_style(BLACK.mix(0.08))
+                .draw()
+                .map_err(err)?;
+            for i in 0..self.names.len() {
+                row(&mut c, i, (self.names.len() - 1 - i) as f64)?;
+            }
+            c.draw_series(std::iter::once(PathElement::new(
+                vec![(0.0, -0.5), (0.0, n as f64 - 0.5)],
+                BLACK.stroke_width(1),
+            )))
+            .map_err(err)?;
+            row_names(&root, &c, self.x.start, self.names, self.names_px - 16.0)?;
+            root.present().map_err(err)?;
+        }
+        Ok(Chart { name: self.name.into(), title: self.title, svg })
     }
-    Ok(Chart { name: "correlation".into(), title, svg })
 }
 
 /// Every chart of the report, in order: the cost–output plane and the
@@ -560,56 +592,27 @@ pub fn robustness(robustness: &[crate::analysis::sweep::RobustnessRow], labels: 
             (name, r.net_value_mean, r.net_value_p10, r.net_value_worst)
         })
         .collect();
-    let n = rows.len().max(1);
     let (lo, hi) = bounds(rows.iter().flat_map(|r| [r.1, r.2, r.3, 0.0]));
-    let title = "Net value across sampled organisations".to_string();
-    let key = "bar: mean; thick tick: 10th percentile; line end: the worst organisation";
-    let names_px = 290.0;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 120 + 40 * n as u32)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let body = header(&root, &title, key)?;
-        let mut c = ChartBuilder::on(&body)
-            .margin_left(names_px as u32)
-            .margin_right(24)
-            .margin_top(6)
-            .x_label_area_size(44)
-            .y_label_area_size(0)
-            .build_cartesian_2d(lo..hi, -0.5f64..(n as f64 - 0.5))
+    let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let bars = HorizontalBars {
+        name: "robustness",
+        title: "Net value across sampled organisations".to_string(),
+        key: "bar: mean; thick tick: 10th percentile; line end: the worst organisation",
+        names: &names,
+        names_px: 290.0,
+        x: lo..hi,
+        x_desc: "net value (USD per run)",
+        x_label: &|x| label(*x),
+    };
+    bars.draw(&mut |c, i, y| {
+        let (_, mean, p10, worst) = rows[i];
+        let col = colour(i);
+        c.draw_series(std::iter::once(Rectangle::new([(0.0, y - 0.3), (mean, y + 0.3)], col.mix(0.6).filled())))
             .map_err(err)?;
-        c.configure_mesh()
-            .x_labels(5)
-            .x_desc("net value (USD per run)")
-            .label_style(("sans-serif", SMALL))
-            .axis_desc_style(("sans-serif", SMALL))
-            .x_label_formatter(&|x| label(*x))
-            .disable_y_mesh()
-            .light_line_style(WHITE.mix(0.0))
-            .bold_line_style(BLACK.mix(0.08))
-            .draw()
+        c.draw_series(std::iter::once(PathElement::new(vec![(mean, y), (worst, y)], BLACK.stroke_width(2))))
             .map_err(err)?;
-        for (i, (_, mean, p10, worst)) in rows.iter().enumerate() {
-            let y = (n - 1 - i) as f64;
-            let col = colour(i);
-            c.draw_series(std::iter::once(Rectangle::new([(0.0, y - 0.3), (*mean, y + 0.3)], col.mix(0.6).filled())))
-                .map_err(err)?;
-            c.draw_series(std::iter::once(PathElement::new(vec![(*mean, y), (*worst, y)], BLACK.stroke_width(2))))
-                .map_err(err)?;
-            c.draw_series(std::iter::once(PathElement::new(
-                vec![(*p10, y - 0.18), (*p10, y + 0.18)],
-                BLACK.stroke_width(3),
-            )))
+        c.draw_series(std::iter::once(PathElement::new(vec![(p10, y - 0.18), (p10, y + 0.18)], BLACK.stroke_width(3))))
             .map_err(err)?;
-        }
-        c.draw_series(std::iter::once(PathElement::new(
-            vec![(0.0, -0.5), (0.0, n as f64 - 0.5)],
-            BLACK.stroke_width(1),
-        )))
-        .map_err(err)?;
-        let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-        row_names(&root, &c, lo, &names, names_px - 16.0)?;
-        root.present().map_err(err)?;
-    }
-    Ok(Chart { name: "robustness".into(), title, svg })
+        Ok(())
+    })
 }
