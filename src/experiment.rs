@@ -13,7 +13,7 @@ use crate::behavior::BehaviorRule;
 use crate::engine::observer::{NoObserver, Observer, ObserverError, RunInfo};
 use crate::engine::population::Population;
 use crate::engine::rng::Streams;
-use crate::engine::{Compiled, RunOutput, simulate, simulate_with};
+use crate::engine::{Compiled, Run, RunOutput, simulate, simulate_with};
 use crate::error::{Error, Result};
 use crate::model::scenario::Scenario;
 
@@ -115,18 +115,6 @@ pub trait Simulator: Sync + sealed::Sealed {
     fn simulate(&self, run: Run, observer: &mut dyn Observer) -> std::result::Result<RunOutput, ObserverError>;
 }
 
-/// One run to simulate: the compiled scenario, the policy, the
-/// replication, its engineers and random streams.
-#[doc(hidden)]
-#[derive(Clone, Copy)]
-pub struct Run<'a> {
-    c: &'a Compiled,
-    policy: usize,
-    rep: u32,
-    pop: &'a Population,
-    streams: &'a Streams,
-}
-
 mod sealed {
     pub trait Sealed {}
     impl Sealed for super::ScenarioRule {}
@@ -135,13 +123,13 @@ mod sealed {
 
 impl Simulator for ScenarioRule {
     fn simulate(&self, r: Run, observer: &mut dyn Observer) -> std::result::Result<RunOutput, ObserverError> {
-        simulate(r.c, r.policy, r.rep, r.pop, r.streams, observer)
+        simulate(r, observer)
     }
 }
 
 impl<B: BehaviorRule> Simulator for CustomRule<B> {
     fn simulate(&self, r: Run, observer: &mut dyn Observer) -> std::result::Result<RunOutput, ObserverError> {
-        simulate_with(r.c, &self.0, r.policy, r.rep, r.pop, r.streams, observer)
+        simulate_with(&self.0, r, observer)
     }
 }
 

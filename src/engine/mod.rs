@@ -78,37 +78,39 @@ struct Beliefs {
     board: Arc<Vec<f64>>,
 }
 
-/// Runs policy `policy` of the compiled scenario in replication `rep`, with
-/// the behaviour the scenario names, showing every period to `observer`.
-pub(crate) fn simulate(
-    c: &Compiled,
-    policy: usize,
-    rep: u32,
-    pop: &Population,
-    streams: &Streams,
-    observer: &mut dyn Observer,
-) -> Result<RunOutput, ObserverError> {
-    struct Run<'a>(&'a Compiled, usize, u32, &'a Population, &'a Streams, &'a mut dyn Observer);
-    impl WithRule for Run<'_> {
-        type Output = Result<RunOutput, ObserverError>;
-        fn with<B: BehaviorRule>(self, rule: &B) -> Self::Output {
-            simulate_with(self.0, rule, self.1, self.2, self.3, self.4, self.5)
-        }
-    }
-    c.scenario.behavior.model.dispatch(Run(c, policy, rep, pop, streams, observer))
+/// One run to simulate: policy `policy` of the compiled scenario in
+/// replication `rep`, with that replication's engineers and random streams.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct Run<'a> {
+    pub(crate) c: &'a Compiled,
+    pub(crate) policy: usize,
+    pub(crate) rep: u32,
+    pub(crate) pop: &'a Population,
+    pub(crate) streams: &'a Streams,
 }
 
-/// Runs policy `policy` of the compiled scenario in replication `rep`, with
-/// the behaviour `rule`, showing every period to `observer`.
+/// Simulates `run` with the behaviour the scenario names, showing every
+/// period to `observer`.
+pub(crate) fn simulate(run: Run, observer: &mut dyn Observer) -> Result<RunOutput, ObserverError> {
+    struct Work<'a, 'o>(Run<'a>, &'o mut dyn Observer);
+    impl WithRule for Work<'_, '_> {
+        type Output = Result<RunOutput, ObserverError>;
+        fn with<B: BehaviorRule>(self, rule: &B) -> Self::Output {
+            simulate_with(rule, self.0, self.1)
+        }
+    }
+    run.c.scenario.behavior.model.dispatch(Work(run, observer))
+}
+
+/// Simulates `run` with the behaviour `rule`, showing every period to
+/// `observer`.
 pub(crate) fn simulate_with<B: BehaviorRule>(
-    c: &Compiled,
     rule: &B,
-    policy: usize,
-    rep: u32,
-    pop: &Population,
-    streams: &Streams,
+    run: Run,
     observer: &mut dyn Observer,
 ) -> Result<RunOutput, ObserverError> {
+    let Run { c, policy, rep, pop, streams } = run;
     let sc = &c.scenario;
     let n = sc.org.engineers;
     let nk = c.kpis.len();
