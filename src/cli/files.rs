@@ -87,6 +87,15 @@ pub fn remove_stale_temporaries(dir: &Path) {
     }
 }
 
+/// Removes an output an earlier run left that this one does not write, so
+/// that a folder never mixes two runs; absent is fine.
+pub fn remove_if_present(path: &Path) -> anyhow::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(anyhow!("cannot remove {}: {e}", path.display())),
+        _ => Ok(()),
+    }
+}
+
 /// Writes `bytes` to `path` whole or not at all.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     write_atomic_with(path, |w| w.write_all(bytes))
