@@ -373,6 +373,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 json["verdict"].as_str().unwrap_or_default(),
                 &command,
             )
+            .and_then(|d| d.with_assumptions(read("assumptions.csv").ok().as_deref()))
             .map_err(|e| bad(format!("{}: {e}", dir.display())))?;
             let (charts, html) =
                 goodhart::io::report::render(&data).map_err(|e| anyhow!("cannot draw the report: {e}"))?;

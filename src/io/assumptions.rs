@@ -130,7 +130,7 @@ pub fn json(c: &AssumptionCheck) -> Value {
 
 /// A share as a whole percentage, never rounding a share below 1 up to
 /// "100%" nor one above 0 down to "0%".
-fn percent(x: f64) -> String {
+pub fn percent(x: f64) -> String {
     let p = (100.0 * x).round();
     let p = if x < 1.0 { p.min(99.0) } else { p };
     let p = if x > 0.0 { p.max(1.0) } else { p };
@@ -155,7 +155,7 @@ pub fn sentence(comparisons: &[Comparison], size: CheckSize, baseline: &str) -> 
             let by = if flips.is_empty() {
                 String::new()
             } else {
-                format!("; flipped by {}", flips.iter().take(3).copied().collect::<Vec<_>>().join(", "))
+                format!(" (flipped by {})", flips.iter().take(3).copied().collect::<Vec<_>>().join(", "))
             };
             partly.push(format!("{}'s {side} holds in {}{by}", c.policy, percent(share)));
         }
@@ -235,7 +235,7 @@ mod tests {
         }
         let s = sentence(&cmps, check.size, "base");
         assert!(s.contains("kirorank's loss holds in every one"), "{s}");
-        assert!(s.contains("raw, deployments's gain holds in 81%; flipped by prize"), "{s}");
+        assert!(s.contains("raw, deployments's gain holds in 81% (flipped by prize)"), "{s}");
         assert!(s.contains("useful output holds in only 50%"), "{s}");
         assert!(!s.contains("vague"), "{s}");
         let samples = samples_csv(&check);
