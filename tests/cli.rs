@@ -455,3 +455,52 @@ fn the_results_table_fits_100_columns_and_run_json_counts_steps_as_an_integer() 
     assert!(run["agent_steps"].is_u64(), "agent_steps is not an integer: {}", run["agent_steps"]);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn the_assumption_check_is_written_reported_rebuilt_and_never_left_stale() {
+    let d = tmp("assumptions");
+    let out = d.join("o");
+    let run = |extra: &[&str]| {
+        let o = Command::new(bin())
+            .args(["run", "examples/scenarios/kirorank.toml", "--replications", "2", "--periods", "8"])
+            .args(["--engineers", "60", "--quiet", "--out"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&["--assumptions", "6"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let check = &json["assumptions"];
+    assert_eq!(check["samples"], 6);
+    // Three policies against the baseline, on three headline KPIs each.
+    assert_eq!(check["comparisons"].as_array().unwrap().len(), 9);
+    assert!(json["verdict"].as_str().unwrap().contains("Tested against the model's assumptions (6 organisations"));
+    let csv = std::fs::read_to_string(out.join("assumptions.csv")).unwrap();
+    let params = check["parameters"].as_array().unwrap().len();
+    assert_eq!(csv.lines().count(), 1 + 9 * params);
+    let samples = std::fs::read_to_string(out.join("assumption_samples.csv")).unwrap();
+    assert_eq!(samples.lines().count(), 1 + 6 * 9);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Tested against the assumptions") && html.contains("id=\"tornado\""));
+    let tornado = std::fs::read(out.join("charts/tornado.svg")).unwrap();
+    std::fs::remove_file(out.join("report.html")).unwrap();
+    std::fs::remove_dir_all(out.join("charts")).unwrap();
+    let o = goodhart(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(out.join("report.html")).unwrap(), html, "the rebuilt report differs");
+    assert!(std::fs::read(out.join("charts/tornado.svg")).unwrap() == tornado, "the rebuilt tornado differs");
+    // Rerun without the check (two replications are below the default's 16)
+    // and without a report: nothing of the first run stays beside the second.
+    run(&["--no-report"]);
+    for f in ["assumptions.csv", "assumption_samples.csv", "report.html"] {
+        assert!(!out.join(f).exists(), "{f} left from the earlier run");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(json.get("assumptions").is_none());
+    assert!(json["verdict"].as_str().unwrap().contains("were not tested against the model's assumptions"));
+    let _ = std::fs::remove_dir_all(&d);
+}
