@@ -267,7 +267,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     })?
                 }
             };
-            write!(std::io::stdout(), "{}", format::write_scenario(&sc))?;
+            write!(std::io::stdout(), "{}{}", format::write_scenario(&sc), format::optional_parts(&sc))?;
             Ok(())
         }
         Command::Validate { file } => {

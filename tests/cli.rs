@@ -504,3 +504,35 @@ fn the_assumption_check_is_written_reported_rebuilt_and_never_left_stale() {
     assert!(json["verdict"].as_str().unwrap().contains("were not tested against the model's assumptions"));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn init_shows_the_optional_parts_and_a_top_level_field_is_pointed_to_its_table() {
+    let o = goodhart(&["init", "kirorank"]);
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    for part in
+        ["# audit = {", "sensitivity x gaming hours", "# token_cap =", "# schedule = [", "# [sweep]", "failed_changes"]
+    {
+        assert!(text.contains(part), "init does not show `{part}`");
+    }
+    // Uncommented, the optional parts are a valid file.
+    let d = tmp("init-optional");
+    let uncommented: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("# ") {
+            Some(rest) if rest.starts_with("audit =") || rest.starts_with("token_cap =") => rest.to_string(),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let f = d.join("s.toml");
+    std::fs::write(&f, uncommented).unwrap();
+    let o = goodhart(&["validate", f.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(&f, "engineers = 50\n").unwrap();
+    let o = goodhart(&["validate", f.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err.contains("it belongs in the [org] table as org.engineers"), "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}
