@@ -83,7 +83,28 @@ fn read_document(mut doc: Table) -> Result<Scenario> {
     let mut sc: Scenario = serde_path_to_error::deserialize(doc.clone())
         .map_err(|e| translate(&doc, &path_of(e.path()), e.inner().message()))?;
     resolve(&mut sc, &builtins)?;
+    add_scheduled_presets(&mut sc);
     Ok(sc)
+}
+
+/// A schedule may name a built-in policy preset that the file does not
+/// define (`{ from = 0, policy = "kirorank" }`): the preset is added after
+/// the file's own policies, as `goodhart compare` adds the policies a
+/// schedule refers to, and is compared like them. A name that is neither
+/// stays for validation to report.
+fn add_scheduled_presets(sc: &mut Scenario) {
+    let named: Vec<String> = sc.policies.iter().flat_map(|p| p.schedule.iter().map(|s| s.policy.clone())).collect();
+    if named.iter().all(|n| sc.policies.iter().any(|p| &p.name == n)) {
+        return;
+    }
+    let presets = crate::model::preset::policies();
+    for name in named {
+        if !sc.policies.iter().any(|p| p.name == name) {
+            if let Some(p) = presets.iter().find(|p| p.name == name) {
+                sc.policies.push(p.clone());
+            }
+        }
+    }
 }
 
 /// `reward = { scheme = "none", prize = 1 }` is an error, as for every
@@ -603,7 +624,8 @@ pub fn optional_parts(sc: &Scenario) -> String {
          #   penalty: felt by an engineer caught (USD-equivalent); {}\n\
          # token_cap = 25000000  # most tokens per engineer per week: plans stay within it; {}\n\
          # schedule = [ {{ from = 0, policy = \"kirorank\" }}, {{ from = 26, policy = \"normalized-deployments\" }} ]\n\
-         #   from week `from` (periods count from 0) follow another policy of this file\n\
+         #   from week `from` (periods count from 0) follow another policy of this file or a built-in policy\n\
+         #   preset (`goodhart presets`; it is then added and compared too)\n\
          # A custom metric: metric = {{ signals = {{ deployments = 1.0, failed_changes = -3.0 }} }}, from the signals\n\
          #   {}\n\
          #\n\
@@ -1042,6 +1064,16 @@ mod tests {
         assert_eq!(e, "traits.correlations[0].a: unknown trait `skil`; did you mean `skill`?");
         let e = parse_scenario("[org]\nengineerz = 3\n").unwrap_err().to_string();
         assert_eq!(e, "org.engineerz: unknown field `engineerz`; did you mean `engineers`?");
+        let sc = parse_scenario(
+            "[[policy]]\nname = \"base\"\n[[policy]]\nname = \"switch\"\nschedule = [{ from = 0, policy = \"kirorank\" }, { from = 3, policy = \"base\" }]\n",
+        )
+        .unwrap();
+        let names: Vec<&str> = sc.policies.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["base", "switch", "kirorank"], "a scheduled preset is added");
+        let e = parse_scenario("[[policy]]\nname = \"s\"\nschedule = [{ from = 0, policy = \"kiroronk\" }]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("kiroronk") && e.contains("schedule"), "{e}");
         let e = parse_scenario("engineers = 50\n").unwrap_err().to_string();
         assert_eq!(
             e,
