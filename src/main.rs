@@ -272,6 +272,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Validate { file } => {
             let sc = load_scenario(&file)?;
+            // A file's [sweep] section is checked too: its design, and the
+            // paths it sets, at its first and last task.
+            if Path::new(&file).is_file() {
+                let text = fs::read_to_string(&file).map_err(|e| bad(format!("{file}: {}", io_reason(&e))))?;
+                if let Some(sw) = sweep::Sweep::from_toml(&text, sc.seed).map_err(|e| bad(format!("{file}: {e}")))? {
+                    let tasks = sw.tasks();
+                    for t in [tasks.first(), tasks.last()].into_iter().flatten() {
+                        sw.scenario(&sc, t).map_err(|e| bad(format!("{file}: [sweep] task {}: {e}", t.index)))?;
+                    }
+                }
+            }
             write!(std::io::stdout(), "{}", format::write_scenario(&sc))?;
             eprintln!(
                 "{}: valid ({} policies, {} engineers, {} periods, {} replications)",

@@ -506,7 +506,7 @@ fn the_assumption_check_is_written_reported_rebuilt_and_never_left_stale() {
 }
 
 #[test]
-fn init_shows_the_optional_parts_and_a_top_level_field_is_pointed_to_its_table() {
+fn init_shows_the_optional_parts_and_validate_reads_sweeps_and_places_fields() {
     let o = goodhart(&["init", "kirorank"]);
     assert!(o.status.success());
     let text = String::from_utf8(o.stdout).unwrap();
@@ -529,6 +529,17 @@ fn init_shows_the_optional_parts_and_a_top_level_field_is_pointed_to_its_table()
     std::fs::write(&f, uncommented).unwrap();
     let o = goodhart(&["validate", f.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // validate reads a [sweep] section too.
+    for (text, needle) in [
+        ("[[policy]]\nname = \"a\"\n[sweep]\nlevel = 1\n", "did you mean `levers`"),
+        ("[[policy]]\nname = \"a\"\n[sweep.levers]\n\"org.enginers\" = [1, 2]\n", "[sweep] task 0: org.enginers"),
+    ] {
+        std::fs::write(&f, text).unwrap();
+        let o = goodhart(&["validate", f.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(needle), "{err}");
+    }
     std::fs::write(&f, "engineers = 50\n").unwrap();
     let o = goodhart(&["validate", f.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&o.stderr);
