@@ -217,6 +217,7 @@ fn bad(msg: impl Into<String>) -> anyhow::Error {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cli::files::remove_temporaries_on_interrupt();
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         // A reader that stopped reading (`goodhart story ... | head`) is not a failure.

@@ -547,3 +547,36 @@ fn init_shows_the_optional_parts_and_validate_reads_sweeps_and_places_fields() {
     assert!(err.contains("it belongs in the [org] table as org.engineers"), "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_run_removes_the_files_it_was_writing() {
+    let d = tmp("interrupt");
+    let out = d.join("o");
+    for signal in ["-INT", "-TERM"] {
+        let mut child = Command::new(bin())
+            .args(["run", "story", "--replications", "400", "--assumptions", "0", "--quiet", "--out"])
+            .arg(&out)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let temporaries = || {
+            std::fs::read_dir(&out)
+                .map(|es| es.flatten().filter(|e| e.file_name().to_string_lossy().contains(".goodhart-tmp-")).count())
+                .unwrap_or(0)
+        };
+        // Wait until the time series is being written.
+        let start = std::time::Instant::now();
+        while temporaries() == 0 && start.elapsed().as_secs() < 60 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(temporaries() > 0, "the run never started writing");
+        let kill = Command::new("kill").arg(signal).arg(child.id().to_string()).status().unwrap();
+        assert!(kill.success());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(130), "{signal}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(temporaries(), 0, "{signal}: a temporary file was left behind");
+        assert!(!out.join("timeseries.csv").exists(), "{signal}: an unfinished time series was published");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
