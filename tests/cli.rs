@@ -554,7 +554,7 @@ fn an_interrupted_run_removes_the_files_it_was_writing() {
     let d = tmp("interrupt");
     let out = d.join("o");
     for signal in ["-INT", "-TERM"] {
-        let mut child = Command::new(bin())
+        let child = Command::new(bin())
             .args(["run", "story", "--replications", "400", "--assumptions", "0", "--quiet", "--out"])
             .arg(&out)
             .stderr(std::process::Stdio::piped())
