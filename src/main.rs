@@ -284,7 +284,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
             }
-            write!(std::io::stdout(), "{}", format::write_scenario(&sc))?;
+            // The scenario resolved, as init prints it (optional parts too).
+            write!(std::io::stdout(), "{}{}", format::write_scenario(&sc), format::optional_parts(&sc))?;
             eprintln!(
                 "{}: valid ({} policies, {} engineers, {} periods, {} replications)",
                 file,
