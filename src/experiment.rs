@@ -33,6 +33,10 @@ pub struct Results {
     /// per-period means and intervals are in [`Results::period_estimate`]
     /// either way.
     pub runs: Vec<Vec<RunOutput>>,
+    /// The conclusions tested against the model's assumptions, when a
+    /// caller ran [`crate::analysis::assumptions::check`] and stored it here
+    /// (the verdict, `summary.json` and the report then include it).
+    pub assumptions: Option<crate::analysis::assumptions::AssumptionCheck>,
     /// Per policy, period and KPI (`[(p * periods + t) * kpis + j]`): the
     /// running estimate over replications.
     series: Vec<RunningEstimate>,
@@ -310,6 +314,7 @@ fn stream<S: Simulator, O: Observer>(
         scenario: c.scenario,
         runs,
         series,
+        assumptions: None,
     })
 }
 

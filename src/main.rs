@@ -10,6 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, anyhow};
 use clap::{Args, Parser, Subcommand};
 use goodhart::Scenario;
+use goodhart::analysis::assumptions::{self, CheckSize};
 use goodhart::analysis::sweep::{self, Shard};
 use goodhart::io::agents::{AGENTS_HEADER, AgentTable, AgentVariables};
 use goodhart::io::sweep as sweep_files;
@@ -19,7 +20,7 @@ use rayon::prelude::*;
 
 mod cli;
 
-use cli::files::{AtomicFile, Sharing, lock_dir, lock_file, remove_stale_temporaries, write_atomic};
+use cli::files::{AtomicFile, Sharing, lock_dir, lock_file, remove_if_present, remove_stale_temporaries, write_atomic};
 
 #[derive(Parser)]
 #[command(
@@ -170,6 +171,12 @@ struct Shared {
     /// payoff, hours.ACTIVITY, ai_intensity.ACTIVITY, or a trait such as skill)
     #[arg(long, value_name = "VARS")]
     agents: Option<String>,
+    /// Test the conclusions against the model's assumptions: rerun over N
+    /// organisations sampled from the plausible ranges (docs/model.md
+    /// section 12), one replication each; 0: do not. Default: as many as
+    /// replications, up to 32, when that is at least 16.
+    #[arg(long, value_name = "N")]
+    assumptions: Option<usize>,
 }
 
 /// A count on the command line: a whole number, else a message saying
@@ -210,6 +217,7 @@ fn bad(msg: impl Into<String>) -> anyhow::Error {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cli::files::remove_temporaries_on_interrupt();
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         // A reader that stopped reading (`goodhart story ... | head`) is not a failure.
@@ -260,12 +268,24 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     })?
                 }
             };
-            write!(std::io::stdout(), "{}", format::write_scenario(&sc))?;
+            write!(std::io::stdout(), "{}{}", format::write_scenario(&sc), format::optional_parts(&sc))?;
             Ok(())
         }
         Command::Validate { file } => {
             let sc = load_scenario(&file)?;
-            write!(std::io::stdout(), "{}", format::write_scenario(&sc))?;
+            // A file's [sweep] section is checked too: its design, and the
+            // paths it sets, at its first and last task.
+            if Path::new(&file).is_file() {
+                let text = fs::read_to_string(&file).map_err(|e| bad(format!("{file}: {}", io_reason(&e))))?;
+                if let Some(sw) = sweep::Sweep::from_toml(&text, sc.seed).map_err(|e| bad(format!("{file}: {e}")))? {
+                    let tasks = sw.tasks();
+                    for t in [tasks.first(), tasks.last()].into_iter().flatten() {
+                        sw.scenario(&sc, t).map_err(|e| bad(format!("{file}: [sweep] task {}: {e}", t.index)))?;
+                    }
+                }
+            }
+            // The scenario resolved, as init prints it (optional parts too).
+            write!(std::io::stdout(), "{}{}", format::write_scenario(&sc), format::optional_parts(&sc))?;
             eprintln!(
                 "{}: valid ({} policies, {} engineers, {} periods, {} replications)",
                 file,
@@ -293,6 +313,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 no_report: true,
                 set,
                 agents: None,
+                assumptions: Some(0),
             };
             apply_overrides(&mut sc, &shared)?;
             let results = goodhart::run(&sc).map_err(|e| bad(e.to_string()))?;
@@ -365,6 +386,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 json["verdict"].as_str().unwrap_or_default(),
                 &command,
             )
+            .and_then(|d| d.with_assumptions(read("assumptions.csv").ok().as_deref()))
             .map_err(|e| bad(format!("{}: {e}", dir.display())))?;
             let (charts, html) =
                 goodhart::io::report::render(&data).map_err(|e| anyhow!("cannot draw the report: {e}"))?;
@@ -555,7 +577,7 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
             Ok(())
         }),
     };
-    let results = match streamed {
+    let mut results = match streamed {
         Ok(r) => r,
         Err(e) => {
             // Nothing of a failed run stays: its temporary files go with
@@ -574,15 +596,39 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     };
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
+    let size = match s.assumptions {
+        None => CheckSize::default_for(sc.replications),
+        Some(0) => None,
+        Some(n) => Some(CheckSize { samples: n, replications: 1 }),
+    };
+    let check_started = Instant::now();
+    if let Some(size) = size {
+        let bar = progress_bar(size.samples as u64, "organisations (assumptions)", s.quiet);
+        let progress = |done: usize| bar.set_position(done as u64);
+        results.assumptions = Some(assumptions::check(&results, size, &progress).map_err(|e| bad(e.to_string()))?);
+        bar.finish_and_clear();
+    }
+    let check_elapsed = check_started.elapsed().as_secs_f64();
     series.commit()?;
-    if let Some(f) = agents {
-        f.commit()?;
+    match agents {
+        Some(f) => f.commit()?,
+        None => remove_if_present(&out.join("agents.csv"))?,
     }
 
     write_atomic(&out.join("summary.csv"), output::summary_csv(&results).as_bytes())?;
     write_atomic(&out.join("summary.json"), output::summary_json(&results).as_bytes())?;
     write_atomic(&out.join("scenario.resolved.toml"), format::try_write_scenario(&results.scenario)?.as_bytes())?;
     write_atomic(&out.join("final_board.csv"), output::final_board_csv(&results).as_bytes())?;
+    for (file, text) in [
+        ("assumptions.csv", results.assumptions.as_ref().map(goodhart::io::assumptions::csv)),
+        ("assumption_samples.csv", results.assumptions.as_ref().map(goodhart::io::assumptions::samples_csv)),
+    ] {
+        // A check not run leaves no older run's files behind.
+        match text {
+            Some(t) => write_atomic(&out.join(file), t.as_bytes())?,
+            None => remove_if_present(&out.join(file))?,
+        }
+    }
     // A count of agent-steps: an integer in run.json.
     let steps = sc.org.engineers as u64 * sc.periods as u64 * sc.replications as u64 * sc.policies.len() as u64;
     let run = serde_json::json!({
@@ -596,6 +642,8 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
         "policies": sc.policies.len(),
         "agent_steps": steps,
         "elapsed_seconds": elapsed,
+        "assumptions_samples": size.map_or(0, |c| c.samples),
+        "assumptions_seconds": check_elapsed,
         "agent_steps_per_second": (steps as f64 / elapsed.max(1e-9)).round(),
         "command": std::env::args().collect::<Vec<_>>(),
     });
@@ -606,12 +654,18 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     if s.agents.is_some() {
         written += ", agents.csv";
     }
+    if results.assumptions.is_some() {
+        written += ", assumptions.csv, assumption_samples.csv";
+    }
     if !s.no_report {
         let command = shell_line(std::env::args());
         let (charts, html) =
             goodhart::io::report::build(&results, &command).map_err(|e| anyhow!("cannot draw the report: {e}"))?;
         write_report(out, &charts, Some(&html))?;
         written += ", report.html and charts/";
+    } else {
+        // An older run's report would describe other numbers.
+        remove_if_present(&out.join("report.html"))?;
     }
 
     if !s.quiet {
@@ -705,12 +759,7 @@ fn run_sweep(path: &Path, shard: Option<&str>, run: &SweepRun, out: &Path) -> an
         afresh = true;
         // Another sweep's results must not outlive it.
         for name in ["sweep.csv", "robustness.csv", "report.html"] {
-            match fs::remove_file(out.join(name)) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(anyhow!("cannot remove {}: {}", out.join(name).display(), io_reason(&e)));
-                }
-                _ => {}
-            }
+            remove_if_present(&out.join(name))?;
         }
     }
     let existing = if afresh { None } else { fs::read_to_string(&file).ok() };

@@ -455,3 +455,128 @@ fn the_results_table_fits_100_columns_and_run_json_counts_steps_as_an_integer() 
     assert!(run["agent_steps"].is_u64(), "agent_steps is not an integer: {}", run["agent_steps"]);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn the_assumption_check_is_written_reported_rebuilt_and_never_left_stale() {
+    let d = tmp("assumptions");
+    let out = d.join("o");
+    let run = |extra: &[&str]| {
+        let o = Command::new(bin())
+            .args(["run", "examples/scenarios/kirorank.toml", "--replications", "2", "--periods", "8"])
+            .args(["--engineers", "60", "--quiet", "--out"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&["--assumptions", "6"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let check = &json["assumptions"];
+    assert_eq!(check["samples"], 6);
+    // Three policies against the baseline, on three headline KPIs each.
+    assert_eq!(check["comparisons"].as_array().unwrap().len(), 9);
+    assert!(json["verdict"].as_str().unwrap().contains("Tested against the model's assumptions (6 organisations"));
+    let csv = std::fs::read_to_string(out.join("assumptions.csv")).unwrap();
+    let params = check["parameters"].as_array().unwrap().len();
+    assert_eq!(csv.lines().count(), 1 + 9 * params);
+    let samples = std::fs::read_to_string(out.join("assumption_samples.csv")).unwrap();
+    assert_eq!(samples.lines().count(), 1 + 6 * 9);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Tested against the assumptions") && html.contains("id=\"tornado\""));
+    let tornado = std::fs::read(out.join("charts/tornado.svg")).unwrap();
+    std::fs::remove_file(out.join("report.html")).unwrap();
+    std::fs::remove_dir_all(out.join("charts")).unwrap();
+    let o = goodhart(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(out.join("report.html")).unwrap(), html, "the rebuilt report differs");
+    assert!(std::fs::read(out.join("charts/tornado.svg")).unwrap() == tornado, "the rebuilt tornado differs");
+    // Rerun without the check (two replications are below the default's 16)
+    // and without a report: nothing of the first run stays beside the second.
+    run(&["--no-report"]);
+    for f in ["assumptions.csv", "assumption_samples.csv", "report.html"] {
+        assert!(!out.join(f).exists(), "{f} left from the earlier run");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(json.get("assumptions").is_none());
+    assert!(json["verdict"].as_str().unwrap().contains("were not tested against the model's assumptions"));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn init_shows_the_optional_parts_and_validate_reads_sweeps_and_places_fields() {
+    let o = goodhart(&["init", "kirorank"]);
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    for part in
+        ["# audit = {", "sensitivity x gaming hours", "# token_cap =", "# schedule = [", "# [sweep]", "failed_changes"]
+    {
+        assert!(text.contains(part), "init does not show `{part}`");
+    }
+    // Uncommented, the optional parts are a valid file.
+    let d = tmp("init-optional");
+    let uncommented: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("# ") {
+            Some(rest) if rest.starts_with("audit =") || rest.starts_with("token_cap =") => rest.to_string(),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let f = d.join("s.toml");
+    std::fs::write(&f, uncommented).unwrap();
+    let o = goodhart(&["validate", f.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // validate reads a [sweep] section too.
+    for (text, needle) in [
+        ("[[policy]]\nname = \"a\"\n[sweep]\nlevel = 1\n", "did you mean `levers`"),
+        ("[[policy]]\nname = \"a\"\n[sweep.levers]\n\"org.enginers\" = [1, 2]\n", "[sweep] task 0: org.enginers"),
+    ] {
+        std::fs::write(&f, text).unwrap();
+        let o = goodhart(&["validate", f.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(needle), "{err}");
+    }
+    std::fs::write(&f, "engineers = 50\n").unwrap();
+    let o = goodhart(&["validate", f.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err.contains("it belongs in the [org] table as org.engineers"), "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_run_removes_the_files_it_was_writing() {
+    let d = tmp("interrupt");
+    let out = d.join("o");
+    for signal in ["-INT", "-TERM"] {
+        let child = Command::new(bin())
+            .args(["run", "story", "--replications", "400", "--assumptions", "0", "--quiet", "--out"])
+            .arg(&out)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let temporaries = || {
+            std::fs::read_dir(&out)
+                .map(|es| es.flatten().filter(|e| e.file_name().to_string_lossy().contains(".goodhart-tmp-")).count())
+                .unwrap_or(0)
+        };
+        // Wait until the time series is being written.
+        let start = std::time::Instant::now();
+        while temporaries() == 0 && start.elapsed().as_secs() < 60 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(temporaries() > 0, "the run never started writing");
+        let kill = Command::new("kill").arg(signal).arg(child.id().to_string()).status().unwrap();
+        assert!(kill.success());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(130), "{signal}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(temporaries(), 0, "{signal}: a temporary file was left behind");
+        assert!(!out.join("timeseries.csv").exists(), "{signal}: an unfinished time series was published");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -4,13 +4,37 @@
 //!
 //! Temporary files are named `.<name>.goodhart-tmp-<pid>` and lock files
 //! `.<name>.goodhart-lock`: names only this tool creates, so clean-up can
-//! never delete a file of the user's.
+//! never delete a file of the user's. Interrupted (Ctrl-C, SIGTERM), the
+//! process removes the temporary files it is writing before it exits
+//! ([`remove_temporaries_on_interrupt`]).
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
+
+/// The temporary files this process is writing now, for the interrupt
+/// handler to remove.
+static WRITING: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn writing() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    WRITING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// On Ctrl-C or SIGTERM, removes the temporary files being written, then
+/// exits with 130 (the shell's code for an interrupt): an interrupted run
+/// leaves its outputs as they were before it started, and no hidden file
+/// (a long time series can grow to gigabytes). Call once, at start-up.
+pub fn remove_temporaries_on_interrupt() {
+    let _ = ctrlc::set_handler(|| {
+        for tmp in writing().drain(..) {
+            let _ = fs::remove_file(tmp);
+        }
+        eprintln!("goodhart: interrupted; the files it was writing were removed");
+        std::process::exit(130);
+    });
+}
 
 /// A file written through a temporary file in the same directory and
 /// renamed into place by [`AtomicFile::commit`]. Dropped without a
@@ -30,6 +54,7 @@ impl AtomicFile {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
         let tmp = path.with_file_name(temporary_name(name, std::process::id()));
         let f = fs::File::create(&tmp).with_context(|| format!("cannot write {}", path.display()))?;
+        writing().push(tmp.clone());
         Ok(AtomicFile { path: path.to_path_buf(), tmp, w: Some(std::io::BufWriter::new(f)), committed: false })
     }
 
@@ -52,6 +77,7 @@ impl AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
+        writing().retain(|t| t != &self.tmp);
         if !self.committed {
             drop(self.w.take());
             let _ = fs::remove_file(&self.tmp);
@@ -84,6 +110,15 @@ pub fn remove_stale_temporaries(dir: &Path) {
         if is_temporary(&name.to_string_lossy()) && e.file_type().is_ok_and(|t| t.is_file()) {
             let _ = fs::remove_file(e.path());
         }
+    }
+}
+
+/// Removes an output an earlier run left that this one does not write, so
+/// that a folder never mixes two runs; absent is fine.
+pub fn remove_if_present(path: &Path) -> anyhow::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(anyhow!("cannot remove {}: {e}", path.display())),
+        _ => Ok(()),
     }
 }
 

@@ -9,6 +9,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use resvg::{tiny_skia, usvg};
 
+use crate::analysis::assumptions::{ASSUMPTIONS, Comparison, Swing};
+use crate::io::output::human;
 use crate::io::report_data::{Band, ReportData};
 
 /// DejaVu Sans, embedded for PNG rendering (licence in `assets/fonts`).
@@ -551,6 +553,7 @@ pub fn all(d: &ReportData) -> Result<Vec<Chart>, String> {
     }
     out.push(ranks(d)?);
     out.push(correlation(d)?);
+    out.extend(tornado(d)?);
     Ok(out)
 }
 
@@ -615,4 +618,63 @@ pub fn robustness(robustness: &[crate::analysis::sweep::RobustnessRow], labels: 
             .map_err(err)?;
         Ok(())
     })
+}
+
+/// The tornado of one comparison against the baseline (net value of the
+/// first policy the check tests, distinguishable from the baseline if one
+/// is): per assumption, the paired difference predicted with it at the low
+/// end (blue) and the high end (orange) of its plausible range, the others
+/// at the scenario's values; widest first, at most ten. Faded bars are
+/// within the samples' noise. `None` without a check.
+pub fn tornado(d: &ReportData) -> Result<Option<Chart>, String> {
+    let Some((size, comparisons)) = &d.assumptions else { return Ok(None) };
+    let net: Vec<&Comparison> = comparisons.iter().filter(|c| c.kpi == "net_value").collect();
+    let Some(c) = net.iter().find(|c| c.share_holds.is_some()).or(net.first()) else { return Ok(None) };
+    let swings: Vec<&Swing> = c.swings.iter().take(10).collect();
+    let names: Vec<String> = swings
+        .iter()
+        .map(|s| match ASSUMPTIONS.iter().find(|a| a.name == s.parameter) {
+            Some(a) => format!("{} ({}–{})", a.name, human(a.low), human(a.high)),
+            None => s.parameter.clone(),
+        })
+        .collect();
+    let mid = c.at_scenario.mean;
+    let (lo, hi) = bounds(swings.iter().flat_map(|s| [s.at_low, s.at_high]).chain([0.0, mid]));
+    let base = &d.policies[d.baseline];
+    let holds = c
+        .share_holds
+        .map_or(String::new(), |h| format!("; the sign holds in {} of them", crate::io::assumptions::percent(h)));
+    let key = format!(
+        "blue: assumption at the low end of its range, orange: at the high end; black: this scenario; \
+         {} organisations{holds}; faded: within noise",
+        size.samples
+    );
+    let bars = HorizontalBars {
+        name: "tornado",
+        title: format!("What moves {}'s net value against {base}", c.policy),
+        key: &key,
+        names: &names,
+        names_px: 300.0,
+        x: lo..hi,
+        x_desc: "net value, policy − baseline (USD per run)",
+        x_label: &|x| label(*x),
+    };
+    let chart = bars.draw(&mut |ch, i, y| {
+        let s = swings[i];
+        let alpha = if s.distinguishable { 0.85 } else { 0.3 };
+        for (end, col) in [(s.at_low, colour(0)), (s.at_high, colour(1))] {
+            ch.draw_series(std::iter::once(Rectangle::new(
+                [(mid, y - 0.32), (end, y + 0.32)],
+                col.mix(alpha).filled(),
+            )))
+            .map_err(err)?;
+        }
+        ch.draw_series(std::iter::once(PathElement::new(
+            vec![(mid, y - 0.45), (mid, y + 0.45)],
+            BLACK.stroke_width(2),
+        )))
+        .map_err(err)?;
+        Ok(())
+    })?;
+    Ok(Some(chart))
 }

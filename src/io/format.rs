@@ -83,7 +83,28 @@ fn read_document(mut doc: Table) -> Result<Scenario> {
     let mut sc: Scenario = serde_path_to_error::deserialize(doc.clone())
         .map_err(|e| translate(&doc, &path_of(e.path()), e.inner().message()))?;
     resolve(&mut sc, &builtins)?;
+    add_scheduled_presets(&mut sc);
     Ok(sc)
+}
+
+/// A schedule may name a built-in policy preset that the file does not
+/// define (`{ from = 0, policy = "kirorank" }`): the preset is added after
+/// the file's own policies, as `goodhart compare` adds the policies a
+/// schedule refers to, and is compared like them. A name that is neither
+/// stays for validation to report.
+fn add_scheduled_presets(sc: &mut Scenario) {
+    let named: Vec<String> = sc.policies.iter().flat_map(|p| p.schedule.iter().map(|s| s.policy.clone())).collect();
+    if named.iter().all(|n| sc.policies.iter().any(|p| &p.name == n)) {
+        return;
+    }
+    let presets = crate::model::preset::policies();
+    for name in named {
+        if !sc.policies.iter().any(|p| p.name == name) {
+            if let Some(p) = presets.iter().find(|p| p.name == name) {
+                sc.policies.push(p.clone());
+            }
+        }
+    }
 }
 
 /// `reward = { scheme = "none", prize = 1 }` is an error, as for every
@@ -246,6 +267,23 @@ fn translate(doc: &Table, path: &str, msg: &str) -> Error {
         let (name, allowed) = quoted(rest);
         // A struct's path already ends at the key; a tagged table's does not.
         let at = if path.rsplit('.').next() == Some(name) { path.to_string() } else { join(path, name) };
+        // A section's field written at the top level (`engineers = 50`):
+        // say which section it belongs to.
+        if !at.contains(['.', '[']) {
+            let home = FIELDS
+                .iter()
+                .map(|f| f.path)
+                .find(|p| p.split_once('.').is_some_and(|(section, rest)| rest == name && !section.contains('[')));
+            if let Some(home) = home {
+                let section = home.split_once('.').map_or(home, |s| s.0);
+                return Error::UnknownName {
+                    path: printable(&at),
+                    kind: "field",
+                    name: printable(name),
+                    hint: format!(" at the top level; it belongs in the [{section}] table as {home}"),
+                };
+            }
+        }
         return Error::unknown(at, "field", name, allowed);
     }
     if let Some(rest) = msg.strip_prefix("unknown variant `") {
@@ -558,6 +596,54 @@ fn render(sc: &Scenario, customs: &Customs) -> Result<String> {
         }
     }
     Ok(w)
+}
+
+/// The optional parts a scenario file can add, commented out, each with
+/// what it means and allows (from [`FIELDS`]): a policy's audit, token
+/// budget and schedule, the metric signals (the built-in ones and those
+/// `sc`'s activities add), and a `[sweep]` section.
+/// `goodhart init` prints it after the scenario, so that every field is
+/// shown even when the preset does not use it.
+pub fn optional_parts(sc: &Scenario) -> String {
+    let allows = |path: &str| schema::field(path).map_or(String::new(), |f| f.expected());
+    let mut signals: Vec<&str> = crate::model::metric::BUILTIN_SIGNALS.to_vec();
+    for a in &sc.activities {
+        for (name, _) in &a.signals {
+            if !signals.contains(&name.as_str()) {
+                signals.push(name);
+            }
+        }
+    }
+    format!(
+        "\n# ---- Optional parts, commented out: uncomment and edit to use them.\n\
+         # In a [[policy]] table:\n\
+         # audit = {{ probability = 0.1, sensitivity = 1.0, penalty = 10000 }}\n\
+         #   probability: that an engineer is audited in a week; {}\n\
+         #   sensitivity: an audit detects gaming with probability sensitivity x gaming hours / contract hours;\n\
+         #     1 finds a full week of gaming for sure, 0.5 half the time; {}\n\
+         #   penalty: felt by an engineer caught (USD-equivalent); {}\n\
+         # token_cap = 25000000  # most tokens per engineer per week: plans stay within it; {}\n\
+         # schedule = [ {{ from = 0, policy = \"kirorank\" }}, {{ from = 26, policy = \"normalized-deployments\" }} ]\n\
+         #   from week `from` (periods count from 0) follow another policy of this file or a built-in policy\n\
+         #   preset (`goodhart presets`; it is then added and compared too)\n\
+         # A custom metric: metric = {{ signals = {{ deployments = 1.0, failed_changes = -3.0 }} }}, from the signals\n\
+         #   {}\n\
+         #\n\
+         # A sweep (goodhart sweep FILE): what the organisation might be like, and what the policy might do.\n\
+         # [sweep]\n\
+         # seed = 1\n\
+         # [sweep.uncertainties]\n\
+         # design = \"latin-hypercube\"  # or \"factorial\"\n\
+         # samples = 20\n\
+         # \"traits.integrity.mean\" = {{ from = 20, to = 150 }}\n\
+         # [sweep.levers]\n\
+         # \"policy[kirorank].reward.prize\" = [500, 3000]\n",
+        allows("policy[].audit.probability"),
+        allows("policy[].audit.sensitivity"),
+        allows("policy[].audit.penalty"),
+        allows("policy[].token_cap"),
+        signals.join(", "),
+    )
 }
 
 // ---------------------------------------------------------------- editing
@@ -978,6 +1064,21 @@ mod tests {
         assert_eq!(e, "traits.correlations[0].a: unknown trait `skil`; did you mean `skill`?");
         let e = parse_scenario("[org]\nengineerz = 3\n").unwrap_err().to_string();
         assert_eq!(e, "org.engineerz: unknown field `engineerz`; did you mean `engineers`?");
+        let sc = parse_scenario(
+            "[[policy]]\nname = \"base\"\n[[policy]]\nname = \"switch\"\nschedule = [{ from = 0, policy = \"kirorank\" }, { from = 3, policy = \"base\" }]\n",
+        )
+        .unwrap();
+        let names: Vec<&str> = sc.policies.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["base", "switch", "kirorank"], "a scheduled preset is added");
+        let e = parse_scenario("[[policy]]\nname = \"s\"\nschedule = [{ from = 0, policy = \"kiroronk\" }]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("kiroronk") && e.contains("schedule"), "{e}");
+        let e = parse_scenario("engineers = 50\n").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "engineers: unknown field `engineers` at the top level; it belongs in the [org] table as org.engineers"
+        );
         let e = parse_scenario(
             "[[policy]]\nname = \"a\"\nmetric = \"tokens\"\nreward = { scheme = \"linear\", rate = \"x\" }\n",
         )

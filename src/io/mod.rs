@@ -4,6 +4,7 @@
 //! on disk.
 
 pub mod agents;
+pub mod assumptions;
 #[cfg(feature = "plots")]
 pub mod chart;
 pub mod format;

@@ -167,6 +167,9 @@ struct JsonSummary<'a> {
     policies: Vec<JsonPolicy<'a>>,
     rows: Vec<JsonRow<'a>>,
     verdict: String,
+    /// The conclusions tested against the assumptions (absent when not run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assumptions: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -176,8 +179,9 @@ struct JsonPolicy<'a> {
     settled: bool,
 }
 
-/// `summary.json`: the same rows as `summary.csv`, plus the verdict and
-/// whether behaviour settled under each policy.
+/// `summary.json`: the same rows as `summary.csv`, plus the verdict,
+/// whether behaviour settled under each policy and, when it was run, the
+/// check against the assumptions.
 pub fn summary_json(r: &Results) -> String {
     let summary = r.summary();
     let rows = summary
@@ -210,6 +214,7 @@ pub fn summary_json(r: &Results) -> String {
             .collect(),
         rows,
         verdict: verdict(r),
+        assumptions: r.assumptions.as_ref().map(crate::io::assumptions::json),
     };
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
@@ -516,6 +521,13 @@ pub fn verdict(r: &Results) -> String {
             unsettled.join(", ")
         );
     }
+    // Whether the conclusions survive the model's assumptions.
+    let base = &r.policies[r.baseline];
+    let tested = match &r.assumptions {
+        Some(c) => crate::io::assumptions::sentence(&c.comparisons, c.size, base),
+        None => crate::io::assumptions::NOT_TESTED.to_string(),
+    };
+    let _ = write!(s, " {tested}");
     s
 }
 

@@ -75,6 +75,16 @@ pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: .8em; }
 <tr>{% for k in kpis %}<th class="sub">mean</th><th class="sub">vs baseline</th>{% endfor %}</tr>
 {% for row in table %}<tr><td class="policy" title="{{ row.policy }}">{{ row.policy }}</td>{% for c in row.cells %}<td class="{{ c.class }}" title="{{ c.hover }}">{{ c.text }}<small>{{ c.note }}</small></td>{% endfor %}</tr>
 {% endfor %}</table></div>
+{% if assumptions %}<h2>Tested against the assumptions</h2>
+<p>{{ assumptions.samples }} organisations sampled from the plausible ranges of the model's judgement parameters (a Latin hypercube; docs/model.md section 12 gives each range and its source), {{ assumptions.replications }} replication each, every policy against {{ baseline }} as above. "Holds in": the share of them in which the difference keeps the sign it has here (— where that sign is not distinguishable at 95%). "Flipped by": parameters that alone, within their range, take it to the other side of zero. assumptions.csv has every swing; assumption_samples.csv every organisation.</p>
+<div class="scroll"><table>
+<tr><th>policy</th><th>KPI</th><th>difference here</th><th>holds in</th><th>flipped by</th><th>widest swing (low → high end)</th></tr>
+{% for r in assumptions.rows %}<tr><td class="policy" title="{{ r.policy }}">{{ r.policy }}</td><td>{{ r.kpi }}</td><td>{{ r.diff }}</td><td>{{ r.holds }}</td><td>{{ r.flips }}</td><td>{{ r.swing }}</td></tr>
+{% endfor %}</table></div>
+{% if tornado %}<figure id="{{ tornado.name }}"><figcaption>{{ tornado.title }}</figcaption>
+{{ tornado.svg }}
+</figure>{% endif %}
+{% endif %}
 <h2>Charts</h2>
 <div class="pair">
 {% for c in charts[:2] %}<figure id="{{ c.name }}"><figcaption>{{ c.title }}</figcaption>
@@ -149,10 +159,29 @@ pub fn html(d: &ReportData, charts: &[Chart]) -> Result<String, String> {
             context! { policy => p, cells => cells }
         })
         .collect();
-    let charts: Vec<Value> = charts
-        .iter()
-        .map(|c| context! { name => c.name, title => c.title, svg => Value::from_safe_string(inline_svg(&c.svg)) })
-        .collect();
+    let inline =
+        |c: &Chart| context! { name => c.name, title => c.title, svg => Value::from_safe_string(inline_svg(&c.svg)) };
+    let tornado = charts.iter().find(|c| c.name == "tornado").map(inline);
+    let charts: Vec<Value> = charts.iter().filter(|c| c.name != "tornado").map(inline).collect();
+    let assumptions = d.assumptions.as_ref().map(|(size, comparisons)| {
+        let rows: Vec<Value> = comparisons
+            .iter()
+            .map(|c| {
+                let swing = c.swings.first().map_or(String::new(), |s| {
+                    format!("{}: {} → {}", s.parameter, kpi_diff(&c.kpi, s.at_low), kpi_diff(&c.kpi, s.at_high))
+                });
+                context! {
+                    policy => c.policy,
+                    kpi => c.kpi,
+                    diff => kpi_diff(&c.kpi, c.at_scenario.mean),
+                    holds => c.share_holds.map_or("—".to_string(), crate::io::assumptions::percent),
+                    flips => c.flips().join(", "),
+                    swing => swing,
+                }
+            })
+            .collect();
+        context! { samples => size.samples, replications => size.replications, rows => rows }
+    });
     env.get_template("report.html")
         .and_then(|t| {
             t.render(context! {
@@ -165,6 +194,8 @@ pub fn html(d: &ReportData, charts: &[Chart]) -> Result<String, String> {
                 last_week => d.periods,
                 table => table,
                 charts => charts,
+                tornado => tornado,
+                assumptions => assumptions,
                 scenario => d.scenario_toml,
                 command => d.command,
                 seed => d.seed,

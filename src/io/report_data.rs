@@ -2,6 +2,7 @@
 //! results or from the files an earlier run wrote. The report and the
 //! charts both read it; it knows neither (so they do not import each other).
 
+use crate::analysis::assumptions::{CheckSize, Comparison};
 use crate::analysis::stats::RunningEstimate;
 use crate::experiment::Results;
 use crate::io::output::verdict;
@@ -49,6 +50,8 @@ pub struct ReportData {
     pub seed: u64,
     /// The command that reproduces the run.
     pub command: String,
+    /// The check of the conclusions against the assumptions, if run.
+    pub assumptions: Option<(CheckSize, Vec<Comparison>)>,
 }
 
 impl ReportData {
@@ -108,7 +111,15 @@ impl ReportData {
             scenario_toml: crate::io::format::write_scenario(&r.scenario),
             seed: r.scenario.seed,
             command: command.to_string(),
+            assumptions: r.assumptions.as_ref().map(|c| (c.size, c.comparisons.clone())),
         }
+    }
+
+    /// Adds the check against the assumptions from an earlier run's
+    /// `assumptions.csv` (`None`: the run did not check).
+    pub fn with_assumptions(mut self, assumptions_csv: Option<&str>) -> Result<ReportData, String> {
+        self.assumptions = assumptions_csv.map(crate::io::assumptions::parse_csv).transpose()?;
+        Ok(self)
     }
 
     /// Rebuilds the data from the files an earlier run wrote: `summary.csv`,
@@ -237,6 +248,7 @@ impl ReportData {
             scenario_toml: scenario_toml.to_string(),
             seed: sc.seed,
             command: command.to_string(),
+            assumptions: None,
         })
     }
 

@@ -181,26 +181,14 @@ impl Sweep {
                 out
             }
             Design::LatinHypercube { samples } => {
-                let streams = Streams::new(self.seed, salt);
-                let columns: Vec<Vec<String>> = group
-                    .params
-                    .iter()
-                    .enumerate()
-                    .map(|(j, (_, values))| {
-                        // A seeded permutation of the strata, and a uniform point in each.
-                        let mut rng = streams.stream(Purpose::Population, j as u64, 0);
-                        let mut perm: Vec<usize> = (0..samples).collect();
-                        for i in (1..samples).rev() {
-                            let k = (open01(&mut rng) * (i + 1) as f64) as usize;
-                            perm.swap(i, k.min(i));
-                        }
-                        perm.iter()
-                            .map(|&s| {
-                                let u = (s as f64 + open01(&mut rng)) / samples as f64;
-                                match values {
-                                    Values::Range { from, to, .. } => fmt_num(from + (to - from) * u),
-                                    Values::List(v) => v[((u * v.len() as f64) as usize).min(v.len() - 1)].clone(),
-                                }
+                let columns: Vec<Vec<String>> = latin_hypercube(self.seed, salt, group.params.len(), samples)
+                    .into_iter()
+                    .zip(&group.params)
+                    .map(|(us, (_, values))| {
+                        us.into_iter()
+                            .map(|u| match values {
+                                Values::Range { from, to, .. } => fmt_num(from + (to - from) * u),
+                                Values::List(v) => v[((u * v.len() as f64) as usize).min(v.len() - 1)].clone(),
                             })
                             .collect()
                     })
@@ -240,6 +228,25 @@ impl Sweep {
                 >> 1;
         Ok(sc)
     }
+}
+
+/// A Latin hypercube of `samples` points in `[0, 1)^dims`, by column: each
+/// dimension's range is cut into `samples` equal strata, each stratum is hit
+/// exactly once (a seeded permutation), with a uniform point inside it.
+/// Reproducible from `seed` and `salt`.
+pub fn latin_hypercube(seed: u64, salt: u64, dims: usize, samples: usize) -> Vec<Vec<f64>> {
+    let streams = Streams::new(seed, salt);
+    (0..dims)
+        .map(|j| {
+            let mut rng = streams.stream(Purpose::Population, j as u64, 0);
+            let mut perm: Vec<usize> = (0..samples).collect();
+            for i in (1..samples).rev() {
+                let k = (open01(&mut rng) * (i + 1) as f64) as usize;
+                perm.swap(i, k.min(i));
+            }
+            perm.iter().map(|&s| (s as f64 + open01(&mut rng)) / samples as f64).collect()
+        })
+        .collect()
 }
 
 /// One task of a sweep.
