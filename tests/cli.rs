@@ -189,6 +189,17 @@ fn bad_scenarios_name_the_field_and_what_is_allowed() {
     rejects("zero-engineers", b"[org]\nengineers = 0\n", &["org.engineers"]);
     rejects("zero-periods", b"periods = 0\n", &["periods"]);
     rejects("absurd", b"[org]\nengineers = 1000000000000\n", &["org.engineers"]);
+    // A trait beyond a billion used to run and report 0.
+    rejects(
+        "huge-skill",
+        b"[traits]\nskill = { dist = \"constant\", value = 1e100 }\n",
+        &["traits.skill.value", "1e100"],
+    );
+    rejects(
+        "huge-sd",
+        b"[traits]\nintegrity = { dist = \"normal\", mean = 60, sd = 1e300 }\n",
+        &["traits.integrity.sd"],
+    );
     // Regression: a negative count said "expected [0, 18446744073709551615]".
     rejects("negative-count", b"[org]\nengineers = -1\n", &["org.engineers: -1", "an integer in [1, 20000000]"]);
     rejects("negative-periods", b"periods = -3\n", &["periods: -3", "an integer in [1, 10000]"]);
