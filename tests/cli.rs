@@ -591,3 +591,18 @@ fn an_interrupted_run_removes_the_files_it_was_writing() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[cfg(unix)]
+#[test]
+fn devices_and_pipes_are_refused_as_scenario_files_without_reading_them() {
+    let d = tmp("devices");
+    let fifo = d.join("pipe.toml");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    for f in [std::path::Path::new("/dev/zero"), fifo.as_path()] {
+        let o = goodhart(&["validate", f.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("is not a regular file"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
