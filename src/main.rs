@@ -276,7 +276,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             // A file's [sweep] section is checked too: its design, and the
             // paths it sets, at its first and last task.
             if Path::new(&file).is_file() {
-                let text = fs::read_to_string(&file).map_err(|e| bad(format!("{file}: {}", io_reason(&e))))?;
+                let text = read_scenario_text(Path::new(&file))?;
                 if let Some(sw) = sweep::Sweep::from_toml(&text, sc.seed).map_err(|e| bad(format!("{file}: {e}")))? {
                     let tasks = sw.tasks();
                     for t in [tasks.first(), tasks.last()].into_iter().flatten() {
@@ -435,17 +435,40 @@ fn load_scenario(arg: &str) -> anyhow::Result<Scenario> {
     })
 }
 
-fn load_file(path: &Path) -> anyhow::Result<Scenario> {
+/// The most a scenario file may hold.
+const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+
+/// A scenario file's text: a regular file (not a directory, device, FIFO
+/// or socket, which could be endless or block), read up to
+/// [`MAX_SCENARIO_BYTES`] whatever its reported size, in UTF-8.
+fn read_scenario_text(path: &Path) -> anyhow::Result<String> {
+    use std::io::Read;
     let shown = path.display();
     let meta = fs::metadata(path).map_err(|e| bad(format!("{shown}: cannot read: {}", io_reason(&e))))?;
     if meta.is_dir() {
         return Err(bad(format!("{shown}: is a directory, not a scenario file")));
     }
-    if meta.len() > 16 << 20 {
-        return Err(bad(format!("{shown}: is {} bytes; a scenario file is at most 16 MiB", meta.len())));
+    if !meta.is_file() {
+        return Err(bad(format!("{shown}: is not a regular file (a device, pipe or socket); give a scenario file")));
     }
-    let bytes = fs::read(path).map_err(|e| bad(format!("{shown}: cannot read: {}", io_reason(&e))))?;
-    let text = String::from_utf8(bytes).map_err(|_| bad(format!("{shown}: is not a UTF-8 text file (binary?)")))?;
+    let too_big = |n: u64| bad(format!("{shown}: is {n} bytes or more; a scenario file is at most 16 MiB"));
+    if meta.len() > MAX_SCENARIO_BYTES {
+        return Err(too_big(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    let file = fs::File::open(path).map_err(|e| bad(format!("{shown}: cannot read: {}", io_reason(&e))))?;
+    file.take(MAX_SCENARIO_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| bad(format!("{shown}: cannot read: {}", io_reason(&e))))?;
+    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(too_big(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|_| bad(format!("{shown}: is not a UTF-8 text file (binary?)")))
+}
+
+fn load_file(path: &Path) -> anyhow::Result<Scenario> {
+    let shown = path.display();
+    let text = read_scenario_text(path)?;
     if text.contains('\0') {
         return Err(bad(format!("{shown}: is not a text file (contains NUL bytes)")));
     }
@@ -694,7 +717,7 @@ fn seconds(s: f64) -> String {
 /// The sweep and its base scenario from a file.
 fn load_sweep(path: &Path) -> anyhow::Result<(sweep::Sweep, Scenario)> {
     let sc = load_file(path)?;
-    let text = fs::read_to_string(path).map_err(|e| bad(format!("{}: {}", path.display(), io_reason(&e))))?;
+    let text = read_scenario_text(path)?;
     let sweep = sweep::Sweep::from_toml(&text, sc.seed)
         .map_err(|e| bad(format!("{}: {e}", path.display())))?
         .ok_or_else(|| bad(format!("{}: has no [sweep] section", path.display())))?;

@@ -189,6 +189,17 @@ fn bad_scenarios_name_the_field_and_what_is_allowed() {
     rejects("zero-engineers", b"[org]\nengineers = 0\n", &["org.engineers"]);
     rejects("zero-periods", b"periods = 0\n", &["periods"]);
     rejects("absurd", b"[org]\nengineers = 1000000000000\n", &["org.engineers"]);
+    // A trait beyond a billion used to run and report 0.
+    rejects(
+        "huge-skill",
+        b"[traits]\nskill = { dist = \"constant\", value = 1e100 }\n",
+        &["traits.skill.value", "1e100"],
+    );
+    rejects(
+        "huge-sd",
+        b"[traits]\nintegrity = { dist = \"normal\", mean = 60, sd = 1e300 }\n",
+        &["traits.integrity.sd"],
+    );
     // Regression: a negative count said "expected [0, 18446744073709551615]".
     rejects("negative-count", b"[org]\nengineers = -1\n", &["org.engineers: -1", "an integer in [1, 20000000]"]);
     rejects("negative-periods", b"periods = -3\n", &["periods: -3", "an integer in [1, 10000]"]);
@@ -577,6 +588,21 @@ fn an_interrupted_run_removes_the_files_it_was_writing() {
         assert_eq!(o.status.code(), Some(130), "{signal}: {}", String::from_utf8_lossy(&o.stderr));
         assert_eq!(temporaries(), 0, "{signal}: a temporary file was left behind");
         assert!(!out.join("timeseries.csv").exists(), "{signal}: an unfinished time series was published");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[cfg(unix)]
+#[test]
+fn devices_and_pipes_are_refused_as_scenario_files_without_reading_them() {
+    let d = tmp("devices");
+    let fifo = d.join("pipe.toml");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    for f in [std::path::Path::new("/dev/zero"), fifo.as_path()] {
+        let o = goodhart(&["validate", f.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("is not a regular file"), "{err}");
     }
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -56,6 +56,12 @@ pub enum Dist {
     },
 }
 
+/// The largest magnitude of a distribution's parameter. Every trait is a
+/// multiplier, a share or USD-equivalent per hour: beyond a billion, sums
+/// over hours, engineers and weeks lose their precision or overflow, and a
+/// run would report nonsense rather than fail.
+pub const PARAM_MAX: f64 = 1e9;
+
 impl Dist {
     /// A constant.
     pub fn constant(value: f64) -> Self {
@@ -65,20 +71,24 @@ impl Dist {
     /// Checks the parameters; `path` names the field in errors.
     pub fn validate(&self, path: &str) -> Result<()> {
         let finite = |name: &str, v: f64| {
-            if v.is_finite() { Ok(()) } else { Err(Error::invalid(format!("{path}.{name}"), v, "a finite number")) }
-        };
-        let positive = |name: &str, v: f64| {
-            if v.is_finite() && v > 0.0 {
+            if v.is_finite() && v.abs() <= PARAM_MAX {
                 Ok(())
             } else {
-                Err(Error::invalid(format!("{path}.{name}"), v, "a number > 0"))
+                Err(Error::invalid(format!("{path}.{name}"), v, "a finite number in [-1e9, 1e9]"))
+            }
+        };
+        let positive = |name: &str, v: f64| {
+            if v.is_finite() && v > 0.0 && v <= PARAM_MAX {
+                Ok(())
+            } else {
+                Err(Error::invalid(format!("{path}.{name}"), v, "a number in (0, 1e9]"))
             }
         };
         let nonneg = |name: &str, v: f64| {
-            if v.is_finite() && v >= 0.0 {
+            if v.is_finite() && (0.0..=PARAM_MAX).contains(&v) {
                 Ok(())
             } else {
-                Err(Error::invalid(format!("{path}.{name}"), v, "a number >= 0"))
+                Err(Error::invalid(format!("{path}.{name}"), v, "a number in [0, 1e9]"))
             }
         };
         match *self {
@@ -204,8 +214,8 @@ impl TraitDist {
         self.dist.validate(path)?;
         for (name, b) in [("min", self.min), ("max", self.max)] {
             if let Some(b) = b {
-                if !b.is_finite() {
-                    return Err(Error::invalid(format!("{path}.{name}"), b, "a finite number"));
+                if !b.is_finite() || b.abs() > PARAM_MAX {
+                    return Err(Error::invalid(format!("{path}.{name}"), b, "a finite number in [-1e9, 1e9]"));
                 }
             }
         }

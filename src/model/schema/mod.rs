@@ -43,6 +43,8 @@ pub const MAX_ENGINEERS: usize = 20_000_000;
 pub const MAX_LAG: u32 = 520;
 /// Largest money amount, USD (prizes, penalties, incident cost, ...).
 const BIG_USD: f64 = 1e12;
+/// What a trait distribution's parameter allows (see [`crate::model::dist::PARAM_MAX`]).
+const TRAIT_PARAM: &str = "a finite number in [-1e9, 1e9]";
 /// Largest per-hour quantity (value, tokens, signal units).
 const BIG: f64 = 1e15;
 
@@ -209,15 +211,15 @@ pub const FIELDS: &[Field] = &[
     other("traits.reward_sensitivity", "utility per USD of reward", Range::Table),
     other("traits.cost_awareness", "share of own token bill felt, [0, 1]", Range::Table),
     other("traits.*.dist", "distribution family", Range::Tag(DISTS)),
-    other("traits.*.value", "", Range::Param(FINITE)),
-    other("traits.*.low", "", Range::Param(FINITE)),
-    other("traits.*.high", "", Range::Param("a number >= low")),
-    other("traits.*.mean", "", Range::Param("a finite number (> 0 for lognormal and exponential)")),
-    other("traits.*.sd", "", Range::Param(NONNEG)),
-    other("traits.*.alpha", "", Range::Param(POSITIVE)),
-    other("traits.*.beta", "", Range::Param(POSITIVE)),
-    other("traits.*.min", "", Range::Param(FINITE)),
-    other("traits.*.max", "", Range::Param("a number >= min")),
+    other("traits.*.value", "", Range::Param(TRAIT_PARAM)),
+    other("traits.*.low", "", Range::Param(TRAIT_PARAM)),
+    other("traits.*.high", "", Range::Param("a number >= low, in [-1e9, 1e9]")),
+    other("traits.*.mean", "", Range::Param("a finite number in [-1e9, 1e9] (> 0 for lognormal and exponential)")),
+    other("traits.*.sd", "", Range::Param("a number in [0, 1e9]")),
+    other("traits.*.alpha", "", Range::Param("a number in (0, 1e9]")),
+    other("traits.*.beta", "", Range::Param("a number in (0, 1e9]")),
+    other("traits.*.min", "", Range::Param(TRAIT_PARAM)),
+    other("traits.*.max", "", Range::Param("a number >= min, in [-1e9, 1e9]")),
     num("traits.never_game_fraction", "engineers who never game", "", 0.0, 1.0, FRACTION),
     other("traits.correlations", "Gaussian-copula correlations, rho in (-1, 1)", Range::List),
     other("traits.correlations[].a", "", Range::Choice(TRAITS)),
