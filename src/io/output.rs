@@ -69,7 +69,8 @@ pub fn summary_csv(r: &Results) -> String {
 pub const TIMESERIES_HEADER: &str = "policy,replication,period,kpi,value\n";
 
 /// The rows of `timeseries.csv` for one run: policy `policy` (a name) in
-/// replication `rep`, one row per period and KPI. Called run by run as an
+/// replication `rep`, one row per period and KPI defined in it (a metric
+/// KPI in a period with no metric has no row). Called run by run as an
 /// experiment streams ([`crate::run_streaming`]).
 pub fn write_timeseries_rows(
     policy: &str,
@@ -87,6 +88,10 @@ pub fn write_timeseries_rows(
         prefix.clear();
         let _ = write!(prefix, "{policy},{rep},{t},");
         for (name, &x) in names.iter().zip(row) {
+            // Undefined (a metric KPI with no metric): no observation, no row.
+            if x.is_nan() {
+                continue;
+            }
             w.write_all(prefix.as_bytes())?;
             w.write_all(name.as_bytes())?;
             writeln!(w, "{}", Num(x))?;
@@ -374,6 +379,7 @@ pub fn table(r: &Results) -> String {
     let _ = writeln!(
         out,
         "USD totals over weeks {}-{} per replication; mean ±95% CI half-width over {} replications;\n\
+         net_value = useful_output - token_cost - incident_cost - prizes and bonuses paid;\n\
          vs baseline: paired difference against {base} [95% CI].",
         r.scenario.burn_in + 1,
         r.scenario.periods,
