@@ -632,15 +632,22 @@ pub fn verdict(r: &Results) -> String {
     s
 }
 
+/// A policy of [`hand_results`]: its name, and per KPI its values by replication.
+#[cfg(test)]
+pub(crate) type HandPolicy<'a> = (&'a str, &'a [(&'a str, &'a [f64])]);
+
 /// Results made by hand, for tests of what is said about them: these
 /// policies (the first is the baseline), each with these per-replication
 /// values of the named KPIs (every other KPI 0), one period.
 #[cfg(test)]
-pub(crate) fn hand_results(policies: &[(&str, &[(&str, &[f64])])]) -> Results {
+pub(crate) fn hand_results(policies: &[HandPolicy]) -> Results {
     use crate::engine::RunOutput;
-    let mut sc = crate::model::scenario::Scenario::default();
-    sc.policies = policies.iter().map(|(p, _)| crate::model::policy::Policy::none(*p)).collect();
-    (sc.periods, sc.replications) = (1, policies[0].1[0].1.len() as u32);
+    let sc = crate::model::scenario::Scenario {
+        policies: policies.iter().map(|(p, _)| crate::model::policy::Policy::none(*p)).collect(),
+        periods: 1,
+        replications: policies[0].1[0].1.len() as u32,
+        ..Default::default()
+    };
     let kpis = crate::analysis::kpi::kpi_defs(&[]);
     let runs = policies
         .iter()
