@@ -526,7 +526,9 @@ fn net_value_sentence(r: &Results) -> String {
         );
     } else {
         let _ = write!(s, "No policy is distinguishably better than {base} on {NET_VALUE}");
-        if let Some((top, d)) = diffs.iter().filter(|(_, d)| d.mean > 0.0).max_by(|a, b| a.1.mean.total_cmp(&b.1.mean))
+        if r.scenario.replications < 2 {
+            s += ": one replication cannot tell a difference from noise (run two or more)";
+        } else if let Some((top, d)) = diffs.iter().filter(|(_, d)| d.mean > 0.0).max_by(|a, b| a.1.mean.total_cmp(&b.1.mean))
         {
             let _ = write!(
                 s,
@@ -584,12 +586,10 @@ pub fn verdict(r: &Results) -> String {
     if let Some(worst) = r.policies.iter().filter(|_| billed).max_by(|a, b| bill(a).total_cmp(&bill(b))) {
         if bill(worst) > 1.2 {
             let out = r.paired_diff(worst, &base, "useful_output").unwrap_or(Estimate::of(&[]));
-            let trend = if out.ci_low > 0.0 {
-                "rose"
-            } else if out.ci_high < 0.0 {
-                "fell"
-            } else {
-                "did not measurably change"
+            let trend = match (distinguishable(&out), out.mean > 0.0) {
+                (true, true) => "rose",
+                (true, false) => "fell",
+                (false, _) => "did not measurably change",
             };
             let _ =
                 write!(s, " Under {worst} the token bill is {:.1}x {base}'s while useful output {trend}.", bill(worst));
