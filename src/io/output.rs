@@ -528,7 +528,8 @@ fn net_value_sentence(r: &Results) -> String {
         let _ = write!(s, "No policy is distinguishably better than {base} on {NET_VALUE}");
         if r.scenario.replications < 2 {
             s += ": one replication cannot tell a difference from noise (run two or more)";
-        } else if let Some((top, d)) = diffs.iter().filter(|(_, d)| d.mean > 0.0).max_by(|a, b| a.1.mean.total_cmp(&b.1.mean))
+        } else if let Some((top, d)) =
+            diffs.iter().filter(|(_, d)| d.mean > 0.0).max_by(|a, b| a.1.mean.total_cmp(&b.1.mean))
         {
             let _ = write!(
                 s,
