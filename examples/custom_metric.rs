@@ -223,7 +223,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("\nEfficiency bonus minus no leaderboard (paired, 95% CI), USD over {} weeks:", scenario.periods);
     println!("  token bill     {}", ci(&bill));
     println!("  useful output  {}", ci(&output));
-    println!("  net value      {}", ci(&net));
+    println!("  net value      {}  (after the bonuses paid)", ci(&net));
     println!(
         "Rank correlation of the efficiency metric with value: {:.2} before it is rewarded, {:.2} after.",
         corr_before.mean, corr.mean

@@ -79,11 +79,15 @@ fn regressional() -> Res<()> {
         gaming.mean
     );
     println!("  Rank correlation of measured with true value: {}", ci(&corr, 2));
+    // top_k_precision is lift over a random pick of the top 10%, (p - 0.1) / 0.9:
+    // back to the share of the measured top that is in the true top.
+    let share = |lift: f64| 100.0 * (0.1 + 0.9 * lift);
     println!(
-        "  Top-k precision: only {:.0}% [{:.0}, {:.0}] of the measured top 10% are in the true top 10%.",
-        100.0 * precision.mean,
-        100.0 * precision.ci_low,
-        100.0 * precision.ci_high
+        "  Top-k precision {} (lift over random: 0 random, 1 perfect): {:.0}% [{:.0}, {:.0}] of the measured top 10% are in the true top 10%, against 10% for a random pick.",
+        ci(&precision, 2),
+        share(precision.mean),
+        share(precision.ci_low),
+        share(precision.ci_high)
     );
     // Regression to the mean, seen on the last week's board of the first replication.
     if let Some((measured, value)) = r.runs[r.policy_index(p).unwrap_or(0)][0].final_board.as_ref() {
@@ -130,7 +134,7 @@ fn extremal() -> Res<()> {
     println!("  Paying 20 USD per million tokens pushes agents past the point of diminishing returns:");
     println!("  token bill x{} while useful output x{}.", ci(&tokens, 2), ci(&output, 3));
     println!(
-        "  Each extra USD of tokens buys {:.2} USD of output; net value (paired, piece rate minus none): {} USD.",
+        "  Each extra USD of tokens buys {:.2} USD of output; net value after the piece rates paid (paired, piece rate minus none): {} USD.",
         extra_output.mean / extra_bill.mean,
         ci_human(&net)
     );

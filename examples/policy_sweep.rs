@@ -8,8 +8,8 @@
 //! differences between rows are paired and much tighter than the rows' own
 //! confidence intervals.
 //!
-//! Prints net value (mean ± 95% CI half-width), the token bill and the gaming
-//! share per audit rate, and where net value peaks. Audits themselves cost
+//! Prints net value (mean ± 95% CI half-width; after the prizes paid), the
+//! token bill and the gaming share per audit rate, and where net value peaks. Audits themselves cost
 //! nothing in the model, so the sweep also says how small an audit rate is
 //! enough (within the paired confidence interval of the peak).
 //!
@@ -101,7 +101,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     println!("(USD totals per replication; gaming: share of hours; burn, build: hours per engineer-week;");
-    println!(" prizes: leaderboard prizes paid, a transfer not in net value; caught: audit detections.)\n");
+    println!(" prizes: leaderboard prizes paid, already taken off net value; caught: audit detections.)\n");
 
     // Where net value peaks, and the smallest audit rate indistinguishable from it.
     let mean = |p: &str, k: &str| r.estimate(p, k).map_or(f64::NEG_INFINITY, |e| e.mean);
@@ -116,7 +116,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("The smallest audit rate within the paired 95% CI of the peak: {enough}.");
     }
     println!(
-        "At the peak, net value minus no leaderboard: {} USD [{}, {}]; the prizes paid for it: {} USD.",
+        "At the peak, net value minus no leaderboard: {} USD [{}, {}], after the {} USD of prizes paid.",
         human(base.mean),
         human(base.ci_low),
         human(base.ci_high),

@@ -123,7 +123,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     println!("(low-effort: share of research hours; failed repl.: share of papers retracted after a failed");
-    println!(" replication within 8 weeks; misleading: false discoveries that misled others, per replication.)\n");
+    println!(" replication within 8 weeks; misleading: false discoveries that misled others, per replication;");
+    println!(" net value: knowledge less the cost of misleading findings and the grants paid.)\n");
 
     for p in ["publication-count", "replicated-papers"] {
         let papers = paired(&r, p, "deployments")?;

@@ -52,8 +52,10 @@ pub struct SummaryRow {
     pub kpi: String,
     /// Mean and 95% CI over replications.
     pub estimate: Estimate,
-    /// Paired difference (policy - baseline) per replication: mean and 95% CI.
-    pub diff: Estimate,
+    /// Paired difference (policy - baseline) per replication: mean and 95%
+    /// CI; `None` when the KPI is undefined under the baseline (a metric
+    /// KPI against a baseline with no metric).
+    pub diff: Option<Estimate>,
 }
 
 /// Runs every policy of `scenario` in every replication. Replications run in
@@ -319,6 +321,30 @@ fn stream<S: Simulator, O: Observer>(
 }
 
 impl Results {
+    /// Results from runs made elsewhere (tests of what outputs say about
+    /// them): the per-period estimates are fed from the runs' series.
+    #[cfg(test)]
+    pub(crate) fn by_hand(scenario: Scenario, kpis: Vec<KpiDef>, runs: Vec<Vec<RunOutput>>) -> Results {
+        let (nk, periods) = (kpis.len(), scenario.periods as usize);
+        let mut series = vec![RunningEstimate::default(); runs.len() * periods * nk];
+        for (p, reps) in runs.iter().enumerate() {
+            for out in reps {
+                for (i, &x) in out.per_period.iter().enumerate() {
+                    series[p * periods * nk + i].push(x);
+                }
+            }
+        }
+        Results {
+            policies: scenario.policies.iter().map(|p| p.name.clone()).collect(),
+            baseline: scenario.baseline_index(),
+            kpis,
+            scenario,
+            runs,
+            series,
+            assumptions: None,
+        }
+    }
+
     /// Index of a KPI by name.
     pub fn kpi_index(&self, kpi: &str) -> Option<usize> {
         self.kpis.iter().position(|d| d.name == kpi)
@@ -329,10 +355,13 @@ impl Results {
         self.policies.iter().position(|p| p == policy)
     }
 
-    /// A KPI's run-level value in each replication of a policy.
+    /// A KPI's run-level value in each replication of a policy; `None` for
+    /// an unknown policy or KPI, or a KPI undefined under the policy (NaN in
+    /// a replication: a metric KPI of a policy with no metric).
     pub fn values(&self, policy: &str, kpi: &str) -> Option<Vec<f64>> {
         let (p, j) = (self.policy_index(policy)?, self.kpi_index(kpi)?);
-        Some(self.runs[p].iter().map(|r| r.totals[j]).collect())
+        let v: Vec<f64> = self.runs[p].iter().map(|r| r.totals[j]).collect();
+        (!v.iter().any(|x| x.is_nan())).then_some(v)
     }
 
     /// Mean and 95% CI of a KPI over replications.
@@ -360,17 +389,19 @@ impl Results {
         Some((0..self.scenario.periods as usize).map(|t| self.period_estimate(p, j, t).mean).collect())
     }
 
-    /// The comparison table: one row per policy and KPI.
+    /// The comparison table: one row per policy and KPI defined under it
+    /// (a policy with no metric has no rows for the metric KPIs).
     pub fn summary(&self) -> Vec<SummaryRow> {
         let base = &self.policies[self.baseline];
         let mut rows = Vec::new();
         for p in &self.policies {
             for d in &self.kpis {
+                let Some(estimate) = self.estimate(p, &d.name) else { continue };
                 rows.push(SummaryRow {
                     policy: p.clone(),
                     kpi: d.name.clone(),
-                    estimate: self.estimate(p, &d.name).unwrap_or(Estimate::of(&[])),
-                    diff: self.paired_diff(p, base, &d.name).unwrap_or(Estimate::of(&[])),
+                    estimate,
+                    diff: self.paired_diff(p, base, &d.name),
                 });
             }
         }

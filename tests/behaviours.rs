@@ -155,7 +155,12 @@ fn a_rule_given_to_an_experiment_runs_as_the_same_rule_named_in_the_scenario() {
         let named = run(&sc).unwrap();
         let given = custom(&Scenario { behavior: Behavior::default(), ..sc.clone() });
         for (a, b) in named.summary().iter().zip(given.summary()) {
-            assert_eq!((a.estimate.mean, a.diff.mean), (b.estimate.mean, b.diff.mean), "{model:?}: {}", a.kpi);
+            assert_eq!(
+                (a.estimate.mean, a.diff.map(|d| d.mean)),
+                (b.estimate.mean, b.diff.map(|d| d.mean)),
+                "{model:?}: {}",
+                a.kpi
+            );
         }
     };
     let imitation = Imitation { revision_rate: 0.3, beta: 0.01, initial_gamers: 0.2 };

@@ -76,12 +76,19 @@ fn run_writes_the_contract_outputs() {
     );
     let ts = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
     assert!(ts.starts_with("policy,replication,period,kpi,value\n"));
-    // 4 policies x 2 replications x 8 periods x KPIs, plus the header.
-    let kpis = summary.lines().filter(|l| l.starts_with("kirorank,")).count();
-    assert_eq!(ts.lines().count(), 1 + 4 * 2 * 8 * kpis);
+    // 2 replications x 8 periods x the KPIs defined under each of the 4
+    // policies, plus the header: the baseline, with no metric, has no
+    // metric KPIs, in either file.
+    let rows = |p: &str| summary.lines().filter(|l| l.starts_with(&format!("{p},"))).count();
+    let kpis = rows("kirorank");
+    assert_eq!(rows("no-leaderboard"), kpis - goodhart::analysis::kpi::METRIC_KPIS.len());
+    let defined: usize =
+        ["no-leaderboard", "kirorank", "normalized-deployments", "kirorank-then-normalized"].map(rows).iter().sum();
+    assert_eq!(ts.lines().count(), 1 + 2 * 8 * defined);
+    assert!(!ts.contains("NaN"), "an undefined value in timeseries.csv");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(json["rows"].as_array().unwrap().len(), 4 * kpis);
+    assert_eq!(json["rows"].as_array().unwrap().len(), defined);
     let resolved = std::fs::read_to_string(out.join("scenario.resolved.toml")).unwrap();
     let back = goodhart::io::format::parse_scenario(&resolved).unwrap();
     assert_eq!(back.periods, 8);

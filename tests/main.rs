@@ -12,3 +12,4 @@ mod report;
 mod story;
 mod streaming;
 mod sweep;
+mod verdict;

@@ -100,7 +100,7 @@ fn a_custom_kpi_sees_the_period_the_built_ins_see() {
             let t = &p.totals;
             let own: f64 = p.value.iter().sum();
             assert!((own - t.value).abs() <= 1e-9 * t.value.abs().max(1.0), "{own} vs {}", t.value);
-            t.value - t.tokens * p.price_per_token - t.incidents * p.incident_cost
+            t.value - t.tokens * p.price_per_token - t.incidents * p.incident_cost - p.bonus_paid
         }
     }
     let mut sc = goodhart::model::preset::scenario("adversarial").unwrap();

@@ -987,13 +987,18 @@ proptest! {
         prop_assert!(results.is_ok(), "{how}: run failed: {:?}", results.err());
         let results = results.unwrap();
         prop_assert_eq!(results.runs.len(), sc.policies.len());
+        // Undefined values never reach the outputs.
+        let summary = goodhart::io::output::summary_csv(&results);
+        prop_assert!(summary.split([',', '\n']).all(|f| !matches!(f, "NaN" | "inf" | "-inf")), "{how}: {summary}");
         for (p, runs) in results.runs.iter().enumerate() {
             prop_assert_eq!(runs.len(), sc.replications as usize);
             for (r, run) in runs.iter().enumerate() {
                 prop_assert_eq!(run.totals.len(), results.kpis.len());
                 for (j, v) in run.totals.iter().enumerate() {
+                    // A metric KPI is undefined (NaN) with no metric, or a top that is everyone.
+                    let metric_kpi = goodhart::analysis::kpi::METRIC_KPIS.contains(&results.kpis[j].name.as_str());
                     prop_assert!(
-                        v.is_finite(),
+                        v.is_finite() || (v.is_nan() && metric_kpi),
                         "{how}: policy {} replication {r}: KPI {} = {v}",
                         results.policies[p],
                         results.kpis[j].name

@@ -72,7 +72,8 @@ fn every_scenario_preset_runs_and_tells_its_variant() {
     };
     // Regressional: the top by a noisy measure is not the true top.
     let r = quick("regressional");
-    assert!(m(&r, "top-by-noisy-value", "top_k_precision") < 0.8);
+    // (Raw precision below 0.8 of the top 10%: lift below (0.8 - 0.1) / 0.9.)
+    assert!(m(&r, "top-by-noisy-value", "top_k_precision") < (0.8 - 0.1) / 0.9);
     assert_eq!(m(&r, "top-by-noisy-value", "gaming_share"), 0.0);
     // Extremal: paying for tokens raises the bill far more than output.
     let r = quick("extremal");

@@ -4,6 +4,11 @@
 //! counts) are totals over the counted periods (from `burn_in` on); shares,
 //! correlations, rates and `hours.*` are means over them.
 //!
+//! A KPI can be undefined in a period (NaN): the metric-based ones
+//! ([`METRIC_KPIS`]) under a policy with no metric. An undefined period
+//! counts nothing; a KPI undefined in every counted period is undefined
+//! over the run, and the outputs leave it out rather than print a number.
+//!
 //! Every KPI implements [`Kpi`]: a definition (name, unit, meaning, how it
 //! aggregates) and a value computed from a [`PeriodView`] each period; the
 //! built-ins implement it too. Add your own with [`crate::Experiment::kpi`]:
@@ -120,7 +125,8 @@ impl Kpi for Builtin {
     }
 
     /// The two metric-value correlations are NaN here: the engine computes
-    /// them off the period's critical path and fills them in.
+    /// them off the period's critical path and fills them in (and leaves
+    /// them NaN, with top-k precision, in a period with no metric).
     fn compute(&self, p: &PeriodView) -> f64 {
         let t = &p.totals;
         match *self {
@@ -128,9 +134,10 @@ impl Kpi for Builtin {
                 k::TOKEN_COST => t.tokens * p.price_per_token,
                 k::USEFUL_OUTPUT => t.value,
                 k::INCIDENT_COST => t.incidents * p.incident_cost,
-                k::NET_VALUE => t.value - t.tokens * p.price_per_token - t.incidents * p.incident_cost,
+                k::NET_VALUE => net_value(t, p),
                 k::BONUS_PAID => p.bonus_paid,
                 k::EFFORT_COST => t.effort,
+                k::TOTAL_SURPLUS => net_value(t, p) + p.bonus_paid - t.effort,
                 k::GAMING_SHARE => ratio(t.gaming_hours, t.work_hours),
                 k::TOP_K_PRECISION => p.top_k_precision,
                 k::DEPLOYMENTS => t.deployments,
@@ -156,6 +163,12 @@ impl Kpi for Builtin {
     }
 }
 
+/// The organisation's P&L for the period: output less everything it pays
+/// (tokens, incidents, prizes and bonuses). Penalties are felt, not paid.
+fn net_value(t: &Totals, p: &PeriodView) -> f64 {
+    t.value - t.tokens * p.price_per_token - t.incidents * p.incident_cost - p.bonus_paid
+}
+
 const HOURS_UNIT: &str = "hours per engineer per period";
 const HOURS_MEANING: &str = "mean hours per engineer per period on this activity";
 
@@ -173,43 +186,61 @@ pub(crate) mod k {
     pub const BONUS_PAID: usize = 4;
     /// Effort cost, USD-equivalent.
     pub const EFFORT_COST: usize = 5;
+    /// Whole-system surplus, USD-equivalent.
+    pub const TOTAL_SURPLUS: usize = 6;
     /// Gaming share of working hours.
-    pub const GAMING_SHARE: usize = 6;
+    pub const GAMING_SHARE: usize = 7;
     /// Spearman correlation of metric and true value.
-    pub const METRIC_VALUE_CORRELATION: usize = 7;
+    pub const METRIC_VALUE_CORRELATION: usize = 8;
     /// Same, before the metric became a target.
-    pub const METRIC_VALUE_CORRELATION_BEFORE: usize = 8;
+    pub const METRIC_VALUE_CORRELATION_BEFORE: usize = 9;
     /// Top-k precision of the leaderboard.
-    pub const TOP_K_PRECISION: usize = 9;
+    pub const TOP_K_PRECISION: usize = 10;
     /// Deployments.
-    pub const DEPLOYMENTS: usize = 10;
+    pub const DEPLOYMENTS: usize = 11;
     /// Change failure rate.
-    pub const CHANGE_FAILURE_RATE: usize = 11;
+    pub const CHANGE_FAILURE_RATE: usize = 12;
     /// Tokens.
-    pub const TOKENS: usize = 12;
+    pub const TOKENS: usize = 13;
     /// Incidents.
-    pub const INCIDENTS: usize = 13;
+    pub const INCIDENTS: usize = 14;
     /// Review hours.
-    pub const REVIEW_HOURS: usize = 14;
+    pub const REVIEW_HOURS: usize = 15;
     /// Cycle time.
-    pub const CYCLE_TIME: usize = 15;
+    pub const CYCLE_TIME: usize = 16;
     /// Share of engineers gaming.
-    pub const GAMERS_SHARE: usize = 16;
+    pub const GAMERS_SHARE: usize = 17;
     /// Audit detections.
-    pub const AUDIT_DETECTIONS: usize = 17;
+    pub const AUDIT_DETECTIONS: usize = 18;
     /// Change in hours from the previous period.
-    pub const HOURS_CHANGE: usize = 18;
+    pub const HOURS_CHANGE: usize = 19;
     /// Number of fixed KPIs; `hours.<activity>` follow, then `hours.slack`.
-    pub const FIXED: usize = 19;
+    pub const FIXED: usize = 20;
 }
 
 const FIXED: [(&str, Aggregate, &str, &str); k::FIXED] = [
     ("token_cost", Aggregate::Sum, "USD", "token bill: tokens x price, paid by the organisation"),
     ("useful_output", Aggregate::Sum, "USD", "value of the changes that survive (rolled-back work counts nothing)"),
     ("incident_cost", Aggregate::Sum, "USD", "incidents x cost per incident"),
-    ("net_value", Aggregate::Sum, "USD", "useful_output - token_cost - incident_cost"),
-    ("bonus_paid", Aggregate::Sum, "USD", "prizes, piece rates and bonuses paid (a transfer, not in net value)"),
+    (
+        "net_value",
+        Aggregate::Sum,
+        "USD",
+        "the organisation's P&L: useful_output - token_cost - incident_cost - bonus_paid",
+    ),
+    (
+        "bonus_paid",
+        Aggregate::Sum,
+        "USD",
+        "prizes, piece rates and bonuses the organisation pays (penalties are felt, not paid)",
+    ),
     ("effort_cost", Aggregate::Sum, "USD-equivalent", "engineers' effort cost of the hours worked"),
+    (
+        "total_surplus",
+        Aggregate::Sum,
+        "USD-equivalent",
+        "whole-system surplus, organisation and engineers: net_value + bonus_paid - effort_cost (prizes are a transfer)",
+    ),
     ("gaming_share", Aggregate::Mean, "share", "share of working hours spent on gaming activities"),
     (
         "metric_value_correlation",
@@ -223,7 +254,12 @@ const FIXED: [(&str, Aggregate, &str, &str); k::FIXED] = [
         "Spearman rho",
         "the same correlation before any policy (nobody targets the metric yet)",
     ),
-    ("top_k_precision", Aggregate::Mean, "share", "overlap of the leaderboard's top k with the true top k by value"),
+    (
+        "top_k_precision",
+        Aggregate::Mean,
+        "lift over random",
+        "overlap of the leaderboard's top k with the true top k by value, as lift over a random pick: (precision - k/N) / (1 - k/N); 0 = random, 1 = perfect",
+    ),
     ("deployments", Aggregate::Sum, "changes", "changes shipped"),
     (
         "change_failure_rate",
@@ -245,6 +281,10 @@ const FIXED: [(&str, Aggregate, &str, &str); k::FIXED] = [
     ),
 ];
 
+/// The KPIs that read the policy's metric: undefined (NaN per period,
+/// absent from the outputs) in periods whose policy has no metric.
+pub const METRIC_KPIS: [&str; 3] = ["metric_value_correlation", "metric_value_correlation_before", "top_k_precision"];
+
 /// The built-in KPIs of a scenario with these activity names, in output
 /// order: the fixed ones, `hours.<activity>` per activity, `hours.slack`.
 pub(crate) fn builtins(activities: &[String]) -> Vec<Builtin> {
@@ -259,11 +299,20 @@ pub fn kpi_defs(activities: &[String]) -> Vec<KpiDef> {
 }
 
 /// Combines one KPI's per-period values over the counted periods.
+/// Undefined (NaN) periods are skipped; with only those, the result is
+/// NaN (undefined over the run), with no periods at all, 0.
 pub fn aggregate(def: Aggregate, values: impl Iterator<Item = f64>) -> f64 {
-    let (mut sum, mut n) = (0.0, 0usize);
+    let (mut sum, mut n, mut undefined) = (0.0, 0usize, 0usize);
     for v in values {
+        if v.is_nan() {
+            undefined += 1;
+            continue;
+        }
         sum += v;
         n += 1;
+    }
+    if n == 0 && undefined > 0 {
+        return f64::NAN;
     }
     match def {
         Aggregate::Sum => sum,

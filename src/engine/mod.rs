@@ -128,8 +128,10 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
     // each is computed while the next period works (its two rankings would
     // otherwise hold up the second thread every period), into the period
     // it belongs to; period -1 is the correlation before the policy.
+    // A policy with no metric has no correlation to speak of: it stays NaN
+    // (undefined), as does top-k precision.
     let mut corr_before = f64::NAN;
-    let mut pending = Some((-1, (st.observed.clone(), st.value.clone())));
+    let mut pending = first.rewarded.then(|| (-1, (st.observed.clone(), st.value.clone())));
 
     let mut stage_at = usize::MAX;
     let mut beliefs = Beliefs { top: 0.0, bottom: 0.0, seen: 0, board: Arc::new(Vec::new()) };
@@ -167,10 +169,11 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
         let row = &mut per_period[t * nk..(t + 1) * nk];
         record(c, &period, pop, &st, &mut board, streams, &mut order, &mut last_hours, row, observer)?;
         let val = st.value.clone();
-        if t + 1 == periods && rep == 0 {
+        // A policy with no metric has no board to show.
+        if t + 1 == periods && rep == 0 && stage.rewarded {
             final_board = Some((st.published.clone(), val.clone()));
         }
-        pending = Some((t as i64, (st.observed.clone(), val)));
+        pending = stage.rewarded.then(|| (t as i64, (st.observed.clone(), val)));
     }
     if let Some((at, (raw, val))) = pending {
         store_correlation(at, spearman(&raw, &val), &mut per_period, nk, &mut corr_before);
@@ -254,14 +257,23 @@ fn record<M>(
         _ => 0.1,
     };
     let kt = ((top_frac * n as f64).round() as usize).clamp(1, n);
-    // The leaderboard's own top when it has the same size, else a fresh selection.
-    let metric_top = if board.top.len() == kt {
-        std::mem::take(&mut board.top)
+    // Precision as lift over a random pick of kt, whose expected precision
+    // is kt/n: 0 = random, 1 = perfect. Undefined (NaN) with no metric, or
+    // when the top is everyone (any pick is then perfect and random).
+    let precision = if p.stage.rewarded && kt < n {
+        // The leaderboard's own top when it has the same size, else a fresh selection.
+        let metric_top = if board.top.len() == kt {
+            std::mem::take(&mut board.top)
+        } else {
+            select_top(&st.published, kt, streams, t as i64, order);
+            order[..kt].to_vec()
+        };
+        let raw = top_k_overlap(&metric_top, &st.value, streams, t as i64, order) as f64 / kt as f64;
+        let f = kt as f64 / n as f64;
+        (raw - f) / (1.0 - f)
     } else {
-        select_top(&st.published, kt, streams, t as i64, order);
-        order[..kt].to_vec()
+        f64::NAN
     };
-    let precision = top_k_overlap(&metric_top, &st.value, streams, t as i64, order) as f64 / kt as f64;
 
     let nf = n as f64;
     let hours: Vec<f64> = (0..c.k).map(|a| parts[P_HOURS + a] / nf).collect();

@@ -55,7 +55,9 @@ pub struct PeriodView<'a> {
     pub audit_detections: f64,
     /// Prizes and bonuses paid, USD.
     pub bonus_paid: f64,
-    /// Overlap of the board's top k with the true top k by value.
+    /// Overlap of the board's top k with the true top k by value, as lift
+    /// over a random pick: (precision - k/N) / (1 - k/N). NaN (undefined)
+    /// when the period's policy has no metric.
     pub top_k_precision: f64,
     /// Each engineer's published metric.
     pub published: &'a [f64],

@@ -346,7 +346,8 @@ pub fn paired_differences(d: &ReportData) -> Result<Chart, String> {
         let second = names_px as i32 + 2 * (WIDTH as i32 - names_px as i32) / 3;
         let areas = body.split_by_breakpoints([first, second], [] as [i32; 0]);
         for (j, (kpi, short)) in PAIRED.iter().enumerate() {
-            let diff = |p: usize| d.rows.iter().find(|r| r.policy == d.policies[p] && r.kpi == *kpi).map(|r| r.diff);
+            let diff =
+                |p: usize| d.rows.iter().find(|r| r.policy == d.policies[p] && r.kpi == *kpi).and_then(|r| r.diff);
             let (lo, hi) =
                 bounds(others.iter().filter_map(|&p| diff(p)).flat_map(|e| [e.ci_low, e.ci_high, e.mean]).chain([0.0]));
             let mut c = ChartBuilder::on(&areas[j])
@@ -411,7 +412,14 @@ pub fn ranks(d: &ReportData) -> Result<Chart, String> {
         let panels = body.split_evenly((rows, cols));
         let pw = WIDTH as f64 / cols as f64;
         for (p, area) in panels.iter().enumerate().take(d.policies.len()) {
-            let Some((metric, value)) = &d.boards[p] else { continue };
+            let Some((metric, value)) = &d.boards[p] else {
+                // A policy with no metric has no board to draw.
+                let (w, h) = area.dim_in_pixel();
+                let text = fit(&format!("{}: no metric, no board", d.policies[p]), SMALL, pw - 20.0);
+                area.draw(&Text::new(text, (w as i32 / 2, h as i32 / 2), style(SMALL, HPos::Center, VPos::Center)))
+                    .map_err(err)?;
+                continue;
+            };
             // ranks_of ranks from the bottom (1 = lowest); the board ranks from the top.
             let m = metric.len().max(1) as f64;
             let top = |r: f64| m + 1.0 - r;
@@ -471,7 +479,12 @@ pub fn correlation(d: &ReportData) -> Result<Chart, String> {
     };
     let grey = RGBColor(160, 160, 160);
     bars.draw(&mut |c, p, y| {
-        let (before, after) = d.correlation[p];
+        let Some((before, after)) = d.correlation[p] else {
+            // No metric, no correlation: say so rather than draw a zero.
+            let text = Text::new("no metric", (0.02, y), style(SMALL, HPos::Left, VPos::Center));
+            c.draw_series(std::iter::once(text)).map_err(err)?;
+            return Ok(());
+        };
         c.draw_series(std::iter::once(Rectangle::new([(0.0, y + 0.02), (before, y + 0.38)], grey.filled())))
             .map_err(err)?;
         c.draw_series(std::iter::once(Rectangle::new(

@@ -51,7 +51,8 @@ pub fn narrate(r: &Results, policy: &str) -> Option<Vec<String>> {
     let base_output = series(base, "useful_output");
     let gamers = series(policy, "gamers_share");
     let corr = series(policy, "metric_value_correlation");
-    let before = r.estimate(policy, "metric_value_correlation_before").map_or(0.0, |e| e.mean);
+    // None under a policy with no metric: nothing to correlate.
+    let before = r.estimate(policy, "metric_value_correlation_before").map(|e| e.mean);
     let gaming: Vec<(String, Vec<f64>)> = sc
         .activities
         .iter()
@@ -106,10 +107,9 @@ pub fn narrate(r: &Results, policy: &str) -> Option<Vec<String>> {
         if policy != base {
             s += &format!(" against {base}");
         }
-        if t == 0 && corr.len() > t {
+        if let (0, Some(before), Some(now)) = (t, before, corr.get(t).filter(|c| c.is_finite())) {
             s += &format!(
-                ". Before anyone was rewarded, the metric's rank correlation with true value was {before:.2}; now {:.2}",
-                corr[t]
+                ". Before anyone was rewarded, the metric's rank correlation with true value was {before:.2}; now {now:.2}"
             );
         }
         s.push('.');
@@ -156,7 +156,7 @@ pub fn closing(r: &Results, policy: &str) -> String {
     let m = |p: &str, k: &str| r.estimate(p, k).map_or(0.0, |e| e.mean);
     let unit = if r.scenario.org.hours_per_period == 40.0 { "weeks" } else { "periods" };
     let mut s = format!(
-        "Over {} {unit} under {policy}: token bill {} USD ({:.1}x {base}), useful output {} USD ({:+.1}%), net value {} USD against {base}; {:.1}% of working hours went to gaming.",
+        "Over {} {unit} under {policy}: token bill {} USD ({:.1}x {base}), useful output {} USD ({:+.1}%), net value after prizes {} USD against {base}; {:.1}% of working hours went to gaming.",
         r.scenario.periods,
         human(m(policy, "token_cost")),
         m(policy, "token_cost") / m(base, "token_cost").max(1e-9),

@@ -33,26 +33,32 @@ impl std::fmt::Display for Num {
     }
 }
 
-/// `summary.csv`: one row per policy and KPI.
+/// `summary.csv`: one row per policy and KPI defined under it. A KPI
+/// undefined under a policy (a metric KPI of a policy with no metric) has
+/// no row, so a script's `float(row["mean"])` never meets a placeholder;
+/// a difference against a baseline where the KPI is undefined is left
+/// empty (a missing value to pandas, R and polars).
 pub fn summary_csv(r: &Results) -> String {
     let mut out = SUMMARY_COLUMNS.join(",") + ",unit\n";
     let units: Vec<&str> = r.kpis.iter().map(|k| k.unit.as_str()).collect();
     for row in r.summary() {
         let unit = r.kpi_index(&row.kpi).map_or("", |j| units[j]);
         let e = row.estimate;
-        let d = row.diff;
+        // No difference against a baseline where the KPI is undefined: empty fields.
+        let d = row.diff.map_or_else(
+            || ",,".to_string(),
+            |d| format!("{},{},{}", fmt_num(d.mean), fmt_num(d.ci_low), fmt_num(d.ci_high)),
+        );
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{}",
             csv_field(&row.policy),
             csv_field(&row.kpi),
             fmt_num(e.mean),
             fmt_num(e.ci_low),
             fmt_num(e.ci_high),
             e.n,
-            fmt_num(d.mean),
-            fmt_num(d.ci_low),
-            fmt_num(d.ci_high),
+            d,
             csv_field(unit)
         );
     }
@@ -63,7 +69,8 @@ pub fn summary_csv(r: &Results) -> String {
 pub const TIMESERIES_HEADER: &str = "policy,replication,period,kpi,value\n";
 
 /// The rows of `timeseries.csv` for one run: policy `policy` (a name) in
-/// replication `rep`, one row per period and KPI. Called run by run as an
+/// replication `rep`, one row per period and KPI defined in it (a metric
+/// KPI in a period with no metric has no row). Called run by run as an
 /// experiment streams ([`crate::run_streaming`]).
 pub fn write_timeseries_rows(
     policy: &str,
@@ -81,6 +88,10 @@ pub fn write_timeseries_rows(
         prefix.clear();
         let _ = write!(prefix, "{policy},{rep},{t},");
         for (name, &x) in names.iter().zip(row) {
+            // Undefined (a metric KPI with no metric): no observation, no row.
+            if x.is_nan() {
+                continue;
+            }
             w.write_all(prefix.as_bytes())?;
             w.write_all(name.as_bytes())?;
             writeln!(w, "{}", Num(x))?;
@@ -150,9 +161,9 @@ struct JsonRow<'a> {
     ci_low: f64,
     ci_high: f64,
     replications: usize,
-    diff_vs_baseline: f64,
-    diff_ci_low: f64,
-    diff_ci_high: f64,
+    diff_vs_baseline: Option<f64>,
+    diff_ci_low: Option<f64>,
+    diff_ci_high: Option<f64>,
     unit: &'a str,
 }
 
@@ -193,9 +204,9 @@ pub fn summary_json(r: &Results) -> String {
             ci_low: row.estimate.ci_low,
             ci_high: row.estimate.ci_high,
             replications: row.estimate.n,
-            diff_vs_baseline: row.diff.mean,
-            diff_ci_low: row.diff.ci_low,
-            diff_ci_high: row.diff.ci_high,
+            diff_vs_baseline: row.diff.map(|d| d.mean),
+            diff_ci_low: row.diff.map(|d| d.ci_low),
+            diff_ci_high: row.diff.map(|d| d.ci_high),
             unit: r.kpi_index(&row.kpi).map_or("", |j| r.kpis[j].unit.as_str()),
         })
         .collect();
@@ -270,7 +281,13 @@ pub fn signed(x: f64) -> String {
 
 /// Whether a KPI is a share of a whole (shown as a percentage).
 pub fn is_share(kpi: &str) -> bool {
-    kpi.ends_with("_share") || kpi.ends_with("_rate") || kpi == "top_k_precision"
+    kpi.ends_with("_share") || kpi.ends_with("_rate")
+}
+
+/// Whether a KPI is shown to two decimals: correlations, and top-k
+/// precision's lift over random (0 random, 1 perfect).
+fn is_index(kpi: &str) -> bool {
+    kpi.contains("correlation") || kpi == "top_k_precision"
 }
 
 /// Whether a KPI cannot be negative (a cost, an amount paid, output, a
@@ -289,7 +306,7 @@ pub fn cannot_be_negative(kpi: &str) -> bool {
 pub fn kpi_value(kpi: &str, x: f64) -> String {
     if is_share(kpi) {
         format!("{:.1}%", 100.0 * x)
-    } else if kpi.contains("correlation") {
+    } else if is_index(kpi) {
         format!("{x:.2}")
     } else {
         human(x)
@@ -301,7 +318,7 @@ pub fn kpi_value(kpi: &str, x: f64) -> String {
 pub fn kpi_diff(kpi: &str, x: f64) -> String {
     if is_share(kpi) {
         format!("{:+.1} pt", 100.0 * x)
-    } else if kpi.contains("correlation") {
+    } else if is_index(kpi) {
         format!("{x:+.2}")
     } else {
         signed(x)
@@ -367,6 +384,7 @@ pub fn table(r: &Results) -> String {
     let _ = writeln!(
         out,
         "USD totals over weeks {}-{} per replication; mean ±95% CI half-width over {} replications;\n\
+         net_value = useful_output - token_cost - incident_cost - prizes and bonuses paid;\n\
          vs baseline: paired difference against {base} [95% CI].",
         r.scenario.burn_in + 1,
         r.scenario.periods,
@@ -436,33 +454,130 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> String {
 /// The smallest token bill (USD over the run) that the verdict compares.
 const MIN_BILL: f64 = 1.0;
 
-/// A one-paragraph plain-language verdict.
+/// A difference from the baseline is *material* when it is at least this
+/// share of the baseline's value (in absolute terms): 1%. The model's
+/// judgement parameters (prize, integrity, value per hour) move its
+/// headline figures by several percent, so a smaller difference is not
+/// something a leader should act on even when the replications resolve it;
+/// a +0.04% token bill is precise, not important. Used for every colour in
+/// the report and every "higher" in the verdict.
+pub const MATERIAL_SHARE: f64 = 0.01;
+
+/// Whether a paired difference is distinguishable from 0: its 95% CI
+/// excludes 0 (which needs two replications; one has no spread).
+pub fn distinguishable(d: &Estimate) -> bool {
+    d.n >= 2 && (d.ci_low > 0.0 || d.ci_high < 0.0)
+}
+
+/// Whether a difference is material against a baseline whose mean is
+/// `baseline`: at least [`MATERIAL_SHARE`] of `|baseline|` (any nonzero
+/// difference from a baseline of 0).
+pub fn material(d: &Estimate, baseline: f64) -> bool {
+    d.mean != 0.0 && d.mean.abs() >= MATERIAL_SHARE * baseline.abs()
+}
+
+/// How a policy compares with the baseline on one KPI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judgement {
+    /// Better, distinguishably and materially.
+    Better,
+    /// Worse, distinguishably and materially.
+    Worse,
+    /// Neither: not distinguishable from the baseline, or not material.
+    Neither,
+}
+
+/// Judges a paired difference `d` (policy - baseline) against a baseline
+/// mean: better or worse only when distinguishable at 95% and material.
+pub fn judge(d: &Estimate, baseline: f64, more_is_better: bool) -> Judgement {
+    if !distinguishable(d) || !material(d, baseline) {
+        Judgement::Neither
+    } else if (d.mean > 0.0) == more_is_better {
+        Judgement::Better
+    } else {
+        Judgement::Worse
+    }
+}
+
+/// What net value means, as the verdict says it.
+const NET_VALUE: &str = "net value (the organisation's P&L: useful output less the cost of tokens and incidents and the prizes and bonuses it pays)";
+
+/// The verdict's first sentence: which policy, if any, is distinguishably
+/// better than the baseline on net value, and which are distinguishably worse.
+fn net_value_sentence(r: &Results) -> String {
+    let base = &r.policies[r.baseline];
+    let base_mean = r.estimate(base, "net_value").map_or(0.0, |e| e.mean);
+    let pct = |d: &Estimate| {
+        if base_mean != 0.0 { format!(" ({:+.1}%)", 100.0 * d.mean / base_mean.abs()) } else { String::new() }
+    };
+    let diffs: Vec<(&str, Estimate)> = r
+        .policies
+        .iter()
+        .filter(|p| *p != base)
+        .filter_map(|p| Some((p.as_str(), r.paired_diff(p, base, "net_value")?)))
+        .collect();
+    let better: Vec<&(&str, Estimate)> = diffs.iter().filter(|(_, d)| distinguishable(d) && d.mean > 0.0).collect();
+    let mut worse: Vec<&(&str, Estimate)> = diffs.iter().filter(|(_, d)| distinguishable(d) && d.mean < 0.0).collect();
+    worse.sort_by(|a, b| a.1.mean.total_cmp(&b.1.mean));
+    let mut s = String::new();
+    if let Some((best, d)) = better.iter().max_by(|a, b| a.1.mean.total_cmp(&b.1.mean)) {
+        let which = if better.len() == 1 { "is the only policy" } else { "gives the most of the policies" };
+        let _ = write!(
+            s,
+            "{best} {which} distinguishably better than {base} on {NET_VALUE}: {} USD{} over the run, 95% CI {}",
+            signed(d.mean),
+            pct(d),
+            kpi_diff_interval("net_value", d)
+        );
+    } else {
+        let _ = write!(s, "No policy is distinguishably better than {base} on {NET_VALUE}");
+        if r.scenario.replications < 2 {
+            s += ": one replication cannot tell a difference from noise (run two or more)";
+        } else if let Some((top, d)) =
+            diffs.iter().filter(|(_, d)| d.mean > 0.0).max_by(|a, b| a.1.mean.total_cmp(&b.1.mean))
+        {
+            let _ = write!(
+                s,
+                " (the highest, {top}, is {} USD with a 95% CI of {}: not distinguishable from 0)",
+                signed(d.mean),
+                kpi_diff_interval("net_value", d)
+            );
+        }
+    }
+    if !worse.is_empty() {
+        let list: Vec<String> = worse.iter().map(|(p, d)| format!("{p} {} USD{}", signed(d.mean), pct(d))).collect();
+        let verb = if worse.len() == 1 { "is" } else { "are" };
+        let _ = write!(s, "; distinguishably worse than {base} on net value {verb} {}", list.join(", "));
+    }
+    s.push('.');
+    s
+}
+
+/// A one-paragraph plain-language verdict. Its first sentence is about net
+/// value after prizes, and names a best policy only when its paired
+/// difference from the baseline is distinguishable at 95%.
 pub fn verdict(r: &Results) -> String {
     let base = r.policies[r.baseline].clone();
     let m = |p: &str, k: &str| r.estimate(p, k).map_or(0.0, |e| e.mean);
-    let mut s = String::new();
-    // Best net value.
-    let best =
-        r.policies.iter().max_by(|a, b| m(a, "net_value").total_cmp(&m(b, "net_value"))).cloned().unwrap_or_default();
-    if best == base {
-        let _ = write!(s, "No policy beats {base} on net value (useful output minus token and incident cost).");
-    } else {
-        let d = r.paired_diff(&best, &base, "net_value").unwrap_or(Estimate::of(&[]));
-        let sure = if d.ci_low > 0.0 { "" } else { " (not distinguishable from zero at 95%)" };
-        let _ = write!(s, "{best} gives the most net value: {} USD more than {base}{sure}", human(d.mean));
-        let bonus = m(&best, "bonus_paid") - m(&base, "bonus_paid");
-        let effort = m(&best, "effort_cost") - m(&base, "effort_cost");
-        if bonus > 0.0 {
-            let _ = write!(
-                s,
-                ", before the {} USD it pays in prizes and bonuses (a transfer, not in net value)",
-                human(bonus)
-            );
+    let mut s = net_value_sentence(r);
+    // What the engineers pay for the best policy in effort, when material.
+    let best = r
+        .policies
+        .iter()
+        .filter(|p| **p != base)
+        .filter_map(|p| Some((p, r.paired_diff(p, &base, "net_value")?)))
+        .filter(|(_, d)| distinguishable(d) && d.mean > 0.0)
+        .max_by(|a, b| a.1.mean.total_cmp(&b.1.mean));
+    if let Some((best, _)) = best {
+        if let Some(effort) = r.paired_diff(best, &base, "effort_cost") {
+            if effort.mean > 0.0 && distinguishable(&effort) && material(&effort, m(&base, "effort_cost")) {
+                let _ = write!(
+                    s,
+                    " Engineers' effort cost under {best} is {} USD-equivalent higher (total_surplus counts it).",
+                    human(effort.mean)
+                );
+            }
         }
-        if effort > 0.01 * m(&base, "effort_cost").abs() {
-            let _ = write!(s, "; engineers' effort cost is {} USD higher", human(effort));
-        }
-        s.push('.');
     }
     // Output per dollar of tokens, and the token bill against the baseline's:
     // only where every policy has a bill to speak of (an organisation that
@@ -477,12 +592,10 @@ pub fn verdict(r: &Results) -> String {
     if let Some(worst) = r.policies.iter().filter(|_| billed).max_by(|a, b| bill(a).total_cmp(&bill(b))) {
         if bill(worst) > 1.2 {
             let out = r.paired_diff(worst, &base, "useful_output").unwrap_or(Estimate::of(&[]));
-            let trend = if out.ci_low > 0.0 {
-                "rose"
-            } else if out.ci_high < 0.0 {
-                "fell"
-            } else {
-                "did not measurably change"
+            let trend = match (distinguishable(&out), out.mean > 0.0) {
+                (true, true) => "rose",
+                (true, false) => "fell",
+                (false, _) => "did not measurably change",
             };
             let _ =
                 write!(s, " Under {worst} the token bill is {:.1}x {base}'s while useful output {trend}.", bill(worst));
@@ -500,12 +613,13 @@ pub fn verdict(r: &Results) -> String {
     } else {
         let _ = write!(s, " Gaming appeared under {}.", gamed.join(", "));
     }
-    // Goodhart's signature.
-    if let Some(p) = r.policies.iter().filter(|p| **p != base).min_by(|a, b| {
-        let drop = |p: &str| m(p, "metric_value_correlation") - m(p, "metric_value_correlation_before");
-        drop(a).total_cmp(&drop(b))
-    }) {
-        let (before, after) = (m(p, "metric_value_correlation_before"), m(p, "metric_value_correlation"));
+    // Goodhart's signature, among the policies with a metric.
+    let corr = |p: &str| {
+        let e = |k: &str| r.estimate(p, k).map(|e| e.mean);
+        Some((e("metric_value_correlation_before")?, e("metric_value_correlation")?))
+    };
+    let drops = r.policies.iter().filter(|p| **p != base).filter_map(|p| Some((p, corr(p)?)));
+    if let Some((p, (before, after))) = drops.min_by(|a, b| (a.1.1 - a.1.0).total_cmp(&(b.1.1 - b.1.0))) {
         if before - after > 0.1 {
             let _ = write!(
                 s,
@@ -531,9 +645,96 @@ pub fn verdict(r: &Results) -> String {
     s
 }
 
+/// A policy of [`hand_results`]: its name, and per KPI its values by replication.
+#[cfg(test)]
+pub(crate) type HandPolicy<'a> = (&'a str, &'a [(&'a str, &'a [f64])]);
+
+/// Results made by hand, for tests of what is said about them: these
+/// policies (the first is the baseline), each with these per-replication
+/// values of the named KPIs (every other KPI 0), one period.
+#[cfg(test)]
+pub(crate) fn hand_results(policies: &[HandPolicy]) -> Results {
+    use crate::engine::RunOutput;
+    let sc = crate::model::scenario::Scenario {
+        policies: policies.iter().map(|(p, _)| crate::model::policy::Policy::none(*p)).collect(),
+        periods: 1,
+        replications: policies[0].1[0].1.len() as u32,
+        ..Default::default()
+    };
+    let kpis = crate::analysis::kpi::kpi_defs(&[]);
+    let runs = policies
+        .iter()
+        .map(|(_, values)| {
+            (0..sc.replications as usize)
+                .map(|rep| {
+                    let mut totals = vec![0.0; kpis.len()];
+                    for (k, v) in values.iter() {
+                        totals[kpis.iter().position(|d| d.name == *k).unwrap()] = v[rep];
+                    }
+                    RunOutput { per_period: totals.clone(), totals, final_board: None }
+                })
+                .collect()
+        })
+        .collect();
+    Results::by_hand(sc, kpis, runs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_verdict_names_a_winner_only_when_distinguishable() {
+        // Paired differences in net value against the baseline: A's are
+        // 50, -20, 30 (mean 20, 95% CI 20 +- 4.30 x 36.1 / sqrt 3, about
+        // [-70, 110]: not distinguishable); B's are -10 each (an interval
+        // of zero width below 0: distinguishably worse).
+        let base: &[f64] = &[100.0, 200.0, 300.0];
+        let r = hand_results(&[
+            ("base", &[("net_value", base)]),
+            ("A", &[("net_value", &[150.0, 180.0, 330.0])]),
+            ("B", &[("net_value", &[90.0, 190.0, 290.0])]),
+        ]);
+        let v = verdict(&r);
+        let first = v.split_once(". ").map_or(v.as_str(), |(a, _)| a);
+        assert!(first.starts_with("No policy is distinguishably better than base on net value"), "{first}");
+        assert!(first.contains("the highest, A, is +20.0 USD"), "{first}");
+        assert!(first.contains("distinguishably worse than base on net value is B -10.0 USD (-5.0%)"), "{first}");
+        // A with differences 60, 60, 50 is distinguishable, and named.
+        let r = hand_results(&[
+            ("base", &[("net_value", base)]),
+            ("A", &[("net_value", &[160.0, 260.0, 350.0])]),
+            ("B", &[("net_value", &[90.0, 190.0, 290.0])]),
+        ]);
+        let v = verdict(&r);
+        assert!(v.starts_with("A is the only policy distinguishably better than base on net value"), "{v}");
+        assert!(v.contains("+56.7 USD (+28.3%)"), "{v}");
+        // One replication has no spread: nothing is distinguishable.
+        let one: &[f64] = &[100.0];
+        let r = hand_results(&[("base", &[("net_value", one)]), ("A", &[("net_value", &[200.0])])]);
+        assert!(verdict(&r).starts_with("No policy is distinguishably better"), "{}", verdict(&r));
+    }
+
+    #[test]
+    fn a_difference_is_judged_only_when_distinguishable_and_material() {
+        let d = |mean: f64, lo: f64, hi: f64| Estimate { mean, ci_low: lo, ci_high: hi, n: 12 };
+        let base = 1e6;
+        // +0.04% of a token bill, resolved by the replications: not material.
+        assert_eq!(judge(&d(400.0, 300.0, 500.0), base, false), Judgement::Neither);
+        // +2%, distinguishable: worse for a cost, better for output.
+        assert_eq!(judge(&d(2e4, 1.5e4, 2.5e4), base, false), Judgement::Worse);
+        assert_eq!(judge(&d(2e4, 1.5e4, 2.5e4), base, true), Judgement::Better);
+        assert_eq!(judge(&d(-2e4, -2.5e4, -1.5e4), -base, true), Judgement::Worse);
+        // +2% within noise: not distinguishable.
+        assert_eq!(judge(&d(2e4, -5e3, 4.5e4), base, false), Judgement::Neither);
+        // The threshold itself is material; just below it is not.
+        let at = MATERIAL_SHARE * base;
+        assert_eq!(judge(&d(at, 0.5 * at, 1.5 * at), base, false), Judgement::Worse);
+        assert_eq!(judge(&d(0.999 * at, 0.5 * at, 1.5 * at), base, false), Judgement::Neither);
+        // Against a baseline of 0, any distinguishable difference is material.
+        assert_eq!(judge(&d(1e-3, 5e-4, 2e-3), 0.0, false), Judgement::Worse);
+        assert_eq!(judge(&Estimate { n: 1, ..d(2e4, 2e4, 2e4) }, base, false), Judgement::Neither);
+    }
 
     #[test]
     fn numbers_have_one_style() {

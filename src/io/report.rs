@@ -8,18 +8,22 @@ use serde::Serialize;
 
 use crate::experiment::Results;
 use crate::io::chart::{self, Chart};
-use crate::io::output::{human, is_share, kpi_diff, kpi_diff_interval, kpi_interval, kpi_value};
+use crate::io::output::{
+    Judgement, MATERIAL_SHARE, human, is_share, judge, kpi_diff, kpi_diff_interval, kpi_interval, kpi_value,
+};
 use crate::io::report_data::ReportData;
 
 /// KPIs in the report's table: name, column heading, and whether more
-/// is better (`None`: neither).
-const TABLE: [(&str, &str, Option<bool>); 7] = [
-    ("token_cost", "token cost", Some(false)),
+/// is better (`None`: neither). Net value, the organisation's P&L after
+/// prizes, comes first.
+const TABLE: [(&str, &str, Option<bool>); 8] = [
+    ("net_value", "net value (after prizes)", Some(true)),
     ("useful_output", "useful output", Some(true)),
+    ("token_cost", "token cost", Some(false)),
     ("incident_cost", "incident cost", Some(false)),
-    ("net_value", "net value", Some(true)),
+    ("bonus_paid", "prizes and bonuses", Some(false)),
     ("gaming_share", "gaming share of hours", Some(false)),
-    ("bonus_paid", "prizes and bonuses", None),
+    ("total_surplus", "total surplus (incl. engineers)", Some(true)),
     ("metric_value_correlation", "metric–value correlation", Some(true)),
 ];
 
@@ -69,7 +73,7 @@ pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: .8em; }
 <h1>{{ title }}</h1>
 <p class="verdict">{{ verdict }}</p>
 <h2>Summary</h2>
-<p>Per policy, each KPI's mean over {{ replications }} replications (USD totals over weeks {{ first_week }}-{{ last_week }}), with the 95% confidence interval's half-width below it (the interval on hover). "vs baseline": the paired difference against {{ baseline }} (common random numbers: the same engineers and shocks under every policy). Green: better than the baseline at 95%, red: worse. Lower ends of costs and shares are shown from 0.</p>
+<p>Per policy, each KPI's mean over {{ replications }} replications (USD totals over weeks {{ first_week }}-{{ last_week }}), with the 95% confidence interval's half-width below it (the interval on hover). "vs baseline": the paired difference against {{ baseline }} (common random numbers: the same engineers and shocks under every policy). Net value is the organisation's P&L: useful output less the token bill, incident cost and the prizes and bonuses it pays; total surplus adds the prizes back (a transfer to engineers) and takes off engineers' effort cost. Green: better than the baseline, red: worse, only where the difference is both distinguishable (its paired 95% interval excludes 0) and material (at least {{ material }}% of the baseline's value); uncoloured differences are noise or too small to act on. Lower ends of costs and shares are shown from 0; "–": no metric, so no metric–value correlation.</p>
 <div class="scroll"><table>
 <tr><th rowspan="2">policy</th>{% for k in kpis %}<th class="kpi" colspan="2">{{ k }}</th>{% endfor %}</tr>
 <tr>{% for k in kpis %}<th class="sub">mean</th><th class="sub">vs baseline</th>{% endfor %}</tr>
@@ -123,7 +127,9 @@ pub fn html(d: &ReportData, charts: &[Chart]) -> Result<String, String> {
             let mut cells: Vec<Cell> = Vec::new();
             for (k, _, more_better) in TABLE {
                 let Some(row) = d.rows.iter().find(|r| &r.policy == p && r.kpi == k) else {
-                    cells.extend([Cell::empty(), Cell::empty()]);
+                    // Undefined under this policy (a metric KPI with no metric).
+                    let none = || Cell { text: "–".into(), hover: "no metric".into(), ..Cell::empty() };
+                    cells.extend([none(), none()]);
                     continue;
                 };
                 let (e, f) = (row.estimate, row.diff);
@@ -141,14 +147,18 @@ pub fn html(d: &ReportData, charts: &[Chart]) -> Result<String, String> {
                     cells.push(Cell { text: "baseline".into(), ..Cell::empty() });
                     continue;
                 }
-                let mut class = "";
-                if let Some(up) = more_better {
-                    if (f.ci_low > 0.0 && up) || (f.ci_high < 0.0 && !up) {
-                        class = "better";
-                    } else if (f.ci_high < 0.0 && up) || (f.ci_low > 0.0 && !up) {
-                        class = "worse";
-                    }
-                }
+                let Some(f) = f else {
+                    let hover = format!("{base} has no metric to compare with");
+                    cells.push(Cell { text: "n/a".into(), hover, ..Cell::empty() });
+                    continue;
+                };
+                let base_mean =
+                    d.rows.iter().find(|r| &r.policy == base && r.kpi == k).map_or(0.0, |r| r.estimate.mean);
+                let class = match more_better.map(|up| judge(&f, base_mean, up)) {
+                    Some(Judgement::Better) => "better",
+                    Some(Judgement::Worse) => "worse",
+                    _ => "",
+                };
                 cells.push(Cell {
                     text: kpi_diff(k, f.mean),
                     note: pm(half(&f)),
@@ -188,6 +198,7 @@ pub fn html(d: &ReportData, charts: &[Chart]) -> Result<String, String> {
                 title => d.title,
                 verdict => d.verdict,
                 baseline => base,
+                material => format!("{}", MATERIAL_SHARE * 100.0),
                 replications => reps,
                 kpis => TABLE.iter().map(|t| t.1).collect::<Vec<_>>(),
                 first_week => d.burn_in + 1,
@@ -277,4 +288,37 @@ pub fn sweep_html(
             })
         })
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::output::hand_results;
+
+    /// The class of a policy's "vs baseline" cell for a KPI of [`TABLE`].
+    fn class_of(html: &str, policy: &str, kpi: &str) -> String {
+        let row =
+            html.lines().find(|l| l.starts_with(&format!("<tr><td class=\"policy\" title=\"{policy}\">"))).unwrap();
+        let j = TABLE.iter().position(|t| t.0 == kpi).unwrap();
+        let cell = row.split("<td class=\"").nth(2 + 2 * j + 1).unwrap();
+        cell.split('"').next().unwrap().to_string()
+    }
+
+    #[test]
+    fn only_distinguishable_and_material_differences_are_coloured() {
+        // Token bills of 1M: +0.04% in every replication (resolved, not
+        // material), +2% (resolved and material), +2% within noise.
+        let base: &[f64] = &[1e6, 1.1e6, 0.9e6];
+        let r = hand_results(&[
+            ("base", &[("token_cost", base)]),
+            ("tiny", &[("token_cost", &[1.0004e6, 1.10044e6, 0.90036e6])]),
+            ("big", &[("token_cost", &[1.02e6, 1.122e6, 0.918e6])]),
+            ("noisy", &[("token_cost", &[1.2e6, 0.95e6, 0.91e6])]),
+        ]);
+        let html = html(&ReportData::from_results(&r, "x"), &[]).unwrap();
+        assert_eq!(class_of(&html, "tiny", "token_cost"), "");
+        assert_eq!(class_of(&html, "big", "token_cost"), "worse");
+        assert_eq!(class_of(&html, "noisy", "token_cost"), "");
+        assert!(html.contains("at least 1% of the baseline"), "the threshold is stated");
+    }
 }

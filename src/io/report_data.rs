@@ -38,8 +38,9 @@ pub struct ReportData {
     pub switches: Vec<Vec<u32>>,
     /// Per policy: published metric and value per engineer at the end (first replication).
     pub boards: Vec<Option<(Vec<f64>, Vec<f64>)>>,
-    /// Per policy: metric–value correlation before it was a target and after (means).
-    pub correlation: Vec<(f64, f64)>,
+    /// Per policy: metric–value correlation before it was a target and after
+    /// (means); `None` for a policy with no metric.
+    pub correlation: Vec<Option<(f64, f64)>>,
     /// Summary rows (policy, KPI, estimate, paired difference).
     pub rows: Vec<crate::experiment::SummaryRow>,
     /// The plain-language verdict.
@@ -85,7 +86,7 @@ impl ReportData {
                 _ => Vec::new(),
             })
             .collect();
-        let m = |p: &str, k: &str| r.estimate(p, k).map_or(0.0, |e| e.mean);
+        let m = |p: &str, k: &str| r.estimate(p, k).map(|e| e.mean);
         ReportData {
             title: r.scenario.name.clone(),
             policies: r.policies.clone(),
@@ -104,7 +105,7 @@ impl ReportData {
             correlation: r
                 .policies
                 .iter()
-                .map(|p| (m(p, "metric_value_correlation_before"), m(p, "metric_value_correlation")))
+                .map(|p| Some((m(p, "metric_value_correlation_before")?, m(p, "metric_value_correlation")?)))
                 .collect(),
             rows: r.summary(),
             verdict: verdict(r),
@@ -199,17 +200,12 @@ impl ReportData {
                     n,
                 })
             };
-            rows.push(crate::experiment::SummaryRow {
-                policy: f[0].clone(),
-                kpi: f[1].clone(),
-                estimate: e(2)?,
-                diff: e(6)?,
-            });
+            // Empty difference fields: the KPI is undefined under the baseline.
+            let diff = if f[6..9].iter().all(|x| x.is_empty()) { None } else { Some(e(6)?) };
+            rows.push(crate::experiment::SummaryRow { policy: f[0].clone(), kpi: f[1].clone(), estimate: e(2)?, diff });
         }
         let mean = |p: &str, k: &str| {
-            rows.iter()
-                .find(|r: &&crate::experiment::SummaryRow| r.policy == p && r.kpi == k)
-                .map_or(0.0, |r| r.estimate.mean)
+            rows.iter().find(|r: &&crate::experiment::SummaryRow| r.policy == p && r.kpi == k).map(|r| r.estimate.mean)
         };
         let mut boards: Vec<Option<(Vec<f64>, Vec<f64>)>> = vec![None; policies.len()];
         if let Some(text) = final_board_csv {
@@ -229,7 +225,7 @@ impl ReportData {
             title: sc.name.clone(),
             correlation: policies
                 .iter()
-                .map(|p| (mean(p, "metric_value_correlation_before"), mean(p, "metric_value_correlation")))
+                .map(|p| Some((mean(p, "metric_value_correlation_before")?, mean(p, "metric_value_correlation")?)))
                 .collect(),
             policies,
             baseline: sc.baseline_index(),

@@ -33,7 +33,14 @@ pub fn header(sweep: &Sweep) -> String {
     cols.join(",") + "\n"
 }
 
-/// The lines of one finished task: one per policy and KPI.
+/// A number of `sweep.csv`: empty when undefined (a metric KPI of a policy
+/// with no metric), a missing value to pandas, R and polars.
+fn cell(x: f64) -> String {
+    if x.is_nan() { String::new() } else { fmt_num(x) }
+}
+
+/// The lines of one finished task: one per policy and KPI (a KPI undefined
+/// under the policy has empty numbers).
 pub fn task_csv(t: &TaskResult) -> String {
     let mut out = String::new();
     let mut prefix = format!("{},{},{}", t.index, t.uncertainty, t.lever);
@@ -46,9 +53,9 @@ pub fn task_csv(t: &TaskResult) -> String {
             "{prefix},{},{},{},{},{}\n",
             csv_field(&r.policy),
             csv_field(&r.kpi),
-            fmt_num(r.mean),
-            fmt_num(r.ci_low),
-            fmt_num(r.ci_high)
+            cell(r.mean),
+            cell(r.ci_low),
+            cell(r.ci_high)
         );
     }
     out
@@ -148,6 +155,9 @@ fn parse_rows(file: &str, body: &str, header: &str, line_no: usize) -> Result<Ve
         };
         let num = |k: usize| {
             let name = TRAILING[k - LEADING.len() - params];
+            if f[k].is_empty() {
+                return Ok(f64::NAN); // undefined, as written
+            }
             f[k].parse::<f64>().map_err(|_| bad(format!("{name}: `{}` is not a number", f[k])))
         };
         let at = LEADING.len() + params;

@@ -9,18 +9,32 @@ use crate::model::scenario::Scenario;
 use super::Task;
 
 /// One policy's estimate of one KPI in one task, over its replications.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct TaskRow {
     /// Policy name.
     pub policy: String,
     /// KPI name (see [`crate::analysis::kpi`]).
     pub kpi: String,
-    /// Mean over replications (the KPI's unit: USD, hours, a share, ...).
+    /// Mean over replications (the KPI's unit: USD, hours, a share, ...);
+    /// NaN, with the interval, for a KPI undefined under the policy (a
+    /// metric KPI with no metric).
     pub mean: f64,
     /// Lower end of the 95% interval.
     pub ci_low: f64,
     /// Upper end of the 95% interval.
     pub ci_high: f64,
+}
+
+/// Equal numbers, an undefined value equal to itself: two copies of a task
+/// with an undefined KPI are the same task.
+impl PartialEq for TaskRow {
+    fn eq(&self, o: &Self) -> bool {
+        let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+        (&self.policy, &self.kpi) == (&o.policy, &o.kpi)
+            && same(self.mean, o.mean)
+            && same(self.ci_low, o.ci_low)
+            && same(self.ci_high, o.ci_high)
+    }
 }
 
 /// A finished task: the design point it ran and one row per policy and KPI.
@@ -39,6 +53,9 @@ pub struct TaskResult {
     pub rows: Vec<TaskRow>,
 }
 
+/// The estimate of a KPI undefined under a policy.
+const UNDEFINED: Estimate = Estimate { mean: f64::NAN, ci_low: f64::NAN, ci_high: f64::NAN, n: 0 };
+
 impl TaskResult {
     /// The estimates of `task` from the experiment that ran it.
     pub fn from_results(task: &Task, results: &Results) -> TaskResult {
@@ -47,7 +64,7 @@ impl TaskResult {
             .iter()
             .flat_map(|p| {
                 results.kpis.iter().map(move |d| {
-                    let e = results.estimate(p, &d.name).unwrap_or(Estimate::of(&[]));
+                    let e = results.estimate(p, &d.name).unwrap_or(UNDEFINED);
                     TaskRow {
                         policy: p.clone(),
                         kpi: d.name.clone(),
