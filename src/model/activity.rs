@@ -115,6 +115,13 @@ impl Activity {
     }
 }
 
+/// The default gaming activities' own convexity, USD-equivalent per
+/// hour²: at 10 hours a week of one practice its next hour costs 40 USD-eq
+/// more, about the median integrity (42 USD-eq per gaming hour). A few
+/// split changes or skipped test runs go unnoticed; a week of them does
+/// not (reviewers push back, the material to split runs out).
+pub const GAMING_CONVEXITY: f64 = 4.0;
+
 /// The default engineering organisation's activities: build with AI, burn
 /// tokens, split/pad changes, rush (skip tests), inflate usefulness claims.
 /// Slack is what is left of the hours budget.
@@ -132,7 +139,13 @@ pub fn default_activities() -> Vec<Activity> {
             cycle_time_days: 3.0,
             ..Activity::named("build")
         },
-        Activity { tokens_per_hour: 10_000_000.0, gaming: true, skill_scaled: false, ..Activity::named("burn") },
+        Activity {
+            tokens_per_hour: 10_000_000.0,
+            gaming: true,
+            skill_scaled: false,
+            convexity: GAMING_CONVEXITY,
+            ..Activity::named("burn")
+        },
         Activity {
             value_per_hour: 5.0,
             changes_per_hour: 0.6,
@@ -142,21 +155,28 @@ pub fn default_activities() -> Vec<Activity> {
             review_hours_per_change: 0.3,
             cycle_time_days: 0.5,
             gaming: true,
+            convexity: GAMING_CONVEXITY,
             ..Activity::named("split")
         },
+        // Build without the tests: agents speed it as they speed building.
         Activity {
             value_per_hour: 70.0,
+            uses_ai: true,
+            tau0: 100_000.0,
+            max_tokens_per_hour: 450_000.0,
             changes_per_hour: 0.2,
             usefulness: 0.9,
             defect_rate: 0.35,
             review_hours_per_change: 0.2,
             cycle_time_days: 1.0,
             gaming: true,
+            convexity: GAMING_CONVEXITY,
             ..Activity::named("rush")
         },
         Activity {
             gaming: true,
             skill_scaled: false,
+            convexity: GAMING_CONVEXITY,
             signals: vec![("normalized_deployments".into(), 0.08), ("shipped_and_survived".into(), 0.04)],
             ..Activity::named("inflate")
         },

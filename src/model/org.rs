@@ -20,7 +20,7 @@ pub struct Org {
     pub max_hours_per_period: f64,
     /// Overtime cost o, USD-equivalent per hour² per unit of skill: `H` hours
     /// in total cost an engineer of skill s `o s / 2 (H - contract)₊²` on
-    /// top of the effort cost (default 2: what a skilled engineer's time is
+    /// top of the effort cost (default 3: what a skilled engineer's time is
     /// worth elsewhere rises with skill).
     pub overtime_cost: f64,
     /// Blended token price, USD per million tokens (default 6: agentic use is mostly input).
@@ -48,7 +48,7 @@ impl Default for Org {
             engineers: 200,
             hours_per_period: 40.0,
             max_hours_per_period: 70.0,
-            overtime_cost: 2.0,
+            overtime_cost: 3.0,
             token_price_per_million: 6.0,
             incident_cost: 20_000.0,
             incident_share: 0.05,
