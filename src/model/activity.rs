@@ -294,8 +294,23 @@ impl EffortCost {
     /// cost, each activity's own convexity `convexity_k / 2 h_k²`, and
     /// overtime beyond the week's contract hours.
     pub fn full_cost(&self, hours: &[f64], convexity: &[f64], week: &Week) -> f64 {
-        let own: f64 = hours.iter().zip(convexity).map(|(h, e)| 0.5 * e * h * h).sum();
-        self.cost(hours) + own + week.overtime_cost(hours.iter().sum())
+        let c = self.coefficient;
+        debug_assert_eq!(hours.len(), convexity.len());
+        // One pass (this runs once per plan evaluation).
+        let (mut sq, mut tot, mut own) = (0.0, 0.0, 0.0);
+        for (&h, &e) in hours.iter().zip(convexity) {
+            sq += h * h;
+            tot += h;
+            own += e * h * h;
+        }
+        let base = match self.form {
+            EffortForm::Power { exponent } => c / exponent * hours.iter().map(|h| h.powf(exponent)).sum::<f64>(),
+            _ => {
+                let s = self.substitution().unwrap_or(0.0);
+                0.5 * c * ((1.0 - s) * sq + s * tot * tot)
+            }
+        };
+        base + 0.5 * own + week.overtime_cost(tot)
     }
 
     /// The hours that maximise `sum_k b_k h_k - full_cost(h)` subject to
@@ -387,8 +402,9 @@ impl EffortCost {
                     if b[k] <= eta {
                         break;
                     }
-                    p += b[k] / d;
-                    q += 1.0 / d;
+                    let inv = 1.0 / d;
+                    p += b[k] * inv;
+                    q += inv;
                     eta = cs * p / (1.0 + cs * q);
                     if p - eta * q > week.contract {
                         eta = ((cs + o) * p - o * week.contract) / (1.0 + (cs + o) * q);
@@ -457,8 +473,9 @@ fn water_fill(b: &[f64], convexity: &[f64], d0: f64, order: &[usize], limit: f64
         if b[k] <= eta {
             break;
         }
-        p += b[k] / d;
-        q += 1.0 / d;
+        let inv = 1.0 / d;
+        p += b[k] * inv;
+        q += inv;
         eta = (p - limit) / q;
     }
     eta
