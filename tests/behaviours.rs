@@ -180,17 +180,22 @@ fn a_rule_given_to_an_experiment_runs_as_the_same_rule_named_in_the_scenario() {
 #[test]
 fn hill_climbers_follow_a_token_board_slowly() {
     // Myopic climbers move `step` hours a week from the honest plan of the
-    // pre-period: under kirorank their token use rises week by week but
-    // stays below the best responders', who jump to the new optimum at once.
+    // pre-period: under kirorank their token use rises week by week, below
+    // the best responders', who jump to the new optimum at once, for the
+    // first weeks. (Later the climbers, all lagging the board together,
+    // overshoot where the best responders settle: a slow cobweb.)
     let sc = kirorank_only(Model::HillClimb { step: 1.0 });
     let climbers = run(&sc).unwrap();
     let solvers = run(&kirorank_only(Model::BestResponse)).unwrap();
     let tokens = climbers.period_means("kirorank", "tokens").unwrap();
     assert!(tokens[15] > tokens[0], "tokens {:?}", tokens);
-    let paired = |r: &goodhart::Results| r.paired_diff("kirorank", "no-leaderboard", "tokens").unwrap();
-    let (c, s) = (paired(&climbers), paired(&solvers));
+    let c = climbers.paired_diff("kirorank", "no-leaderboard", "tokens").unwrap();
     assert!(c.ci_low > 0.0, "climbers' token rise {c:?}");
-    assert!(c.ci_high < s.ci_low, "climbers {c:?} vs best responders {s:?}");
+    let (p, j) = (climbers.policy_index("kirorank").unwrap(), climbers.kpi_index("tokens").unwrap());
+    for t in 0..3 {
+        let (c, s) = (climbers.period_estimate(p, j, t), solvers.period_estimate(p, j, t));
+        assert!(c.ci_high < s.ci_low, "week {t}: climbers {c:?} vs best responders {s:?}");
+    }
     // A scenario file names it the same way.
     let file = goodhart::parse_scenario("[behavior]\nmodel = \"hill-climb\"\nstep = 1.5").unwrap();
     assert_eq!(file.behavior.model, Model::HillClimb { step: 1.5 });
@@ -200,7 +205,11 @@ fn hill_climbers_follow_a_token_board_slowly() {
 fn settled_tells_a_cobweb_from_a_steady_state() {
     // With naive beliefs (alpha = 1) a population best-responding to the
     // last token board overshoots and cycles; the default smoothing settles.
-    let mut sc = small_story(150, 30, 3);
+    // 600 engineers: hours are not capped at a wall, so engineers near a
+    // noisy cut-off keep moving a little, and the mean's jitter (about
+    // 0.5 hours at 150 engineers, 0.13 at 600) must sit below the 0.4-hour
+    // threshold of `settled`.
+    let mut sc = small_story(600, 30, 3);
     sc.policies.truncate(2);
     let r = run(&sc).unwrap();
     assert!(r.settled("kirorank") && r.settled("no-leaderboard"));

@@ -80,7 +80,7 @@ fn value_stability() {
         .iter()
         .flat_map(|p| ["token_cost", "useful_output", "deployments"].map(|k| r.estimate(p, k).unwrap().mean))
         .collect();
-    let want = [18031.427234523253, 1168387.2342246855, 1378.5, 60332.063548590886, 1130145.3392218188, 1340.5];
+    let want = [20147.898288177552, 1373133.731545123, 1610.5, 59903.832692056414, 1386588.0078836163, 1631.0];
     for (g, w) in got.iter().zip(want) {
         assert!((g - w).abs() <= 1e-9 * w.abs(), "got {got:?}");
     }

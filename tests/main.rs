@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod determinism;
 mod engine;
+mod hours;
 mod mechanics;
 mod props;
 mod report;

@@ -49,7 +49,9 @@ fn without_incentive_token_intensity_is_efficient() {
     // Identical engineers with cost awareness 1 and intrinsic motivation 1
     // weigh a token at its price and a USD of value at a USD, so they use
     // AI up to tau* = tau0 ln(s v_eff a / (tau0 p)), where the marginal value
-    // of a token equals its price (v_eff: value per hour after rollbacks).
+    // of a token equals its price (v_eff: value per hour after rollbacks,
+    // less the incident cost they feel per hour: the efficient level when
+    // they bear every incident they cause).
     let mut sc = Scenario::default();
     sc.org.engineers = 20;
     sc.periods = 3;
@@ -60,7 +62,13 @@ fn without_incentive_token_intensity_is_efficient() {
     sc.traits.intrinsic_motivation = Dist::constant(1.0).into();
     let r = run(&sc).unwrap();
     let build = &sc.activities[0];
-    let v_eff = build.value_per_hour * (1.0 - build.defect_rate * sc.org.rollback_probability());
+    let felt = sc.org.incident_share
+        * sc.org.incident_cost
+        * build.changes_per_hour
+        * build.defect_rate
+        * sc.org.incident_probability;
+    assert!(felt > 0.0);
+    let v_eff = build.value_per_hour * (1.0 - build.defect_rate * sc.org.rollback_probability()) - felt;
     let p = sc.org.price_per_token();
     let want = build.tau0 * (1.0 * v_eff * 0.4 / (build.tau0 * p)).ln();
     assert!(want > 0.0 && want < build.max_tokens_per_hour);

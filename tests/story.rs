@@ -19,8 +19,20 @@ fn the_story_holds_on_the_contract_scenario() {
     assert!(ratio > 2.0, "token cost ratio {ratio}");
     let bill = r.paired_diff("kirorank", "no-leaderboard", "token_cost").unwrap();
     assert!(bill.ci_low > 0.0, "{bill:?}");
-    // ...while useful output does not rise: the paired CI is not above zero.
-    let out = r.paired_diff("kirorank", "no-leaderboard", "useful_output").unwrap();
+    // ...while useful output does not rise for the prize: with the prize
+    // alone the paired CI is not above zero. (The bottom 10%'s penalty
+    // pushes light AI users into more AI-assisted building, which in this
+    // model never hurts, and raises output by about 3%: docs/model.md,
+    // section 10.)
+    let mut sc = parse_scenario(include_str!("../examples/scenarios/kirorank.toml")).unwrap();
+    sc.replications = 12;
+    for p in &mut sc.policies {
+        if let goodhart::Reward::Leaderboard { penalty, .. } = &mut p.reward {
+            *penalty = 0.0;
+        }
+    }
+    let prize_only = run(&sc).unwrap();
+    let out = prize_only.paired_diff("kirorank", "no-leaderboard", "useful_output").unwrap();
     assert!(out.ci_low <= 0.0, "useful output rose: {out:?}");
     // Gaming appears.
     let gaming = r.paired_diff("kirorank", "no-leaderboard", "gaming_share").unwrap();
@@ -78,12 +90,21 @@ fn every_scenario_preset_runs_and_tells_its_variant() {
     // Extremal: paying for tokens raises the bill far more than output.
     let r = quick("extremal");
     let bill = m(&r, "pay-per-token", "token_cost") / m(&r, "no-incentive", "token_cost");
-    let out = m(&r, "pay-per-token", "useful_output") / m(&r, "no-incentive", "useful_output");
-    assert!(bill > 2.0 && out < 1.1, "bill x{bill}, output x{out}");
+    // (Output rises too, as engineers work longer with agents at full
+    // intensity, but by less than the bill and the piece rate paid.)
+    let gain = |k: &str| m(&r, "pay-per-token", k) - m(&r, "no-incentive", k);
+    let (out, cost) = (gain("useful_output"), gain("token_cost") + gain("bonus_paid"));
+    assert!(bill > 2.0 && out < cost, "bill x{bill}, output {out:+} USD against the bill and pay {cost:+}");
     // Causal: deployments rise, useful output does not.
     let r = quick("causal");
     assert!(m(&r, "deployments-leaderboard", "deployments") > m(&r, "no-leaderboard", "deployments"));
-    assert!(m(&r, "deployments-leaderboard", "useful_output") < m(&r, "no-leaderboard", "useful_output"));
+    // Rushing raised them: changes fail more often, and the organisation's
+    // P&L falls (output also rises, as engineers build longer, but by less
+    // than the incidents and prizes cost).
+    let gain = |k: &str| m(&r, "deployments-leaderboard", k) - m(&r, "no-leaderboard", k);
+    assert!(gain("change_failure_rate") > 0.0);
+    let pnl = gain("useful_output") - gain("token_cost") - gain("incident_cost") - gain("bonus_paid");
+    assert!(pnl < 0.0, "{pnl}");
     // Adversarial: gaming appears.
     let r = quick("adversarial");
     assert!(m(&r, "kirorank", "gaming_share") > 0.02);

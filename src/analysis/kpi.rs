@@ -103,6 +103,10 @@ pub(crate) enum Builtin {
     },
     /// `hours.slack`: hours available and not worked, per engineer.
     Slack,
+    /// `hours.overtime`: hours worked beyond contract hours, per engineer.
+    Overtime,
+    /// `at_hours_limit`: share of engineers working all the hours the week can hold.
+    AtLimit,
 }
 
 /// `a / b`, or 0 with nothing to divide by.
@@ -121,6 +125,18 @@ impl Kpi for Builtin {
                 KpiDef::new(format!("hours.{name}"), Aggregate::Mean, HOURS_UNIT, HOURS_MEANING)
             }
             Builtin::Slack => KpiDef::new("hours.slack", Aggregate::Mean, HOURS_UNIT, HOURS_MEANING),
+            Builtin::Overtime => KpiDef::new(
+                "hours.overtime",
+                Aggregate::Mean,
+                HOURS_UNIT,
+                "mean hours per engineer worked beyond contract hours (less review load)",
+            ),
+            Builtin::AtLimit => KpiDef::new(
+                "at_hours_limit",
+                Aggregate::Mean,
+                "share",
+                "share of engineers working all the hours the week can hold (a corner: they cannot respond to more)",
+            ),
         }
     }
 
@@ -159,6 +175,8 @@ impl Kpi for Builtin {
             },
             Builtin::Hours { index, .. } => p.hours[index],
             Builtin::Slack => (p.hours_available - p.hours.iter().sum::<f64>()).max(0.0),
+            Builtin::Overtime => t.overtime_hours / p.engineers as f64,
+            Builtin::AtLimit => t.at_limit / p.engineers as f64,
         }
     }
 }
@@ -290,7 +308,7 @@ pub const METRIC_KPIS: [&str; 3] = ["metric_value_correlation", "metric_value_co
 pub(crate) fn builtins(activities: &[String]) -> Vec<Builtin> {
     let fixed = (0..k::FIXED).map(Builtin::Fixed);
     let hours = activities.iter().enumerate().map(|(index, name)| Builtin::Hours { index, name: name.clone() });
-    fixed.chain(hours).chain([Builtin::Slack]).collect()
+    fixed.chain(hours).chain([Builtin::Slack, Builtin::Overtime, Builtin::AtLimit]).collect()
 }
 
 /// All built-in KPI definitions for a scenario with these activity names.

@@ -157,6 +157,14 @@ impl Compiled {
             let h = sc.org.hours_per_period;
             let tables = PlanTables {
                 eff_value: unit_signals.iter().map(|v| v[metric::SIG_VALUE]).collect(),
+                // Expected incidents per productive unit, before any direct
+                // signal an activity adds (those are measured, not caused).
+                felt_incidents: sc
+                    .activities
+                    .iter()
+                    .map(|a| sc.org.incident_share * sc.org.incident_cost * a.changes_per_hour * a.defect_rate * inc)
+                    .collect(),
+                convexity: sc.activities.iter().map(|a| a.convexity).collect(),
                 mu_p: (0..sc.activities.len()).map(rewarded_weights).collect(),
                 w_tok: if rewarded { tok_w } else { 0.0 },
                 tokens: sc.activities.iter().map(|a| a.tokens_per_hour).collect(),

@@ -41,6 +41,7 @@ use crate::analysis::stats::spearman;
 use crate::behavior::belief::Belief;
 use crate::behavior::best_response::{Agent, Scratch};
 use crate::behavior::{BehaviorRule, BeliefRule, Draws, Peers, Planner, WithRule};
+use crate::model::activity::Week;
 use crate::model::metric;
 use crate::model::reward::Reward;
 pub use board::top_k;
@@ -122,7 +123,9 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
 
     // The pre-period: no incentive at all.
     let first = &c.stage_policies[schedule[0].1];
-    let pre = PeriodCtx { stage: first, belief: &Belief::Flat, period: -1, hours: h_total, incentive: false };
+    let h_limit = sc.org.max_hours_per_period;
+    let pre =
+        PeriodCtx { stage: first, belief: &Belief::Flat, period: -1, hours: h_total, limit: h_limit, incentive: false };
     let (_, mut review_last) = plan_work_measure(c, rule, &pre, pop, streams, &mut st);
     // The metric-value correlations are diagnostics the dynamics never read:
     // each is computed while the next period works (its two rankings would
@@ -148,8 +151,11 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
             announce(stage, streams, t as i64, &mut st, &mut beliefs, &mut scratch, &mut order, sc.behavior.belief);
         }
         let belief = make_belief(stage, &beliefs);
-        let h_avail = (h_total - review_last / n as f64).max(0.0);
-        let ctx = PeriodCtx { stage, belief: &belief, period: t as i64, hours: h_avail, incentive: true };
+        // Reviewing is work: it comes off contract hours and the week's limit alike.
+        let review_each = review_last / n as f64;
+        let h_avail = (h_total - review_each).max(0.0);
+        let limit = (h_limit - review_each).max(0.0);
+        let ctx = PeriodCtx { stage, belief: &belief, period: t as i64, hours: h_avail, limit, incentive: true };
         let ((parts, review), done) = rayon::join(
             || plan_work_measure(c, rule, &ctx, pop, streams, &mut st),
             || pending.take().map(|(at, (raw, val))| (at, spearman(&raw, &val))),
@@ -295,6 +301,8 @@ fn record<M>(
             work_hours: parts[P_WORK],
             cycle_days: parts[P_CYCLE],
             gamers: parts[P_GAMERS],
+            overtime_hours: parts[P_OVERTIME],
+            at_limit: parts[P_AT_LIMIT],
         },
         hours: &hours,
         last_hours,
@@ -331,7 +339,10 @@ struct PeriodCtx<'a> {
     stage: &'a StagePolicy,
     belief: &'a Belief,
     period: i64,
+    /// Contract hours less review load.
     hours: f64,
+    /// The week's limit less review load.
+    limit: f64,
     incentive: bool,
 }
 
@@ -347,7 +358,9 @@ const P_GAMING: usize = 7;
 const P_WORK: usize = 8;
 const P_CYCLE: usize = 9;
 const P_GAMERS: usize = 10;
-const P_HOURS: usize = 11;
+const P_OVERTIME: usize = 11;
+const P_AT_LIMIT: usize = 12;
+const P_HOURS: usize = 13;
 
 /// Plans, works and measures every engineer, in parallel chunks; returns
 /// the chunk-ordered partial sums and the review load put on peers (hours).
@@ -377,7 +390,7 @@ fn plan_work_measure<B: BehaviorRule>(
                 let u_logit = open01(&mut wrng);
                 let e_measure = std_normal(&mut wrng);
                 let integrity = plan(c, rule, ctx, pop, i, j, u_strategy, u_logit, &mut scratch, &mut chunk);
-                work(c, pop, i, j, &mut wrng, integrity, &scratch, &mut chunk, &mut part);
+                work(c, ctx, pop, i, j, &mut wrng, integrity, &scratch, &mut chunk, &mut part);
                 measure(ctx, c.l, j, e_measure, &mut buf, &mut chunk);
             }
             part
@@ -420,7 +433,9 @@ fn plan<B: BehaviorRule>(
         sensitivity: if ctx.incentive { me.reward_sensitivity } else { 0.0 },
         awareness: me.cost_awareness,
         may_game: !me.never_games,
-        hours: ctx.hours,
+        hours: ctx.limit,
+        contract: ctx.hours,
+        overtime: c.scenario.org.overtime_cost * me.skill,
     };
     let (tables, belief) =
         if ctx.incentive { (&ctx.stage.tables, ctx.belief) } else { (&ctx.stage.free, &Belief::Flat) };
@@ -454,6 +469,7 @@ fn plan<B: BehaviorRule>(
 #[inline]
 fn work<M>(
     c: &Compiled,
+    ctx: &PeriodCtx,
     pop: &Population,
     i: usize,
     j: usize,
@@ -472,7 +488,7 @@ fn work<M>(
     let shock = (vn * std_normal(rng) - 0.5 * vn * vn).exp();
     let sig = &mut chunk.signals[j * ss..(j + 1) * ss];
     sig.iter_mut().for_each(|x| *x = 0.0);
-    let (mut gaming_h, mut work_h, mut cycle) = (0.0, 0.0, 0.0);
+    let (mut gaming_h, mut work_h, mut cycle, mut own) = (0.0, 0.0, 0.0, 0.0);
     for (a, act) in sc.activities.iter().enumerate() {
         let u: [f64; 5] = std::array::from_fn(|_| open01(rng));
         let h = scratch.hours[a];
@@ -503,6 +519,7 @@ fn work<M>(
             sig[si] += w * units;
         }
         cycle += shipped as f64 * act.cycle_time_days;
+        own += 0.5 * act.convexity * h * h;
         work_h += h;
         if act.gaming {
             gaming_h += h;
@@ -510,7 +527,9 @@ fn work<M>(
     }
     let value = sig[metric::SIG_VALUE];
     let tokens = sig[metric::SIG_TOKENS];
-    let effort = sc.effort_cost.cost(&scratch.hours);
+    let week = Week { contract: ctx.hours, limit: ctx.limit, overtime: sc.org.overtime_cost * skill };
+    let effort = sc.effort_cost.cost(&scratch.hours) + own + week.overtime_cost(work_h);
+    let incidents = sig[metric::SIG_INCIDENTS];
     chunk.value[j] = value;
     chunk.gaming[j] = gaming_h;
     chunk.cycle[j] = cycle;
@@ -519,10 +538,11 @@ fn work<M>(
     chunk.base[j] = pop.intrinsic_motivation[i] * value
         - effort
         - integrity * gaming_h
+        - sc.org.incident_share * sc.org.incident_cost * incidents
         - pop.cost_awareness[i] * sc.org.price_per_token() * tokens;
     part[P_TOKENS] += tokens;
     part[P_VALUE] += value;
-    part[P_INCIDENTS] += sig[metric::SIG_INCIDENTS];
+    part[P_INCIDENTS] += incidents;
     part[P_DEPLOY] += sig[metric::SIG_DEPLOYMENTS];
     part[P_FAILED] += sig[metric::SIG_FAILED];
     part[P_REVIEW] += sig[metric::SIG_REVIEW];
@@ -531,6 +551,9 @@ fn work<M>(
     part[P_WORK] += work_h;
     part[P_CYCLE] += cycle;
     part[P_GAMERS] += f64::from(u8::from(gaming_h > 0.5));
+    part[P_OVERTIME] += (work_h - ctx.hours).max(0.0);
+    // At the limit up to rounding (the solver lands on it exactly).
+    part[P_AT_LIMIT] += f64::from(u8::from(ctx.limit > 0.0 && work_h >= ctx.limit * (1.0 - 1e-9)));
     for a in 0..kk {
         part[P_HOURS + a] += scratch.hours[a];
     }

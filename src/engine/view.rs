@@ -27,6 +27,10 @@ pub struct Totals {
     pub cycle_days: f64,
     /// Engineers who spent over half an hour gaming.
     pub gamers: f64,
+    /// Hours worked beyond contract hours (less review load).
+    pub overtime_hours: f64,
+    /// Engineers who worked as many hours as the week can hold.
+    pub at_limit: f64,
 }
 
 /// What a KPI or an observer sees of one period, once it is settled: the

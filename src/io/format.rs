@@ -889,7 +889,13 @@ mod tests {
     #[test]
     fn every_numeric_row_is_the_range_validation_enforces() {
         // Ends a sibling also constrains: top_fraction + bottom_fraction <= 1.
-        let coupled = ["policy[].reward.top_fraction", "policy[].reward.bottom_fraction"];
+        let coupled = [
+            "policy[].reward.top_fraction",
+            "policy[].reward.bottom_fraction",
+            // The week's limit must be at least the contract hours.
+            "org.hours_per_period",
+            "org.max_hours_per_period",
+        ];
         let (mut checked, mut skipped) = (0, 0);
         for f in FIELDS {
             // (an end, just outside it) as value texts, for the low and the high end.

@@ -45,6 +45,11 @@ pub struct Activity {
     pub gaming: bool,
     /// Whether value, changes and signals scale with the engineer's skill (and AI).
     pub skill_scaled: bool,
+    /// The activity's own convexity e, USD-equivalent per hour²: its hours
+    /// cost `e/2 h²` on top of the effort cost, so each further hour of it
+    /// is harder than the last (a gaming practice is easy in small doses
+    /// and gets noticed, or runs out of material, in large ones).
+    pub convexity: f64,
     /// Direct per-hour contributions to named signals (built-in or the
     /// scenario's own), scaled like value when `skill_scaled`.
     #[serde(with = "crate::model::schema::signals")]
@@ -77,6 +82,7 @@ impl Activity {
             cycle_time_days: 0.0,
             gaming: false,
             skill_scaled: true,
+            convexity: 0.0,
             signals: Vec::new(),
         }
     }
@@ -101,12 +107,20 @@ impl Activity {
         num("defect_rate", self.defect_rate)?;
         num("review_hours_per_change", self.review_hours_per_change)?;
         num("cycle_time_days", self.cycle_time_days)?;
+        num("convexity", self.convexity)?;
         for (name, w) in &self.signals {
             check(&format!("{path}.signals.{name}"), *w)?;
         }
         Ok(())
     }
 }
+
+/// The default gaming activities' own convexity, USD-equivalent per
+/// hour²: at 10 hours a week of one practice its next hour costs 40 USD-eq
+/// more, about the median integrity (42 USD-eq per gaming hour). A few
+/// split changes or skipped test runs go unnoticed; a week of them does
+/// not (reviewers push back, the material to split runs out).
+pub const GAMING_CONVEXITY: f64 = 4.0;
 
 /// The default engineering organisation's activities: build with AI, burn
 /// tokens, split/pad changes, rush (skip tests), inflate usefulness claims.
@@ -125,7 +139,13 @@ pub fn default_activities() -> Vec<Activity> {
             cycle_time_days: 3.0,
             ..Activity::named("build")
         },
-        Activity { tokens_per_hour: 10_000_000.0, gaming: true, skill_scaled: false, ..Activity::named("burn") },
+        Activity {
+            tokens_per_hour: 10_000_000.0,
+            gaming: true,
+            skill_scaled: false,
+            convexity: GAMING_CONVEXITY,
+            ..Activity::named("burn")
+        },
         Activity {
             value_per_hour: 5.0,
             changes_per_hour: 0.6,
@@ -135,25 +155,61 @@ pub fn default_activities() -> Vec<Activity> {
             review_hours_per_change: 0.3,
             cycle_time_days: 0.5,
             gaming: true,
+            convexity: GAMING_CONVEXITY,
             ..Activity::named("split")
         },
+        // Build without the tests: agents speed it as they speed building.
         Activity {
             value_per_hour: 70.0,
+            uses_ai: true,
+            tau0: 100_000.0,
+            max_tokens_per_hour: 450_000.0,
             changes_per_hour: 0.2,
             usefulness: 0.9,
             defect_rate: 0.35,
             review_hours_per_change: 0.2,
             cycle_time_days: 1.0,
             gaming: true,
+            convexity: GAMING_CONVEXITY,
             ..Activity::named("rush")
         },
         Activity {
             gaming: true,
             skill_scaled: false,
+            convexity: GAMING_CONVEXITY,
             signals: vec![("normalized_deployments".into(), 0.08), ("shipped_and_survived".into(), 0.04)],
             ..Activity::named("inflate")
         },
     ]
+}
+
+/// The week an engineer plans within: contract hours, the most hours the
+/// week can hold, and the overtime cost beyond contract hours.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Week {
+    /// Contract hours (this period's, after review load): hours up to here
+    /// cost only the effort cost.
+    pub contract: f64,
+    /// The most hours the week can hold (after review load): a hard limit.
+    pub limit: f64,
+    /// Overtime coefficient, USD-equivalent per hour² (the org's
+    /// `overtime_cost` times the engineer's skill): hours `H` worked in
+    /// total cost `overtime / 2 (H - contract)₊²` on top of the effort cost.
+    pub overtime: f64,
+}
+
+impl Week {
+    /// A week without overtime cost whose limit is `hours`.
+    pub fn flat(hours: f64) -> Self {
+        Week { contract: hours, limit: hours, overtime: 0.0 }
+    }
+
+    /// The overtime cost of `total` hours, USD-equivalent.
+    #[inline]
+    pub fn overtime_cost(&self, total: f64) -> f64 {
+        let x = (total - self.contract).max(0.0);
+        0.5 * self.overtime * x * x
+    }
 }
 
 /// The shape of the convex effort cost, USD-equivalent per period.
@@ -219,7 +275,8 @@ impl EffortCost {
         }
     }
 
-    /// Effort cost of `hours` (USD-equivalent).
+    /// Effort cost of `hours` (USD-equivalent), without activities' own
+    /// convexity or overtime (see [`EffortCost::full_cost`]).
     pub fn cost(&self, hours: &[f64]) -> f64 {
         let c = self.coefficient;
         match self.form {
@@ -233,13 +290,43 @@ impl EffortCost {
         }
     }
 
-    /// The hours that maximise `sum_k b_k h_k - cost(h)` subject to
-    /// `h >= 0` and `sum_k h_k <= budget`, written into `hours`.
-    /// `order` is scratch space. Exact for every form (closed form for the
-    /// quadratic family, bisection to machine precision for the power form).
-    pub fn allocate(&self, b: &[f64], budget: f64, hours: &mut [f64], order: &mut Vec<usize>) {
+    /// The whole cost of an hour allocation, USD-equivalent: the effort
+    /// cost, each activity's own convexity `convexity_k / 2 h_k²`, and
+    /// overtime beyond the week's contract hours.
+    pub fn full_cost(&self, hours: &[f64], convexity: &[f64], week: &Week) -> f64 {
         let c = self.coefficient;
-        if budget <= 0.0 {
+        debug_assert_eq!(hours.len(), convexity.len());
+        // One pass (this runs once per plan evaluation).
+        let (mut sq, mut tot, mut own) = (0.0, 0.0, 0.0);
+        for (&h, &e) in hours.iter().zip(convexity) {
+            sq += h * h;
+            tot += h;
+            own += e * h * h;
+        }
+        let base = match self.form {
+            EffortForm::Power { exponent } => c / exponent * hours.iter().map(|h| h.powf(exponent)).sum::<f64>(),
+            _ => {
+                let s = self.substitution().unwrap_or(0.0);
+                0.5 * c * ((1.0 - s) * sq + s * tot * tot)
+            }
+        };
+        base + 0.5 * own + week.overtime_cost(tot)
+    }
+
+    /// The hours that maximise `sum_k b_k h_k - full_cost(h)` subject to
+    /// `h >= 0` and `sum_k h_k <= week.limit`, written into `hours`.
+    /// `order` is scratch space. Exact for every form: closed form for the
+    /// quadratic family, bisection to machine precision for the power form.
+    ///
+    /// At the optimum every active activity has `h_k = (b_k - eta) / d_k`
+    /// (quadratic family, `d_k = c (1 - s) + convexity_k`), where the shift
+    /// `eta = c s H + overtime (H - contract)₊ + mu` is the marginal cost of
+    /// total hours `H` plus the limit's shadow price `mu`: one scalar, found
+    /// by walking the activities in order of `b`.
+    pub fn allocate(&self, b: &[f64], convexity: &[f64], week: &Week, hours: &mut [f64], order: &mut Vec<usize>) {
+        let c = self.coefficient;
+        let limit = week.limit;
+        if limit <= 0.0 {
             hours.fill(0.0);
             return;
         }
@@ -248,22 +335,35 @@ impl EffortCost {
         match self.form {
             EffortForm::Power { exponent } => {
                 let inv = 1.0 / (exponent - 1.0);
-                let total = |eta: f64| b.iter().map(|&x| ((x - eta).max(0.0) / c).powf(inv)).sum::<f64>();
+                let h_at = |k: usize, eta: f64| power_hours(b[k] - eta, c, exponent, inv, convexity[k]);
+                let total = |eta: f64| (0..b.len()).map(|k| h_at(k, eta)).sum::<f64>();
+                let top = b.iter().cloned().fold(0.0, f64::max);
+                // The shift solves eta = overtime (H(eta) - contract)₊, whose
+                // left side rises and right side falls with eta.
                 let mut eta = 0.0;
-                if total(0.0) > budget {
-                    let (mut lo, mut hi) = (0.0, b.iter().cloned().fold(0.0, f64::max));
+                if week.overtime > 0.0 && total(0.0) > week.contract {
+                    let (mut lo, mut hi) = (0.0, top);
                     for _ in 0..100 {
                         let mid = 0.5 * (lo + hi);
-                        if total(mid) > budget { lo = mid } else { hi = mid }
+                        if mid < week.overtime * (total(mid) - week.contract).max(0.0) { lo = mid } else { hi = mid }
                     }
                     eta = hi;
                 }
-                for (h, &x) in hours.iter_mut().zip(b) {
-                    *h = ((x - eta).max(0.0) / c).powf(inv);
+                if total(eta) > limit {
+                    let (mut lo, mut hi) = (eta, top);
+                    for _ in 0..100 {
+                        let mid = 0.5 * (lo + hi);
+                        if total(mid) > limit { lo = mid } else { hi = mid }
+                    }
+                    eta = hi;
+                }
+                for (k, h) in hours.iter_mut().enumerate() {
+                    *h = h_at(k, eta);
                 }
             }
             _ => {
                 let s = self.substitution().unwrap_or(0.0);
+                let (d0, cs, o) = (c * (1.0 - s), c * s, week.overtime);
                 // Indices by b descending, ties by index: an insertion sort,
                 // as there are only a handful of activities. It starts from
                 // the order the caller's last call left (a search's plans
@@ -285,108 +385,257 @@ impl EffortCost {
                     }
                     order[pos] = k;
                 }
-                let Some(&best) = order.first() else { return };
-                if b[best] <= 0.0 || s >= 1.0 {
-                    // Nothing worth an hour; or only total hours cost, and
-                    // everything goes to the best activity.
-                    hours.fill(0.0);
-                    if b[best] > 0.0 {
-                        hours[best] = (b[best] / c).min(budget);
+                // Activities with d_k = 0 (total form, no convexity of their
+                // own) are perfect substitutes: only the first of them in
+                // order can get hours, and it then sets the shift.
+                let mut free: Option<usize> = None;
+                // Active set among the others: P = sum b_k / d_k, Q = sum 1 / d_k,
+                // so H = P - eta Q; eta solves eta = g(P - eta Q), piecewise
+                // linear in the two regimes below and above contract hours.
+                let (mut p, mut q, mut eta) = (0.0, 0.0, 0.0);
+                for &k in order.iter() {
+                    let d = d0 + convexity[k];
+                    if d <= 0.0 {
+                        free.get_or_insert(k);
+                        continue;
                     }
-                    return;
-                }
-                // Unconstrained: h_k = (b_k - c s S) / (c (1 - s)) on the active set.
-                let mut sum_b = 0.0;
-                let mut total = 0.0;
-                for (n, &k) in order.iter().enumerate() {
-                    if b[k] <= 0.0 {
+                    if b[k] <= eta {
                         break;
                     }
-                    let cand_sum = sum_b + b[k];
-                    let cand_total = cand_sum / (c * (1.0 - s + (n + 1) as f64 * s));
-                    if n > 0 && b[k] <= c * s * cand_total {
-                        break;
+                    let inv = 1.0 / d;
+                    p += b[k] * inv;
+                    q += inv;
+                    eta = cs * p / (1.0 + cs * q);
+                    if p - eta * q > week.contract {
+                        eta = ((cs + o) * p - o * week.contract) / (1.0 + (cs + o) * q);
                     }
-                    sum_b = cand_sum;
-                    total = cand_total;
                 }
-                if total <= budget {
-                    let (shift, d) = (c * s * total, c * (1.0 - s));
-                    for (h, &x) in hours.iter_mut().zip(b) {
-                        *h = ((x - shift) / d).max(0.0);
+                let mut h_free = 0.0;
+                match free {
+                    Some(k0) if b[k0] > eta => {
+                        // The free activity takes what the others leave of
+                        // the hours where the marginal cost of time is b_k0.
+                        let b0 = b[k0];
+                        let want = if cs * week.contract >= b0 {
+                            b0 / cs
+                        } else {
+                            week.contract + (b0 - cs * week.contract) / (cs + o)
+                        };
+                        let others: f64 =
+                            order
+                                .iter()
+                                .map(|&k| {
+                                    if d0 + convexity[k] > 0.0 {
+                                        (b[k] - b0).max(0.0) / (d0 + convexity[k])
+                                    } else {
+                                        0.0
+                                    }
+                                })
+                                .sum();
+                        if others <= want.min(limit) {
+                            eta = b0;
+                            h_free = want.min(limit) - others;
+                        } else if want < limit {
+                            // Rounding: the others already fill `want`.
+                            eta = b0;
+                        } else {
+                            eta = water_fill(b, convexity, d0, order, limit);
+                        }
                     }
-                    return;
-                }
-                // Budget binds: water-fill h_k = (b_k - eta) / (c (1 - s)), sum = budget.
-                let d = c * (1.0 - s);
-                let mut sum_b = 0.0;
-                let mut eta = 0.0;
-                for (n, &k) in order.iter().enumerate() {
-                    let cand_eta = (sum_b + b[k] - d * budget) / (n + 1) as f64;
-                    if n > 0 && b[k] <= cand_eta {
-                        break;
+                    _ => {
+                        if p - eta * q > limit {
+                            eta = water_fill(b, convexity, d0, order, limit);
+                        }
                     }
-                    sum_b += b[k];
-                    eta = cand_eta;
                 }
-                for (h, &x) in hours.iter_mut().zip(b) {
-                    *h = ((x - eta) / d).max(0.0);
+                for (k, h) in hours.iter_mut().enumerate() {
+                    let d = d0 + convexity[k];
+                    *h = if d > 0.0 { ((b[k] - eta) / d).max(0.0) } else { 0.0 };
+                }
+                if let Some(k0) = free {
+                    hours[k0] = h_free;
                 }
             }
         }
     }
 }
 
+/// The shift `eta` at which `sum_k (b_k - eta)₊ / d_k = limit` over the
+/// activities with `d_k = d0 + convexity_k > 0`, `order` sorting `b`
+/// descending (the limit binds).
+fn water_fill(b: &[f64], convexity: &[f64], d0: f64, order: &[usize], limit: f64) -> f64 {
+    let (mut p, mut q, mut eta) = (0.0, 0.0, f64::NEG_INFINITY);
+    for &k in order {
+        let d = d0 + convexity[k];
+        if d <= 0.0 {
+            continue;
+        }
+        if b[k] <= eta {
+            break;
+        }
+        let inv = 1.0 / d;
+        p += b[k] * inv;
+        q += inv;
+        eta = (p - limit) / q;
+    }
+    eta
+}
+
+/// Hours `h >= 0` on one activity of the power form where its marginal cost
+/// `c h^(p-1) + e h` meets `x` (`inv` = 1 / (p - 1)): closed form without
+/// convexity of its own, else Newton's method kept inside a shrinking bracket.
+#[inline]
+fn power_hours(x: f64, c: f64, p: f64, inv: f64, e: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    let alone = (x / c).powf(inv);
+    if e <= 0.0 {
+        return alone;
+    }
+    // Each term alone reaches x no later than the sum does.
+    let (mut lo, mut hi) = (0.0, alone.min(x / e));
+    let mut h = hi;
+    for _ in 0..200 {
+        let f = c * h.powf(p - 1.0) + e * h - x;
+        if f > 0.0 {
+            hi = h
+        } else {
+            lo = h
+        }
+        let df = c * (p - 1.0) * h.powf(p - 2.0) + e;
+        let next = h - f / df;
+        let next = if next > lo && next < hi && next.is_finite() { next } else { 0.5 * (lo + hi) };
+        if (next - h).abs() <= 1e-15 * h.max(1e-300) || hi - lo <= 1e-15 * hi {
+            return next;
+        }
+        h = next;
+    }
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn objective(e: &EffortCost, b: &[f64], h: &[f64]) -> f64 {
-        b.iter().zip(h).map(|(x, y)| x * y).sum::<f64>() - e.cost(h)
+    fn objective(e: &EffortCost, b: &[f64], conv: &[f64], week: &Week, h: &[f64]) -> f64 {
+        b.iter().zip(h).map(|(x, y)| x * y).sum::<f64>() - e.full_cost(h, conv, week)
     }
 
     #[test]
-    fn allocation_beats_every_point_of_a_grid() {
-        // Brute force over a 0.25-hour grid on three activities.
+    fn allocation_beats_every_point_of_a_grid_and_every_small_move() {
+        // Brute force over a 0.25-hour grid on three activities, with and
+        // without overtime beyond contract hours and activities' own
+        // convexity; then no move of one or two activities' hours by
+        // 1e-4 to 1 hour may improve on the allocation either.
         let forms = [
             EffortForm::Separable,
             EffortForm::Mixed { substitution: 0.3 },
+            EffortForm::Mixed { substitution: 0.8 },
             EffortForm::Total,
             EffortForm::Power { exponent: 3.0 },
+            EffortForm::Power { exponent: 1.5 },
         ];
-        let cases: [(&[f64], f64); 4] = [
-            (&[10.0, 6.0, -1.0], 40.0),
-            (&[10.0, 9.0, 8.0], 4.0),
-            (&[3.0, 3.0, 0.5], 40.0),
-            (&[-2.0, -1.0, -3.0], 40.0),
+        let weeks = [
+            Week::flat(40.0),
+            Week { contract: 4.0, limit: 40.0, overtime: 1.0 },
+            Week { contract: 2.0, limit: 6.0, overtime: 4.0 },
         ];
+        let convexities: [&[f64]; 3] = [&[0.0; 3], &[0.0, 2.0, 0.5], &[3.0, 0.0, 0.0]];
+        let cases: [&[f64]; 6] = [
+            &[10.0, 6.0, -1.0],
+            &[10.0, 9.0, 8.0],
+            &[3.0, 3.0, 0.5],
+            &[-2.0, -1.0, -3.0],
+            &[60.0, 55.0, 20.0],
+            &[1.0, 40.0, 39.0],
+        ];
+        let mut binding = [0usize; 3];
         for form in forms {
             let e = EffortCost { form, coefficient: 1.5 };
-            for (b, budget) in cases {
-                let mut h = vec![0.0; 3];
-                e.allocate(b, budget, &mut h, &mut Vec::new());
-                assert!(h.iter().sum::<f64>() <= budget + 1e-9 && h.iter().all(|&x| x >= 0.0));
-                let got = objective(&e, b, &h);
-                let step = 0.25;
-                let n = (budget / step) as usize;
-                for i in 0..=n {
-                    for j in 0..=(n - i) {
-                        for k in 0..=(n - i - j) {
-                            let g = [i as f64 * step, j as f64 * step, k as f64 * step];
-                            assert!(objective(&e, b, &g) <= got + 1e-9, "{form:?} {b:?} {g:?} beats {h:?}");
+            for (wi, week) in weeks.iter().enumerate() {
+                for conv in convexities {
+                    for b in cases {
+                        let mut h = vec![0.0; 3];
+                        e.allocate(b, conv, week, &mut h, &mut Vec::new());
+                        let total: f64 = h.iter().sum();
+                        assert!(total <= week.limit + 1e-9 && h.iter().all(|&x| x >= 0.0), "{form:?} {b:?} {h:?}");
+                        if total >= week.limit - 1e-9 {
+                            binding[wi] += 1;
+                        }
+                        let got = objective(&e, b, conv, week, &h);
+                        let slack = 1e-9 * (1.0 + got.abs());
+                        let step = 0.25;
+                        let n = (week.limit / step) as usize;
+                        for i in 0..=n {
+                            for j in 0..=(n - i) {
+                                for k in 0..=(n - i - j) {
+                                    let g = [i as f64 * step, j as f64 * step, k as f64 * step];
+                                    let v = objective(&e, b, conv, week, &g);
+                                    assert!(v <= got + slack, "{form:?} {week:?} {conv:?} {b:?}: {g:?} beats {h:?}");
+                                }
+                            }
+                        }
+                        for delta in [1.0, 1e-2, 1e-4] {
+                            for a in 0..3 {
+                                for c in 0..3 {
+                                    for (sa, sc) in [(1.0, 0.0), (-1.0, 0.0), (1.0, -1.0), (-1.0, 1.0)] {
+                                        let mut g = h.clone();
+                                        g[a] = (g[a] + sa * delta).max(0.0);
+                                        g[c] = (g[c] + sc * delta).max(0.0);
+                                        if g.iter().sum::<f64>() > week.limit {
+                                            continue;
+                                        }
+                                        let v = objective(&e, b, conv, week, &g);
+                                        assert!(
+                                            v <= got + slack,
+                                            "{form:?} {week:?} {conv:?} {b:?}: {g:?} beats {h:?}"
+                                        );
+                                    }
+                                }
+                            }
                         }
                     }
                 }
             }
         }
+        // Each kind of week has cases where its limit binds and where it does not.
+        assert!(binding.iter().all(|&n| n > 0 && n < forms.len() * convexities.len() * cases.len()), "{binding:?}");
     }
 
     #[test]
     fn separable_closed_form() {
-        // h_k = b_k / c when the budget does not bind.
+        // h_k = b_k / c when the limit does not bind.
         let e = EffortCost { form: EffortForm::Separable, coefficient: 1.0 };
         let mut h = vec![0.0; 2];
-        e.allocate(&[3.0, 1.5], 100.0, &mut h, &mut Vec::new());
+        e.allocate(&[3.0, 1.5], &[0.0; 2], &Week::flat(100.0), &mut h, &mut Vec::new());
         assert_eq!(h, vec![3.0, 1.5]);
+    }
+
+    #[test]
+    fn overtime_and_own_convexity_closed_forms() {
+        // One activity, separable: b = (c + e) h + o (h - contract) beyond
+        // contract hours, so h = (b + o contract) / (c + e + o).
+        let (b, c, e, o, contract) = (100.0, 2.0, 0.5, 3.0, 40.0);
+        let mut h = vec![0.0; 1];
+        for form in [EffortForm::Separable, EffortForm::Power { exponent: 2.0 }] {
+            let cost = EffortCost { form, coefficient: c };
+            cost.allocate(&[b], &[e], &Week { contract, limit: 70.0, overtime: o }, &mut h, &mut Vec::new());
+            let want = (b + o * contract) / (c + e + o);
+            assert!((h[0] - want).abs() < 1e-9 * want, "{form:?}: {} vs {want}", h[0]);
+            // Below contract hours overtime costs nothing: h = b / (c + e).
+            cost.allocate(&[40.0], &[e], &Week { contract, limit: 70.0, overtime: o }, &mut h, &mut Vec::new());
+            assert!((h[0] - 40.0 / (c + e)).abs() < 1e-9, "{form:?}: {}", h[0]);
+        }
+        // Total form: two perfect substitutes and one with convexity of its
+        // own; the shift is b of the best substitute, so the convex one gets
+        // (b_2 - b_0) / e and the substitute the rest of the hours where the
+        // marginal cost c H + o (H - contract) meets b_0.
+        let cost = EffortCost { form: EffortForm::Total, coefficient: 1.0 };
+        let week = Week { contract: 40.0, limit: 70.0, overtime: 1.0 };
+        let mut h3 = vec![0.0; 3];
+        cost.allocate(&[50.0, 45.0, 56.0], &[0.0, 0.0, 2.0], &week, &mut h3, &mut Vec::new());
+        let total = 40.0 + (50.0 - 40.0) / 2.0;
+        assert!((h3[2] - 3.0).abs() < 1e-12 && (h3[0] - (total - 3.0)).abs() < 1e-12 && h3[1] == 0.0, "{h3:?}");
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::schema::{check, check_int, whole};
 
 /// Organisation-wide parameters.
@@ -12,12 +12,24 @@ pub struct Org {
     /// Number of engineers.
     #[serde(deserialize_with = "whole")]
     pub engineers: usize,
-    /// Working hours available per engineer per period (a week by default).
+    /// Contract hours per engineer per period (a week by default): hours
+    /// beyond them cost the engineer overtime.
     pub hours_per_period: f64,
+    /// The most hours a period can hold (default 70: ten hours a day, seven
+    /// days a week), a hard limit; at least `hours_per_period`.
+    pub max_hours_per_period: f64,
+    /// Overtime cost o, USD-equivalent per hour² per unit of skill: `H` hours
+    /// in total cost an engineer of skill s `o s / 2 (H - contract)₊²` on
+    /// top of the effort cost (default 3: what a skilled engineer's time is
+    /// worth elsewhere rises with skill).
+    pub overtime_cost: f64,
     /// Blended token price, USD per million tokens (default 6: agentic use is mostly input).
     pub token_price_per_million: f64,
     /// Cost of one customer-facing incident, USD (default 20,000).
     pub incident_cost: f64,
+    /// Share of `incident_cost` the engineer who caused the incident feels,
+    /// USD-equivalent (pages, fire-fighting, blame; default 0.05).
+    pub incident_share: f64,
     /// Periods a change must survive to count as shipped-and-survived (default 4).
     #[serde(deserialize_with = "whole")]
     pub survival_window: u32,
@@ -35,8 +47,11 @@ impl Default for Org {
         Org {
             engineers: 200,
             hours_per_period: 40.0,
+            max_hours_per_period: 70.0,
+            overtime_cost: 3.0,
             token_price_per_million: 6.0,
             incident_cost: 20_000.0,
+            incident_share: 0.05,
             survival_window: 4,
             defect_detection: 0.5,
             incident_probability: 0.05,
@@ -62,8 +77,18 @@ impl Org {
     pub fn validate(&self) -> Result<()> {
         check_int("org.engineers", self.engineers as u64)?;
         check("org.hours_per_period", self.hours_per_period)?;
+        check("org.max_hours_per_period", self.max_hours_per_period)?;
+        if self.max_hours_per_period < self.hours_per_period {
+            return Err(Error::invalid(
+                "org.max_hours_per_period",
+                self.max_hours_per_period.to_string(),
+                "a number in (0, 10000] and at least org.hours_per_period",
+            ));
+        }
+        check("org.overtime_cost", self.overtime_cost)?;
         check("org.token_price_per_million", self.token_price_per_million)?;
         check("org.incident_cost", self.incident_cost)?;
+        check("org.incident_share", self.incident_share)?;
         check_int("org.survival_window", u64::from(self.survival_window))?;
         check("org.defect_detection", self.defect_detection)?;
         check("org.incident_probability", self.incident_probability)?;

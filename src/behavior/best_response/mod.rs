@@ -17,7 +17,7 @@
 
 use crate::behavior::belief::{Belief, Point};
 use crate::behavior::{BehaviorRule, Engineer, Planner};
-use crate::model::activity::EffortCost;
+use crate::model::activity::{EffortCost, Week};
 
 /// Every engineer plays the exact best response, gaming open unless they
 /// never game. The default behaviour.
@@ -40,6 +40,12 @@ impl BehaviorRule for BestResponse {
 pub struct PlanTables {
     /// Expected useful value per productive unit (USD), after rollbacks.
     pub eff_value: Vec<f64>,
+    /// Incident cost the engineer feels per productive unit (USD-equivalent):
+    /// the org's incident share x incident cost x expected incidents per unit.
+    pub felt_incidents: Vec<f64>,
+    /// Each activity's own convexity, USD-equivalent per hour²
+    /// ([`crate::model::activity::Activity::convexity`]).
+    pub convexity: Vec<f64>,
     /// Expected metric per productive unit (an hour times skill, if the
     /// activity is skill-scaled, times the AI multiplier), tokens excluded.
     pub mu_p: Vec<f64>,
@@ -116,8 +122,23 @@ pub struct Agent {
     pub awareness: f64,
     /// Whether gaming activities are open to this engineer now.
     pub may_game: bool,
-    /// Hours available this period.
+    /// The most hours the engineer can work this period (the week's limit
+    /// less review load).
     pub hours: f64,
+    /// Contract hours this period (less review load): hours beyond them
+    /// cost overtime.
+    pub contract: f64,
+    /// Overtime coefficient, USD-equivalent per hour² (the org's overtime
+    /// cost times skill).
+    pub overtime: f64,
+}
+
+impl Agent {
+    /// The week this engineer plans within.
+    #[inline]
+    pub fn week(&self) -> Week {
+        Week { contract: self.contract, limit: self.hours, overtime: self.overtime }
+    }
 }
 
 /// The outcome of planning: the chosen plan's expected quantities.
@@ -301,8 +322,14 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
     let gamma = ag.integrity + t.audit_per_hour;
     let n = t.len();
     // Slices of one length, so that the loops below need no bounds checks.
-    let (gaming, scaled, eff, mu, ai) =
-        (&t.gaming[..n], &t.skill_scaled[..n], &t.eff_value[..n], &t.mu_p[..n], &t.uses_ai[..n]);
+    let (gaming, scaled, eff, mu, ai, inc) = (
+        &t.gaming[..n],
+        &t.skill_scaled[..n],
+        &t.eff_value[..n],
+        &t.mu_p[..n],
+        &t.uses_ai[..n],
+        &t.felt_incidents[..n],
+    );
     let (tau0, tau_max, e_max, tokens) = (&t.tau0[..n], &t.tau_max[..n], &t.e_max[..n], &t.tokens[..n]);
     {
         let (b, tau, q) = (&mut s.b[..n], &mut s.tau[..n], &mut s.q[..n]);
@@ -314,7 +341,7 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
                 continue;
             }
             let prod = if scaled[k] { ag.skill } else { 1.0 };
-            let a_coef = (ag.motivation * eff[k] + lam * mu[k]) * prod;
+            let a_coef = (ag.motivation * eff[k] - inc[k] + lam * mu[k]) * prod;
             let (tk, qk) = if ai[k] {
                 best_tau(a_coef * ag.leverage, theta, tau0[k], tau_max[k], e_max[k], ag.leverage)
             } else {
@@ -325,9 +352,10 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
             b[k] = a_coef * qk - theta * (tokens[k] + tk) - if gaming[k] { gamma } else { 0.0 };
         }
     }
-    t.effort.allocate(&s.b, ag.hours, &mut s.hours, &mut s.order);
+    let week = ag.week();
+    t.effort.allocate(&s.b, &t.convexity, &week, &mut s.hours, &mut s.order);
     let (hours, tau, q) = (&s.hours[..n], &s.tau[..n], &s.q[..n]);
-    let (mut m, mut v, mut tok, mut g) = (0.0, 0.0, 0.0, 0.0);
+    let (mut m, mut v, mut tok, mut g, mut felt) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for k in 0..n {
         let h = hours[k];
         if h <= 0.0 {
@@ -338,19 +366,20 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
         let tk = h * (tokens[k] + tau[k]);
         m += units * mu[k] + t.w_tok * tk;
         v += units * eff[k];
+        felt += units * inc[k];
         tok += tk;
         if gaming[k] {
             g += h;
         }
     }
-    let w = ag.motivation * v - kp * tok - t.effort.cost(hours) - gamma * g;
+    let w = ag.motivation * v - felt - kp * tok - t.effort.full_cost(hours, &t.convexity, &week) - gamma * g;
     PlanValue { metric: m, w, utility: w, tokens: tok, lambda: lam }
 }
 
 /// Expected metric, tokens and non-reward utility of any plan (hours and
 /// AI intensity per activity).
 pub fn evaluate(ag: &Agent, t: &PlanTables, hours: &[f64], tau: &[f64]) -> PlanValue {
-    let (mut m, mut v, mut tok, mut g) = (0.0, 0.0, 0.0, 0.0);
+    let (mut m, mut v, mut tok, mut g, mut felt) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for k in 0..t.len() {
         let h = hours[k];
         if h <= 0.0 {
@@ -362,13 +391,17 @@ pub fn evaluate(ag: &Agent, t: &PlanTables, hours: &[f64], tau: &[f64]) -> PlanV
         let tk = h * (t.tokens[k] + if t.uses_ai[k] { tau[k] } else { 0.0 });
         m += units * t.mu_p[k] + t.w_tok * tk;
         v += units * t.eff_value[k];
+        felt += units * t.felt_incidents[k];
         tok += tk;
         if t.gaming[k] {
             g += h;
         }
     }
-    let w =
-        ag.motivation * v - ag.awareness * t.price * tok - t.effort.cost(hours) - (ag.integrity + t.audit_per_hour) * g;
+    let w = ag.motivation * v
+        - felt
+        - ag.awareness * t.price * tok
+        - t.effort.full_cost(hours, &t.convexity, &ag.week())
+        - (ag.integrity + t.audit_per_hour) * g;
     PlanValue { metric: m, w, utility: w, tokens: tok, lambda: f64::NAN }
 }
 
@@ -1073,6 +1106,8 @@ pub(crate) mod tests {
         // build (AI), burn (tokens, gaming), pad (metric-only, gaming)
         PlanTables {
             eff_value: vec![100.0, 0.0, 5.0],
+            felt_incidents: vec![0.0; 3],
+            convexity: vec![0.0; 3],
             mu_p: vec![0.1, 0.0, 0.6],
             w_tok: 0.0,
             tokens: vec![0.0, 4e6, 0.0],
@@ -1099,6 +1134,8 @@ pub(crate) mod tests {
             awareness: 0.6,
             may_game: true,
             hours: 40.0,
+            contract: 40.0,
+            overtime: 0.0,
         }
     }
 
@@ -1117,6 +1154,8 @@ pub(crate) mod tests {
     fn linear_contract_hours_are_rate_times_signal_over_c() {
         let t = PlanTables {
             eff_value: vec![0.0, 0.0],
+            felt_incidents: vec![0.0; 2],
+            convexity: vec![0.0; 2],
             mu_p: vec![1.0, 0.5],
             w_tok: 0.0,
             tokens: vec![0.0; 2],
@@ -1140,6 +1179,8 @@ pub(crate) mod tests {
             awareness: 0.0,
             may_game: true,
             hours: 100.0,
+            contract: 100.0,
+            overtime: 0.0,
         };
         let mut s = Scratch::new(2);
         solve(&ag, &t, &Belief::Linear { rate: 3.0 }, 0.0, 0.5, &mut s);
@@ -1347,7 +1388,14 @@ mod brute_force {
             if case % 5 == 2 {
                 t.audit_per_hour = 30.0 * u();
             }
-            let ag = Agent {
+            // Half the cases: overtime beyond contract hours, activities'
+            // own convexity and incidents felt (see `Agent::week`).
+            let extras = case % 2 == 1;
+            if extras {
+                t.convexity = vec![0.5 * u(), 0.0, 4.0 * u()];
+                t.felt_incidents = vec![5.0 * u(), 0.0, 10.0 * u()];
+            }
+            let mut ag = Agent {
                 skill: 0.5 + u(),
                 leverage: u(),
                 integrity: 60.0 * u(),
@@ -1356,7 +1404,13 @@ mod brute_force {
                 awareness: u(),
                 may_game: u() < 0.8,
                 hours: 20.0,
+                contract: 20.0,
+                overtime: 0.0,
             };
+            if extras {
+                ag.contract = 4.0 + 12.0 * u();
+                ag.overtime = 3.0 * u() * ag.skill;
+            }
             let mut s = Scratch::new(3);
             let free = solve(&ag, &t, &Belief::Flat, 0.0, 0.5, &mut s);
             let scale = free.metric.max(1.0);
@@ -1464,7 +1518,7 @@ mod brute_force {
             t.w_tok = 1e-6;
             let cap = 2e7 * (0.5 + u());
             t.cap = Some(cap);
-            let ag = Agent {
+            let mut ag = Agent {
                 skill: 0.5 + u(),
                 leverage: u(),
                 integrity: 30.0 * u(),
@@ -1473,7 +1527,13 @@ mod brute_force {
                 awareness: u(),
                 may_game: true,
                 hours: 20.0,
+                contract: 20.0,
+                overtime: 0.0,
             };
+            if case % 3 == 0 {
+                ag.contract = 8.0 + 8.0 * u();
+                ag.overtime = 2.0 * u();
+            }
             let m_max = t.metric_ceiling().expect("a budget on a metric of tokens alone");
             let noise = Noise::Lognormal { sd: 0.1 + 0.3 * u() };
             let b = Belief::steps(
