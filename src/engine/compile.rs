@@ -18,6 +18,9 @@ pub(crate) struct MetricEval {
     pub noise: Noise,
     pub delay: usize,
     pub window: usize,
+    /// The variance of one period's count noise per unit of expected
+    /// metric (see [`count_dispersion`]); 0 until set.
+    pub dispersion: f64,
 }
 
 impl MetricEval {
@@ -29,6 +32,7 @@ impl MetricEval {
             noise: m.noise,
             delay: m.delay as usize,
             window: m.window as usize,
+            dispersion: 0.0,
         }
     }
 
@@ -42,6 +46,13 @@ impl MetricEval {
             }
             None => self.weights.iter().map(|&(i, w)| w * sig[i]).sum(),
         }
+    }
+
+    /// The count noise an engineer believes is on their published metric:
+    /// variance per unit of expected metric (the window averages
+    /// independent periods).
+    pub fn belief_dispersion(&self) -> f64 {
+        self.dispersion / self.window as f64
     }
 
     /// The noise an engineer believes is on their published metric
@@ -141,7 +152,8 @@ impl Compiled {
             }
             let rewarded = p.metric.is_some();
             let m = p.metric.as_ref().unwrap_or(&tokens_metric);
-            let metric = MetricEval::compile(m, &signals);
+            let mut metric = MetricEval::compile(m, &signals);
+            metric.dispersion = count_dispersion(&sc, &metric, &unit_signals);
             let tok_w: f64 = metric.weights.iter().filter(|(i, _)| *i == metric::SIG_TOKENS).map(|(_, w)| w).sum();
             let rewarded_weights = |act: usize| -> f64 {
                 if !rewarded {
@@ -258,4 +270,64 @@ impl std::fmt::Debug for KpiRef {
             KpiRef::Custom(c) => write!(f, "Custom({})", c.def().name),
         }
     }
+}
+
+/// The variance-to-mean ratio of a metric's count noise, for the engineers'
+/// beliefs. Changes ship as a Poisson count and each carries independent
+/// marks (defect; then rollback and incident, independently; useful if it
+/// survived), so an activity's contribution to the metric is compound
+/// Poisson: with `X` the metric of one change, its variance is
+/// `changes x E[X^2]` against a mean of `changes x E[X]` (plus direct signals
+/// and tokens, which carry no count noise). The ratio is the honest
+/// (non-gaming) activities' (all activities' if those yield nothing):
+/// exact for a plan of one honest activity (raw deployments: 1 for every
+/// activity), an approximation for mixes (under normalized deployments a
+/// split change weighs 0.1, an inflated claim 0). 0 for custom metrics and
+/// for metrics some activity lowers on average (the count's variance as a
+/// function of a metric that can fall below 0 is not modelled).
+pub(crate) fn count_dispersion(sc: &Scenario, metric: &MetricEval, unit_signals: &[Vec<f64>]) -> f64 {
+    if metric.custom.is_some() {
+        return 0.0;
+    }
+    let w = |sig: usize| metric.weights.iter().filter(|(i, _)| *i == sig).map(|(_, x)| x).sum::<f64>();
+    if w(metric::SIG_TOKENS) < 0.0 || w(metric::SIG_VALUE) < 0.0 {
+        return 0.0;
+    }
+    let (rb, inc) = (sc.org.rollback_probability(), sc.org.incident_probability);
+    let mut honest = (0.0, 0.0);
+    let mut all = (0.0, 0.0);
+    for (a, units) in sc.activities.iter().zip(unit_signals) {
+        let mean: f64 = metric.weights.iter().filter(|(i, _)| *i != metric::SIG_TOKENS).map(|&(i, x)| x * units[i]).sum();
+        if mean < 0.0 {
+            return 0.0;
+        }
+        // E[X^2] over the marks of one change: a defect, then a rollback and
+        // an incident independently; useful if it survived.
+        let x = |rolled: bool, incident: bool, useful: bool| {
+            let f = |b: bool| f64::from(u8::from(b));
+            w(metric::SIG_DEPLOYMENTS)
+                + w(metric::SIG_REVIEW) * a.review_hours_per_change
+                + w(metric::SIG_SURVIVED) * a.change_size * f(!rolled)
+                + w(metric::SIG_NORMALIZED) * a.change_size * f(useful)
+                + w(metric::SIG_FAILED) * f(rolled)
+                + w(metric::SIG_INCIDENTS) * f(incident)
+        };
+        // Survived (not rolled back), then useful or not.
+        let kept = |pr: f64, incident: bool| {
+            let (u, y) = (x(false, incident, true), x(false, incident, false));
+            pr * (a.usefulness * u * u + (1.0 - a.usefulness) * y * y)
+        };
+        let mut m2 = (1.0 - a.defect_rate) * kept(1.0, false);
+        for (incident, pi) in [(false, 1.0 - inc), (true, inc)] {
+            let rolled = x(true, incident, false);
+            m2 += a.defect_rate * pi * (kept(1.0 - rb, incident) + rb * rolled * rolled);
+        }
+        let var = a.changes_per_hour * m2;
+        all = (all.0 + var, all.1 + mean);
+        if !a.gaming {
+            honest = (honest.0 + var, honest.1 + mean);
+        }
+    }
+    let (var, mean) = if honest.1 > 0.0 { honest } else { all };
+    if mean > 0.0 { var / mean } else { 0.0 }
 }
