@@ -331,3 +331,105 @@ pub(crate) fn count_dispersion(sc: &Scenario, metric: &MetricEval, unit_signals:
     let (var, mean) = if honest.1 > 0.0 { honest } else { all };
     if mean > 0.0 { var / mean } else { 0.0 }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::behavior::belief::{Belief, Kern};
+    use crate::engine::rng::{Purpose, Streams, binomial_inv, open01, poisson_inv, std_normal};
+    use crate::model::policy::Policy;
+
+    /// One period's observed metric of a plan (productive units per
+    /// activity), drawn as the engine's `work` and `measure` draw it.
+    fn draw(sc: &Scenario, c: &Compiled, metric: &MetricEval, units: &[f64], rng: &mut impl rand::Rng) -> f64 {
+        let mut sig = vec![0.0; c.s];
+        let (rb, incp) = (sc.org.rollback_probability(), sc.org.incident_probability);
+        for (a, act) in sc.activities.iter().enumerate() {
+            let u: [f64; 5] = std::array::from_fn(|_| open01(rng));
+            let shipped = poisson_inv(u[0], act.changes_per_hour * units[a]);
+            let defects = binomial_inv(u[1], shipped, act.defect_rate);
+            let rolled = binomial_inv(u[2], defects, rb);
+            let incidents = binomial_inv(u[3], defects, incp);
+            let survived = shipped - rolled;
+            let useful = binomial_inv(u[4], survived, act.usefulness);
+            sig[metric::SIG_DEPLOYMENTS] += f64::from(shipped);
+            sig[metric::SIG_NORMALIZED] += act.change_size * f64::from(useful);
+            sig[metric::SIG_SURVIVED] += act.change_size * f64::from(survived);
+            sig[metric::SIG_FAILED] += f64::from(rolled);
+            sig[metric::SIG_INCIDENTS] += f64::from(incidents);
+            sig[metric::SIG_REVIEW] += f64::from(shipped) * act.review_hours_per_change;
+            for &(si, w) in &c.direct_signals[a] {
+                sig[si] += w * units[a];
+            }
+        }
+        metric.noise.apply(metric.raw(&sig, &mut Vec::new()), std_normal(rng))
+    }
+
+    #[test]
+    fn beliefs_win_probability_matches_the_engines_count_draws() {
+        // Plans of honest work (build alone, where the ratio is exact) and,
+        // for raw deployments, build mixed with splitting (every change
+        // counts 1, so still exact). Each belief within 4 standard errors of
+        // the simulated share, plus the approximation's own error: the
+        // normal approximation of the square root of a Poisson count misses
+        // the exact tail by at most 0.07 / sqrt(c / phi) for measurement
+        // noise sd 0 to 1 and cut-offs of 2.5 changes and more (computed
+        // against the exact Poisson-normal convolution), so 0.1 / sqrt(c / phi).
+        let sc0 = Scenario::default();
+        let n = 20_000;
+        let streams = Streams::new(11, 0);
+        let build = sc0.activities.iter().position(|a| a.name == "build").unwrap();
+        let split = sc0.activities.iter().position(|a| a.name == "split").unwrap();
+        for name in ["deployments", "normalized_deployments", "shipped_and_survived", "dora"] {
+            let m = Metric::builtin(name, sc0.org.survival_window).unwrap();
+            let sc = sc0.clone().with_policies(vec![Policy::new("p", m, Reward::Linear { rate: 1.0 })]);
+            let c = Compiled::new(&sc).unwrap();
+            let stage = &c.stage_policies[0];
+            let (phi, noise) = (stage.metric.belief_dispersion(), stage.metric.belief_noise());
+            assert!(phi > 0.0, "{name}");
+            let mut plans = vec![];
+            for u in [30.0, 60.0, 120.0] {
+                let mut units = vec![0.0; sc.activities.len()];
+                units[build] = u;
+                plans.push(units.clone());
+                if name == "deployments" {
+                    units[split] = u / 6.0;
+                    plans.push(units);
+                }
+            }
+            let (mut checked, mut old_misses) = (0, 0);
+            for (k, units) in plans.iter().enumerate() {
+                let mean: f64 = units.iter().zip(&stage.tables.mu_p).map(|(u, w)| u * w).sum();
+                let mut rng = streams.stream(Purpose::Behaviour, k as u64, name.len() as i64);
+                let draws: Vec<f64> = (0..n).map(|_| draw(&sc, &c, &stage.metric, units, &mut rng)).collect();
+                // The sample's variance against the belief's, sigma^2 + phi M.
+                let (mu, var) = {
+                    let mu = draws.iter().sum::<f64>() / n as f64;
+                    (mu, draws.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / (n - 1) as f64)
+                };
+                let want = noise.sd().powi(2) + phi * mean;
+                assert!((mu - mean).abs() < 4.0 * (var / n as f64).sqrt(), "{name} {units:?}: mean {mu} vs {mean}");
+                // The sample variance's standard error is about var sqrt(2 / n) (and more
+                // for skewed counts): 6 of them.
+                assert!((var - want).abs() < 6.0 * want * (2.0 / n as f64).sqrt(), "{name} {units:?}: var {var} vs {want}");
+                let s = want.sqrt();
+                for z in [-2.0, -1.0, -0.3, 0.0, 0.5, 1.0, 2.0] {
+                    let cut = mean - z * s;
+                    if cut / phi < 2.5 {
+                        continue;
+                    }
+                    let sim = draws.iter().filter(|&&x| x >= cut).count() as f64 / n as f64;
+                    let belief = Belief::smoothed(0.0, vec![(cut, 1.0)], vec![Kern::new(cut, noise, 0.0, phi)]);
+                    let p = belief.expected(mean);
+                    let tol = 4.0 * (p * (1.0 - p) / n as f64).sqrt().max(0.5 / n as f64) + 0.1 / (cut / phi).sqrt();
+                    assert!((p - sim).abs() <= tol, "{name} {units:?} cut {cut}: belief {p} vs simulated {sim} (tol {tol})");
+                    let old = Belief::steps(0.0, vec![(cut, 1.0)], noise).expected(mean);
+                    old_misses += usize::from((old - sim).abs() > tol);
+                    checked += 1;
+                }
+            }
+            // The measurement noise alone (the old belief) misses often.
+            assert!(checked >= 10 && old_misses * 3 >= checked, "{name}: {old_misses} of {checked}");
+        }
+    }
+}
