@@ -344,17 +344,8 @@ impl Belief {
         let slope_max = shapes.iter().map(|sh| sh.2).collect();
         let shape = shapes.iter().map(|sh| sh.0).collect();
         let log = kerns.iter().any(|k| matches!(k, Kern::Lognormal { .. }));
-        let mut belief = Belief::Steps {
-            base,
-            steps,
-            kerns,
-            log,
-            curvature,
-            slope_max,
-            shape,
-            touching: Vec::new(),
-            ceiling: None,
-        };
+        let mut belief =
+            Belief::Steps { base, steps, kerns, log, curvature, slope_max, shape, touching: Vec::new(), ceiling: None };
         let found = belief.touching_set();
         if let Belief::Steps { touching, .. } = &mut belief {
             *touching = found;
@@ -989,7 +980,10 @@ mod tests {
                 last_p = p;
                 top_slope = top_slope.max(dp);
                 peak = peak.max(d2);
-                assert!(d2 <= curv + 1e-12 * curv.abs() + 1e-300, "case {case} (phi {phi} sd {sd} c {c}) at {m} z {z}: {d2:e} above the bound {curv} {sh:?} {k:?}");
+                assert!(
+                    d2 <= curv + 1e-12 * curv.abs() + 1e-300,
+                    "case {case} (phi {phi} sd {sd} c {c}) at {m} z {z}: {d2:e} above the bound {curv} {sh:?} {k:?}"
+                );
                 if z >= sh.concave_from {
                     assert!(d2 <= 1e-9 * curv + 1e-300, "case {case}: convex at z {z} past {}", sh.concave_from);
                 }

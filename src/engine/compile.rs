@@ -297,7 +297,8 @@ pub(crate) fn count_dispersion(sc: &Scenario, metric: &MetricEval, unit_signals:
     let mut honest = (0.0, 0.0);
     let mut all = (0.0, 0.0);
     for (a, units) in sc.activities.iter().zip(unit_signals) {
-        let mean: f64 = metric.weights.iter().filter(|(i, _)| *i != metric::SIG_TOKENS).map(|&(i, x)| x * units[i]).sum();
+        let mean: f64 =
+            metric.weights.iter().filter(|(i, _)| *i != metric::SIG_TOKENS).map(|&(i, x)| x * units[i]).sum();
         if mean < 0.0 {
             return 0.0;
         }
@@ -411,7 +412,10 @@ mod tests {
                 assert!((mu - mean).abs() < 4.0 * (var / n as f64).sqrt(), "{name} {units:?}: mean {mu} vs {mean}");
                 // The sample variance's standard error is about var sqrt(2 / n) (and more
                 // for skewed counts): 6 of them.
-                assert!((var - want).abs() < 6.0 * want * (2.0 / n as f64).sqrt(), "{name} {units:?}: var {var} vs {want}");
+                assert!(
+                    (var - want).abs() < 6.0 * want * (2.0 / n as f64).sqrt(),
+                    "{name} {units:?}: var {var} vs {want}"
+                );
                 let s = want.sqrt();
                 for z in [-2.0, -1.0, -0.3, 0.0, 0.5, 1.0, 2.0] {
                     let cut = mean - z * s;
@@ -422,7 +426,10 @@ mod tests {
                     let belief = Belief::smoothed(0.0, vec![(cut, 1.0)], vec![Kern::new(cut, noise, 0.0, phi)]);
                     let p = belief.expected(mean);
                     let tol = 4.0 * (p * (1.0 - p) / n as f64).sqrt().max(0.5 / n as f64) + 0.1 / (cut / phi).sqrt();
-                    assert!((p - sim).abs() <= tol, "{name} {units:?} cut {cut}: belief {p} vs simulated {sim} (tol {tol})");
+                    assert!(
+                        (p - sim).abs() <= tol,
+                        "{name} {units:?} cut {cut}: belief {p} vs simulated {sim} (tol {tol})"
+                    );
                     let old = Belief::steps(0.0, vec![(cut, 1.0)], noise).expected(mean);
                     old_misses += usize::from((old - sim).abs() > tol);
                     checked += 1;

@@ -138,8 +138,15 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
     let mut pending = Some((-1, (st.observed.clone(), st.value.clone())));
 
     let mut stage_at = usize::MAX;
-    let mut beliefs =
-        Beliefs { top: 0.0, bottom: 0.0, seen: 0, top_var: 0.0, bottom_var: 0.0, errors: 0, board: Arc::new(Vec::new()) };
+    let mut beliefs = Beliefs {
+        top: 0.0,
+        bottom: 0.0,
+        seen: 0,
+        top_var: 0.0,
+        bottom_var: 0.0,
+        errors: 0,
+        board: Arc::new(Vec::new()),
+    };
     let mut last_hours = vec![f64::NAN; c.k];
     let mut scratch = vec![0.0; n];
     let mut order: Vec<u32> = Vec::with_capacity(n);

@@ -1196,7 +1196,8 @@ pub(crate) mod tests {
             } else if case % 5 == 1 {
                 // Count noise on top of the measurement noise.
                 let steps = vec![(top_cut, 100.0 + 3000.0 * u()), (bottom_cut, 500.0)];
-                let kerns = steps.iter().map(|s| crate::behavior::belief::Kern::new(s.0, noise, 0.0, 2.0 * u())).collect();
+                let kerns =
+                    steps.iter().map(|s| crate::behavior::belief::Kern::new(s.0, noise, 0.0, 2.0 * u())).collect();
                 Belief::smoothed(-500.0, steps, kerns)
             } else {
                 Belief::steps(0.0, vec![(top_cut, 100.0 + 3000.0 * u())], noise)
