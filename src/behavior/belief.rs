@@ -293,7 +293,7 @@ pub(crate) enum Belief {
         rate: f64,
     },
     /// `base + sum_j amount_j * P(observed >= cutoff_j)`; build it with
-    /// [`Belief::steps`] or [`Belief::smoothed`], which also bound its curvature.
+    /// [`Belief::smoothed`], which also bounds its curvature.
     Steps {
         /// Constant part (e.g. minus the bottom penalty), USD.
         base: f64,
@@ -330,7 +330,9 @@ pub(crate) enum Belief {
 }
 
 impl Belief {
-    /// Steps smoothed by the measurement noise alone.
+    /// Steps smoothed by the measurement noise alone (the engine builds
+    /// its kernels with [`Kern::new`]).
+    #[cfg(test)]
     pub fn steps(base: f64, steps: Vec<(f64, f64)>, noise: Noise) -> Belief {
         let kerns = steps.iter().map(|s| Kern::new(s.0, noise, 0.0, 0.0)).collect();
         Belief::smoothed(base, steps, kerns)
