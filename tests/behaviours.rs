@@ -111,14 +111,17 @@ fn fictitious_play_and_naive_beliefs_both_run_and_naive_moves_more() {
 #[test]
 fn splitting_pays_on_raw_deployments_but_not_on_normalized_ones() {
     // Raw deployments count trivial changes; normalized deployments weigh
-    // changes by size and usefulness, so splitting work stops paying.
+    // changes by size and usefulness, so splitting work stops paying. At the
+    // story's prize splitting is slight (the count's own noise flattens the
+    // board's incentive, and each practice gets harder the more of it one
+    // does), so the prize here is ten times the story's.
     let mut sc = small_story(150, 16, 6);
     sc.policies.truncate(1);
     for (name, metric) in [("raw", "deployments"), ("normalized", "normalized_deployments")] {
         sc.policies.push(Policy::new(
             name,
             goodhart::Metric::builtin(metric, 4).unwrap(),
-            Reward::leaderboard(0.1, 3000.0, 0.0, 0.0),
+            Reward::leaderboard(0.1, 30_000.0, 0.0, 0.0),
         ));
     }
     let r = run(&sc).unwrap();

@@ -3,6 +3,11 @@
 //! board and the noise on their own metric. The payout rule itself is
 //! [`crate::model::reward`]; the solver that maximises utility under a
 //! belief is [`crate::behavior::best_response`].
+//!
+//! Each step is smoothed by its own kernel ([`Kern`]): the measurement
+//! noise, the count noise of a metric built from counted events (a
+//! variance growing with the metric, through a variance-stabilising
+//! square root) and the uncertainty of the cut-off itself.
 
 use std::sync::Arc;
 
@@ -24,6 +29,220 @@ pub(crate) struct Point {
     /// Per step (the first two): second derivative of the step's
     /// probability in the metric.
     pub d2: [f64; 2],
+}
+
+/// How one step `P(observed >= c)` is smoothed, as a function of the
+/// expected metric `m`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Kern {
+    /// No smoothing: 1 from `m >= c` on (and `m > 0` when `positive`:
+    /// multiplicative noise keeps a zero metric at zero).
+    Hard {
+        /// Whether the metric must also be positive.
+        positive: bool,
+    },
+    /// A cut-off at or below zero under multiplicative noise: a positive
+    /// metric stays positive, so it is always met (1 from `m >= c` on).
+    Met,
+    /// `Phi((m - c) / sd)`.
+    Normal {
+        /// Standard deviation (metric units).
+        sd: f64,
+    },
+    /// `Phi((ln(m / c) - sd^2 / 2) / sd)`, with `lc = ln c`.
+    Lognormal {
+        /// Standard deviation of the log.
+        sd: f64,
+        /// `ln c`.
+        lc: f64,
+    },
+    /// A count's noise: variance `v0 + phi m` (`v0` the other noises plus a
+    /// floor `phi^2 / 16`), through the variance-stabilising transform
+    /// `w(m) = sqrt(v0 + phi m)`, `z = (w(m) - w(c)) / tau` with
+    /// `tau = phi / 2` (the delta method gives `w(observed)` standard
+    /// deviation `tau`). Flat below `m = 0`, where no plan goes.
+    Count {
+        /// `phi / 2`.
+        tau: f64,
+        /// Variance at `m = 0`.
+        v0: f64,
+        /// Variance per metric unit.
+        phi: f64,
+        /// `w(c)`.
+        wc: f64,
+    },
+}
+
+impl Kern {
+    /// The kernel of a cut-off `c` under measurement noise `noise`, a
+    /// cut-off uncertainty `cut_sd` (metric units; of the log under
+    /// log-normal noise) and count variance `phi` per metric unit (used
+    /// under normal or no noise, for a positive cut-off).
+    pub fn new(c: f64, noise: Noise, cut_sd: f64, phi: f64) -> Kern {
+        match noise {
+            Noise::Lognormal { sd } => {
+                let sd = sd.hypot(cut_sd);
+                if c <= 0.0 {
+                    Kern::Met
+                } else if sd > 0.0 {
+                    Kern::Lognormal { sd, lc: c.ln() }
+                } else {
+                    Kern::Hard { positive: true }
+                }
+            }
+            _ => {
+                let sd = noise.sd().hypot(cut_sd);
+                if phi > 0.0 && c > 0.0 {
+                    let v0 = sd * sd + phi * phi / 16.0;
+                    Kern::Count { tau: 0.5 * phi, v0, phi, wc: (v0 + phi * c).sqrt() }
+                } else if sd > 0.0 {
+                    Kern::Normal { sd }
+                } else {
+                    Kern::Hard { positive: false }
+                }
+            }
+        }
+    }
+
+    /// The probability at `m` (with `lm = ln m` for log-normal kernels) and
+    /// its derivative in `m`.
+    #[inline]
+    fn prob(&self, m: f64, lm: f64, c: f64) -> (f64, f64) {
+        match *self {
+            Kern::Hard { positive } => (f64::from(u8::from(m >= c && (!positive || m > 0.0))), 0.0),
+            Kern::Met => (f64::from(u8::from(m >= c)), 0.0),
+            Kern::Normal { sd } => {
+                let (p, d) = normal_cdf_pdf((m - c) / sd);
+                (p, d / sd)
+            }
+            Kern::Lognormal { sd, lc } => {
+                if m <= 0.0 {
+                    return (0.0, 0.0);
+                }
+                // m exp(sd e - sd^2/2) >= c  <=>  e >= (ln c - ln m + sd^2/2) / sd
+                let (p, d) = normal_cdf_pdf((lm - lc - 0.5 * sd * sd) / sd);
+                (p, d / (sd * m))
+            }
+            Kern::Count { tau, v0, phi, wc } => {
+                let w = (v0 + phi * m.max(0.0)).sqrt();
+                let (p, d) = normal_cdf_pdf((w - wc) / tau);
+                // dz/dm = phi / (2 w tau) = 1 / w.
+                (p, if m >= 0.0 { d / w } else { 0.0 })
+            }
+        }
+    }
+
+    /// The standardised distance `z` of `m` and the second derivative of the
+    /// probability there, from its slope `dp` (no further exponential).
+    #[inline]
+    fn d2(&self, m: f64, lm: f64, c: f64, dp: f64) -> (f64, f64) {
+        match *self {
+            // d2/dm2 Phi((m - c)/sd) = -z phi(z) / sd^2.
+            Kern::Normal { sd } => {
+                let z = (m - c) / sd;
+                (z, -z * dp / sd)
+            }
+            // With m = c exp(sd z + sd^2/2): -phi(z) (z/sd + 1) / (sd m^2).
+            Kern::Lognormal { sd, lc } => {
+                let z = (lm - lc - 0.5 * sd * sd) / sd;
+                (z, if m > 0.0 { -(z / sd + 1.0) * dp / m } else { 0.0 })
+            }
+            // With w = wc + tau z: z' = 1/w, z'' = -tau/w^3, so
+            // d2/dm2 Phi(z) = phi(z) (z'' - z z'^2) = -phi(z) (z + tau/w) / w^2.
+            Kern::Count { tau, v0, phi, wc } => {
+                let w = (v0 + phi * m.max(0.0)).sqrt();
+                let z = (w - wc) / tau;
+                (z, if m >= 0.0 { -(z + tau / w) * dp / w } else { 0.0 })
+            }
+            Kern::Hard { .. } | Kern::Met => (f64::NAN, 0.0),
+        }
+    }
+
+    /// The step's shape in `z`, an upper bound on its second derivative
+    /// (per unit amount) and the largest slope it has.
+    fn shape(&self, c: f64) -> (StepShape, f64, f64) {
+        let none = StepShape { concave_from: f64::NEG_INFINITY, peak_at: f64::NAN, peak: 0.0 };
+        match *self {
+            Kern::Hard { .. } => (none, f64::INFINITY, f64::INFINITY),
+            Kern::Met => (none, f64::INFINITY, 0.0),
+            // d2/dm2 Phi((m - c)/sd) = -z phi(z) / sd^2: concave from z = 0, peak at
+            // z = -1; |z| phi(z) / sd^2 is largest at |z| = 1.
+            Kern::Normal { sd } => {
+                let peak = normal_pdf(1.0) / (sd * sd);
+                (StepShape { concave_from: 0.0, peak_at: -1.0, peak }, peak, normal_pdf(0.0) / sd)
+            }
+            // -phi(z) (z/sd + 1) / (sd m^2) with m = c exp(sd z + sd^2/2): concave
+            // from z = -sd. Its logarithm's derivative in z, -z + 1/(z + sd) - 2 sd,
+            // vanishes where z^2 + 3 sd z + 2 sd^2 = 1: one extreme on each side of
+            // z = -sd, the peak at (-3 sd - sqrt(sd^2 + 4)) / 2. The slope
+            // a phi(z) / (sd m) peaks at z = -sd, where it is phi(0) / (sd c).
+            Kern::Lognormal { sd, .. } => {
+                let r = (sd * sd + 4.0).sqrt();
+                let at = |z: f64| {
+                    let m = c * (sd * z + 0.5 * sd * sd).exp();
+                    -normal_pdf(z) * (z / sd + 1.0) / (sd * m * m)
+                };
+                let z = 0.5 * (-3.0 * sd - r);
+                // A hair of margin for rounding in the search's own sums.
+                let curv = at(z).abs().max(at(0.5 * (-3.0 * sd + r)).abs()) * (1.0 + 1e-9);
+                (StepShape { concave_from: -sd, peak_at: z, peak: at(z) }, curv, normal_pdf(0.0) / (sd * c))
+            }
+            // -phi(z) (z + tau/w) / w^2 with w = wc + tau z >= w0 = sqrt(v0): its sign
+            // is that of -(z w + tau), a quadratic in z with roots
+            // (-wc -+ sqrt(wc^2 - 4 tau^2)) / (2 tau). Concave below the first root
+            // (near m = 0 when v0 is small), convex between them, concave from the
+            // second on. On the convex stretch the second derivative rises to one
+            // peak (found by golden section) and falls; the slope phi(z) / w
+            // falls, rises to its largest at the second root and falls again
+            // (checked against grids in the tests).
+            Kern::Count { tau, v0, wc, .. } => {
+                let w0 = v0.sqrt();
+                let z0 = (w0 - wc) / tau;
+                let slope_at = |z: f64| normal_pdf(z) / (wc + tau * z);
+                let disc = wc * wc - 4.0 * tau * tau;
+                if disc <= 0.0 {
+                    return (none, 0.0, slope_at(z0));
+                }
+                let (z1, z2) = ((-wc - disc.sqrt()) / (2.0 * tau), (-wc + disc.sqrt()) / (2.0 * tau));
+                if z2 <= z0 {
+                    return (StepShape { concave_from: z2, ..none }, 0.0, slope_at(z0));
+                }
+                let h = |z: f64| {
+                    let w = wc + tau * z;
+                    -normal_pdf(z) * (z + tau / w) / (w * w)
+                };
+                // Its logarithm, which does not underflow far out.
+                let ln_h = |z: f64| {
+                    let w = wc + tau * z;
+                    -0.5 * z * z + (-(z + tau / w)).ln() - 2.0 * w.ln()
+                };
+                let (mut lo, mut hi) = (z1.max(z0), z2);
+                let g = 0.5 * (5f64.sqrt() - 1.0);
+                for _ in 0..80 {
+                    let (x1, x2) = (hi - g * (hi - lo), lo + g * (hi - lo));
+                    if ln_h(x1) >= ln_h(x2) { hi = x2 } else { lo = x1 }
+                }
+                let at = 0.5 * (lo + hi);
+                let peak = h(at).max(0.0) * (1.0 + 1e-9);
+                (StepShape { concave_from: z2, peak_at: at, peak }, peak, slope_at(z0).max(slope_at(z2)))
+            }
+        }
+    }
+
+    /// Where the step changes, as an interval of the touching grid's
+    /// coordinate (`ln m` for log-normal kernels, else `m`): 12 widths
+    /// either side of the cut-off. `None` for unsmoothed steps.
+    fn span(&self, c: f64) -> Option<(f64, f64)> {
+        match *self {
+            Kern::Hard { .. } | Kern::Met => None,
+            Kern::Normal { sd } => Some((c - 12.0 * sd, c + 12.0 * sd)),
+            Kern::Lognormal { sd, lc } => Some((lc - 12.0 * sd - sd * sd, lc + 12.0 * sd + sd * sd)),
+            Kern::Count { tau, v0, phi, wc } => {
+                let m = |w: f64| if w > v0.sqrt() { (w * w - v0) / phi } else { 0.0 };
+                Some((m(wc - 12.0 * tau), m(wc + 12.0 * tau)))
+            }
+        }
+    }
 }
 
 /// The shape of one smoothed step, in its standardised distance `z`.
@@ -74,19 +293,21 @@ pub(crate) enum Belief {
         rate: f64,
     },
     /// `base + sum_j amount_j * P(observed >= cutoff_j)`; build it with
-    /// [`Belief::steps`], which also bounds its curvature.
+    /// [`Belief::smoothed`], which also bounds its curvature.
     Steps {
         /// Constant part (e.g. minus the bottom penalty), USD.
         base: f64,
         /// (cutoff in metric units, amount in USD >= 0).
         steps: Vec<(f64, f64)>,
-        /// Noise on the engineer's own observed metric.
-        noise: Noise,
+        /// Per step: how it is smoothed.
+        kerns: Vec<Kern>,
+        /// Whether any kernel is log-normal (points then need `ln m`).
+        log: bool,
         /// An upper bound on the second derivative of the expected reward
         /// in the metric (infinite without noise).
         curvature: f64,
-        /// The natural logarithm of each cut-off (cached; NaN if not positive).
-        ln_cutoffs: Vec<f64>,
+        /// Per step: the largest slope of its probability.
+        slope_max: Vec<f64>,
         /// Per step, in the standardised distance `z` of [`Point`]: where the
         /// expected reward turns concave, where its second derivative peaks,
         /// and that peak (per unit of amount).
@@ -109,60 +330,30 @@ pub(crate) enum Belief {
 }
 
 impl Belief {
-    /// Smoothed steps, with their curvature bound.
+    /// Steps smoothed by the measurement noise alone (the engine builds
+    /// its kernels with [`Kern::new`]).
+    #[cfg(test)]
     pub fn steps(base: f64, steps: Vec<(f64, f64)>, noise: Noise) -> Belief {
-        let curvature = steps
-            .iter()
-            .map(|&(c, a)| {
-                a * match noise {
-                    Noise::Normal { sd } if sd > 0.0 => {
-                        // |d2/dm2 Phi((m - c)/sd)| = |z| phi(z) / sd^2, largest at |z| = 1.
-                        normal_pdf(1.0) / (sd * sd)
-                    }
-                    Noise::Lognormal { sd } if sd > 0.0 && c > 0.0 => {
-                        // With m = c exp(sd z + sd^2/2), the second derivative is
-                        // -phi(z) (z/sd + 1) / (sd m^2). Its logarithm's derivative in z,
-                        // -z + 1/(z + sd) - 2 sd, vanishes where z^2 + 3 sd z + 2 sd^2 = 1:
-                        // one extreme on each side of z = -sd, where it changes sign.
-                        let r = (sd * sd + 4.0).sqrt();
-                        let at = |z: f64| {
-                            let m = c * (sd * z + 0.5 * sd * sd).exp();
-                            normal_pdf(z) * (z / sd + 1.0).abs() / (sd * m * m)
-                        };
-                        // A hair of margin for rounding in the search's own sums.
-                        at(0.5 * (-3.0 * sd - r)).max(at(0.5 * (-3.0 * sd + r))) * (1.0 + 1e-9)
-                    }
-                    _ => f64::INFINITY,
-                }
-            })
-            .sum();
-        let ln_cutoffs = steps.iter().map(|s| if s.0 > 0.0 { s.0.ln() } else { f64::NAN }).collect();
-        let shape = steps
-            .iter()
-            .map(|&(c, _)| match noise {
-                // d2/dm2 Phi((m - c)/sd) = -z phi(z) / sd^2: concave from z = 0, peak at z = -1.
-                Noise::Normal { sd } if sd > 0.0 => {
-                    StepShape { concave_from: 0.0, peak_at: -1.0, peak: normal_pdf(1.0) / (sd * sd) }
-                }
-                // -phi(z) (z/sd + 1) / (sd m^2) with m = c exp(sd z + sd^2/2): concave
-                // from z = -sd, peak at z = (-3 sd - sqrt(sd^2 + 4)) / 2.
-                Noise::Lognormal { sd } if sd > 0.0 && c > 0.0 => {
-                    let z = (-3.0 * sd - (sd * sd + 4.0).sqrt()) / 2.0;
-                    let m = c * (sd * z + 0.5 * sd * sd).exp();
-                    StepShape { concave_from: -sd, peak_at: z, peak: -normal_pdf(z) * (z / sd + 1.0) / (sd * m * m) }
-                }
-                _ => StepShape { concave_from: f64::NEG_INFINITY, peak_at: f64::NAN, peak: 0.0 },
-            })
-            .collect();
+        let kerns = steps.iter().map(|s| Kern::new(s.0, noise, 0.0, 0.0)).collect();
+        Belief::smoothed(base, steps, kerns)
+    }
+
+    /// Steps with a kernel each, with their curvature bound.
+    pub fn smoothed(base: f64, steps: Vec<(f64, f64)>, kerns: Vec<Kern>) -> Belief {
+        debug_assert_eq!(steps.len(), kerns.len());
+        let shapes: Vec<(StepShape, f64, f64)> = steps.iter().zip(&kerns).map(|(s, k)| k.shape(s.0)).collect();
+        let curvature = steps.iter().zip(&shapes).map(|(s, sh)| s.1 * sh.1).sum();
+        let slope_max = shapes.iter().map(|sh| sh.2).collect();
+        let shape = shapes.iter().map(|sh| sh.0).collect();
+        let log = kerns.iter().any(|k| matches!(k, Kern::Lognormal { .. }));
         let mut belief =
-            Belief::Steps { base, steps, noise, curvature, ln_cutoffs, shape, touching: Vec::new(), ceiling: None };
+            Belief::Steps { base, steps, kerns, log, curvature, slope_max, shape, touching: Vec::new(), ceiling: None };
         let found = belief.touching_set();
         if let Belief::Steps { touching, .. } = &mut belief {
             *touching = found;
         }
         belief
     }
-
     /// Whether the tangent of the expected reward at expected metric `m`
     /// lies above it at every metric level `>= 0` (to within
     /// [`Belief::touch_slack`]): `m` is where the expected reward meets its
@@ -250,25 +441,25 @@ impl Belief {
     }
 
     /// The grid of the tangent checks, over where the steps change (12
-    /// noise widths either side of the cut-offs), and whether it is spaced
-    /// in `ln m` (log-normal noise, where the steps have a fixed width) or
-    /// in `m` (normal noise; never below 0). `None` unless the steps are
-    /// smoothed by noise.
+    /// widths either side of the cut-offs, see [`Kern::span`]), and whether
+    /// it is spaced in `ln m` (log-normal kernels, where the steps have a
+    /// fixed width) or in `m` (never below 0). `None` unless every step is
+    /// smoothed.
     fn touch_grid(&self) -> Option<(TouchGrid<'_>, bool)> {
-        let Belief::Steps { steps, noise, curvature, .. } = self else { return None };
+        let Belief::Steps { steps, kerns, curvature, log, .. } = self else { return None };
         if !curvature.is_finite() || steps.is_empty() || steps.iter().any(|s| s.1 < 0.0) {
             return None;
         }
-        let (log, sd) = match *noise {
-            Noise::Lognormal { sd } if sd > 0.0 && steps.iter().all(|s| s.0 > 0.0) => (true, sd),
-            Noise::Normal { sd } if sd > 0.0 => (false, sd),
-            _ => return None,
-        };
-        let to_x = |m: f64| if log { m.ln() } else { m };
+        let log = *log;
+        if log && !kerns.iter().all(|k| matches!(k, Kern::Lognormal { .. })) {
+            return None;
+        }
         let to_m = |x: f64| if log { x.exp() } else { x };
-        let span = 12.0 * sd + if log { sd * sd } else { 0.0 };
-        let lo_x = steps.iter().map(|s| to_x(s.0)).fold(f64::INFINITY, f64::min) - span;
-        let hi_x = steps.iter().map(|s| to_x(s.0)).fold(f64::NEG_INFINITY, f64::max) + span;
+        let (mut lo_x, mut hi_x) = (f64::INFINITY, f64::NEG_INFINITY);
+        for (s, k) in steps.iter().zip(kerns) {
+            let (a, b) = k.span(s.0)?;
+            (lo_x, hi_x) = (lo_x.min(a), hi_x.max(b));
+        }
         let lo_x = if log { lo_x } else { lo_x.max(0.0) };
         if hi_x <= lo_x || !lo_x.is_finite() || !hi_x.is_finite() {
             return None;
@@ -329,21 +520,27 @@ impl Belief {
     fn sum_steps<const SHAPE: bool>(&self, m: f64) -> Point {
         let mut pt = Point { m, value: 0.0, slope: 0.0, z: [f64::NAN; 2], d2: [0.0; 2] };
         match self {
-            Belief::Steps { base, steps, noise, ln_cutoffs, .. } => {
+            Belief::Steps { base, steps, kerns, log, .. } => {
                 pt.value = *base;
-                let lm = if m > 0.0 && matches!(noise, Noise::Lognormal { .. }) { m.ln() } else { f64::NEG_INFINITY };
-                for (j, (&(c, a), &lc)) in steps.iter().zip(ln_cutoffs).enumerate() {
-                    let (p, dp) = Self::prob_ln(m, lm, c, lc, *noise);
+                let lm = Self::ln_of(m, *log);
+                for (j, (&(c, a), k)) in steps.iter().zip(kerns).enumerate() {
+                    let (p, dp) = k.prob(m, lm, c);
                     pt.value += a * p;
                     pt.slope += a * dp;
                     if SHAPE && j < 2 {
-                        (pt.z[j], pt.d2[j]) = Self::step_d2(m, lm, c, lc, *noise, dp);
+                        (pt.z[j], pt.d2[j]) = k.d2(m, lm, c, dp);
                     }
                 }
             }
             _ => (pt.value, pt.slope) = (self.expected(m), self.slope(m)),
         }
         pt
+    }
+
+    /// `ln m` when a kernel needs it (log-normal kernels), else `-inf`.
+    #[inline]
+    fn ln_of(m: f64, log: bool) -> f64 {
+        if log && m > 0.0 { m.ln() } else { f64::NEG_INFINITY }
     }
 
     /// [`Belief::curvature_on`] between two points, from what they carry
@@ -370,25 +567,6 @@ impl Belief {
     ) -> f64 {
         let per_step = steps.iter().zip(shape).enumerate();
         per_step.map(|(j, (&(_, amount), sh))| amount * f(sh, a.z[j], a.d2[j], b.z[j], b.d2[j])).sum()
-    }
-
-    /// Per step: the standardised distance `z` of `m` to cut-off `c` and the
-    /// second derivative of the step's probability, from its slope `dp`
-    /// (already in hand: no further exponential).
-    fn step_d2(m: f64, lm: f64, c: f64, lc: f64, noise: Noise, dp: f64) -> (f64, f64) {
-        match noise {
-            // d2/dm2 Phi((m - c)/sd) = -z phi(z) / sd^2.
-            Noise::Normal { sd } if sd > 0.0 => {
-                let z = (m - c) / sd;
-                (z, -z * dp / sd)
-            }
-            // With m = c exp(sd z + sd^2/2): -phi(z) (z/sd + 1) / (sd m^2).
-            Noise::Lognormal { sd } if sd > 0.0 && c > 0.0 => {
-                let z = (lm - lc - 0.5 * sd * sd) / sd;
-                (z, if m > 0.0 { -(z / sd + 1.0) * dp / m } else { 0.0 })
-            }
-            _ => (f64::NAN, 0.0),
-        }
     }
 
     /// An upper bound on `E[reward]''(m)` (signed) for `m` in `[lo, hi]`.
@@ -418,12 +596,11 @@ impl Belief {
 
     /// Sums `f(shape, z_lo, d2_lo, z_hi, d2_hi)` times each step's amount.
     fn per_step_d2(&self, lo: f64, hi: f64, f: impl Fn(&StepShape, f64, f64, f64, f64) -> f64) -> f64 {
-        let Belief::Steps { steps, noise, ln_cutoffs, shape, .. } = self else { return self.max_curvature() };
-        let ln = |m: f64| if m > 0.0 && matches!(noise, Noise::Lognormal { .. }) { m.ln() } else { f64::NEG_INFINITY };
-        let (ln_lo, ln_hi) = (ln(lo), ln(hi));
+        let Belief::Steps { steps, kerns, shape, log, .. } = self else { return self.max_curvature() };
+        let (ln_lo, ln_hi) = (Self::ln_of(lo, *log), Self::ln_of(hi, *log));
         let mut total = 0.0;
-        for ((&(c, amount), &lc), sh) in steps.iter().zip(ln_cutoffs).zip(shape) {
-            let end = |m: f64, lm: f64| Self::step_d2(m, lm, c, lc, *noise, Self::prob_ln(m, lm, c, lc, *noise).1);
+        for ((&(c, amount), k), sh) in steps.iter().zip(kerns).zip(shape) {
+            let end = |m: f64, lm: f64| k.d2(m, lm, c, k.prob(m, lm, c).1);
             let ((za, d2a), (zb, d2b)) = (end(lo, ln_lo), end(hi, ln_hi));
             total += amount * f(sh, za, d2a, zb, d2b);
         }
@@ -436,43 +613,6 @@ impl Belief {
             Belief::Flat | Belief::Linear { .. } => 0.0,
             Belief::Steps { curvature, .. } => *curvature,
             Belief::Custom { .. } => f64::INFINITY,
-        }
-    }
-
-    /// Probability that a metric with expected value `m` is observed at or
-    /// above `c`, and its derivative in `m`.
-    #[inline]
-    fn prob(m: f64, c: f64, noise: Noise) -> (f64, f64) {
-        let lm = if m > 0.0 { m.ln() } else { f64::NEG_INFINITY };
-        let lc = if c > 0.0 { c.ln() } else { f64::NAN };
-        Self::prob_ln(m, lm, c, lc, noise)
-    }
-
-    /// [`Belief::prob`] with `ln m` and `ln c` given.
-    #[inline]
-    fn prob_ln(m: f64, lm: f64, c: f64, lc: f64, noise: Noise) -> (f64, f64) {
-        match noise {
-            Noise::None => (f64::from(u8::from(m >= c)), 0.0),
-            Noise::Normal { sd } => {
-                if sd <= 0.0 {
-                    return (f64::from(u8::from(m >= c)), 0.0);
-                }
-                let (p, d) = normal_cdf_pdf((m - c) / sd);
-                (p, d / sd)
-            }
-            Noise::Lognormal { sd } => {
-                if c <= 0.0 {
-                    // A positive metric stays positive under multiplicative
-                    // noise: a cut-off at or below zero is always met.
-                    return (f64::from(u8::from(m >= c)), 0.0);
-                }
-                if sd <= 0.0 || m <= 0.0 {
-                    return (f64::from(u8::from(m >= c && m > 0.0)), 0.0);
-                }
-                // m exp(sd e - sd^2/2) >= c  <=>  e >= (ln c - ln m + sd^2/2) / sd
-                let (p, d) = normal_cdf_pdf((lm - lc - 0.5 * sd * sd) / sd);
-                (p, d / (sd * m))
-            }
         }
     }
 
@@ -502,7 +642,10 @@ impl Belief {
         match self {
             Belief::Flat => 0.0,
             Belief::Linear { rate } => *rate,
-            Belief::Steps { steps, noise, .. } => steps.iter().map(|&(c, a)| a * Self::prob(m, c, *noise).1).sum(),
+            Belief::Steps { steps, kerns, log, .. } => {
+                let lm = Self::ln_of(m, *log);
+                steps.iter().zip(kerns).map(|(&(c, a), k)| a * k.prob(m, lm, c).1).sum()
+            }
             Belief::Custom { rule, board, noise } => {
                 let h = 1e-6 * m.abs().max(1e-3);
                 (rule.expected(m + h, board, *noise) - rule.expected(m - h, board, *noise)) / (2.0 * h)
@@ -537,46 +680,31 @@ impl Belief {
         match self {
             Belief::Flat => 0.0,
             Belief::Linear { rate } => rate.abs(),
-            Belief::Steps { steps, noise, .. } => match *noise {
-                Noise::None => f64::INFINITY,
-                Noise::Normal { sd } if sd > 0.0 => steps.iter().map(|s| s.1).sum::<f64>() * normal_pdf(0.0) / sd,
-                // a phi(z) / (sd m) with m = c exp(sd z + sd^2/2) peaks at z = -sd,
-                // where it equals a phi(0) / (sd c).
-                Noise::Lognormal { sd } if sd > 0.0 => {
-                    steps.iter().map(|&(c, a)| if c > 0.0 { a * normal_pdf(0.0) / (sd * c) } else { 0.0 }).sum()
+            Belief::Steps { steps, slope_max, .. } => {
+                if slope_max.iter().any(|d| d.is_infinite()) {
+                    return f64::INFINITY;
                 }
-                _ => f64::INFINITY,
-            },
+                steps.iter().zip(slope_max).map(|(s, d)| s.1 * d).sum()
+            }
             Belief::Custom { rule, board, noise } => rule.max_slope(board, *noise),
         }
     }
 
     /// An upper bound on [`Belief::slope`] over all metric levels at or above
-    /// `m0`: each smoothed step's slope rises to a single peak and then
-    /// falls, so past its peak the bound is the slope at `m0` itself.
+    /// `m0`: past where a smoothed step turns concave for good its slope
+    /// only falls, so there the bound is the slope at `m0` itself; before,
+    /// the step's largest slope.
     pub fn max_slope_from(&self, m0: f64) -> f64 {
-        let Belief::Steps { steps, noise, .. } = self else { return self.max_slope() };
+        let Belief::Steps { steps, kerns, shape, slope_max, log, .. } = self else { return self.max_slope() };
+        let lm = Self::ln_of(m0, *log);
         let mut total = 0.0;
-        for &(c, a) in steps {
-            total += match *noise {
-                Noise::Normal { sd } if sd > 0.0 => {
-                    if m0 >= c {
-                        a * Self::prob(m0, c, *noise).1
-                    } else {
-                        a * normal_pdf(0.0) / sd
-                    }
-                }
-                Noise::Lognormal { sd } if sd > 0.0 => {
-                    if c <= 0.0 {
-                        0.0
-                    } else if m0 >= c * (-0.5 * sd * sd).exp() {
-                        a * Self::prob(m0, c, *noise).1
-                    } else {
-                        a * normal_pdf(0.0) / (sd * c)
-                    }
-                }
-                _ => return f64::INFINITY,
-            };
+        for (((&(c, a), k), sh), &top) in steps.iter().zip(kerns).zip(shape).zip(slope_max) {
+            if !top.is_finite() {
+                return f64::INFINITY;
+            }
+            let dp = k.prob(m0, lm, c).1;
+            let (z, _) = k.d2(m0, lm, c, dp);
+            total += a * if z >= sh.concave_from { dp } else { top };
         }
         total
     }
@@ -803,10 +931,87 @@ mod tests {
         }
     }
 
+    /// Steps smoothed by count noise (variance `phi` per metric unit) on top
+    /// of normal noise `sd`.
+    fn counted(base: f64, steps: Vec<(f64, f64)>, sd: f64, phi: f64) -> Belief {
+        let kerns = steps.iter().map(|s| Kern::new(s.0, Noise::Normal { sd }, 0.0, phi)).collect();
+        Belief::smoothed(base, steps, kerns)
+    }
+
+    /// The beliefs the shape tests run on: normal, log-normal and count noise
+    /// (with and without measurement noise, cut-offs near and far from 0).
+    fn shapes() -> Vec<(String, Belief)> {
+        let steps = || vec![(10.0, 100.0), (4.0, 50.0)];
+        let mut out = vec![
+            ("normal 2".to_string(), Belief::steps(-50.0, steps(), Noise::Normal { sd: 2.0 })),
+            ("lognormal 0.4".to_string(), Belief::steps(-50.0, steps(), Noise::Lognormal { sd: 0.4 })),
+        ];
+        for (sd, phi) in [(1.0, 1.0), (0.0, 1.0), (0.5, 0.1), (0.0, 3.0), (2.0, 0.5)] {
+            out.push((format!("count sd {sd} phi {phi}"), counted(-50.0, steps(), sd, phi)));
+        }
+        out
+    }
+
+    #[test]
+    fn count_kernels_are_nondecreasing_and_their_shape_is_as_assumed() {
+        // The probability never falls; its second derivative in z rises to
+        // the recorded peak, falls through zero at `concave_from` and rises
+        // back (a single up-down-up pattern), checked on fine grids over
+        // random parameters; the recorded peak is the grid's maximum.
+        let mut r = 0x2545_f491_4f6c_dd1du64;
+        let mut u = || {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            (r >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for case in 0..400 {
+            let phi = 10f64.powf(-2.0 + 3.5 * u());
+            let sd = if case % 3 == 0 { 0.0 } else { 10f64.powf(-2.0 + 3.0 * u()) };
+            let c = 10f64.powf(-2.0 + 4.5 * u());
+            let k = Kern::new(c, Noise::Normal { sd }, 0.0, phi);
+            let (sh, curv, slope_max) = k.shape(c);
+            let top = 4.0 * c + 60.0 * phi + 15.0 * sd;
+            let (mut last_p, mut moves, mut peak, mut top_slope) = (0.0, Vec::new(), f64::MIN, 0.0f64);
+            let mut last: Option<(f64, f64)> = None;
+            for i in 0..=40_000 {
+                let m = top * (i as f64 / 40_000.0).powi(2);
+                let (p, dp) = k.prob(m, f64::NEG_INFINITY, c);
+                let (z, d2) = k.d2(m, f64::NEG_INFINITY, c, dp);
+                assert!(p >= last_p, "case {case}: P falls at {m}");
+                last_p = p;
+                top_slope = top_slope.max(dp);
+                peak = peak.max(d2);
+                assert!(
+                    d2 <= curv + 1e-12 * curv.abs() + 1e-300,
+                    "case {case} (phi {phi} sd {sd} c {c}) at {m} z {z}: {d2:e} above the bound {curv} {sh:?} {k:?}"
+                );
+                if z >= sh.concave_from {
+                    assert!(d2 <= 1e-9 * curv + 1e-300, "case {case}: convex at z {z} past {}", sh.concave_from);
+                }
+                if let Some((_, d_last)) = last {
+                    let dd = d2 - d_last;
+                    if dd.abs() > 1e-12 * d2.abs().max(d_last.abs()) && d2.abs().max(d_last.abs()) > 1e-250 {
+                        let sgn = dd > 0.0;
+                        if moves.last() != Some(&sgn) {
+                            moves.push(sgn);
+                        }
+                    }
+                }
+                last = Some((z, d2));
+            }
+            let ok = [[true, false, true].as_slice(), &[true, false], &[false, true], &[true], &[false], &[]];
+            assert!(ok.contains(&moves.as_slice()), "case {case} (phi {phi} sd {sd} c {c}): {moves:?}");
+            assert!(top_slope <= slope_max * (1.0 + 1e-9), "case {case}: slope {top_slope} > {slope_max}");
+            if sh.peak > 1e-250 {
+                assert!(peak >= sh.peak * (1.0 - 1e-3) && peak <= sh.peak, "case {case}: grid {peak} vs {}", sh.peak);
+            }
+        }
+    }
+
     #[test]
     fn slopes_match_finite_differences_and_stay_under_the_bound() {
-        for noise in [Noise::Normal { sd: 2.0 }, Noise::Lognormal { sd: 0.4 }] {
-            let b = Belief::steps(-50.0, vec![(10.0, 100.0), (4.0, 50.0)], noise);
+        for (noise, b) in shapes() {
             let bound = b.max_slope();
             let curv = b.max_curvature();
             for i in 1..400 {
@@ -816,7 +1021,9 @@ mod tests {
                 assert!((fd - b.slope(m)).abs() < 1e-5 * (1.0 + fd.abs()), "{noise:?} m={m}");
                 assert!(b.slope(m) <= bound * (1.0 + 1e-12), "{noise:?} m={m}");
                 let d2 = (b.slope(m + h) - b.slope(m - h)) / (2.0 * h);
-                assert!(d2.abs() <= curv, "{noise:?} m={m}: {d2} > {curv}");
+                // A signed bound (count kernels bend down hard near 0).
+                let d2_up = if noise.starts_with("count") { d2 } else { d2.abs() };
+                assert!(d2_up <= curv, "{noise:?} m={m}: {d2} > {curv}");
                 // The local (signed) bound holds on every small interval around m,
                 // and is attained within a finite-difference error somewhere near.
                 let local = b.curvature_on(m - 0.05, m + 0.05);
@@ -835,8 +1042,10 @@ mod tests {
     fn points_carry_what_the_search_needs() {
         // The slope as `slope` sums it; the curvature between two points as
         // curvature_on gives it on their interval.
-        for noise in [Noise::Normal { sd: 2.0 }, Noise::Lognormal { sd: 0.4 }, Noise::Lognormal { sd: 1.3 }] {
-            let b = Belief::steps(-50.0, vec![(10.0, 100.0), (4.0, 50.0)], noise);
+        let mut all = shapes();
+        let lognormal = Belief::steps(-50.0, vec![(10.0, 100.0), (4.0, 50.0)], Noise::Lognormal { sd: 1.3 });
+        all.push(("lognormal 1.3".into(), lognormal));
+        for (noise, b) in all {
             for i in 0..300 {
                 let lo = i as f64 * 0.1 - 2.0;
                 let p = b.point(lo);
@@ -861,15 +1070,21 @@ mod tests {
         // and the set is not trivially small: every level with a grid-checked
         // tangent a little inside it is in it.
         let cases = [
-            (-2000.0, vec![(3e8, 3000.0), (4e7, 2000.0)], Noise::Lognormal { sd: 0.3 }),
-            (0.0, vec![(5.0, 100.0)], Noise::Lognormal { sd: 1.2 }),
-            (-50.0, vec![(10.0, 100.0), (4.0, 50.0)], Noise::Lognormal { sd: 0.05 }),
-            (-50.0, vec![(10.0, 100.0), (4.0, 50.0)], Noise::Normal { sd: 2.0 }),
-            (0.0, vec![(30.0, 10.0), (12.0, 500.0), (20.0, 40.0)], Noise::Normal { sd: 0.7 }),
+            (-2000.0, vec![(3e8, 3000.0), (4e7, 2000.0)], Noise::Lognormal { sd: 0.3 }, 0.0),
+            (0.0, vec![(5.0, 100.0)], Noise::Lognormal { sd: 1.2 }, 0.0),
+            (-50.0, vec![(10.0, 100.0), (4.0, 50.0)], Noise::Lognormal { sd: 0.05 }, 0.0),
+            (-50.0, vec![(10.0, 100.0), (4.0, 50.0)], Noise::Normal { sd: 2.0 }, 0.0),
+            (0.0, vec![(30.0, 10.0), (12.0, 500.0), (20.0, 40.0)], Noise::Normal { sd: 0.7 }, 0.0),
+            // Count noise: deployments (variance = mean), with and without
+            // measurement noise; small size-weighted changes.
+            (-500.0, vec![(9.5, 3000.0), (2.5, 500.0)], Noise::Normal { sd: 1.0 }, 1.0),
+            (0.0, vec![(6.0, 1000.0)], Noise::None, 1.0),
+            (-50.0, vec![(10.0, 100.0), (4.0, 50.0)], Noise::Normal { sd: 0.5 }, 0.1),
         ];
-        for (base, steps, noise) in cases {
+        for (base, steps, noise, phi) in cases {
             let top = steps.iter().map(|s| s.0).fold(0.0, f64::max);
-            let b = Belief::steps(base, steps.clone(), noise);
+            let kerns = steps.iter().map(|s| Kern::new(s.0, noise, 0.0, phi)).collect();
+            let b = Belief::smoothed(base, steps.clone(), kerns);
             let Belief::Steps { touching, .. } = &b else { unreachable!() };
             assert!(!touching.is_empty(), "{steps:?} {noise:?}");
             let levels: Vec<f64> = (0..=40_000)
@@ -894,8 +1109,7 @@ mod tests {
             let (c, _) = steps.iter().copied().fold((0.0, 0.0), |a, s| if s.0 > a.0 { s } else { a });
             let above = match noise {
                 Noise::Lognormal { sd } => c * (2.0 * sd).exp(),
-                Noise::Normal { sd } => c + 2.0 * sd,
-                Noise::None => unreachable!(),
+                _ => c + 2.0 * (noise.sd().powi(2) + phi * c).sqrt(),
             };
             assert!(clears(above) && b.under_tangent(above), "{steps:?} {noise:?}: {above} {touching:?}");
         }

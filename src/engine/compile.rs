@@ -18,6 +18,9 @@ pub(crate) struct MetricEval {
     pub noise: Noise,
     pub delay: usize,
     pub window: usize,
+    /// The variance of one period's count noise per unit of expected
+    /// metric (see [`count_dispersion`]); 0 until set.
+    pub dispersion: f64,
 }
 
 impl MetricEval {
@@ -29,6 +32,7 @@ impl MetricEval {
             noise: m.noise,
             delay: m.delay as usize,
             window: m.window as usize,
+            dispersion: 0.0,
         }
     }
 
@@ -42,6 +46,13 @@ impl MetricEval {
             }
             None => self.weights.iter().map(|&(i, w)| w * sig[i]).sum(),
         }
+    }
+
+    /// The count noise an engineer believes is on their published metric:
+    /// variance per unit of expected metric (the window averages
+    /// independent periods).
+    pub fn belief_dispersion(&self) -> f64 {
+        self.dispersion / self.window as f64
     }
 
     /// The noise an engineer believes is on their published metric
@@ -141,7 +152,8 @@ impl Compiled {
             }
             let rewarded = p.metric.is_some();
             let m = p.metric.as_ref().unwrap_or(&tokens_metric);
-            let metric = MetricEval::compile(m, &signals);
+            let mut metric = MetricEval::compile(m, &signals);
+            metric.dispersion = count_dispersion(&sc, &metric, &unit_signals);
             let tok_w: f64 = metric.weights.iter().filter(|(i, _)| *i == metric::SIG_TOKENS).map(|(_, w)| w).sum();
             let rewarded_weights = |act: usize| -> f64 {
                 if !rewarded {
@@ -264,6 +276,176 @@ impl std::fmt::Debug for KpiRef {
         match self {
             KpiRef::Builtin(b) => b.fmt(f),
             KpiRef::Custom(c) => write!(f, "Custom({})", c.def().name),
+        }
+    }
+}
+
+/// The variance-to-mean ratio of a metric's count noise, for the engineers'
+/// beliefs. Changes ship as a Poisson count and each carries independent
+/// marks (defect; then rollback and incident, independently; useful if it
+/// survived), so an activity's contribution to the metric is compound
+/// Poisson: with `X` the metric of one change, its variance is
+/// `changes x E[X^2]` against a mean of `changes x E[X]` (plus direct signals
+/// and tokens, which carry no count noise). The ratio is the honest
+/// (non-gaming) activities' (all activities' if those yield nothing):
+/// exact for a plan of one honest activity (raw deployments: 1 for every
+/// activity), an approximation for mixes (under normalized deployments a
+/// split change weighs 0.1, an inflated claim 0). 0 for custom metrics and
+/// for metrics some activity lowers on average (the count's variance as a
+/// function of a metric that can fall below 0 is not modelled).
+pub(crate) fn count_dispersion(sc: &Scenario, metric: &MetricEval, unit_signals: &[Vec<f64>]) -> f64 {
+    if metric.custom.is_some() {
+        return 0.0;
+    }
+    let w = |sig: usize| metric.weights.iter().filter(|(i, _)| *i == sig).map(|(_, x)| x).sum::<f64>();
+    if w(metric::SIG_TOKENS) < 0.0 || w(metric::SIG_VALUE) < 0.0 {
+        return 0.0;
+    }
+    let (rb, inc) = (sc.org.rollback_probability(), sc.org.incident_probability);
+    let mut honest = (0.0, 0.0);
+    let mut all = (0.0, 0.0);
+    for (a, units) in sc.activities.iter().zip(unit_signals) {
+        let mean: f64 =
+            metric.weights.iter().filter(|(i, _)| *i != metric::SIG_TOKENS).map(|&(i, x)| x * units[i]).sum();
+        if mean < 0.0 {
+            return 0.0;
+        }
+        // E[X^2] over the marks of one change: a defect, then a rollback and
+        // an incident independently; useful if it survived.
+        let x = |rolled: bool, incident: bool, useful: bool| {
+            let f = |b: bool| f64::from(u8::from(b));
+            w(metric::SIG_DEPLOYMENTS)
+                + w(metric::SIG_REVIEW) * a.review_hours_per_change
+                + w(metric::SIG_SURVIVED) * a.change_size * f(!rolled)
+                + w(metric::SIG_NORMALIZED) * a.change_size * f(useful)
+                + w(metric::SIG_FAILED) * f(rolled)
+                + w(metric::SIG_INCIDENTS) * f(incident)
+        };
+        // Survived (not rolled back), then useful or not.
+        let kept = |pr: f64, incident: bool| {
+            let (u, y) = (x(false, incident, true), x(false, incident, false));
+            pr * (a.usefulness * u * u + (1.0 - a.usefulness) * y * y)
+        };
+        let mut m2 = (1.0 - a.defect_rate) * kept(1.0, false);
+        for (incident, pi) in [(false, 1.0 - inc), (true, inc)] {
+            let rolled = x(true, incident, false);
+            m2 += a.defect_rate * pi * (kept(1.0 - rb, incident) + rb * rolled * rolled);
+        }
+        let var = a.changes_per_hour * m2;
+        all = (all.0 + var, all.1 + mean);
+        if !a.gaming {
+            honest = (honest.0 + var, honest.1 + mean);
+        }
+    }
+    let (var, mean) = if honest.1 > 0.0 { honest } else { all };
+    if mean > 0.0 { var / mean } else { 0.0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::behavior::belief::{Belief, Kern};
+    use crate::engine::rng::{Purpose, Streams, binomial_inv, open01, poisson_inv, std_normal};
+    use crate::model::policy::Policy;
+
+    /// One period's observed metric of a plan (productive units per
+    /// activity), drawn as the engine's `work` and `measure` draw it.
+    fn draw(sc: &Scenario, c: &Compiled, metric: &MetricEval, units: &[f64], rng: &mut impl rand::Rng) -> f64 {
+        let mut sig = vec![0.0; c.s];
+        let (rb, incp) = (sc.org.rollback_probability(), sc.org.incident_probability);
+        for (a, act) in sc.activities.iter().enumerate() {
+            let u: [f64; 5] = std::array::from_fn(|_| open01(rng));
+            let shipped = poisson_inv(u[0], act.changes_per_hour * units[a]);
+            let defects = binomial_inv(u[1], shipped, act.defect_rate);
+            let rolled = binomial_inv(u[2], defects, rb);
+            let incidents = binomial_inv(u[3], defects, incp);
+            let survived = shipped - rolled;
+            let useful = binomial_inv(u[4], survived, act.usefulness);
+            sig[metric::SIG_DEPLOYMENTS] += f64::from(shipped);
+            sig[metric::SIG_NORMALIZED] += act.change_size * f64::from(useful);
+            sig[metric::SIG_SURVIVED] += act.change_size * f64::from(survived);
+            sig[metric::SIG_FAILED] += f64::from(rolled);
+            sig[metric::SIG_INCIDENTS] += f64::from(incidents);
+            sig[metric::SIG_REVIEW] += f64::from(shipped) * act.review_hours_per_change;
+            for &(si, w) in &c.direct_signals[a] {
+                sig[si] += w * units[a];
+            }
+        }
+        metric.noise.apply(metric.raw(&sig, &mut Vec::new()), std_normal(rng))
+    }
+
+    #[test]
+    fn beliefs_win_probability_matches_the_engines_count_draws() {
+        // Plans of honest work (build alone, where the ratio is exact) and,
+        // for raw deployments, build mixed with splitting (every change
+        // counts 1, so still exact). Each belief within 4 standard errors of
+        // the simulated share, plus the approximation's own error: the
+        // normal approximation of the square root of a Poisson count misses
+        // the exact tail by at most 0.081 / sqrt(c / phi) for measurement
+        // noise sd 0 to 2 and cut-offs of 2.5 to 30 changes (against the
+        // exact Poisson-normal convolution), so 0.1 / sqrt(c / phi) (dora's
+        // changes count 1 or -2: not Poisson, within it too).
+        let sc0 = Scenario::default();
+        let n = 20_000;
+        let streams = Streams::new(11, 0);
+        let build = sc0.activities.iter().position(|a| a.name == "build").unwrap();
+        let split = sc0.activities.iter().position(|a| a.name == "split").unwrap();
+        for name in ["deployments", "normalized_deployments", "shipped_and_survived", "dora"] {
+            let m = Metric::builtin(name, sc0.org.survival_window).unwrap();
+            let sc = sc0.clone().with_policies(vec![Policy::new("p", m, Reward::Linear { rate: 1.0 })]);
+            let c = Compiled::new(&sc).unwrap();
+            let stage = &c.stage_policies[0];
+            let (phi, noise) = (stage.metric.belief_dispersion(), stage.metric.belief_noise());
+            assert!(phi > 0.0, "{name}");
+            let mut plans = vec![];
+            for u in [30.0, 60.0, 120.0] {
+                let mut units = vec![0.0; sc.activities.len()];
+                units[build] = u;
+                plans.push(units.clone());
+                if name == "deployments" {
+                    units[split] = u / 6.0;
+                    plans.push(units);
+                }
+            }
+            let (mut checked, mut old_misses) = (0, 0);
+            for (k, units) in plans.iter().enumerate() {
+                let mean: f64 = units.iter().zip(&stage.tables.mu_p).map(|(u, w)| u * w).sum();
+                let mut rng = streams.stream(Purpose::Behaviour, k as u64, name.len() as i64);
+                let draws: Vec<f64> = (0..n).map(|_| draw(&sc, &c, &stage.metric, units, &mut rng)).collect();
+                // The sample's variance against the belief's, sigma^2 + phi M.
+                let (mu, var) = {
+                    let mu = draws.iter().sum::<f64>() / n as f64;
+                    (mu, draws.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / (n - 1) as f64)
+                };
+                let want = noise.sd().powi(2) + phi * mean;
+                assert!((mu - mean).abs() < 4.0 * (var / n as f64).sqrt(), "{name} {units:?}: mean {mu} vs {mean}");
+                // The sample variance's standard error is about var sqrt(2 / n) (and more
+                // for skewed counts): 6 of them.
+                assert!(
+                    (var - want).abs() < 6.0 * want * (2.0 / n as f64).sqrt(),
+                    "{name} {units:?}: var {var} vs {want}"
+                );
+                let s = want.sqrt();
+                for z in [-2.0, -1.0, -0.3, 0.0, 0.5, 1.0, 2.0] {
+                    let cut = mean - z * s;
+                    if cut / phi < 2.5 {
+                        continue;
+                    }
+                    let sim = draws.iter().filter(|&&x| x >= cut).count() as f64 / n as f64;
+                    let belief = Belief::smoothed(0.0, vec![(cut, 1.0)], vec![Kern::new(cut, noise, 0.0, phi)]);
+                    let p = belief.expected(mean);
+                    let tol = 4.0 * (p * (1.0 - p) / n as f64).sqrt().max(0.5 / n as f64) + 0.1 / (cut / phi).sqrt();
+                    assert!(
+                        (p - sim).abs() <= tol,
+                        "{name} {units:?} cut {cut}: belief {p} vs simulated {sim} (tol {tol})"
+                    );
+                    let old = Belief::steps(0.0, vec![(cut, 1.0)], noise).expected(mean);
+                    old_misses += usize::from((old - sim).abs() > tol);
+                    checked += 1;
+                }
+            }
+            // The measurement noise alone (the old belief) misses often.
+            assert!(checked >= 10 && old_misses * 3 >= checked, "{name}: {old_misses} of {checked}");
         }
     }
 }

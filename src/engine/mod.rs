@@ -38,11 +38,11 @@ use rayon::prelude::*;
 
 use crate::analysis::kpi::{aggregate, k};
 use crate::analysis::stats::spearman;
-use crate::behavior::belief::Belief;
+use crate::behavior::belief::{Belief, Kern};
 use crate::behavior::best_response::{Agent, Scratch};
 use crate::behavior::{BehaviorRule, BeliefRule, Draws, Peers, Planner, WithRule};
 use crate::model::activity::Week;
-use crate::model::metric;
+use crate::model::metric::{self, Noise};
 use crate::model::reward::Reward;
 pub use board::top_k;
 use board::{Board, select_top, top_k_overlap};
@@ -76,6 +76,12 @@ struct Beliefs {
     top: f64,
     bottom: f64,
     seen: u32,
+    /// The variance of the smoothed cut-offs' forecast errors (in the log
+    /// under log-normal noise), smoothed as the cut-offs are, and how many
+    /// errors went into it: the cut-offs' own period-to-period uncertainty.
+    top_var: f64,
+    bottom_var: f64,
+    errors: u32,
     board: Arc<Vec<f64>>,
 }
 
@@ -137,7 +143,15 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
     let mut pending = first.rewarded.then(|| (-1, (st.observed.clone(), st.value.clone())));
 
     let mut stage_at = usize::MAX;
-    let mut beliefs = Beliefs { top: 0.0, bottom: 0.0, seen: 0, board: Arc::new(Vec::new()) };
+    let mut beliefs = Beliefs {
+        top: 0.0,
+        bottom: 0.0,
+        seen: 0,
+        top_var: 0.0,
+        bottom_var: 0.0,
+        errors: 0,
+        board: Arc::new(Vec::new()),
+    };
     let mut last_hours = vec![f64::NAN; c.k];
     let mut scratch = vec![0.0; n];
     let mut order: Vec<u32> = Vec::with_capacity(n);
@@ -657,12 +671,31 @@ fn update_beliefs(
 ) {
     match &stage.reward {
         Reward::Leaderboard { .. } => {
+            let (obs_top, obs_bot) = (board.top_cut, board.bottom_cut);
+            if b.seen == 0 {
+                (b.top_var, b.bottom_var, b.errors) = (0.0, 0.0, 0);
+            } else {
+                // This board against the forecast made from the last ones:
+                // the squared errors, weighted as the forecast weights boards.
+                let w = match *rule {
+                    _ if b.errors == 0 => 1.0,
+                    BeliefRule::Adaptive { alpha } => alpha,
+                    BeliefRule::Fictitious => 1.0 / (b.errors as f64 + 1.0),
+                };
+                let log = matches!(stage.metric.noise, Noise::Lognormal { .. });
+                let err = |obs: f64, belief: f64| if log { (obs / belief).ln() } else { obs - belief };
+                for (var, e) in [(&mut b.top_var, err(obs_top, b.top)), (&mut b.bottom_var, err(obs_bot, b.bottom))] {
+                    if e.is_finite() {
+                        *var += w * (e * e - *var);
+                    }
+                }
+                b.errors += 1;
+            }
             let alpha = match *rule {
                 _ if b.seen == 0 => 1.0,
                 BeliefRule::Adaptive { alpha } => alpha,
                 BeliefRule::Fictitious => 1.0 / (b.seen as f64 + 1.0),
             };
-            let (obs_top, obs_bot) = (board.top_cut, board.bottom_cut);
             b.top += alpha * (obs_top - b.top);
             b.bottom += alpha * (obs_bot - b.bottom);
             if alpha == 1.0 {
@@ -689,21 +722,26 @@ fn make_belief(stage: &StagePolicy, b: &Beliefs) -> Belief {
 
 fn reward_belief(stage: &StagePolicy, b: &Beliefs) -> Belief {
     let noise = stage.metric.belief_noise();
+    let phi = stage.metric.belief_dispersion();
     match &stage.reward {
         Reward::None => Belief::Flat,
         Reward::Linear { rate } => Belief::Linear { rate: *rate },
-        Reward::Threshold { quota, bonus } => Belief::steps(0.0, vec![(*quota, *bonus)], noise),
+        Reward::Threshold { quota, bonus } => {
+            Belief::smoothed(0.0, vec![(*quota, *bonus)], vec![Kern::new(*quota, noise, 0.0, phi)])
+        }
         Reward::Leaderboard { prize, penalty, .. } => {
-            let mut steps = Vec::new();
+            let (mut steps, mut kerns) = (Vec::new(), Vec::new());
             let mut base = 0.0;
             if b.top.is_finite() && *prize > 0.0 {
                 steps.push((b.top, *prize));
+                kerns.push(Kern::new(b.top, noise, b.top_var.sqrt(), phi));
             }
             if b.bottom.is_finite() && *penalty > 0.0 {
                 steps.push((b.bottom, *penalty));
+                kerns.push(Kern::new(b.bottom, noise, b.bottom_var.sqrt(), phi));
                 base = -*penalty;
             }
-            Belief::steps(base, steps, noise)
+            Belief::smoothed(base, steps, kerns)
         }
         Reward::Custom(rule) => Belief::Custom { rule: rule.clone(), board: b.board.clone(), noise },
     }

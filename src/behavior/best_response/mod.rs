@@ -1234,6 +1234,12 @@ pub(crate) mod tests {
             let (top_cut, bottom_cut) = (5.0 + 10.0 * u(), 1.0 + 4.0 * u());
             let belief = if case % 2 == 0 {
                 Belief::steps(-500.0, vec![(top_cut, 3000.0 * u()), (bottom_cut, 500.0)], noise)
+            } else if case % 5 == 1 {
+                // Count noise on top of the measurement noise.
+                let steps = vec![(top_cut, 100.0 + 3000.0 * u()), (bottom_cut, 500.0)];
+                let kerns =
+                    steps.iter().map(|s| crate::behavior::belief::Kern::new(s.0, noise, 0.0, 2.0 * u())).collect();
+                Belief::smoothed(-500.0, steps, kerns)
             } else {
                 Belief::steps(0.0, vec![(top_cut, 100.0 + 3000.0 * u())], noise)
             };
@@ -1289,6 +1295,7 @@ mod brute_force {
     //! on random instances, no point of a brute-force grid over hours and AI
     //! intensity (then polished by a local pattern search) may beat it.
     use super::*;
+    use crate::behavior::belief::Kern;
     use crate::engine::rng::{Purpose, Streams, open01};
     use crate::model::activity::EffortForm;
     use crate::model::metric::Noise;
@@ -1422,10 +1429,20 @@ mod brute_force {
             };
             let top = scale * (1.0 + 1.5 * u());
             let bottom = scale * (0.3 + 0.6 * u());
+            // Count noise (variance phi per metric unit) on top of the
+            // measurement noise and a cut-off uncertainty, as the engine
+            // builds it for metrics of counted changes.
+            let phi = scale * (0.002 + 0.1 * u());
+            let cut_sd = if case % 2 == 0 { 0.0 } else { 0.05 * scale * u() };
+            let counted = |steps: Vec<(f64, f64)>, base: f64| {
+                let kerns = steps.iter().map(|s| Kern::new(s.0, noise, cut_sd, phi)).collect();
+                Belief::smoothed(base, steps, kerns)
+            };
             let beliefs = [
                 Belief::steps(-500.0, vec![(top, 500.0 + 3000.0 * u()), (bottom, 500.0)], noise),
                 Belief::steps(0.0, vec![(top, 200.0 + 2000.0 * u())], noise),
                 Belief::Linear { rate: 100.0 * u() },
+                counted(vec![(top, 500.0 + 3000.0 * u()), (bottom, 500.0)], -500.0),
             ];
             for b in beliefs {
                 // With a budget on a metric of tokens alone, as the simulation builds it.
@@ -1469,7 +1486,7 @@ mod brute_force {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 144);
+        assert_eq!(checked, 192);
         let guessed = tests::GUESSED.with(|c| c.get());
         assert!(guessed >= 10, "budget prices bracketed from a guess {guessed}");
         // The warm starts near the optimum were often certified by two
