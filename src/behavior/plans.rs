@@ -1,0 +1,135 @@
+//! Candidate plans: the few whole plans the learning models choose among.
+//!
+//! A candidate is a *rule* for a plan, re-planned every period for the
+//! engineer's own skill, AI leverage, hours and belief: gaming closed, open
+//! (taken only when it pays) or committed (planned as if gaming cost
+//! nothing, as a fixed-types gamer does, though the engineer still feels
+//! their integrity), and a push on the metric. The push is a multiple of
+//! the best response's metric multiplier λ*: push 1 is the best response
+//! of that kind, push 0 ignores the reward, 1/2 and 2 are the plans that
+//! maximise `W + push λ* M` (utility without the reward plus push λ* per
+//! unit of expected metric), points of the frontier of best plans for each
+//! metric level on either side of the optimum.
+
+use crate::behavior::Planner;
+
+/// How a candidate treats gaming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gaming {
+    /// Gaming closed.
+    Closed,
+    /// Gaming open, taken only when it pays.
+    Open,
+    /// Planned as if gaming cost nothing (integrity 0).
+    Committed,
+}
+
+/// A candidate plan: how it treats gaming, and its push on the metric as a
+/// multiple of the best response's metric multiplier.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candidate {
+    /// Gaming closed, open or committed.
+    pub gaming: Gaming,
+    /// Metric multiplier as a multiple of the best response's (of this
+    /// gaming kind); 1 is the best response.
+    pub push: f64,
+}
+
+const fn cand(gaming: Gaming, push: f64) -> Candidate {
+    Candidate { gaming, push }
+}
+
+/// Number of candidate plans.
+pub const CANDIDATES: usize = 8;
+
+/// The candidate plans, in index order. Engineers who never game have the
+/// first four ([`Candidate::honest`] maps the others onto them).
+pub const PLANS: [Candidate; CANDIDATES] = [
+    cand(Gaming::Closed, 0.0),
+    cand(Gaming::Closed, 0.5),
+    cand(Gaming::Closed, 1.0),
+    cand(Gaming::Closed, 2.0),
+    cand(Gaming::Open, 0.5),
+    cand(Gaming::Open, 1.0),
+    cand(Gaming::Open, 2.0),
+    cand(Gaming::Committed, 1.0),
+];
+
+/// Index of the honest best response (gaming closed, push 1).
+pub const HONEST: usize = 2;
+/// Index of the best response (gaming open, push 1).
+pub const BEST: usize = 5;
+/// Number of candidates open to engineers who never game (the first ones).
+pub const HONEST_PLANS: usize = 4;
+
+impl Candidate {
+    /// The index of the candidate an engineer who never games plays instead
+    /// of candidate `i`: the same push with gaming closed.
+    pub fn honest(i: usize) -> usize {
+        match PLANS[i].gaming {
+            Gaming::Closed => i,
+            Gaming::Open => PLANS[..HONEST_PLANS].iter().position(|c| c.push == PLANS[i].push).unwrap_or(HONEST),
+            Gaming::Committed => HONEST,
+        }
+    }
+}
+
+/// Number of candidates open to an engineer: all, or the honest ones.
+pub fn open_to(never_games: bool) -> usize {
+    if never_games { HONEST_PLANS } else { CANDIDATES }
+}
+
+/// Plans candidates for one engineer in one period, solving each gaming
+/// kind's best response at most once (the other pushes are one closed-form
+/// plan each from its multiplier).
+#[derive(Debug, Default)]
+pub(crate) struct Menu {
+    /// Per gaming kind, the best response's multiplier once solved (NaN for
+    /// a mixture of two plans, which only a new solve can set again).
+    lambda: [Option<f64>; 3],
+}
+
+impl Menu {
+    /// Leaves candidate `i`'s plan in the planner and returns its expected
+    /// utility, with the engineer's own integrity.
+    pub(crate) fn plan(&mut self, i: usize, planner: &mut Planner) -> f64 {
+        let c = PLANS[i];
+        let kind = c.gaming as usize;
+        let open = c.gaming != Gaming::Closed;
+        let integrity = planner.agent.integrity;
+        let planned_with = if c.gaming == Gaming::Committed { 0.0 } else { integrity };
+        if let Some(lam) = self.lambda[kind].filter(|l| l.is_finite()) {
+            return planner.frontier_with(c.push * lam, open, planned_with);
+        }
+        planner.agent.integrity = planned_with;
+        let u = planner.best_response(open);
+        planner.agent.integrity = integrity;
+        let lam = planner.multiplier();
+        self.lambda[kind] = Some(lam);
+        if c.push != 1.0 && lam.is_finite() {
+            planner.frontier_with(c.push * lam, open, planned_with)
+        } else if c.gaming == Gaming::Committed {
+            planner.utility(planner.hours(), planner.tau())
+        } else {
+            u
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engineers_who_never_game_play_the_same_push_honestly() {
+        for i in 0..CANDIDATES {
+            let h = Candidate::honest(i);
+            assert!(h < HONEST_PLANS && PLANS[h].gaming == Gaming::Closed);
+            if PLANS[i].gaming != Gaming::Committed {
+                assert_eq!(PLANS[h].push, PLANS[i].push);
+            }
+        }
+        assert_eq!(Candidate::honest(BEST), HONEST);
+        assert_eq!(open_to(true), HONEST_PLANS);
+    }
+}
