@@ -93,8 +93,8 @@ impl BehaviorRule for Ewa {
         m.min_payoff = m.min_payoff.min(payoff);
         let x = payoff - m.min_payoff;
         let mut pi = [0.0; CANDIDATES];
-        for j in 0..k {
-            pi[j] = x + m.expected[j] - m.expected[m.played];
+        for (p, e) in pi.iter_mut().zip(&m.expected).take(k) {
+            *p = x + e - m.expected[m.played];
         }
         ewa(&mut m.a[..k], &mut m.n, m.played, &pi[..k], 1.0 - self.forgetting, self.delta);
     }
@@ -147,8 +147,8 @@ mod tests {
         let mut w = [0.0; CANDIDATES];
         logit_weights(&PAY, rule.precision, &mut w);
         let total: f64 = w.iter().sum();
-        for j in 0..CANDIDATES {
-            let p = w[j] / total;
+        for (j, wj) in w.iter().enumerate() {
+            let p = wj / total;
             let freq = plays[periods - tail..].iter().filter(|&&k| k == j).count() as f64 / tail as f64;
             let se = (p * (1.0 - p) / tail as f64).sqrt();
             assert!((freq - p).abs() < 4.0 * se, "candidate {j}: played {freq}, logit {p}");
@@ -168,9 +168,9 @@ mod tests {
             let best = 2;
             assert!(plays[200..].iter().all(|&k| k == best), "seed {seed}");
             let low = m.min_payoff;
-            for j in 0..CANDIDATES {
-                let want = if j == best { PAY[j] - low } else { rule.delta * (PAY[j] - low) };
-                assert!((m.a[j] - want).abs() < 1e-6 * PAY[j], "seed {seed}, candidate {j}: {} vs {want}", m.a[j]);
+            for (j, pay) in PAY.iter().enumerate() {
+                let want = if j == best { pay - low } else { rule.delta * (pay - low) };
+                assert!((m.a[j] - want).abs() < 1e-6 * pay, "seed {seed}, candidate {j}: {} vs {want}", m.a[j]);
             }
         }
     }

@@ -122,11 +122,11 @@ mod tests {
 
     #[test]
     fn engineers_who_never_game_play_the_same_push_honestly() {
-        for i in 0..CANDIDATES {
+        for (i, c) in PLANS.iter().enumerate() {
             let h = Candidate::honest(i);
             assert!(h < HONEST_PLANS && PLANS[h].gaming == Gaming::Closed);
-            if PLANS[i].gaming != Gaming::Committed {
-                assert_eq!(PLANS[h].push, PLANS[i].push);
+            if c.gaming != Gaming::Committed {
+                assert_eq!(PLANS[h].push, c.push);
             }
         }
         assert_eq!(Candidate::honest(BEST), HONEST);
