@@ -4,6 +4,7 @@
 use crate::behavior::plans::{CANDIDATES, Menu, open_to};
 use crate::behavior::roth_erev::draw;
 use crate::behavior::{BehaviorRule, Draws, Engineer, Peers, Planner};
+use crate::engine::state::Warm;
 
 /// Each engineer keeps an attraction `A_j` per candidate plan open to them
 /// and an experience weight `N`, and plays `j` with the logit probability
@@ -31,7 +32,7 @@ pub struct Ewa {
 }
 
 /// An engineer's attractions and what they played.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Attractions {
     /// The candidate played this period.
     pub played: usize,
@@ -43,6 +44,8 @@ pub struct Attractions {
     pub expected: [f64; CANDIDATES],
     /// The lowest payoff seen so far.
     pub min_payoff: f64,
+    /// Each gaming kind's warm start for the best-response search.
+    warm: [Warm; 3],
 }
 
 /// Logit choice probabilities (unnormalised, the best at 1) of attractions `a`.
@@ -68,7 +71,14 @@ impl BehaviorRule for Ewa {
     type Memory = Attractions;
 
     fn init(&self, _: &Engineer) -> Attractions {
-        Attractions { played: 0, a: [0.0; CANDIDATES], n: 1.0, expected: [0.0; CANDIDATES], min_payoff: f64::INFINITY }
+        Attractions {
+            played: 0,
+            a: [0.0; CANDIDATES],
+            n: 1.0,
+            expected: [0.0; CANDIDATES],
+            min_payoff: f64::INFINITY,
+            warm: [Warm::new(); 3],
+        }
     }
 
     fn choose(&self, me: &Engineer, m: &mut Attractions, planner: &mut Planner) {
@@ -82,7 +92,7 @@ impl BehaviorRule for Ewa {
         logit_weights(&m.a[..k], self.precision, &mut w[..k]);
         m.played = draw(&w[..k], planner.strategy_draw());
         // Score every candidate, the one played last so its plan stays.
-        let mut menu = Menu::default();
+        let mut menu = Menu::with_warm(&mut m.warm);
         for j in (0..k).filter(|&j| j != m.played).chain([m.played]) {
             m.expected[j] = menu.plan(j, planner);
         }

@@ -82,6 +82,12 @@ impl<'a> Planner<'a> {
         w + self.agent.sensitivity * self.belief.expected(pv.metric)
     }
 
+    /// Swaps the warm start the next searches begin from with `warm` (a
+    /// rule that solves several problems a period keeps one per problem).
+    pub(crate) fn swap_warm(&mut self, warm: &mut Warm) {
+        std::mem::swap(self.warm, warm);
+    }
+
     /// Plans as if gaming cost this engineer nothing (integrity 0): a
     /// committed gamer. Applies to the plans and utilities that follow.
     pub fn ignore_integrity(&mut self) {

@@ -12,6 +12,7 @@
 //! metric level on either side of the optimum.
 
 use crate::behavior::Planner;
+use crate::engine::state::Warm;
 
 /// How a candidate treats gaming.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,13 +84,22 @@ pub fn open_to(never_games: bool) -> usize {
 /// kind's best response at most once (the other pushes are one closed-form
 /// plan each from its multiplier).
 #[derive(Debug, Default)]
-pub(crate) struct Menu {
+pub(crate) struct Menu<'w> {
     /// Per gaming kind, the best response's multiplier once solved (NaN for
     /// a mixture of two plans, which only a new solve can set again).
     lambda: [Option<f64>; 3],
+    /// Per gaming kind, a warm start of its own, for rules that solve every
+    /// kind each period (each search then starts from last period's search
+    /// of the same problem rather than of another kind's).
+    warm: Option<&'w mut [Warm; 3]>,
 }
 
-impl Menu {
+impl<'w> Menu<'w> {
+    /// A menu whose searches start from `warm`, one per gaming kind.
+    pub(crate) fn with_warm(warm: &'w mut [Warm; 3]) -> Self {
+        Menu { lambda: [None; 3], warm: Some(warm) }
+    }
+
     /// Leaves candidate `i`'s plan in the planner and returns its expected
     /// utility, with the engineer's own integrity.
     pub(crate) fn plan(&mut self, i: usize, planner: &mut Planner) -> f64 {
@@ -102,9 +112,15 @@ impl Menu {
             return planner.frontier_with(c.push * lam, open, planned_with);
         }
         planner.agent.integrity = planned_with;
+        if let Some(w) = self.warm.as_deref_mut() {
+            planner.swap_warm(&mut w[kind]);
+        }
         let u = planner.best_response(open);
-        planner.agent.integrity = integrity;
         let lam = planner.multiplier();
+        if let Some(w) = self.warm.as_deref_mut() {
+            planner.swap_warm(&mut w[kind]);
+        }
+        planner.agent.integrity = integrity;
         self.lambda[kind] = Some(lam);
         if c.push != 1.0 && lam.is_finite() {
             planner.frontier_with(c.push * lam, open, planned_with)
@@ -119,6 +135,72 @@ impl Menu {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::behavior::belief::Belief;
+    use crate::behavior::best_response::tests::{agent, tables};
+    use crate::behavior::best_response::{Agent, Scratch, TOL};
+    use crate::model::activity::EffortForm;
+
+    /// Under a piece rate `rate` on the metric, separable effort `c/2 sum
+    /// h^2` and no AI, the plan for multiplier `lambda` has closed-form
+    /// hours `h_a = max(0, (m v_a + lambda mu_a) s_a - kappa p T_a -
+    /// gamma_a) / c` (gaming's `gamma_a` as planned, closed activities 0),
+    /// with `lambda* = rho rate`: every candidate's hours must be those and
+    /// its utility theirs with the engineer's own integrity.
+    #[test]
+    fn each_candidate_is_its_closed_form_plan_and_none_beats_the_best_response() {
+        let mut t = tables(EffortForm::Separable);
+        (t.uses_ai, t.tau_max) = (vec![false; 3], vec![0.0; 3]);
+        let ag = Agent { hours: 168.0, ..agent() };
+        let rate = 40.0;
+        let belief = Belief::Linear { rate };
+        let (mut s, mut warm, zeros) = (Scratch::new(3), Warm::new(), [0.0; 3]);
+        let mut p = Planner {
+            agent: ag,
+            tables: &t,
+            belief: &belief,
+            temperature: 0.0,
+            u_logit: 0.5,
+            u_strategy: 0.5,
+            incentive: true,
+            scratch: &mut s,
+            warm: &mut warm,
+            last_hours: &zeros,
+            last_tau: &zeros,
+        };
+        let c = t.effort.coefficient;
+        let best = p.best_response(true);
+        let mut menu = Menu::default();
+        for (i, cand) in PLANS.iter().enumerate() {
+            let u = menu.plan(i, &mut p);
+            let lambda = cand.push * ag.sensitivity * rate;
+            let gamma = if cand.gaming == Gaming::Committed { 0.0 } else { ag.integrity };
+            let want: Vec<f64> = (0..3)
+                .map(|a| {
+                    if t.gaming[a] && cand.gaming == Gaming::Closed {
+                        return 0.0;
+                    }
+                    let s_a = if t.skill_scaled[a] { ag.skill } else { 1.0 };
+                    let b = (ag.motivation * t.eff_value[a] + lambda * t.mu_p[a]) * s_a
+                        - ag.awareness * t.price * t.tokens[a]
+                        - if t.gaming[a] { gamma } else { 0.0 };
+                    (b / c).max(0.0)
+                })
+                .collect();
+            for a in 0..3 {
+                assert!((p.hours()[a] - want[a]).abs() < 1e-9 * (1.0 + want[a]), "candidate {i}, activity {a}");
+            }
+            // Scored with the engineer's own integrity, whatever it was planned with.
+            assert!((u - p.utility(&want, &zeros)).abs() < 1e-9 * (1.0 + u.abs()), "candidate {i}");
+            assert!(u <= best + TOL * (1.0 + best.abs()), "candidate {i}: {u} beats the best response {best}");
+            if i == BEST {
+                assert!((u - best).abs() <= TOL * (1.0 + best.abs()));
+            }
+        }
+        // The committed gamer pads (integrity planned away), the best response does not.
+        assert!(ag.integrity > (ag.motivation * 5.0 + ag.sensitivity * rate * 0.6) * ag.skill);
+        menu.plan(7, &mut p);
+        assert!(p.hours()[2] > 1.0);
+    }
 
     #[test]
     fn engineers_who_never_game_play_the_same_push_honestly() {

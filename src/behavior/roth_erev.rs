@@ -3,6 +3,7 @@
 
 use crate::behavior::plans::{CANDIDATES, Menu, open_to};
 use crate::behavior::{BehaviorRule, Draws, Engineer, Peers, Planner};
+use crate::engine::state::Warm;
 
 /// Each engineer keeps a propensity per candidate plan (those open to them:
 /// engineers who never game have the honest ones) and plays a candidate
@@ -23,7 +24,7 @@ pub struct RothErev {
 }
 
 /// An engineer's propensities and what they played.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Propensities {
     /// The candidate played this period (an index into
     /// [`crate::behavior::plans::PLANS`]).
@@ -32,6 +33,9 @@ pub struct Propensities {
     pub q: [f64; CANDIDATES],
     /// The lowest payoff seen so far (reinforcement is measured above it).
     pub min_payoff: f64,
+    /// Each gaming kind's warm start for the best-response search (the
+    /// kind played changes from period to period).
+    warm: [Warm; 3],
 }
 
 /// One Roth–Erev update of the propensities `q` after playing `played` with
@@ -62,13 +66,18 @@ impl BehaviorRule for RothErev {
     type Memory = Propensities;
 
     fn init(&self, _: &Engineer) -> Propensities {
-        Propensities { played: 0, q: [self.initial_propensity; CANDIDATES], min_payoff: f64::INFINITY }
+        Propensities {
+            played: 0,
+            q: [self.initial_propensity; CANDIDATES],
+            min_payoff: f64::INFINITY,
+            warm: [Warm::new(); 3],
+        }
     }
 
     fn choose(&self, me: &Engineer, m: &mut Propensities, planner: &mut Planner) {
         let n = open_to(me.never_games);
         m.played = draw(&m.q[..n], planner.strategy_draw());
-        Menu::default().plan(m.played, planner);
+        Menu::with_warm(&mut m.warm).plan(m.played, planner);
     }
 
     fn learn(&self, me: &Engineer, m: &mut Propensities, payoff: f64, _: &Peers<Propensities>, _: &mut Draws) {
