@@ -186,8 +186,8 @@ mod tests {
                     (b / c).max(0.0)
                 })
                 .collect();
-            for a in 0..3 {
-                assert!((p.hours()[a] - want[a]).abs() < 1e-9 * (1.0 + want[a]), "candidate {i}, activity {a}");
+            for (a, (h, w)) in p.hours().iter().zip(&want).enumerate() {
+                assert!((h - w).abs() < 1e-9 * (1.0 + w), "candidate {i}, activity {a}: {h} vs {w}");
             }
             // Scored with the engineer's own integrity, whatever it was planned with.
             assert!((u - p.utility(&want, &zeros)).abs() < 1e-9 * (1.0 + u.abs()), "candidate {i}");
