@@ -84,15 +84,16 @@ impl BehaviorRule for Ewa {
     fn choose(&self, me: &Engineer, m: &mut Attractions, planner: &mut Planner) {
         let k = open_to(me.never_games);
         if !planner.incentive() {
-            // No reward: every candidate is the same plan.
-            planner.best_response(false);
+            // Before the measure is a target: the organisation as the best
+            // response has it, whatever the rule.
+            planner.best_response(!me.never_games);
             return;
         }
         let mut w = [0.0; CANDIDATES];
         logit_weights(&m.a[..k], self.precision, &mut w[..k]);
         m.played = draw(&w[..k], planner.strategy_draw());
         // Score every candidate, the one played last so its plan stays.
-        let mut menu = Menu::with_warm(&mut m.warm);
+        let mut menu = Menu::with_warm(&mut m.warm, planner);
         for j in (0..k).filter(|&j| j != m.played).chain([m.played]) {
             m.expected[j] = menu.plan(j, planner);
         }

@@ -71,9 +71,15 @@ impl BehaviorRule for Imitation {
         Imitator { plan, peer: None, draw: 0.5 }
     }
 
-    fn choose(&self, _: &Engineer, m: &mut Imitator, planner: &mut Planner) {
+    fn choose(&self, me: &Engineer, m: &mut Imitator, planner: &mut Planner) {
+        if !planner.incentive() {
+            // Before the measure is a target: the organisation as the best
+            // response has it, whatever the rule.
+            planner.best_response(!me.never_games);
+            return;
+        }
         let mut menu = Menu::default();
-        if let Some(peer) = m.peer.take().filter(|_| planner.incentive()) {
+        if let Some(peer) = m.peer.take() {
             let own = menu.plan(m.plan, planner);
             let theirs = menu.plan(peer, planner);
             if m.draw < fermi(self.beta, theirs - own) {

@@ -82,10 +82,10 @@ impl<'a> Planner<'a> {
         w + self.agent.sensitivity * self.belief.expected(pv.metric)
     }
 
-    /// Swaps the warm start the next searches begin from with `warm` (a
-    /// rule that solves several problems a period keeps one per problem).
-    pub(crate) fn swap_warm(&mut self, warm: &mut Warm) {
-        std::mem::swap(self.warm, warm);
+    /// The warm start the next search begins from (a rule that solves
+    /// several problems a period keeps one per problem and sets it here).
+    pub(crate) fn warm_mut(&mut self) -> &mut Warm {
+        self.warm
     }
 
     /// Plans as if gaming cost this engineer nothing (integrity 0): a

@@ -95,8 +95,13 @@ pub(crate) struct Menu<'w> {
 }
 
 impl<'w> Menu<'w> {
-    /// A menu whose searches start from `warm`, one per gaming kind.
-    pub(crate) fn with_warm(warm: &'w mut [Warm; 3]) -> Self {
+    /// A menu whose searches start from `warm`, one per gaming kind. The
+    /// engine forgets its own warm start when a policy starts (another
+    /// metric, another scale of multiplier); these are forgotten with it.
+    pub(crate) fn with_warm(warm: &'w mut [Warm; 3], planner: &mut Planner) -> Self {
+        if planner.warm_mut().lambda.is_nan() {
+            warm.iter_mut().for_each(Warm::forget);
+        }
         Menu { lambda: [None; 3], warm: Some(warm) }
     }
 
@@ -113,12 +118,15 @@ impl<'w> Menu<'w> {
         }
         planner.agent.integrity = planned_with;
         if let Some(w) = self.warm.as_deref_mut() {
-            planner.swap_warm(&mut w[kind]);
+            *planner.warm_mut() = w[kind];
         }
         let u = planner.best_response(open);
         let lam = planner.multiplier();
+        // The engine's warm start is left as this search's: not NaN, unless
+        // the engine forgets it before the next period (or the plan was a
+        // mixture, which costs that period's searches a fresh start).
         if let Some(w) = self.warm.as_deref_mut() {
-            planner.swap_warm(&mut w[kind]);
+            w[kind] = *planner.warm_mut();
         }
         planner.agent.integrity = integrity;
         self.lambda[kind] = Some(lam);

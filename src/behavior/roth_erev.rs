@@ -75,9 +75,15 @@ impl BehaviorRule for RothErev {
     }
 
     fn choose(&self, me: &Engineer, m: &mut Propensities, planner: &mut Planner) {
+        if !planner.incentive() {
+            // Before the measure is a target: the organisation as the best
+            // response has it, whatever the rule.
+            planner.best_response(!me.never_games);
+            return;
+        }
         let n = open_to(me.never_games);
         m.played = draw(&m.q[..n], planner.strategy_draw());
-        Menu::with_warm(&mut m.warm).plan(m.played, planner);
+        Menu::with_warm(&mut m.warm, planner).plan(m.played, planner);
     }
 
     fn learn(&self, me: &Engineer, m: &mut Propensities, payoff: f64, _: &Peers<Propensities>, _: &mut Draws) {
