@@ -304,3 +304,22 @@ fn every_learning_model_agrees_with_the_best_response_on_kirorank_net_value() {
         assert!(same, "{name}: {d:?} against the best response's {best:?}");
     }
 }
+
+#[test]
+fn engineers_who_never_game_never_game_under_any_learning_model() {
+    // Roth–Erev and EWA draw only among the honest candidates for them, and
+    // imitators take a peer's gaming plan with gaming closed: with everyone
+    // a never-gamer, not one gaming hour, though gaming pays (integrity 5).
+    let file =
+        |name: &str| goodhart::parse_scenario(&format!("[behavior]\nmodel = \"{name}\"")).unwrap().behavior.model;
+    for name in ["imitation", "roth-erev", "ewa"] {
+        let mut sc = kirorank_only(file(name));
+        sc.traits.integrity = Dist::constant(5.0).into();
+        sc.traits.never_game_fraction = 1.0;
+        let r = run(&sc).unwrap();
+        assert_eq!(r.estimate("kirorank", "gaming_share").unwrap().mean, 0.0, "{name}");
+        // The same population with nobody barred does game.
+        sc.traits.never_game_fraction = 0.0;
+        assert!(run(&sc).unwrap().estimate("kirorank", "gaming_share").unwrap().mean > 0.0, "{name}");
+    }
+}
