@@ -222,3 +222,121 @@ fn settled_tells_a_cobweb_from_a_steady_state() {
     assert!(!r.settled("kirorank"), "naive beliefs settled: hours_change {:?}", &tail[26..]);
     assert!(r.settled("no-leaderboard"));
 }
+
+/// Per replication, the mean of `kpi` over periods `from..to` of `policy`.
+fn window_mean(r: &goodhart::Results, policy: &str, kpi: &str, from: usize, to: usize) -> Vec<f64> {
+    let (p, j, nk) = (r.policy_index(policy).unwrap(), r.kpi_index(kpi).unwrap(), r.kpis.len());
+    r.runs[p]
+        .iter()
+        .map(|run| (from..to).map(|t| run.per_period[t * nk + j]).sum::<f64>() / (to - from) as f64)
+        .collect()
+}
+
+#[test]
+fn imitation_abandons_gaming_that_is_worse_for_everyone_whatever_the_skills() {
+    // Integrity in the thousands of USD an hour: gaming pays almost nobody,
+    // so the plans that game are mostly the committed one (planned as if
+    // gaming cost nothing), worse for the engineer than the others. Against
+    // the same organisation with nobody revising (common random numbers:
+    // the same engineers, shocks and boards' noise), imitators game less by
+    // the end, however skill is spread and tied to integrity and however
+    // many start on gaming plans. The toy organisation in
+    // `behavior::imitation` checks the same without the engine.
+    use goodhart::Trait;
+    use goodhart::model::engineer::Correlation;
+    for (start, rho, skill_sd) in [(0.3, 0.6, 0.4), (0.9, -0.6, 1.0), (0.9, 0.0, 0.1)] {
+        let with = |revision_rate: f64| {
+            let mut sc = kirorank_only(Model::Imitation { revision_rate, beta: 0.01, initial_gamers: start });
+            sc.replications = 8;
+            sc.traits.integrity = Dist::Lognormal { mean: 3000.0, sd: 1000.0 }.into();
+            sc.traits.skill = Dist::Lognormal { mean: 1.0, sd: skill_sd }.into();
+            sc.traits.correlations = vec![Correlation { a: Trait::Skill, b: Trait::Integrity, rho }];
+            window_mean(&run(&sc).unwrap(), "kirorank", "gamers_share", 12, 16)
+        };
+        let (learning, fixed) = (with(0.2), with(0.0));
+        let e = goodhart::Estimate::of(&learning.iter().zip(&fixed).map(|(a, b)| a - b).collect::<Vec<_>>());
+        assert!(e.ci_high < 0.0, "start {start}, rho {rho}, skill sd {skill_sd}: {e:?}");
+    }
+}
+
+#[test]
+fn imitations_long_run_does_not_depend_on_the_starting_share() {
+    // Each engineer weighs plans by their own utility, so the plan best for
+    // them (their best response) wins wherever it is present; it is present
+    // from any starting share above 0, so the long run is the same from
+    // 10% and 60% starting on gaming plans, though the first weeks differ.
+    // Without selection (beta = 0, a voter model) the share is a
+    // martingale and the start stays visible: the control that shows the
+    // test could see a dependence.
+    let with = |start: f64, beta: f64| {
+        let mut sc = kirorank_only(Model::Imitation { revision_rate: 0.5, beta, initial_gamers: start });
+        (sc.periods, sc.replications) = (40, 8);
+        run(&sc).unwrap()
+    };
+    let paired = |beta: f64, from: usize, to: usize| {
+        let (low, high) = (with(0.1, beta), with(0.6, beta));
+        let (a, b) = (
+            window_mean(&low, "kirorank", "gamers_share", from, to),
+            window_mean(&high, "kirorank", "gamers_share", from, to),
+        );
+        goodhart::Estimate::of(&a.iter().zip(&b).map(|(x, y)| x - y).collect::<Vec<_>>())
+    };
+    let start = paired(0.05, 0, 1);
+    assert!(start.ci_high < 0.0, "the starting shares do not differ: {start:?}");
+    let end = paired(0.05, 32, 40);
+    assert!(end.ci_low < 0.0 && end.ci_high > 0.0, "the long run depends on the start: {end:?}");
+    // The interval is tight enough to have seen a lasting fifth of the start's gap.
+    assert!(end.ci_high - end.ci_low < 0.4 * start.mean.abs(), "start {start:?}, end {end:?}");
+    let drift = paired(0.0, 32, 40);
+    assert!(drift.ci_high < 0.0, "no selection, yet the start left no trace: {drift:?}");
+}
+
+#[test]
+fn every_learning_model_agrees_with_the_best_response_on_kirorank_net_value() {
+    // The organisation's P&L, useful output - token bill - incident cost -
+    // prizes paid, of kirorank against no leaderboard in the story, paired
+    // over replications: each behaviour's interval excludes 0 on the same
+    // side as the best response's.
+    let mut sc = goodhart::model::preset::scenario("story").unwrap();
+    sc.replications = 4;
+    sc.policies.retain(|p| p.name == "no-leaderboard" || p.name == "kirorank");
+    let net = |r: &goodhart::Results, policy: &str| -> Vec<f64> {
+        let v = |kpi| r.values(policy, kpi).unwrap();
+        let (out, tok, inc, bonus) = (v("useful_output"), v("token_cost"), v("incident_cost"), v("bonus_paid"));
+        (0..out.len()).map(|i| out[i] - tok[i] - inc[i] - bonus[i]).collect()
+    };
+    let mut diff = |model: Model| {
+        sc.behavior.model = model;
+        let r = run(&sc).unwrap();
+        let (k, n) = (net(&r, "kirorank"), net(&r, "no-leaderboard"));
+        goodhart::Estimate::of(&k.iter().zip(&n).map(|(a, b)| a - b).collect::<Vec<_>>())
+    };
+    let best = diff(Model::BestResponse);
+    assert!(best.ci_high < 0.0 || best.ci_low > 0.0, "best response: {best:?}");
+    let default =
+        |name: &str| goodhart::parse_scenario(&format!("[behavior]\nmodel = \"{name}\"")).unwrap().behavior.model;
+    for name in ["imitation", "roth-erev", "ewa", "fixed-types"] {
+        let d = diff(default(name));
+        let same = if best.mean < 0.0 { d.ci_high < 0.0 } else { d.ci_low > 0.0 };
+        assert!(same, "{name}: {d:?} against the best response's {best:?}");
+    }
+}
+
+#[test]
+fn engineers_who_never_game_never_game_under_any_learning_model() {
+    // Roth–Erev and EWA draw only among the honest candidates for them, and
+    // imitators take a peer's gaming plan with gaming closed: with everyone
+    // a never-gamer, not one gaming hour, though gaming pays (integrity 5).
+    let file =
+        |name: &str| goodhart::parse_scenario(&format!("[behavior]\nmodel = \"{name}\"")).unwrap().behavior.model;
+    for name in ["imitation", "roth-erev", "ewa"] {
+        let mut sc = kirorank_only(file(name));
+        sc.traits.integrity = Dist::constant(5.0).into();
+        sc.traits.never_game_fraction = 1.0;
+        let r = run(&sc).unwrap();
+        assert_eq!(r.estimate("kirorank", "gaming_share").unwrap().mean, 0.0, "{name}");
+        // The same population with nobody barred does game.
+        sc.traits.never_game_fraction = 0.0;
+        assert!(run(&sc).unwrap().estimate("kirorank", "gaming_share").unwrap().mean > 0.0, "{name}");
+    }
+}

@@ -607,6 +607,7 @@ const FRAGMENTS: &[&str] = &[
     "correlations = [{ a = \"skill\", b = \"integrity\", rho = ",
     "model = \"roth-erev\"",
     "model = \"imitation\"",
+    "model = \"ewa\"",
     "belief = \"fictitious\"",
     "form = \"power\"",
     "exponent = ",
@@ -914,7 +915,7 @@ fn every_field_at_every_edge_is_read_or_named_and_round_trips() {
 
 // ------------------------------------------------------------ (c) small valid scenarios run to finite KPIs
 
-const MODELS: &[&str] = &["best-response", "imitation", "roth-erev", "fixed-types"];
+const MODELS: &[&str] = &["best-response", "imitation", "roth-erev", "ewa", "fixed-types"];
 const FORMS: &[&str] = &["separable", "total", "mixed", "power"];
 const BELIEFS: &[&str] = &["adaptive", "fictitious"];
 

@@ -69,7 +69,7 @@ impl BehaviorRule for HillClimb {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::behavior::belief::Belief;
     use crate::behavior::best_response::tests::{agent, tables};
@@ -77,7 +77,7 @@ mod tests {
     use crate::engine::state::Warm;
     use crate::model::activity::EffortForm;
 
-    fn engineer(never_games: bool) -> Engineer {
+    pub(crate) fn engineer(never_games: bool) -> Engineer {
         Engineer {
             index: 0,
             skill: 1.2,

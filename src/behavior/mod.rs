@@ -6,7 +6,7 @@
 //! plan through a [`Planner`] (the exact best response, or any plan the
 //! rule builds and scores itself), and `learn` updates the memory from the
 //! period's payoff and, for social rules, from peers. The built-ins, one
-//! file each: [`BestResponse`], [`Imitation`], [`RothErev`],
+//! file each: [`BestResponse`], [`Imitation`], [`RothErev`], [`Ewa`],
 //! [`FixedTypes`] and [`HillClimb`]; a scenario names one in its
 //! `[behavior]` section ([`Model`]), and a rule of your own runs through
 //! [`crate::Experiment::behavior`].
@@ -17,9 +17,11 @@
 //!
 //! where `M` is the engineer's expected metric and the expected reward comes
 //! from their belief about the last published leaderboard, including the
-//! noise on their own metric. The learning rules (imitation, reinforcement,
-//! fixed types) choose a *strategy* (game or stay honest) and then
-//! best-respond within it.
+//! noise on their own metric. The learning rules (imitation, Roth–Erev,
+//! EWA) choose among a few whole candidate plans ([`plans`]: honest, gaming
+//! when it pays or as a habit, pushing the metric less or more than the best
+//! response), each re-planned every period for the engineer's own traits;
+//! fixed types best-respond as gamers or honest engineers.
 //!
 //! # A behaviour of your own
 //!
@@ -57,14 +59,17 @@ use crate::model::schema::check;
 
 pub(crate) mod belief;
 pub(crate) mod best_response;
+mod ewa;
 mod fixed_types;
 mod hill_climb;
 mod imitation;
 mod planner;
+pub mod plans;
 mod roth_erev;
 mod rule;
 
 pub use best_response::BestResponse;
+pub use ewa::Ewa;
 pub use fixed_types::FixedTypes;
 pub use hill_climb::HillClimb;
 pub use imitation::Imitation;
@@ -93,7 +98,8 @@ pub enum BeliefRule {
 pub enum Model {
     /// Every engineer best-responds (gaming allowed unless they never game).
     BestResponse,
-    /// Fermi imitation of peers' strategies (game or not).
+    /// Fermi imitation of peers' candidate plans, each scored as it would be
+    /// for the learner ([`Imitation`]).
     Imitation {
         /// Probability per period that an engineer reconsiders.
         revision_rate: f64,
@@ -102,14 +108,23 @@ pub enum Model {
         /// Fraction of engineers who start as gamers.
         initial_gamers: f64,
     },
-    /// Roth–Erev reinforcement learning over the two strategies.
+    /// Roth–Erev reinforcement learning over the candidate plans ([`RothErev`]).
     RothErev {
         /// Forgetting phi (published: about 0.1).
         forgetting: f64,
         /// Experimentation epsilon (published: about 0.2).
         experimentation: f64,
-        /// Initial propensity of each strategy, USD-equivalent.
+        /// Initial propensity of each candidate plan, USD-equivalent.
         initial_propensity: f64,
+    },
+    /// Experience-weighted attraction over the candidate plans ([`Ewa`]).
+    Ewa {
+        /// Forgetting 1 - phi (published phi: about 0.9).
+        forgetting: f64,
+        /// Weight on foregone payoffs delta (published: about 0.5).
+        delta: f64,
+        /// Logit precision lambda, per USD-equivalent.
+        precision: f64,
     },
     /// Fixed types: a fraction are gamers (ignore integrity), the rest never
     /// game. Engineers who never game (`traits.never_game_fraction`) are
@@ -144,6 +159,7 @@ impl Model {
             Model::RothErev { forgetting, experimentation, initial_propensity } => {
                 work.with(&RothErev { forgetting, experimentation, initial_propensity })
             }
+            Model::Ewa { forgetting, delta, precision } => work.with(&Ewa { forgetting, delta, precision }),
             Model::FixedTypes { gamer_fraction } => work.with(&FixedTypes { gamer_fraction }),
             Model::HillClimb { step } => work.with(&HillClimb { step }),
         }
@@ -193,6 +209,11 @@ impl Behavior {
                 check("behavior.experimentation", experimentation)?;
                 check("behavior.initial_propensity", initial_propensity)
             }
+            Model::Ewa { forgetting, delta, precision } => {
+                check("behavior.forgetting", forgetting)?;
+                check("behavior.delta", delta)?;
+                check("behavior.precision", precision)
+            }
             Model::FixedTypes { gamer_fraction } => check("behavior.gamer_fraction", gamer_fraction),
             Model::HillClimb { step } => check("behavior.step", step),
         }
@@ -212,6 +233,7 @@ pub(crate) enum ModelName {
     BestResponse,
     Imitation,
     RothErev,
+    Ewa,
     FixedTypes,
     HillClimb,
 }
@@ -246,6 +268,10 @@ pub(crate) struct BehaviorFile {
     #[serde(skip_serializing_if = "Option::is_none")]
     initial_propensity: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    delta: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    precision: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     gamer_fraction: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     step: Option<f64>,
@@ -266,6 +292,11 @@ mod model_defaults {
     /// Roth–Erev experimentation, as published (about 0.2).
     pub const EXPERIMENTATION: f64 = 0.2;
     pub const INITIAL_PROPENSITY: f64 = 100.0;
+    /// EWA weight on foregone payoffs, as published (about 0.5).
+    pub const DELTA: f64 = 0.5;
+    /// EWA logit precision, per USD-equivalent (a judgement: 100 USD of
+    /// attraction is a factor e in the odds).
+    pub const PRECISION: f64 = 0.01;
     pub const GAMER_FRACTION: f64 = 0.3;
     /// Hill-climbing: hours moved per step.
     pub const STEP: f64 = 1.0;
@@ -284,6 +315,10 @@ impl From<Behavior> for BehaviorFile {
                 f.model = ModelName::RothErev;
                 (f.forgetting, f.experimentation, f.initial_propensity) =
                     (Some(forgetting), Some(experimentation), Some(initial_propensity));
+            }
+            Model::Ewa { forgetting, delta, precision } => {
+                f.model = ModelName::Ewa;
+                (f.forgetting, f.delta, f.precision) = (Some(forgetting), Some(delta), Some(precision));
             }
             Model::FixedTypes { gamer_fraction } => {
                 f.model = ModelName::FixedTypes;
@@ -317,6 +352,11 @@ impl From<BehaviorFile> for Behavior {
                 forgetting: f.forgetting.unwrap_or(d::FORGETTING),
                 experimentation: f.experimentation.unwrap_or(d::EXPERIMENTATION),
                 initial_propensity: f.initial_propensity.unwrap_or(d::INITIAL_PROPENSITY),
+            },
+            ModelName::Ewa => Model::Ewa {
+                forgetting: f.forgetting.unwrap_or(d::FORGETTING),
+                delta: f.delta.unwrap_or(d::DELTA),
+                precision: f.precision.unwrap_or(d::PRECISION),
             },
             ModelName::FixedTypes => {
                 Model::FixedTypes { gamer_fraction: f.gamer_fraction.unwrap_or(d::GAMER_FRACTION) }
@@ -358,6 +398,9 @@ mod tests {
                 Model::RothErev { forgetting: 0.1, experimentation: 0.2, initial_propensity: 0.0 },
                 "behavior.initial_propensity",
             ),
+            (Model::Ewa { forgetting: 1.5, delta: 0.5, precision: 0.01 }, "behavior.forgetting"),
+            (Model::Ewa { forgetting: 0.1, delta: -0.5, precision: 0.01 }, "behavior.delta"),
+            (Model::Ewa { forgetting: 0.1, delta: 0.5, precision: -1.0 }, "behavior.precision"),
             (Model::FixedTypes { gamer_fraction: f64::NAN }, "behavior.gamer_fraction"),
             (Model::HillClimb { step: 0.0 }, "behavior.step"),
             (Model::HillClimb { step: 169.0 }, "behavior.step"),
@@ -367,6 +410,7 @@ mod tests {
             assert!(e.starts_with(path), "{model:?}: {e}");
         }
         assert!(with(Model::HillClimb { step: 1.0 }).is_ok());
+        assert!(with(Model::Ewa { forgetting: 0.1, delta: 0.5, precision: 0.01 }).is_ok());
         let e = Behavior { temperature: -1.0, ..Behavior::default() }.validate().unwrap_err().to_string();
         assert!(e.starts_with("behavior.temperature"), "{e}");
         let e = Behavior { belief: BeliefRule::Adaptive { alpha: 0.0 }, ..Behavior::default() }.validate();

@@ -2,7 +2,7 @@
 //! belief, the exact best response, and the plan chosen.
 
 use crate::behavior::belief::Belief;
-use crate::behavior::best_response::{Agent, PlanTables, Scratch, evaluate, solve};
+use crate::behavior::best_response::{Agent, PlanTables, Scratch, evaluate, plan_at, solve};
 use crate::engine::state::Warm;
 
 /// One engineer's planning problem for one period. A behaviour's
@@ -49,6 +49,43 @@ impl<'a> Planner<'a> {
         w.lambda = plan.lambda;
         w.lambda_move = ((plan.lambda - last) / plan.lambda).abs();
         plan.utility
+    }
+
+    /// The metric multiplier λ of the plan the last
+    /// [`Planner::best_response`] chose: the plan maximises `W + λ M`,
+    /// utility without the reward plus λ per unit of expected metric (0
+    /// before the measure became a target; NaN for a mixture of two plans).
+    pub fn multiplier(&self) -> f64 {
+        if self.incentive { self.warm.lambda } else { 0.0 }
+    }
+
+    /// Plans the point of the frontier for metric multiplier `lambda` (the
+    /// plan maximising `W + lambda M`, with gaming open or closed) and
+    /// returns its expected utility under this period's belief. With
+    /// `lambda` = [`Planner::multiplier`] it is the best response again.
+    pub fn frontier(&mut self, lambda: f64, may_game: bool) -> f64 {
+        let integrity = self.agent.integrity;
+        self.frontier_with(lambda, may_game, integrity)
+    }
+
+    /// [`Planner::frontier`] planned with integrity `planned_with`, scored
+    /// with the engineer's own.
+    pub(crate) fn frontier_with(&mut self, lambda: f64, may_game: bool, planned_with: f64) -> f64 {
+        let mut ag = self.agent;
+        (ag.may_game, ag.integrity) = (may_game, planned_with);
+        let pv = plan_at(lambda.max(0.0), &ag, self.tables, self.scratch);
+        let w = if planned_with == self.agent.integrity {
+            pv.w
+        } else {
+            evaluate(&self.agent, self.tables, &self.scratch.hours, &self.scratch.tau).w
+        };
+        w + self.agent.sensitivity * self.belief.expected(pv.metric)
+    }
+
+    /// The warm start the next search begins from (a rule that solves
+    /// several problems a period keeps one per problem and sets it here).
+    pub(crate) fn warm_mut(&mut self) -> &mut Warm {
+        self.warm
     }
 
     /// Plans as if gaming cost this engineer nothing (integrity 0): a

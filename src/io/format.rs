@@ -863,6 +863,7 @@ mod tests {
         for (k, v) in [
             ("behavior.model", "\"imitation\""),
             ("behavior.model", "\"roth-erev\""),
+            ("behavior.model", "\"ewa\""),
             ("behavior.model", "\"fixed-types\""),
             ("behavior.model", "\"hill-climb\""),
             ("effort_cost.form", "\"power\""),

@@ -408,7 +408,7 @@ pub fn evaluate(ag: &Agent, t: &PlanTables, hours: &[f64], tau: &[f64]) -> PlanV
 /// The plan for multiplier `lam`, respecting the token budget: a second
 /// multiplier on tokens, a price, found by [`capped`] (token demand falls
 /// with its price) from a good first guess where there is one.
-fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
+pub(crate) fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
     let pv = inner(lam, 0.0, ag, t, s);
     s.line = lam;
     let Some(cap) = t.cap else { return pv };

@@ -157,7 +157,7 @@ pub const DISTS: &[&str] = &["constant", "uniform", "normal", "lognormal", "beta
 /// The shapes of the effort cost.
 pub const FORMS: &[&str] = &["separable", "total", "mixed", "power"];
 /// The behaviour models.
-pub const MODELS: &[&str] = &["best-response", "imitation", "roth-erev", "fixed-types", "hill-climb"];
+pub const MODELS: &[&str] = &["best-response", "imitation", "roth-erev", "ewa", "fixed-types", "hill-climb"];
 /// The belief rules.
 pub const BELIEFS: &[&str] = &["adaptive", "fictitious"];
 /// The reward schemes a file can hold.
@@ -264,18 +264,20 @@ pub const FIELDS: &[Field] = &[
     other("behavior", "", Range::Table),
     other("behavior.model", "", Range::Choice(MODELS)),
     num("behavior.revision_rate", "probability per period of reconsidering", "", 0.0, 1.0, PROBABILITY),
-    num("behavior.beta", "Fermi sensitivity to the payoff difference", "per USD", 0.0, 1e6, NONNEG),
-    num("behavior.initial_gamers", "share starting as gamers", "", 0.0, 1.0, FRACTION),
-    num("behavior.forgetting", "Roth-Erev forgetting", "", 0.0, 1.0, UNIT_INTERVAL),
+    num("behavior.beta", "Fermi sensitivity to the expected-utility difference", "per USD", 0.0, 1e6, NONNEG),
+    num("behavior.initial_gamers", "share starting on a gaming plan", "", 0.0, 1.0, FRACTION),
+    num("behavior.forgetting", "Roth-Erev and EWA forgetting (1 - phi)", "", 0.0, 1.0, UNIT_INTERVAL),
     num("behavior.experimentation", "Roth-Erev experimentation", "", 0.0, 1.0, UNIT_INTERVAL),
     num(
         "behavior.initial_propensity",
-        "initial propensity of each strategy, USD-equivalent",
+        "initial propensity of each candidate plan, USD-equivalent",
         "",
         ABOVE_ZERO,
         BIG_USD,
         POSITIVE,
     ),
+    num("behavior.delta", "EWA weight on foregone payoffs", "", 0.0, 1.0, UNIT_INTERVAL),
+    num("behavior.precision", "EWA logit precision", "per USD", 0.0, 1e6, NONNEG),
     num("behavior.gamer_fraction", "share of gamers", "", 0.0, 1.0, FRACTION),
     num("behavior.step", "hours moved per hill-climbing step", "hours", ABOVE_ZERO, 168.0, "a number in (0, 168]"),
     num("behavior.temperature", "logit temperature; 0 = exact best response", "USD", 0.0, BIG_USD, NONNEG),
