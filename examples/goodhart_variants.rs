@@ -152,7 +152,10 @@ fn causal() -> Res<()> {
     let rush = est(&r, p, "hours.rush")?;
     let rush_base = est(&r, base, "hours.rush")?;
     let incidents = diff(&r, p, base, "incident_cost")?;
-    println!("Value causes deployments; rewarding deployments makes engineers rush (skip tests), not build.");
+    println!(
+        "Value causes deployments; rewarding deployments buys them by rushing (skipping tests) as well as building:"
+    );
+    println!("  incidents grow faster than useful output.");
     println!("  Deployments x{} under the deployments leaderboard.", ci(&deploys, 2));
     println!(
         "  Useful output (paired): {} USD, {:+.1}% of {} USD.",

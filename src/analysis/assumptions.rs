@@ -287,6 +287,60 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         log: false,
         apply: |sc, f| scale_probability(&mut sc.org.defect_detection, f),
     },
+    Assumption {
+        name: "overtime_cost",
+        meaning: "cost of an hour beyond the contract, per hour of overtime and unit of skill",
+        unit: "USD-eq per hour squared",
+        default: 3.0,
+        low: 1.0,
+        high: 6.0,
+        log: true,
+        apply: |sc, f| {
+            sc.org.overtime_cost *= f;
+            sc.org.overtime_cost > 0.0
+        },
+    },
+    Assumption {
+        name: "max_hours",
+        meaning: "the hours a week can hold (a physical limit, above the contract)",
+        unit: "hours per week",
+        default: 70.0,
+        low: 60.0,
+        high: 84.0,
+        log: false,
+        apply: |sc, f| {
+            // Never below the contract hours, which validation requires.
+            sc.org.max_hours_per_period = (sc.org.max_hours_per_period * f).max(sc.org.hours_per_period);
+            true
+        },
+    },
+    Assumption {
+        name: "incident_share",
+        meaning: "share of an incident's cost the engineer who caused it feels (pages, blame)",
+        unit: "share",
+        default: 0.05,
+        low: 0.01,
+        high: 0.2,
+        log: true,
+        apply: |sc, f| scale_probability(&mut sc.org.incident_share, f) && sc.org.incident_share > 0.0,
+    },
+    Assumption {
+        name: "gaming_convexity",
+        meaning: "how fast each gaming practice gets harder with more hours of it",
+        unit: "USD-eq per hour squared",
+        default: 4.0,
+        low: 1.0,
+        high: 20.0,
+        log: true,
+        apply: |sc, f| {
+            let mut any = false;
+            for a in sc.activities.iter_mut().filter(|a| a.gaming && a.convexity > 0.0) {
+                a.convexity *= f;
+                any = true;
+            }
+            any
+        },
+    },
 ];
 
 /// The KPIs whose comparison with the baseline the check tests: the

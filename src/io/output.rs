@@ -560,6 +560,12 @@ pub fn verdict(r: &Results) -> String {
     let base = r.policies[r.baseline].clone();
     let m = |p: &str, k: &str| r.estimate(p, k).map_or(0.0, |e| e.mean);
     let mut s = net_value_sentence(r);
+    // Whether that survives the model's assumptions.
+    let tested = match &r.assumptions {
+        Some(c) => crate::io::assumptions::sentence(&c.comparisons, c.size, &base),
+        None => crate::io::assumptions::NOT_TESTED.to_string(),
+    };
+    let _ = write!(s, " {tested}");
     // What the engineers pay for the best policy in effort, when material.
     let best = r
         .policies
@@ -592,10 +598,12 @@ pub fn verdict(r: &Results) -> String {
     if let Some(worst) = r.policies.iter().filter(|_| billed).max_by(|a, b| bill(a).total_cmp(&bill(b))) {
         if bill(worst) > 1.2 {
             let out = r.paired_diff(worst, &base, "useful_output").unwrap_or(Estimate::of(&[]));
+            let share =
+                |x: f64| format!("{:.1}%", 100.0 * x.abs() / m(&base, "useful_output").abs().max(f64::MIN_POSITIVE));
             let trend = match (distinguishable(&out), out.mean > 0.0) {
-                (true, true) => "rose",
-                (true, false) => "fell",
-                (false, _) => "did not measurably change",
+                (true, true) => format!("rose {}", share(out.mean)),
+                (true, false) => format!("fell {}", share(out.mean)),
+                (false, _) => "did not measurably change".to_string(),
             };
             let _ =
                 write!(s, " Under {worst} the token bill is {:.1}x {base}'s while useful output {trend}.", bill(worst));
@@ -635,13 +643,6 @@ pub fn verdict(r: &Results) -> String {
             unsettled.join(", ")
         );
     }
-    // Whether the conclusions survive the model's assumptions.
-    let base = &r.policies[r.baseline];
-    let tested = match &r.assumptions {
-        Some(c) => crate::io::assumptions::sentence(&c.comparisons, c.size, base),
-        None => crate::io::assumptions::NOT_TESTED.to_string(),
-    };
-    let _ = write!(s, " {tested}");
     s
 }
 
