@@ -255,17 +255,34 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     if name != "no-leaderboard" {
                         names.push(name.clone());
                     }
-                    preset::compare(&names, Scenario::default()).map_err(|_| {
-                        let all: Vec<String> = preset::SCENARIOS
-                            .iter()
-                            .map(|p| p.name.to_string())
-                            .chain(preset::policies().into_iter().map(|p| p.name))
-                            .collect();
-                        let hint = goodhart::error::closest(&name, &all.iter().map(|s| s.as_str()).collect::<Vec<_>>())
-                            .map(|b| format!("; did you mean `{b}`?"))
-                            .unwrap_or_else(|| "; see `goodhart presets`".into());
-                        bad(format!("unknown preset `{name}`{hint}"))
-                    })?
+                    preset::compare(&names, Scenario::default())
+                        .map(|mut sc| {
+                            // Named for what it compares, not "goodhart scenario".
+                            let what = if name == "no-leaderboard" {
+                                sc.name = name.clone();
+                                "No leaderboard".to_string()
+                            } else {
+                                sc.name = format!("{name} against no-leaderboard");
+                                format!("The {name} policy preset against no leaderboard")
+                            };
+                            sc.description = format!(
+                                "{what} on the default organisation (200 engineers, 52 weeks); edit any field, \
+                                 then `goodhart run` this file."
+                            );
+                            sc
+                        })
+                        .map_err(|_| {
+                            let all: Vec<String> = preset::SCENARIOS
+                                .iter()
+                                .map(|p| p.name.to_string())
+                                .chain(preset::policies().into_iter().map(|p| p.name))
+                                .collect();
+                            let hint =
+                                goodhart::error::closest(&name, &all.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+                                    .map(|b| format!("; did you mean `{b}`?"))
+                                    .unwrap_or_else(|| "; see `goodhart presets`".into());
+                            bad(format!("unknown preset `{name}`{hint}"))
+                        })?
                 }
             };
             write!(std::io::stdout(), "{}{}", format::write_scenario(&sc), format::optional_parts(&sc))?;

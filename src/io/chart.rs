@@ -122,9 +122,21 @@ fn is_share(kpi: &str) -> bool {
     kpi.ends_with("_share") || kpi.ends_with("_rate")
 }
 
+/// Week labels for an axis of `periods` weeks: the first, the last, and
+/// multiples of about a quarter of the run between (1, 13, 26, 39, 52).
+fn week_ticks(periods: i32) -> Vec<i32> {
+    let step = ((periods + 3) / 4).max(1);
+    let mut ticks = vec![1];
+    ticks.extend((1..).map(|i| i * step).take_while(|&w| w <= periods - step / 2).filter(|&w| w > 1));
+    ticks.push(periods);
+    ticks.dedup();
+    ticks
+}
+
 /// A KPI over time as small multiples: one panel per policy, each with the
 /// baseline in grey behind it, the mean over replications as a line and a
-/// light 95% band. Weeks are numbered from 1; a dashed line marks the first
+/// light 95% band. Weeks are numbered from 1 (the axis labels the first and
+/// the last week, and about three between); a dashed line marks the first
 /// week under a schedule's next policy, labelled with that week.
 pub fn kpi_over_time(d: &ReportData, kpi: &str, unit: &str) -> Result<Chart, String> {
     let periods = d.periods.max(2) as i32;
@@ -159,7 +171,7 @@ pub fn kpi_over_time(d: &ReportData, kpi: &str, unit: &str) -> Result<Chart, Str
                 .margin_bottom(4)
                 .x_label_area_size(40)
                 .y_label_area_size(62)
-                .build_cartesian_2d(1i32..periods, lo..hi)
+                .build_cartesian_2d((1i32..periods).with_key_points(week_ticks(periods)), lo..hi)
                 .map_err(err)?;
             c.configure_mesh()
                 .x_desc("week")
@@ -690,4 +702,17 @@ pub fn tornado(d: &ReportData) -> Result<Option<Chart>, String> {
         Ok(())
     })?;
     Ok(Some(chart))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::week_ticks;
+
+    #[test]
+    fn week_axes_label_the_first_and_last_week() {
+        assert_eq!(week_ticks(52), [1, 13, 26, 39, 52]);
+        assert_eq!(week_ticks(20), [1, 5, 10, 15, 20]);
+        assert_eq!(week_ticks(6), [1, 2, 4, 6]);
+        assert_eq!(week_ticks(2), [1, 2]);
+    }
 }
