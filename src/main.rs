@@ -383,14 +383,41 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 fs::read_to_string(dir.join(name))
                     .map_err(|e| bad(format!("{}: cannot read: {}", dir.join(name).display(), io_reason(&e))))
             };
-            let summary = read("summary.csv")?;
-            let timeseries = read("timeseries.csv")?;
-            let board = read("final_board.csv").ok();
-            let scenario = read("scenario.resolved.toml")?;
-            let json: serde_json::Value = serde_json::from_str(&read("summary.json")?)
-                .map_err(|e| bad(format!("{}: {e}", dir.join("summary.json").display())))?;
             let run: serde_json::Value =
                 read("run.json").ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+            // run.json lists the digest of every file the run wrote: a file
+            // that differs, or one it lists that is gone, means the folder
+            // mixes runs (an older run's file, an edit, a copy).
+            let listed = run["files"].as_object().cloned();
+            let read_checked = |name: &str| -> anyhow::Result<Option<String>> {
+                let want = listed.as_ref().and_then(|f| f.get(name)).and_then(|v| v.as_str());
+                if listed.is_some() && want.is_none() {
+                    return Ok(None);
+                }
+                let text = match read(name) {
+                    Ok(t) => t,
+                    Err(e) if want.is_some() => return Err(e),
+                    Err(_) => return Ok(None),
+                };
+                if let Some(want) = want {
+                    if goodhart::io::digest::fnv64(text.as_bytes()) != want {
+                        return Err(bad(format!(
+                            "{}: is not the file the run recorded in run.json wrote (its digest differs): \
+                             the folder mixes two runs; run `goodhart run` into it again",
+                            dir.join(name).display()
+                        )));
+                    }
+                }
+                Ok(Some(text))
+            };
+            let need = |name: &str| -> anyhow::Result<String> { read_checked(name)?.map_or_else(|| read(name), Ok) };
+            let summary = need("summary.csv")?;
+            let timeseries = need("timeseries.csv")?;
+            let board = read_checked("final_board.csv")?;
+            let scenario = need("scenario.resolved.toml")?;
+            let json: serde_json::Value = serde_json::from_str(&need("summary.json")?)
+                .map_err(|e| bad(format!("{}: {e}", dir.join("summary.json").display())))?;
+            let assumptions_csv = read_checked("assumptions.csv")?;
             let command = run["command"]
                 .as_array()
                 .map(|a| shell_line(a.iter().filter_map(|v| v.as_str()).map(String::from)))
@@ -403,7 +430,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 json["verdict"].as_str().unwrap_or_default(),
                 &command,
             )
-            .and_then(|d| d.with_assumptions(read("assumptions.csv").ok().as_deref()))
+            .and_then(|d| d.with_assumptions(assumptions_csv.as_deref()))
             .map_err(|e| bad(format!("{}: {e}", dir.display())))?;
             let (charts, html) =
                 goodhart::io::report::render(&data).map_err(|e| anyhow!("cannot draw the report: {e}"))?;
@@ -649,24 +676,34 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
         bar.finish_and_clear();
     }
     let check_elapsed = check_started.elapsed().as_secs_f64();
-    series.commit()?;
+    // The digest of every file the run writes, for run.json: `report`
+    // refuses a folder whose files are not the set that run wrote.
+    let mut files = serde_json::Map::new();
+    let mut record = |name: &str, digest: String| {
+        files.insert(name.to_string(), serde_json::Value::String(digest));
+    };
+    record("timeseries.csv", series.commit()?);
     match agents {
-        Some(f) => f.commit()?,
+        Some(f) => record("agents.csv", f.commit()?),
         None => remove_if_present(&out.join("agents.csv"))?,
     }
-
-    write_atomic(&out.join("summary.csv"), output::summary_csv(&results).as_bytes())?;
-    write_atomic(&out.join("summary.json"), output::summary_json(&results).as_bytes())?;
-    write_atomic(&out.join("scenario.resolved.toml"), format::try_write_scenario(&results.scenario)?.as_bytes())?;
-    write_atomic(&out.join("final_board.csv"), output::final_board_csv(&results).as_bytes())?;
-    for (file, text) in [
+    let summary = [
+        ("summary.csv", output::summary_csv(&results)),
+        ("summary.json", output::summary_json(&results)),
+        ("scenario.resolved.toml", format::try_write_scenario(&results.scenario)?),
+        ("final_board.csv", output::final_board_csv(&results)),
+    ];
+    for (name, text) in summary {
+        record(name, write_atomic(&out.join(name), text.as_bytes())?);
+    }
+    for (name, text) in [
         ("assumptions.csv", results.assumptions.as_ref().map(goodhart::io::assumptions::csv)),
         ("assumption_samples.csv", results.assumptions.as_ref().map(goodhart::io::assumptions::samples_csv)),
     ] {
         // A check not run leaves no older run's files behind.
         match text {
-            Some(t) => write_atomic(&out.join(file), t.as_bytes())?,
-            None => remove_if_present(&out.join(file))?,
+            Some(t) => record(name, write_atomic(&out.join(name), t.as_bytes())?),
+            None => remove_if_present(&out.join(name))?,
         }
     }
     // A count of agent-steps: an integer in run.json.
@@ -686,6 +723,7 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
         "assumptions_seconds": check_elapsed,
         "agent_steps_per_second": (steps as f64 / elapsed.max(1e-9)).round(),
         "command": std::env::args().collect::<Vec<_>>(),
+        "files": files,
     });
     write_atomic(&out.join("run.json"), (serde_json::to_string_pretty(&run)? + "\n").as_bytes())?;
 
@@ -979,7 +1017,7 @@ fn write_report(out: &Path, charts: &[goodhart::io::chart::Chart], html: Option<
         write_atomic(&dir.join(format!("{}.png", c.name)), &png)?;
     }
     match html {
-        Some(html) => write_atomic(&out.join("report.html"), html.as_bytes()),
+        Some(html) => write_atomic(&out.join("report.html"), html.as_bytes()).map(drop),
         None => Ok(()),
     }
 }

@@ -613,3 +613,69 @@ fn devices_and_pipes_are_refused_as_scenario_files_without_reading_them() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn report_refuses_a_folder_whose_files_are_not_the_set_one_run_wrote() {
+    let d = tmp("manifest");
+    let out = d.join("o");
+    let run = |extra: &[&str]| {
+        let o = Command::new(bin())
+            .args(["run", "adversarial", "--replications", "2", "--periods", "6", "--engineers", "40", "--quiet"])
+            .args(["--no-report", "--out"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&["--assumptions", "4"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    let files = json["files"].as_object().unwrap();
+    for f in [
+        "timeseries.csv",
+        "summary.csv",
+        "summary.json",
+        "final_board.csv",
+        "scenario.resolved.toml",
+        "assumptions.csv",
+    ] {
+        let want = files[f].as_str().unwrap();
+        let got = goodhart::io::digest::fnv64(&std::fs::read(out.join(f)).unwrap());
+        assert_eq!(got, want, "{f}");
+    }
+    assert!(goodhart(&["report", out.to_str().unwrap()]).status.success());
+    // A file from another run (here: another seed's summary) is named.
+    let summary = std::fs::read(out.join("summary.csv")).unwrap();
+    let other = d.join("other");
+    let o = goodhart(&[
+        "run",
+        "adversarial",
+        "--replications",
+        "2",
+        "--periods",
+        "6",
+        "--engineers",
+        "40",
+        "--seed",
+        "9",
+        "--quiet",
+        "--no-report",
+        "--out",
+        other.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    std::fs::copy(other.join("summary.csv"), out.join("summary.csv")).unwrap();
+    let o = goodhart(&["report", out.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("summary.csv") && err.contains("mixes two runs"), "{err}");
+    std::fs::write(out.join("summary.csv"), summary).unwrap();
+    // A file run.json lists that is gone is named too.
+    std::fs::remove_file(out.join("assumptions.csv")).unwrap();
+    let o = goodhart(&["report", out.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("assumptions.csv"), "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}

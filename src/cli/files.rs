@@ -44,8 +44,27 @@ pub fn remove_temporaries_on_interrupt() {
 pub struct AtomicFile {
     path: PathBuf,
     tmp: PathBuf,
-    w: Option<std::io::BufWriter<fs::File>>,
+    w: Option<Hashing>,
     committed: bool,
+}
+
+/// A buffered file writer that digests what it writes (for `run.json`'s
+/// list of the files a run wrote).
+pub struct Hashing {
+    inner: std::io::BufWriter<fs::File>,
+    digest: goodhart::io::digest::Fnv64,
+}
+
+impl Write for Hashing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.digest.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 impl AtomicFile {
@@ -55,23 +74,26 @@ impl AtomicFile {
         let tmp = path.with_file_name(temporary_name(name, std::process::id()));
         let f = fs::File::create(&tmp).with_context(|| format!("cannot write {}", path.display()))?;
         writing().push(tmp.clone());
-        Ok(AtomicFile { path: path.to_path_buf(), tmp, w: Some(std::io::BufWriter::new(f)), committed: false })
+        let w = Hashing { inner: std::io::BufWriter::new(f), digest: Default::default() };
+        Ok(AtomicFile { path: path.to_path_buf(), tmp, w: Some(w), committed: false })
     }
 
     /// Where to write the contents.
-    pub fn writer(&mut self) -> &mut std::io::BufWriter<fs::File> {
+    pub fn writer(&mut self) -> &mut Hashing {
         self.w.as_mut().expect("an uncommitted file has its writer")
     }
 
-    /// Flushes the contents to disk and renames the file into place.
-    pub fn commit(mut self) -> anyhow::Result<()> {
+    /// Flushes the contents to disk and renames the file into place;
+    /// returns the digest of what was written.
+    pub fn commit(mut self) -> anyhow::Result<String> {
         let mut w = self.w.take().expect("committed once");
-        let done = w.flush().and_then(|()| w.get_ref().sync_all());
+        let done = w.flush().and_then(|()| w.inner.get_ref().sync_all());
+        let digest = w.digest.hex();
         drop(w);
         done.with_context(|| format!("cannot write {}", self.path.display()))?;
         fs::rename(&self.tmp, &self.path).with_context(|| format!("cannot write {}", self.path.display()))?;
         self.committed = true;
-        Ok(())
+        Ok(digest)
     }
 }
 
@@ -122,17 +144,14 @@ pub fn remove_if_present(path: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Writes `bytes` to `path` whole or not at all.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// Writes `bytes` to `path` whole or not at all; returns their digest.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<String> {
     write_atomic_with(path, |w| w.write_all(bytes))
 }
 
 /// Writes through a temporary file in the same directory, then renames it
 /// into place, so a crash never leaves a half-written output.
-pub fn write_atomic_with(
-    path: &Path,
-    f: impl FnOnce(&mut std::io::BufWriter<fs::File>) -> std::io::Result<()>,
-) -> anyhow::Result<()> {
+pub fn write_atomic_with(path: &Path, f: impl FnOnce(&mut Hashing) -> std::io::Result<()>) -> anyhow::Result<String> {
     let mut file = AtomicFile::create(path)?;
     f(file.writer()).with_context(|| format!("cannot write {}", path.display()))?;
     file.commit()

@@ -7,6 +7,7 @@ pub mod agents;
 pub mod assumptions;
 #[cfg(feature = "plots")]
 pub mod chart;
+pub mod digest;
 pub mod format;
 pub mod narrative;
 pub mod output;

@@ -10,6 +10,7 @@
 //! seed, design, scenario or replication count never reuses its rows.
 //! `sweep.csv` is always rendered from the tasks, never appended to.
 
+use crate::io::digest::fnv64;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -259,8 +260,8 @@ impl Provenance {
         let mut scenario = base.clone();
         scenario.replications = 1;
         Provenance {
-            scenario: digest(write_scenario(&scenario).as_bytes()),
-            design: digest(design.as_bytes()),
+            scenario: fnv64(write_scenario(&scenario).as_bytes()),
+            design: fnv64(design.as_bytes()),
             seed: sweep.seed,
             replications: base.replications,
             tasks: tasks.len(),
@@ -270,7 +271,7 @@ impl Provenance {
     /// One digest of everything: what part files record.
     pub fn fingerprint(&self) -> String {
         let p = self;
-        digest(format!("{} {} {} {} {}", p.scenario, p.design, p.seed, p.replications, p.tasks).as_bytes())
+        fnv64(format!("{} {} {} {} {}", p.scenario, p.design, p.seed, p.replications, p.tasks).as_bytes())
     }
 
     /// What differs from `other`, in words (`labels` name the two sides,
@@ -294,13 +295,6 @@ impl Provenance {
         }
         out
     }
-}
-
-/// A 64-bit FNV-1a digest in hex: stable across platforms and versions,
-/// enough to tell runs apart (not a defence against forgery).
-fn digest(bytes: &[u8]) -> String {
-    let h = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3));
-    format!("{h:016x}")
 }
 
 /// `sweep.json`: which sweep the folder holds, and what a merge of its
@@ -582,7 +576,7 @@ mod tests {
     }
 
     fn provenance() -> Provenance {
-        Provenance { scenario: digest(b"scenario"), design: digest(b"design"), seed: 3, replications: 2, tasks: 6 }
+        Provenance { scenario: fnv64(b"scenario"), design: fnv64(b"design"), seed: 3, replications: 2, tasks: 6 }
     }
 
     fn meta() -> SweepMeta {
@@ -755,8 +749,8 @@ mod tests {
         let cases = [
             (Provenance { replications: 5, ..p() }, "(replications 5 now, 2 before)"),
             (Provenance { seed: 4, ..p() }, "(sweep seed 4 now, 3 before)"),
-            (Provenance { design: digest(b"other"), ..p() }, "(the design's parameters or points differ)"),
-            (Provenance { scenario: digest(b"other"), ..p() }, "(the scenario differs"),
+            (Provenance { design: fnv64(b"other"), ..p() }, "(the design's parameters or points differ)"),
+            (Provenance { scenario: fnv64(b"other"), ..p() }, "(the scenario differs"),
         ];
         for (changed, needle) in cases {
             let now = SweepMeta::new(HEADER.into(), changed, PER, "t".into());
