@@ -673,6 +673,28 @@ mod tests {
         assert!(invert(&[vec![1.0, 2.0], vec![2.0, 4.0]]).is_none());
     }
 
+    /// The shares count strictly positive and strictly negative differences,
+    /// and a scenario difference is distinguishable only when its interval
+    /// excludes 0 (an end exactly at 0 does not).
+    #[test]
+    fn shares_and_distinguishability_at_their_boundaries() {
+        let params: Vec<Assumption> = ASSUMPTIONS[..1].to_vec();
+        let us = vec![vec![0.1, 0.3, 0.5, 0.7, 0.9]];
+        let diffs = [2.0, 0.0, 5.0, -1.0, 0.0];
+        let est = |lo: f64, hi: f64| Estimate { mean: 0.5 * (lo + hi), ci_low: lo, ci_high: hi, n: 30 };
+        let c = summarise("p", "net_value", est(1.0, 3.0), &params, &us, &diffs);
+        assert_eq!(c.share_positive, 0.4, "zeros are not positive");
+        assert_eq!(c.share_holds, Some(0.4), "a positive difference holds where samples are positive");
+        let c = summarise("p", "net_value", est(-3.0, -1.0), &params, &us, &diffs);
+        assert_eq!(c.share_holds, Some(0.2), "a negative difference holds where samples are negative");
+        for (lo, hi) in [(0.0, 3.0), (-3.0, 0.0)] {
+            let c = summarise("p", "net_value", est(lo, hi), &params, &us, &diffs);
+            assert_eq!(c.share_holds, None, "[{lo}, {hi}] touches 0");
+        }
+        let single = Estimate { mean: 2.0, ci_low: 2.0, ci_high: 2.0, n: 1 };
+        assert_eq!(summarise("p", "net_value", single, &params, &us, &diffs).share_holds, None);
+    }
+
     #[test]
     fn ranges_contain_their_defaults_and_positions_invert_factors() {
         for a in ASSUMPTIONS {
