@@ -365,12 +365,49 @@ impl Results {
         (!v.iter().any(|x| x.is_nan())).then_some(v)
     }
 
+    /// Like [`Results::values`], with an error that says why there are none:
+    /// an unknown policy or KPI (with a "did you mean"), or a KPI undefined
+    /// under the policy.
+    ///
+    /// ```
+    /// let mut sc = goodhart::model::preset::scenario("adversarial")?;
+    /// (sc.replications, sc.periods, sc.org.engineers) = (2, 4, 40);
+    /// let r = goodhart::run(&sc)?;
+    /// let e = r.try_values("kirorank", "tokn_cost").unwrap_err();
+    /// assert!(e.to_string().contains("did you mean `token_cost`"));
+    /// assert_eq!(r.try_values("kirorank", "token_cost")?.len(), 2);
+    /// let e = r.try_values("no-leaderboard", "top_k_precision").unwrap_err();
+    /// assert!(e.to_string().contains("it has no metric"));
+    /// let e = r.try_paired_diff("kirorank", "no-leaderbord", "token_cost").unwrap_err();
+    /// assert!(e.to_string().contains("did you mean `no-leaderboard`"));
+    /// # Ok::<(), goodhart::Error>(())
+    /// ```
+    pub fn try_values(&self, policy: &str, kpi: &str) -> Result<Vec<f64>> {
+        let policies = self.policies.iter().map(String::as_str);
+        let p = self.policy_index(policy).ok_or_else(|| Error::unknown("policy", "policy", policy, policies))?;
+        let kpis = self.kpis.iter().map(|d| d.name.as_str());
+        self.kpi_index(kpi).ok_or_else(|| Error::unknown("kpi", "KPI", kpi, kpis))?;
+        self.values(policy, kpi).ok_or_else(|| {
+            Error::invalid("kpi", kpi, format!("a KPI defined under `{}` (it has no metric)", self.policies[p]))
+        })
+    }
+
+    /// Like [`Results::paired_diff`], with an error naming an unknown policy
+    /// or KPI, or one undefined under either policy.
+    pub fn try_paired_diff(&self, a: &str, b: &str, kpi: &str) -> Result<Estimate> {
+        let (va, vb) = (self.try_values(a, kpi)?, self.try_values(b, kpi)?);
+        let d: Vec<f64> = va.iter().zip(&vb).map(|(x, y)| x - y).collect();
+        Ok(Estimate::of(&d))
+    }
+
     /// Mean and 95% CI of a KPI over replications.
     pub fn estimate(&self, policy: &str, kpi: &str) -> Option<Estimate> {
         self.values(policy, kpi).map(|v| Estimate::of(&v))
     }
 
-    /// Paired difference `a - b` of a KPI over replications (common random numbers).
+    /// Paired difference `a - b` of a KPI over replications (common random
+    /// numbers); `None` as for [`Results::values`] ([`Results::try_paired_diff`]
+    /// says which name is wrong).
     pub fn paired_diff(&self, a: &str, b: &str, kpi: &str) -> Option<Estimate> {
         let (va, vb) = (self.values(a, kpi)?, self.values(b, kpi)?);
         let d: Vec<f64> = va.iter().zip(&vb).map(|(x, y)| x - y).collect();
