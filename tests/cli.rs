@@ -16,6 +16,12 @@ fn goodhart(args: &[&str]) -> Output {
     Command::new(bin()).args(args).output().unwrap()
 }
 
+/// `goodhart run ARGS --quiet --out OUT`, which must succeed.
+fn run_into(out: &std::path::Path, args: &[&str]) {
+    let o = Command::new(bin()).arg("run").args(args).args(["--quiet", "--out"]).arg(out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 /// Runs `goodhart run FILE` on `text` and checks a one-line error with exit
 /// code 2 that contains every `needle`, and that nothing was written.
 fn rejects(name: &str, text: &[u8], needles: &[&str]) {
@@ -478,16 +484,8 @@ fn the_results_table_fits_100_columns_and_run_json_counts_steps_as_an_integer() 
 fn the_assumption_check_is_written_reported_rebuilt_and_never_left_stale() {
     let d = tmp("assumptions");
     let out = d.join("o");
-    let run = |extra: &[&str]| {
-        let o = Command::new(bin())
-            .args(["run", "examples/scenarios/kirorank.toml", "--replications", "2", "--periods", "8"])
-            .args(["--engineers", "60", "--quiet", "--out"])
-            .arg(&out)
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
+    let base = ["examples/scenarios/kirorank.toml", "--replications", "2", "--periods", "8", "--engineers", "60"];
+    let run = |extra: &[&str]| run_into(&out, &[&base[..], extra].concat());
     run(&["--assumptions", "6"]);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
@@ -618,16 +616,8 @@ fn devices_and_pipes_are_refused_as_scenario_files_without_reading_them() {
 fn report_refuses_a_folder_whose_files_are_not_the_set_one_run_wrote() {
     let d = tmp("manifest");
     let out = d.join("o");
-    let run = |extra: &[&str]| {
-        let o = Command::new(bin())
-            .args(["run", "adversarial", "--replications", "2", "--periods", "6", "--engineers", "40", "--quiet"])
-            .args(["--no-report", "--out"])
-            .arg(&out)
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
+    let base = ["adversarial", "--replications", "2", "--periods", "6", "--engineers", "40", "--no-report"];
+    let run = |extra: &[&str]| run_into(&out, &[&base[..], extra].concat());
     run(&["--assumptions", "4"]);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();

@@ -129,6 +129,12 @@ fn scale_activities(sc: &mut Scenario, f: f64, field: fn(&mut crate::model::acti
     any
 }
 
+/// Multiplies a positive parameter; `false` if it is 0 (not in use).
+fn scale_positive(x: &mut f64, f: f64) -> bool {
+    *x *= f;
+    *x > 0.0
+}
+
 /// Multiplies a probability, keeping it within [0, 1].
 fn scale_probability(p: &mut f64, f: f64) -> bool {
     *p = (*p * f).clamp(0.0, 1.0);
@@ -236,10 +242,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 1.0,
         high: 4.0,
         log: true,
-        apply: |sc, f| {
-            sc.effort_cost.coefficient *= f;
-            true
-        },
+        apply: |sc, f| scale_positive(&mut sc.effort_cost.coefficient, f),
     },
     Assumption {
         name: "token_price",
@@ -249,10 +252,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 2.0,
         high: 15.0,
         log: true,
-        apply: |sc, f| {
-            sc.org.token_price_per_million *= f;
-            sc.org.token_price_per_million > 0.0
-        },
+        apply: |sc, f| scale_positive(&mut sc.org.token_price_per_million, f),
     },
     Assumption {
         name: "incident_cost",
@@ -262,10 +262,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 5_000.0,
         high: 100_000.0,
         log: true,
-        apply: |sc, f| {
-            sc.org.incident_cost *= f;
-            sc.org.incident_cost > 0.0
-        },
+        apply: |sc, f| scale_positive(&mut sc.org.incident_cost, f),
     },
     Assumption {
         name: "incident_probability",
@@ -295,10 +292,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 1.0,
         high: 6.0,
         log: true,
-        apply: |sc, f| {
-            sc.org.overtime_cost *= f;
-            sc.org.overtime_cost > 0.0
-        },
+        apply: |sc, f| scale_positive(&mut sc.org.overtime_cost, f),
     },
     Assumption {
         name: "max_hours",
@@ -503,7 +497,7 @@ pub fn check(run: &Results, size: CheckSize, progress: &(dyn Fn(usize) + Sync)) 
             let factors: Vec<f64> = parameters.iter().zip(&positions).map(|(a, u)| a.factor(u[i])).collect();
             let mut sc = base.clone();
             for (a, &f) in parameters.iter().zip(&factors) {
-                sc = a.applied(&sc, f).unwrap_or(sc);
+                (a.apply)(&mut sc, f);
             }
             let r = Experiment::new(&sc).run()?;
             let diffs = pairs.iter().map(|(p, k)| r.paired_diff(p, baseline, k).map_or(f64::NAN, |e| e.mean)).collect();
@@ -517,8 +511,7 @@ pub fn check(run: &Results, size: CheckSize, progress: &(dyn Fn(usize) + Sync)) 
         .map(|(j, (p, k))| {
             let at_scenario = run.paired_diff(p, baseline, k).unwrap_or(Estimate::of(&[]));
             let diffs: Vec<f64> = samples.iter().map(|s| s.diffs[j]).collect();
-            let us: Vec<Vec<f64>> = positions.clone();
-            summarise(p, k, at_scenario, &parameters, &us, &diffs)
+            summarise(p, k, at_scenario, &parameters, &positions, &diffs)
         })
         .collect();
     Ok(AssumptionCheck { size, parameters, comparisons, samples })
