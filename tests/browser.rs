@@ -482,10 +482,16 @@ fn base64_decodes_the_rfc_4648_vectors() {
 }
 
 /// The layout at 1280 px, read by script: whether the page or a table
-/// scrolls sideways, and every table cell whose number wrapped (its first
-/// line of text laid out on more than one line) or overflows its cell.
+/// scrolls sideways, every table cell whose number wrapped (its first
+/// line of text laid out on more than one line) or overflows its cell, and
+/// chart text drawn too small to read (an SVG scaled down into a narrow
+/// column: its glyph boxes under 10 px, a font under about 8.5 px).
 const LAYOUT_SCRIPT: &str = "var doc = document.documentElement;
-var wrapped = [], overflowing = [], tables = [];
+var wrapped = [], overflowing = [], tables = [], tiny = [];
+document.querySelectorAll('svg text').forEach(function (t) {
+  var h = t.getBoundingClientRect().height;
+  if (t.textContent.trim() !== '' && h > 0 && h < 10) { tiny.push(t.textContent + ' (' + h.toFixed(1) + ' px)'); }
+});
 document.querySelectorAll('td, th').forEach(function (c) {
   var t = c.firstChild;
   if (t && t.nodeType === 3 && t.textContent.trim() !== '') {
@@ -499,10 +505,12 @@ document.querySelectorAll('table').forEach(function (t) {
   var box = t.parentElement;
   tables.push({ table: t.getBoundingClientRect().width, room: box.clientWidth });
 });
-return { page: [doc.scrollWidth, doc.clientWidth], wrapped: wrapped, overflowing: overflowing, tables: tables };";
+return { page: [doc.scrollWidth, doc.clientWidth], wrapped: wrapped, overflowing: overflowing, tables: tables,
+  tiny: tiny.slice(0, 5), height: doc.scrollHeight };";
 
-/// Loads `html` at 1280 px, saves a screenshot to `png`, and fails on a
-/// horizontal scroll, a table wider than its column, or a wrapped number.
+/// Loads `html` at 1280 px, saves a screenshot of the whole page to `png`
+/// (for checking by eye), and fails on a horizontal scroll, a table wider
+/// than its column, a wrapped number or chart text too small to read.
 fn check_layout(chromium: &Path, chromedriver: &Path, html: &Path, png: &Path) {
     let html = html.canonicalize().unwrap_or_else(|e| panic!("{}: {e}", html.display()));
     let work = png.parent().unwrap_or(Path::new(".")).join("browser-work");
@@ -510,6 +518,9 @@ fn check_layout(chromium: &Path, chromedriver: &Path, html: &Path, png: &Path) {
     driver.new_session(chromium);
     driver.cmd("POST", "url", json!({ "url": file_url(&html) }));
     let l = driver.cmd("POST", "execute/sync", json!({ "script": LAYOUT_SCRIPT, "args": [] }));
+    // The window grows to the page's height so one screenshot shows it all.
+    let tall = l["height"].as_f64().unwrap_or(2000.0).clamp(2000.0, 16000.0);
+    driver.cmd("POST", "window/rect", json!({ "width": 1280, "height": tall as u64 }));
     let shot = driver.cmd("GET", "screenshot", Value::Null);
     let bytes = base64_decode(shot.as_str().unwrap_or_default()).unwrap_or_default();
     std::fs::write(png, &bytes).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
@@ -523,6 +534,7 @@ fn check_layout(chromium: &Path, chromedriver: &Path, html: &Path, png: &Path) {
     }
     assert_eq!(l["wrapped"], json!([]), "{name}: numbers wrapped");
     assert_eq!(l["overflowing"], json!([]), "{name}: cells overflow");
+    assert_eq!(l["tiny"], json!([]), "{name}: chart text too small to read at 1280 px");
 }
 
 /// Runs the built `goodhart` with `args` (the output directory appended).

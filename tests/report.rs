@@ -162,6 +162,13 @@ fn chart_text_neither_overlaps_nor_leaves_the_chart() {
     let ts = charts.iter().find(|c| c.name == "kpi-token_cost").unwrap();
     let (_, _, boxes) = text_boxes(&ts.svg);
     assert!(boxes.iter().any(|b| b.0 == "switch, week 7"), "no labelled switch at week 7");
+    // A switch after the run's last week is neither drawn nor keyed.
+    for st in sc.policies.iter_mut().flat_map(|p| p.schedule.iter_mut()).filter(|st| st.from > 0) {
+        st.from = 12;
+    }
+    let (late, _) = report::build(&run(&sc).unwrap(), "goodhart run story").unwrap();
+    let ts = late.iter().find(|c| c.name == "kpi-token_cost").unwrap();
+    assert!(!ts.svg.contains("switch") && !ts.svg.contains("dashed"), "a switch past week 12 is drawn");
     // Week ticks sit under the axis, centred: none is 0 and none a decimal.
     let doc = roxmltree::Document::parse(&ts.svg).unwrap();
     let ticks: Vec<&str> = doc

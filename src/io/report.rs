@@ -64,7 +64,8 @@ td.policy { max-width: 16em; overflow: hidden; text-overflow: ellipsis; }
 td.better { background: #e3f2ea; } td.worse { background: #fbe5dc; }
 td small { color: #666; display: block; font-size: .85em; }
 figure { margin: 1.5em 0; } figcaption { font-weight: bold; margin-bottom: .3em; }
-.pair { display: grid; grid-template-columns: 1fr 1fr; gap: 1em; align-items: start; }
+.pair { display: grid; grid-template-columns: 1fr; gap: 1em; align-items: start; }
+@media (min-width: 1900px) { body { max-width: 1800px; } .pair { grid-template-columns: 1fr 1fr; } }
 svg.chart { width: 100%; height: auto; border: 1px solid #eee; }
 pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: .8em; }
 </style>
@@ -242,6 +243,7 @@ th, td { border: 1px solid #ddd; padding: .3em .45em; text-align: right; }
 th { font-weight: 600; background: #fafafa; } th.sub { font-weight: normal; color: #555; } th[colspan] { text-align: center; }
 td { white-space: nowrap; font-variant-numeric: tabular-nums; }
 th:first-child, td:first-child { text-align: left; }
+figure { margin: 1.5em 0; } figcaption { font-weight: bold; margin-bottom: .3em; }
 svg.chart { width: 100%; height: auto; border: 1px solid #eee; }
 </style>
 </head>

@@ -6,6 +6,7 @@ use crate::analysis::assumptions::{CheckSize, Comparison};
 use crate::analysis::stats::RunningEstimate;
 use crate::experiment::Results;
 use crate::io::output::verdict;
+use crate::model::scenario::Scenario;
 
 /// A period's mean and the ends of its 95% interval.
 pub type Band = (f64, f64, f64);
@@ -95,12 +96,7 @@ impl ReportData {
             burn_in: r.scenario.burn_in as usize,
             bands,
             points,
-            switches: r
-                .scenario
-                .policies
-                .iter()
-                .map(|p| p.schedule.iter().filter(|s| s.from > 0).map(|s| s.from).collect())
-                .collect(),
+            switches: switches(&r.scenario, periods),
             boards: r.runs.iter().map(|runs| runs.first().and_then(|run| run.final_board.clone())).collect(),
             correlation: r
                 .policies
@@ -233,11 +229,7 @@ impl ReportData {
             burn_in: sc.burn_in as usize,
             bands,
             points,
-            switches: sc
-                .policies
-                .iter()
-                .map(|p| p.schedule.iter().filter(|s| s.from > 0).map(|s| s.from).collect())
-                .collect(),
+            switches: switches(&sc, periods),
             boards,
             rows,
             verdict: verdict.to_string(),
@@ -260,4 +252,13 @@ impl ReportData {
     pub fn cost_output(&self, p: usize) -> Vec<(f64, f64)> {
         self.points.get(p).cloned().unwrap_or_default()
     }
+}
+
+/// Per policy, the periods at which its schedule switches policy within
+/// the run's `periods` (a switch after the last week is never drawn).
+fn switches(sc: &Scenario, periods: usize) -> Vec<Vec<u32>> {
+    sc.policies
+        .iter()
+        .map(|p| p.schedule.iter().map(|s| s.from).filter(|&f| f > 0 && (f as usize) < periods).collect())
+        .collect()
 }

@@ -99,8 +99,13 @@ mod tests {
 
     #[test]
     fn every_preset_loads_and_every_policy_preset_exists() {
+        // Each says what it stands for: the scenario and every policy in it.
         for p in SCENARIOS {
-            scenario(p.name).unwrap_or_else(|e| panic!("{}: {e}", p.name));
+            let sc = scenario(p.name).unwrap_or_else(|e| panic!("{}: {e}", p.name));
+            assert!(!sc.description.trim().is_empty(), "{}: no description", p.name);
+            for q in &sc.policies {
+                assert!(!q.description.trim().is_empty(), "{}: policy {} has no description", p.name, q.name);
+            }
         }
         let names: Vec<String> = policies().iter().map(|p| p.name.clone()).collect();
         for want in [
