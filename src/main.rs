@@ -296,8 +296,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 let text = read_scenario_text(Path::new(&file))?;
                 if let Some(sw) = sweep::Sweep::from_toml(&text, sc.seed).map_err(|e| bad(format!("{file}: {e}")))? {
                     let tasks = sw.tasks();
-                    for t in [tasks.first(), tasks.last()].into_iter().flatten() {
-                        sw.scenario(&sc, t).map_err(|e| bad(format!("{file}: [sweep] task {}: {e}", t.index)))?;
+                    for t in [tasks.get(0), tasks.len().checked_sub(1).and_then(|l| tasks.get(l))].into_iter().flatten()
+                    {
+                        sw.scenario(&sc, &t).map_err(|e| bad(format!("{file}: [sweep] task {}: {e}", t.index)))?;
                     }
                 }
             }
@@ -806,11 +807,14 @@ fn run_sweep(path: &Path, shard: Option<&str>, run: &SweepRun, out: &Path) -> an
         Some(s) => s.parse().map_err(|e| bad(format!("--{e}")))?,
     };
     let tasks = sweep.tasks();
-    // Check every task's scenario before running any (bad values fail now, not halfway).
-    let scenarios: Vec<Scenario> = tasks
-        .iter()
-        .map(|t| sweep.scenario(&base, t).map_err(|e| bad(format!("{}: task {}: {e}", path.display(), t.index))))
-        .collect::<anyhow::Result<_>>()?;
+    // Check every task's scenario before running any (bad values fail now,
+    // not halfway); each is made again when it runs, so none is kept.
+    let scenario = |t: &sweep::Task| {
+        sweep.scenario(&base, t).map_err(|e| bad(format!("{}: task {}: {e}", path.display(), t.index)))
+    };
+    for t in tasks.iter() {
+        scenario(&t)?;
+    }
     check_threads(run.threads)?;
     start_threads(run.threads)?;
     fs::create_dir_all(out).with_context(|| format!("cannot create output directory {}", out.display()))?;
@@ -855,11 +859,11 @@ fn run_sweep(path: &Path, shard: Option<&str>, run: &SweepRun, out: &Path) -> an
     let bar = progress_bar(mine.len() as u64, "tasks", run.quiet);
     let mut f =
         fs::OpenOptions::new().append(true).open(&file).with_context(|| format!("cannot open {}", file.display()))?;
-    for &t in &mine {
+    for task in mine.iter().filter_map(|&t| tasks.get(t)) {
         // A sweep reads run totals only: the per-period series are not kept.
-        let results = goodhart::run_streaming(&scenarios[t], &|_| {}, false, &mut |_, _, _| Ok(()))
-            .map_err(|e| bad(format!("task {t}: {e}")))?;
-        let result = sweep::TaskResult::from_results(&tasks[t], &results);
+        let results = goodhart::run_streaming(&scenario(&task)?, &|_| {}, false, &mut |_, _, _| Ok(()))
+            .map_err(|e| bad(format!("task {}: {e}", task.index)))?;
+        let result = sweep::TaskResult::from_results(&task, &results);
         // One write per task, flushed to disk: a crash leaves whole tasks or a tail that resume drops.
         f.write_all(sweep_files::task_csv(&result).as_bytes())?;
         f.sync_data()?;

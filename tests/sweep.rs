@@ -173,6 +173,18 @@ fn sweeps_reject_bad_input_with_one_line_and_exit_code_2() {
         ),
         ("ok.toml", base.clone(), vec!["--shard", "4/3"], "--shard"),
         ("bad-design.toml", base.replace("latin-hypercube", "latin"), vec![], "sweep.uncertainties.design"),
+        // 3 x 10,000 steps: refused at once, before any task is made.
+        (
+            "huge.toml",
+            base.replace(
+                "\"policy[kirorank].reward.prize\" = [500, 3000]",
+                "\"org.incident_cost\" = { from = 0, to = 1, steps = 10000 }\n\
+                 \"org.value_noise\" = { from = 0, to = 1, steps = 10000 }\n\
+                 \"policy[kirorank].reward.prize\" = { from = 0, to = 1, steps = 10000 }",
+            ),
+            vec![],
+            "3000000000000 tasks (3 uncertainty points x 1000000000000 lever points) is not allowed; expected at most 100000 tasks",
+        ),
     ];
     for (name, text, args, needle) in cases {
         let f = d.join(name);

@@ -990,8 +990,8 @@ mod tests {
         let sweep = crate::analysis::sweep::Sweep::from_toml(text, 1).unwrap().unwrap();
         let tasks = sweep.tasks();
         assert_eq!(tasks.len(), 4);
-        for t in &tasks {
-            let out = sweep.scenario(&sc, t).unwrap();
+        for t in tasks.iter() {
+            let out = sweep.scenario(&sc, &t).unwrap();
             assert!(
                 matches!(reward_of(&out, "kirorank"), Reward::Custom(r) if Arc::ptr_eq(r, &rule)),
                 "task {}",

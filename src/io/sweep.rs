@@ -10,12 +10,12 @@
 //! seed, design, scenario or replication count never reuses its rows.
 //! `sweep.csv` is always rendered from the tasks, never appended to.
 
-use crate::io::digest::fnv64;
+use crate::io::digest::{Fnv64, fnv64};
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::sweep::{RobustnessRow, Shard, Sweep, Task, TaskResult, TaskRow};
+use crate::analysis::sweep::{RobustnessRow, Shard, Sweep, TaskResult, TaskRow, Tasks};
 use crate::error::{Error, Result};
 use crate::io::format::write_scenario;
 use crate::io::output::{csv_field, csv_split, fmt_num, human};
@@ -246,22 +246,25 @@ pub struct Provenance {
 
 impl Provenance {
     /// The provenance of `tasks` of `sweep` run on `base`.
-    pub fn of(base: &Scenario, sweep: &Sweep, tasks: &[Task]) -> Provenance {
-        let mut design = header(sweep);
-        for t in tasks {
-            design += &format!("{},{},{}", t.index, t.uncertainty, t.lever);
+    pub fn of(base: &Scenario, sweep: &Sweep, tasks: &Tasks) -> Provenance {
+        // Every task's values, digested as they are made (the design can be
+        // far larger than its text).
+        let mut design = Fnv64::default();
+        design.update(header(sweep).as_bytes());
+        for t in tasks.iter() {
+            design.update(format!("{},{},{}", t.index, t.uncertainty, t.lever).as_bytes());
             for v in &t.values {
-                design += "\u{1f}";
-                design += v;
+                design.update("\u{1f}".as_bytes());
+                design.update(v.as_bytes());
             }
-            design.push('\n');
+            design.update(b"\n");
         }
         // Replications are recorded on their own, so a change names them alone.
         let mut scenario = base.clone();
         scenario.replications = 1;
         Provenance {
             scenario: fnv64(write_scenario(&scenario).as_bytes()),
-            design: fnv64(design.as_bytes()),
+            design: design.hex(),
             seed: sweep.seed,
             replications: base.replications,
             tasks: tasks.len(),

@@ -149,11 +149,20 @@ impl Sweep {
             Some(Value::Integer(i)) if *i >= 0 => *i as u64,
             Some(v) => return Err(Error::invalid("sweep.seed", v, "an integer >= 0")),
         };
-        Ok(Some(Sweep {
+        let sweep = Sweep {
             uncertainties: group_from("sweep.uncertainties", table("uncertainties"))?,
             levers: group_from("sweep.levers", table("levers"))?,
             seed,
-        }))
+        };
+        let (u, l) = (group_len(&sweep.uncertainties), group_len(&sweep.levers));
+        if u.checked_mul(l).is_none_or(|n| n > MAX_TASKS) {
+            return Err(Error::invalid(
+                "sweep",
+                format!("{} tasks ({u} uncertainty points x {l} lever points)", u as u128 * l as u128),
+                format!("at most {MAX_TASKS} tasks: fewer values, steps or samples"),
+            ));
+        }
+        Ok(Some(sweep))
     }
 
     /// All parameter paths, uncertainties first.
@@ -163,25 +172,25 @@ impl Sweep {
 
     /// The points of one group: for each, the value (as TOML text) of each parameter.
     pub fn points(&self, group: &Group, salt: u64) -> Vec<Vec<String>> {
-        match group.design {
-            Design::Factorial => {
-                let mut out = vec![Vec::new()];
-                for (_, values) in &group.params {
-                    let vs: Vec<String> = match values {
-                        Values::List(v) => v.clone(),
-                        Values::Range { from, to, steps } => {
-                            (0..*steps).map(|i| fmt_num(from + (to - from) * i as f64 / (*steps - 1) as f64)).collect()
-                        }
-                    };
-                    out = out
-                        .iter()
-                        .flat_map(|p| vs.iter().map(move |v| [p.clone(), vec![v.clone()]].concat()))
-                        .collect();
+        let pts = self.group_points(group, salt);
+        (0..pts.len()).map(|i| pts.point(i)).collect()
+    }
+
+    /// A group's points, kept as each parameter's values (factorial) or
+    /// columns (Latin hypercube) so that a point is made when needed.
+    fn group_points(&self, group: &Group, salt: u64) -> Points {
+        let text = |values: &Values| -> Vec<String> {
+            match values {
+                Values::List(v) => v.clone(),
+                Values::Range { from, to, steps } => {
+                    (0..*steps).map(|i| fmt_num(from + (to - from) * i as f64 / (*steps - 1) as f64)).collect()
                 }
-                out
             }
+        };
+        match group.design {
+            Design::Factorial => Points::Factorial(group.params.iter().map(|(_, v)| text(v)).collect()),
             Design::LatinHypercube { samples } => {
-                let columns: Vec<Vec<String>> = latin_hypercube(self.seed, salt, group.params.len(), samples)
+                let columns = latin_hypercube(self.seed, salt, group.params.len(), samples)
                     .into_iter()
                     .zip(&group.params)
                     .map(|(us, (_, values))| {
@@ -193,27 +202,20 @@ impl Sweep {
                             .collect()
                     })
                     .collect();
-                (0..samples).map(|i| columns.iter().map(|c| c[i].clone()).collect()).collect()
+                Points::Columns { samples, columns }
             }
         }
     }
 
-    /// Every task, in canonical order.
-    pub fn tasks(&self) -> Vec<Task> {
-        let us = self.points(&self.uncertainties, 1);
-        let ls = self.points(&self.levers, 2);
-        let mut out = Vec::with_capacity(us.len() * ls.len());
-        for (u, up) in us.iter().enumerate() {
-            for (l, lp) in ls.iter().enumerate() {
-                out.push(Task {
-                    index: u * ls.len() + l,
-                    uncertainty: u,
-                    lever: l,
-                    values: [up.clone(), lp.clone()].concat(),
-                });
-            }
-        }
-        out
+    /// How many tasks the design makes (saturating: a design past
+    /// [`MAX_TASKS`] is refused when read).
+    pub fn task_count(&self) -> usize {
+        group_len(&self.uncertainties).saturating_mul(group_len(&self.levers))
+    }
+
+    /// Every task, in canonical order, each made when asked for.
+    pub fn tasks(&self) -> Tasks {
+        Tasks { uncertainties: self.group_points(&self.uncertainties, 1), levers: self.group_points(&self.levers, 2) }
     }
 
     /// The scenario of one task: the parameters set, and a seed that depends
@@ -247,6 +249,106 @@ pub fn latin_hypercube(seed: u64, salt: u64, dims: usize, samples: usize) -> Vec
             perm.iter().map(|&s| (s as f64 + open01(&mut rng)) / samples as f64).collect()
         })
         .collect()
+}
+
+/// The most tasks a sweep may have. Every task is a full simulation, and
+/// the finished tasks' estimates are held together for `sweep.csv` and the
+/// robustness table (about 2 KB each, 200 MB at the cap); a design past it
+/// is refused before any work, naming its size.
+pub const MAX_TASKS: usize = 100_000;
+
+/// The number of points of a group (saturating).
+fn group_len(group: &Group) -> usize {
+    match group.design {
+        Design::Factorial => group
+            .params
+            .iter()
+            .map(|(_, v)| match v {
+                Values::List(v) => v.len(),
+                Values::Range { steps, .. } => *steps,
+            })
+            .fold(1usize, usize::saturating_mul),
+        Design::LatinHypercube { samples } => samples,
+    }
+}
+
+/// A group's points, made one at a time.
+#[derive(Debug, Clone)]
+enum Points {
+    /// Each parameter's values; the points are every combination, the last
+    /// parameter varying fastest.
+    Factorial(Vec<Vec<String>>),
+    /// Each parameter's value at each of `samples` points.
+    Columns { samples: usize, columns: Vec<Vec<String>> },
+}
+
+impl Points {
+    fn len(&self) -> usize {
+        match self {
+            Points::Factorial(values) => values.iter().map(Vec::len).fold(1usize, usize::saturating_mul),
+            Points::Columns { samples, .. } => *samples,
+        }
+    }
+
+    /// Point `i` (< `len()`): each parameter's value as TOML text.
+    fn point(&self, mut i: usize) -> Vec<String> {
+        match self {
+            Points::Factorial(values) => {
+                let mut out: Vec<String> = values
+                    .iter()
+                    .rev()
+                    .map(|vs| {
+                        let v = vs[i % vs.len()].clone();
+                        i /= vs.len();
+                        v
+                    })
+                    .collect();
+                out.reverse();
+                out
+            }
+            Points::Columns { columns, .. } => columns.iter().map(|c| c[i].clone()).collect(),
+        }
+    }
+}
+
+/// A sweep's tasks in canonical order (`u * levers + l`), each made from
+/// its two points when asked for, so memory grows with the number of
+/// values rather than with the number of tasks.
+#[derive(Debug, Clone)]
+pub struct Tasks {
+    uncertainties: Points,
+    levers: Points,
+}
+
+impl Tasks {
+    /// The number of tasks.
+    pub fn len(&self) -> usize {
+        self.uncertainties.len().saturating_mul(self.levers.len())
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Task `index` (canonical), or `None` past the last.
+    pub fn get(&self, index: usize) -> Option<Task> {
+        if index >= self.len() {
+            return None;
+        }
+        let (u, l) = (index / self.levers.len(), index % self.levers.len());
+        Some(Task {
+            index,
+            uncertainty: u,
+            lever: l,
+            values: [self.uncertainties.point(u), self.levers.point(l)].concat(),
+        })
+    }
+
+    /// Every task, in canonical order.
+    pub fn iter(&self) -> impl Iterator<Item = Task> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
 }
 
 /// One task of a sweep.
@@ -301,6 +403,49 @@ mod tests {
         .unwrap();
         assert_eq!(s.points(&s.levers, 2).len(), 6);
         assert_eq!(s.tasks().len(), 6);
+        assert_eq!(s.task_count(), 6);
         assert!(Sweep::from_toml("[sweep]\nlevel = 1\n", 1).unwrap_err().to_string().contains("did you mean `levers`"));
+    }
+
+    #[test]
+    fn tasks_made_one_at_a_time_equal_every_combination_in_order() {
+        let s = Sweep::from_toml(
+            "[sweep.uncertainties]\n\"org.engineers\" = [10, 20, 30]\n\"org.incident_cost\" = [1, 2]\n\
+             [sweep.levers]\ndesign = \"latin-hypercube\"\nsamples = 4\n\"org.value_noise\" = { from = 0, to = 1 }\n",
+            3,
+        )
+        .unwrap()
+        .unwrap();
+        // Every combination, the last parameter fastest, uncertainties outermost.
+        let mut want = Vec::new();
+        let levers = s.points(&s.levers, 2);
+        for e in ["10", "20", "30"] {
+            for c in ["1", "2"] {
+                for l in &levers {
+                    want.push([vec![e.to_string(), c.to_string()], l.clone()].concat());
+                }
+            }
+        }
+        let tasks = s.tasks();
+        assert_eq!(tasks.len(), want.len());
+        assert_eq!(tasks.iter().map(|t| t.values).collect::<Vec<_>>(), want);
+        let t = tasks.get(13).unwrap();
+        assert_eq!((t.index, t.uncertainty, t.lever), (13, 3, 1));
+        assert!(tasks.get(24).is_none());
+    }
+
+    #[test]
+    fn a_design_past_the_task_cap_is_refused_before_any_point_is_made() {
+        let text = "[sweep.levers]\n\"org.engineers\" = { from = 10, to = 20, steps = 10000 }\n\
+                    \"org.incident_cost\" = { from = 0, to = 1, steps = 10000 }\n\
+                    \"org.value_noise\" = { from = 0, to = 1, steps = 10000 }\n";
+        let e = Sweep::from_toml(text, 1).unwrap_err().to_string();
+        assert!(e.contains("1000000000000 tasks (1 uncertainty points x 1000000000000 lever points)"), "{e}");
+        assert!(e.contains("at most 100000 tasks"), "{e}");
+        // Exactly at the cap is allowed; one point more is not.
+        let at = "[sweep.uncertainties]\ndesign = \"latin-hypercube\"\nsamples = 1000\n\"org.value_noise\" = { from = 0, to = 1 }\n\
+                  [sweep.levers]\n\"org.engineers\" = { from = 10, to = 20, steps = 100 }\n";
+        assert_eq!(Sweep::from_toml(at, 1).unwrap().unwrap().task_count(), MAX_TASKS);
+        assert!(Sweep::from_toml(&at.replace("steps = 100 ", "steps = 101 "), 1).is_err());
     }
 }

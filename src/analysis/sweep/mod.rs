@@ -18,7 +18,7 @@ mod result;
 mod robustness;
 mod shard;
 
-pub use design::{Design, Group, Sweep, Task, Values, latin_hypercube};
+pub use design::{Design, Group, MAX_TASKS, Sweep, Task, Tasks, Values, latin_hypercube};
 pub use result::{TaskResult, TaskRow, rows_per_task};
 pub use robustness::{RobustnessRow, robustness};
 pub use shard::Shard;
