@@ -5,7 +5,8 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use crate::analysis::kpi::{Kpi, KpiDef};
 use crate::analysis::stats::{Estimate, RunningEstimate};
@@ -40,6 +41,9 @@ pub struct Results {
     /// Per policy, period and KPI (`[(p * periods + t) * kpis + j]`): the
     /// running estimate over replications.
     series: Vec<RunningEstimate>,
+    /// Policy indices by name, made at the first look-up: reports look up
+    /// every policy by name, which a scan would make quadratic.
+    lookup: OnceLock<HashMap<String, usize>>,
 }
 
 /// One row of the comparison: a policy's KPI over replications and its
@@ -318,6 +322,7 @@ fn stream<S: Simulator, O: Observer>(
         runs,
         series,
         assumptions: None,
+        lookup: OnceLock::new(),
     })
 }
 
@@ -343,6 +348,7 @@ impl Results {
             runs,
             series,
             assumptions: None,
+            lookup: OnceLock::new(),
         }
     }
 
@@ -353,15 +359,27 @@ impl Results {
 
     /// Index of a policy by name.
     pub fn policy_index(&self, policy: &str) -> Option<usize> {
-        self.policies.iter().position(|p| p == policy)
+        let lookup = self.lookup.get_or_init(|| {
+            // In reverse, so that the first of two equal names wins.
+            self.policies.iter().enumerate().rev().map(|(i, p)| (p.clone(), i)).collect()
+        });
+        match lookup.get(policy) {
+            // Checked, so a `policies` edited after the first look-up falls back to a scan.
+            Some(&i) if self.policies.get(i).is_some_and(|p| p == policy) => Some(i),
+            _ => self.policies.iter().position(|p| p == policy),
+        }
     }
 
     /// A KPI's run-level value in each replication of a policy; `None` for
     /// an unknown policy or KPI, or a KPI undefined under the policy (NaN in
     /// a replication: a metric KPI of a policy with no metric).
     pub fn values(&self, policy: &str, kpi: &str) -> Option<Vec<f64>> {
-        let (p, j) = (self.policy_index(policy)?, self.kpi_index(kpi)?);
-        let v: Vec<f64> = self.runs[p].iter().map(|r| r.totals[j]).collect();
+        self.values_at(self.policy_index(policy)?, self.kpi_index(kpi)?)
+    }
+
+    /// [`Results::values`] by policy and KPI index.
+    fn values_at(&self, p: usize, j: usize) -> Option<Vec<f64>> {
+        let v: Vec<f64> = self.runs.get(p)?.iter().map(|r| r.totals[j]).collect();
         (!v.iter().any(|x| x.is_nan())).then_some(v)
     }
 
@@ -430,17 +448,17 @@ impl Results {
     /// The comparison table: one row per policy and KPI defined under it
     /// (a policy with no metric has no rows for the metric KPIs).
     pub fn summary(&self) -> Vec<SummaryRow> {
-        let base = &self.policies[self.baseline];
+        // By index: a look-up by name per row would make this quadratic in
+        // the number of policies.
         let mut rows = Vec::new();
-        for p in &self.policies {
-            for d in &self.kpis {
-                let Some(estimate) = self.estimate(p, &d.name) else { continue };
-                rows.push(SummaryRow {
-                    policy: p.clone(),
-                    kpi: d.name.clone(),
-                    estimate,
-                    diff: self.paired_diff(p, base, &d.name),
+        for (p, name) in self.policies.iter().enumerate() {
+            for (j, d) in self.kpis.iter().enumerate() {
+                let Some(v) = self.values_at(p, j) else { continue };
+                let diff = self.values_at(self.baseline, j).map(|b| {
+                    let d: Vec<f64> = v.iter().zip(&b).map(|(x, y)| x - y).collect();
+                    Estimate::of(&d)
                 });
+                rows.push(SummaryRow { policy: name.clone(), kpi: d.name.clone(), estimate: Estimate::of(&v), diff });
             }
         }
         rows

@@ -20,7 +20,9 @@ use rayon::prelude::*;
 
 mod cli;
 
-use cli::files::{AtomicFile, Sharing, lock_dir, lock_file, remove_if_present, remove_stale_temporaries, write_atomic};
+use cli::files::{
+    AtomicFile, Sharing, lock_dir, lock_file, remove_if_present, remove_report, remove_stale_temporaries, write_atomic,
+};
 
 #[derive(Parser)]
 #[command(
@@ -384,8 +386,19 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 fs::read_to_string(dir.join(name))
                     .map_err(|e| bad(format!("{}: cannot read: {}", dir.join(name).display(), io_reason(&e))))
             };
-            let run: serde_json::Value =
-                read("run.json").ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+            // run.json is a run's last file: without it the run that wrote
+            // here did not finish, and the folder may mix two runs.
+            let run: serde_json::Value = read("run.json")
+                .map_err(|_| {
+                    bad(format!(
+                        "{}: no run.json, so the run that wrote this folder did not finish; \
+                         run `goodhart run` into it again",
+                        dir.display()
+                    ))
+                })
+                .and_then(|t| {
+                    serde_json::from_str(&t).map_err(|e| bad(format!("{}: {e}", dir.join("run.json").display())))
+                })?;
             // run.json lists the digest of every file the run wrote: a file
             // that differs, or one it lists that is gone, means the folder
             // mixes runs (an older run's file, an edit, a copy).
@@ -608,6 +621,11 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     fs::create_dir_all(out).with_context(|| format!("cannot create output directory {}", out.display()))?;
     let lock = lock_dir(out, Sharing::Exclusive)?;
     remove_stale_temporaries(out);
+    // An older run's manifest and report go first: run.json is written
+    // last, so a folder holding one is a finished run's whole set, and one
+    // without it (an interrupted run) is refused by `goodhart report`.
+    remove_if_present(&out.join("run.json"))?;
+    remove_report(out)?;
     // The time series (and the agents' table) go to disk run by run as the
     // experiment produces them.
     let mut series = AtomicFile::create(&out.join("timeseries.csv"))?;
@@ -726,7 +744,6 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
         "command": std::env::args().collect::<Vec<_>>(),
         "files": files,
     });
-    write_atomic(&out.join("run.json"), (serde_json::to_string_pretty(&run)? + "\n").as_bytes())?;
 
     let mut written =
         "summary.csv, timeseries.csv, summary.json, final_board.csv, scenario.resolved.toml, run.json".to_string();
@@ -742,10 +759,8 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
             goodhart::io::report::build(&results, &command).map_err(|e| anyhow!("cannot draw the report: {e}"))?;
         write_report(out, &charts, Some(&html))?;
         written += ", report.html and charts/";
-    } else {
-        // An older run's report would describe other numbers.
-        remove_if_present(&out.join("report.html"))?;
     }
+    write_atomic(&out.join("run.json"), (serde_json::to_string_pretty(&run)? + "\n").as_bytes())?;
 
     if !s.quiet {
         let mut o = std::io::stdout().lock();
@@ -865,8 +880,9 @@ fn run_sweep(path: &Path, shard: Option<&str>, run: &SweepRun, out: &Path) -> an
             .map_err(|e| bad(format!("task {}: {e}", task.index)))?;
         let result = sweep::TaskResult::from_results(&task, &results);
         // One write per task, flushed to disk: a crash leaves whole tasks or a tail that resume drops.
-        f.write_all(sweep_files::task_csv(&result).as_bytes())?;
-        f.sync_data()?;
+        f.write_all(sweep_files::task_csv(&result).as_bytes())
+            .and_then(|_| f.sync_data())
+            .with_context(|| format!("cannot write {}", file.display()))?;
         finished.push(result);
         bar.inc(1);
     }

@@ -570,6 +570,11 @@ fn an_interrupted_run_removes_the_files_it_was_writing() {
     let d = tmp("interrupt");
     let out = d.join("o");
     for signal in ["-INT", "-TERM"] {
+        // A finished run first: its report and manifest must not outlive
+        // the interrupted run beside that run's newer files.
+        run_into(&out, &["adversarial", "--replications", "2", "--periods", "4", "--engineers", "20"]);
+        assert!(out.join("report.html").exists() && out.join("run.json").exists());
+        let older = std::fs::read(out.join("timeseries.csv")).unwrap();
         let child = Command::new(bin())
             .args(["run", "story", "--replications", "400", "--assumptions", "0", "--quiet", "--out"])
             .arg(&out)
@@ -592,7 +597,15 @@ fn an_interrupted_run_removes_the_files_it_was_writing() {
         let o = child.wait_with_output().unwrap();
         assert_eq!(o.status.code(), Some(130), "{signal}: {}", String::from_utf8_lossy(&o.stderr));
         assert_eq!(temporaries(), 0, "{signal}: a temporary file was left behind");
-        assert!(!out.join("timeseries.csv").exists(), "{signal}: an unfinished time series was published");
+        let series = std::fs::read(out.join("timeseries.csv")).unwrap();
+        assert!(series == older, "{signal}: an unfinished time series was published");
+        for gone in ["run.json", "report.html", "charts"] {
+            assert!(!out.join(gone).exists(), "{signal}: the older run's {gone} was left beside newer files");
+        }
+        let o = goodhart(&["report", out.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{signal}: {err}");
+        assert!(err.contains("no run.json, so the run that wrote this folder did not finish"), "{err}");
     }
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -123,16 +123,39 @@ fn is_temporary(name: &str) -> bool {
             .is_some_and(|(stem, pid)| stem.len() > 1 && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Removes temporary files a killed earlier run left in `dir`; call it
-/// only while holding the directory's exclusive lock (no other writer).
+/// Removes temporary files a killed earlier run left in `dir` and its
+/// `charts/`; call it only while holding the directory's exclusive lock
+/// (no other writer).
 pub fn remove_stale_temporaries(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        if is_temporary(&name.to_string_lossy()) && e.file_type().is_ok_and(|t| t.is_file()) {
-            let _ = fs::remove_file(e.path());
+    for d in [dir.to_path_buf(), dir.join("charts")] {
+        let Ok(entries) = fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            if is_temporary(&name.to_string_lossy()) && e.file_type().is_ok_and(|t| t.is_file()) {
+                let _ = fs::remove_file(e.path());
+            }
         }
     }
+}
+
+/// Removes an earlier run's report: `report.html` and the charts this tool
+/// draws (`charts/*.svg`, `charts/*.png`; the folder too if that empties
+/// it). A run does this before it writes anything, so that a report in the
+/// folder is always the one of the run its `run.json` records.
+pub fn remove_report(dir: &Path) -> anyhow::Result<()> {
+    remove_if_present(&dir.join("report.html"))?;
+    let charts = dir.join("charts");
+    let Ok(entries) = fs::read_dir(&charts) else { return Ok(()) };
+    for e in entries.flatten() {
+        let path = e.path();
+        let drawn = path.extension().is_some_and(|x| x == "svg" || x == "png");
+        if drawn && e.file_type().is_ok_and(|t| t.is_file()) {
+            remove_if_present(&path)?;
+        }
+    }
+    // Only if empty: anything else in it is not this tool's.
+    let _ = fs::remove_dir(&charts);
+    Ok(())
 }
 
 /// Removes an output an earlier run left that this one does not write, so
@@ -266,13 +289,38 @@ mod tests {
         for name in theirs.iter().copied().chain([ours.as_str()]) {
             fs::write(d.join(name), b"x").unwrap();
         }
+        // A chart being written when a run was killed, beside a user's file.
+        fs::create_dir_all(d.join("charts")).unwrap();
+        fs::write(d.join("charts").join(temporary_name("ranks.png", 7)), b"x").unwrap();
+        fs::write(d.join("charts").join("notes.txt"), b"x").unwrap();
         remove_stale_temporaries(&d);
-        let mut left: Vec<String> =
-            fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-        left.sort();
-        let mut want: Vec<String> = theirs.iter().map(|s| s.to_string()).collect();
+        let names = |dir: &Path| -> Vec<String> {
+            let mut v: Vec<String> =
+                fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+            v.sort();
+            v
+        };
+        let mut want: Vec<String> = theirs.iter().map(|s| s.to_string()).chain(["charts".to_string()]).collect();
         want.sort();
-        assert_eq!(left, want);
+        assert_eq!(names(&d), want);
+        assert_eq!(names(&d.join("charts")), ["notes.txt"]);
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn an_older_report_goes_but_other_files_in_charts_stay() {
+        let d = scratch("report");
+        fs::create_dir_all(d.join("charts")).unwrap();
+        for f in ["report.html", "charts/ranks.svg", "charts/ranks.png", "summary.csv"] {
+            fs::write(d.join(f), b"x").unwrap();
+        }
+        remove_report(&d).unwrap();
+        assert!(!d.join("report.html").exists() && !d.join("charts").exists() && d.join("summary.csv").exists());
+        fs::create_dir_all(d.join("charts")).unwrap();
+        fs::write(d.join("charts/mine.txt"), b"x").unwrap();
+        fs::write(d.join("charts/ranks.svg"), b"x").unwrap();
+        remove_report(&d).unwrap();
+        assert!(d.join("charts/mine.txt").exists() && !d.join("charts/ranks.svg").exists());
         let _ = fs::remove_dir_all(&d);
     }
 

@@ -1,6 +1,7 @@
 //! A scenario compiled for the engine: metrics resolved to signal indices,
 //! each policy's planning tables, and schedules as (first period, stage).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::analysis::kpi::{Builtin, Kpi, KpiDef, PeriodView, builtins};
@@ -24,8 +25,9 @@ pub(crate) struct MetricEval {
 }
 
 impl MetricEval {
-    pub fn compile(m: &Metric, signals: &[String]) -> MetricEval {
-        let idx = |s: &str| signals.iter().position(|x| x == s).unwrap_or(0);
+    /// `signals`: each signal's index by name.
+    pub fn compile(m: &Metric, signals: &HashMap<&str, usize>) -> MetricEval {
+        let idx = |s: &str| signals.get(s).copied().unwrap_or(0);
         MetricEval {
             weights: m.weights.iter().map(|(s, w)| (idx(s), *w)).collect(),
             custom: m.custom.as_ref().map(|c| (c.clone(), c.signals().iter().map(|s| idx(s)).collect())),
@@ -108,6 +110,7 @@ impl Compiled {
         scenario.validate()?;
         let sc = scenario.clone();
         let signals = sc.signals();
+        let signal_index: HashMap<&str, usize> = signals.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
         let names: Vec<String> = sc.activities.iter().map(|a| a.name.clone()).collect();
         let kpi_list: Vec<KpiRef> = builtins(&names).into_iter().map(KpiRef::Builtin).collect();
         let kpis = kpi_list.iter().map(KpiRef::def).collect();
@@ -117,7 +120,7 @@ impl Compiled {
         let direct_signals: Vec<Vec<(usize, f64)>> = sc
             .activities
             .iter()
-            .map(|a| a.signals.iter().filter_map(|(s, w)| Some((signals.iter().position(|x| x == s)?, *w))).collect())
+            .map(|a| a.signals.iter().filter_map(|(s, w)| Some((*signal_index.get(s.as_str())?, *w))).collect())
             .collect();
         let unit_signals: Vec<Vec<f64>> = sc
             .activities
@@ -152,7 +155,7 @@ impl Compiled {
             }
             let rewarded = p.metric.is_some();
             let m = p.metric.as_ref().unwrap_or(&tokens_metric);
-            let mut metric = MetricEval::compile(m, &signals);
+            let mut metric = MetricEval::compile(m, &signal_index);
             metric.dispersion = count_dispersion(&sc, &metric, &unit_signals);
             let tok_w: f64 = metric.weights.iter().filter(|(i, _)| *i == metric::SIG_TOKENS).map(|(_, w)| w).sum();
             let rewarded_weights = |act: usize| -> f64 {

@@ -366,11 +366,11 @@ fn ordered<'a>(table: &'a Table, path: &str) -> Vec<(&'a str, &'a Value)> {
         .filter_map(|k| table.get_key_value(k.trim_end_matches("[]")))
         .map(|(k, v)| (k.as_str(), v))
         .collect();
-    for (k, v) in table {
-        if !out.iter().any(|(o, _)| o == k) {
-            out.push((k.as_str(), v));
-        }
-    }
+    // The rest in the table's order; a set keeps this linear in the keys.
+    let placed: std::collections::HashSet<&str> = out.iter().map(|(k, _)| *k).collect();
+    let rest: Vec<(&str, &Value)> =
+        table.iter().filter(|(k, _)| !placed.contains(k.as_str())).map(|(k, v)| (k.as_str(), v)).collect();
+    out.extend(rest);
     out
 }
 
@@ -606,14 +606,7 @@ fn render(sc: &Scenario, customs: &Customs) -> Result<String> {
 /// shown even when the preset does not use it.
 pub fn optional_parts(sc: &Scenario) -> String {
     let allows = |path: &str| schema::field(path).map_or(String::new(), |f| f.expected());
-    let mut signals: Vec<&str> = crate::model::metric::BUILTIN_SIGNALS.to_vec();
-    for a in &sc.activities {
-        for (name, _) in &a.signals {
-            if !signals.contains(&name.as_str()) {
-                signals.push(name);
-            }
-        }
-    }
+    let signals = sc.signals();
     format!(
         "\n# ---- Optional parts, commented out: uncomment and edit to use them.\n\
          # In a [[policy]] table:\n\

@@ -8,6 +8,7 @@
 //! over a trailing window. Engineers plan with the weighted sum (their model
 //! of the metric) and the noise they know it carries.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -205,15 +206,20 @@ impl Metric {
 
     /// Checks weights, noise, delay and window against the known signals.
     pub fn validate(&self, path: &str, signals: &[String]) -> Result<()> {
+        self.check(path, signals, &signals.iter().map(String::as_str).collect())
+    }
+
+    /// [`Metric::validate`] with the signals also as a set (`known`).
+    pub(crate) fn check(&self, path: &str, signals: &[String], known: &HashSet<&str>) -> Result<()> {
         for (s, w) in &self.weights {
-            if !signals.iter().any(|x| x == s) {
+            if !known.contains(s.as_str()) {
                 return Err(Error::unknown(format!("{path}.signals"), "signal", s, signals.iter().map(|s| s.as_str())));
             }
             check(&format!("{path}.signals.{s}"), *w)?;
         }
         if let Some(c) = &self.custom {
             for s in c.signals() {
-                if !signals.contains(&s) {
+                if !known.contains(s.as_str()) {
                     return Err(Error::unknown(
                         format!("{path}.custom"),
                         "signal",

@@ -1,6 +1,8 @@
 //! Policies: a metric, a reward scheme and a measurement design, possibly
 //! changing over time on a schedule.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -88,6 +90,12 @@ impl Policy {
 
     /// Checks the policy's own fields (schedules are checked by the scenario).
     pub fn validate(&self, path: &str, signals: &[String]) -> Result<()> {
+        self.check(path, signals, &signals.iter().map(String::as_str).collect())
+    }
+
+    /// [`Policy::validate`] with the signals also as a set (`known`), made
+    /// once per scenario so that validation stays linear.
+    pub(crate) fn check(&self, path: &str, signals: &[String], known: &HashSet<&str>) -> Result<()> {
         if self.name.trim().is_empty() {
             return Err(Error::invalid(format!("{path}.name"), "\"\"", "a non-empty name"));
         }
@@ -101,7 +109,7 @@ impl Policy {
             ));
         }
         if let Some(m) = &self.metric {
-            m.validate(&format!("{path}.metric"), signals)?;
+            m.check(&format!("{path}.metric"), signals, known)?;
         } else if !matches!(self.reward, Reward::None) && self.schedule.is_empty() {
             return Err(Error::invalid(format!("{path}.metric"), "nothing", "a metric for the reward to read"));
         }

@@ -1,6 +1,8 @@
 //! A scenario: the organisation, its engineers, their activities and
 //! behaviour, and the policies to compare.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::{Deserialize, Serialize};
 
 use crate::behavior::Behavior;
@@ -109,9 +111,11 @@ impl Scenario {
     /// activities define, in order of first appearance.
     pub fn signals(&self) -> Vec<String> {
         let mut out: Vec<String> = BUILTIN_SIGNALS.iter().map(|s| s.to_string()).collect();
+        // A set alongside the list keeps this linear in the number of signals.
+        let mut seen: HashSet<String> = out.iter().cloned().collect();
         for a in &self.activities {
             for (s, _) in &a.signals {
-                if !out.contains(s) {
+                if seen.insert(s.clone()) {
                     out.push(s.clone());
                 }
             }
@@ -143,9 +147,12 @@ impl Scenario {
         if self.activities.is_empty() {
             return Err(Error::invalid("activity", "an empty list", "at least one activity"));
         }
+        // Names are checked against sets, so validation stays linear in the
+        // number of activities, policies and signals.
+        let mut names = HashSet::new();
         for (i, a) in self.activities.iter().enumerate() {
             a.validate(&format!("activity[{i}]"))?;
-            if self.activities[..i].iter().any(|b| b.name == a.name) {
+            if !names.insert(a.name.as_str()) {
                 return Err(Error::invalid(
                     format!("activity[{i}].name"),
                     &a.name,
@@ -161,19 +168,26 @@ impl Scenario {
             }
         }
         let signals = self.signals();
+        let known: HashSet<&str> = signals.iter().map(String::as_str).collect();
         if self.policies.is_empty() {
             return Err(Error::invalid("policy", "an empty list", "at least one policy"));
         }
+        // The first policy of each name (a second is refused below).
+        let mut by_name: HashMap<&str, &Policy> = HashMap::new();
+        for p in &self.policies {
+            by_name.entry(p.name.as_str()).or_insert(p);
+        }
+        let mut names = HashSet::new();
         for (i, p) in self.policies.iter().enumerate() {
             let path = format!("policy[{i}]");
-            p.validate(&path, &signals)?;
-            if self.policies[..i].iter().any(|q| q.name == p.name) {
+            p.check(&path, &signals, &known)?;
+            if !names.insert(p.name.as_str()) {
                 return Err(Error::invalid(format!("{path}.name"), &p.name, "a name not used by another policy"));
             }
             let mut last: Option<u32> = None;
             for (j, st) in p.schedule.iter().enumerate() {
                 let spath = format!("{path}.schedule[{j}]");
-                let target = self.policies.iter().find(|q| q.name == st.policy);
+                let target = by_name.get(st.policy.as_str());
                 match target {
                     None => {
                         return Err(Error::unknown(
@@ -233,7 +247,7 @@ impl Scenario {
             ));
         }
         if let Some(b) = &self.baseline {
-            if !self.policies.iter().any(|p| &p.name == b) {
+            if !by_name.contains_key(b.as_str()) {
                 return Err(Error::unknown("baseline", "policy", b, self.policies.iter().map(|p| p.name.as_str())));
             }
         }
