@@ -153,7 +153,9 @@ which_run() {
 }
 which_manifest() {
   local d=$1
-  if [ "$(listed "$d")" = "$(listed "$tmp/ref-run")" ]; then
+  if [ ! -e "$d/run.json" ]; then
+    echo absent
+  elif [ "$(listed "$d")" = "$(listed "$tmp/ref-run")" ]; then
     echo new
   elif [ "$(listed "$d")" = "$(listed "$tmp/ref-old")" ]; then
     echo old
@@ -203,19 +205,20 @@ for sig in KILL INT TERM; do
       problem "round $r (${ms} ms): temporary files left after SIG$sig: $(temporaries "$d")"
     fi
     # The folder as the interruption left it: report.html belongs to the
-    # run run.json describes, and `goodhart report` either rebuilds that
-    # run's report or refuses with a message.
+    # run run.json describes (a run writes run.json last: without it, to
+    # the run of every data file), and `goodhart report` either rebuilds
+    # that run's report or refuses with a message.
     manifest=$(which_manifest "$d")
     report=$(which_run "$d" report.html)
-    if [ "$report" != absent ] && [ "$report" != "$manifest" ]; then
-      problem "round $r (${ms} ms): report.html is the $report run's, run.json the $manifest run's"
+    kinds=$(for f in "${run_outputs[@]}"; do case "$f" in report.html | charts/*) ;; *) which_run "$d" "$f" ;; esac done | sort -u | tr '\n' ' ')
+    if [ "$report" != absent ] && [ "$report" != "$manifest" ] && { [ "$manifest" != absent ] || [ "$kinds" != "$report " ]; }; then
+      problem "round $r (${ms} ms): report.html is the $report run's, run.json the $manifest run's, the data files [$kinds]"
     fi
     charts=$(for f in "${run_outputs[@]}"; do case "$f" in charts/*) which_run "$d" "$f" ;; esac done | sort -u | tr '\n' ' ')
     if [ "$charts" != "$manifest " ]; then
       stale=$((stale + 1))
       note "round $r (${ms} ms): charts/ holds files of runs [$charts], run.json is the $manifest run's"
     fi
-    kinds=$(for f in "${run_outputs[@]}"; do case "$f" in report.html | charts/*) ;; *) which_run "$d" "$f" ;; esac done | sort -u | tr '\n' ' ')
     [ "$kinds" = "$manifest " ] || mixed=$((mixed + 1))
     cp -a "$d" "$tmp/report"
     if "$g" report "$tmp/report" > /dev/null 2> "$tmp/err.txt"; then

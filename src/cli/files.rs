@@ -28,7 +28,10 @@ fn writing() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
 /// (a long time series can grow to gigabytes). Call once, at start-up.
 pub fn remove_temporaries_on_interrupt() {
     let _ = ctrlc::set_handler(|| {
-        for tmp in writing().drain(..) {
+        // The list stays locked until the process is gone, so that no
+        // temporary file is created after it was emptied.
+        let mut list = writing();
+        for tmp in list.drain(..) {
             let _ = fs::remove_file(tmp);
         }
         eprintln!("goodhart: interrupted; the files it was writing were removed");
@@ -72,8 +75,14 @@ impl AtomicFile {
     pub fn create(path: &Path) -> anyhow::Result<AtomicFile> {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
         let tmp = path.with_file_name(temporary_name(name, std::process::id()));
-        let f = fs::File::create(&tmp).with_context(|| format!("cannot write {}", path.display()))?;
-        writing().push(tmp.clone());
+        // Created and listed under one lock: an interrupt either comes
+        // first (and nothing is created) or finds the file listed.
+        let f = {
+            let mut list = writing();
+            let f = fs::File::create(&tmp).with_context(|| format!("cannot write {}", path.display()))?;
+            list.push(tmp.clone());
+            f
+        };
         let w = Hashing { inner: std::io::BufWriter::new(f), digest: Default::default() };
         Ok(AtomicFile { path: path.to_path_buf(), tmp, w: Some(w), committed: false })
     }
