@@ -18,6 +18,64 @@ use crate::engine::{Compiled, Run, RunOutput, simulate, simulate_with};
 use crate::error::{Error, Result};
 use crate::model::scenario::Scenario;
 
+/// What a run will take, estimated before it starts: for telling users
+/// what a large run costs and refusing one that cannot fit in memory.
+///
+/// The memory is an upper estimate of the peak (measured peaks were 0.6 to
+/// 0.9 times it; BENCHMARKS.md, "Memory"): a base, each engineer's state in
+/// every run held at once, and per policy its estimates, per-period
+/// running means and output rows.
+///
+/// ```
+/// let mut sc = goodhart::model::preset::scenario("story")?;
+/// sc.org.engineers = 1_000_000;
+/// let f = goodhart::Footprint::of(&sc, 2);
+/// assert_eq!(f.concurrent_runs, 2);
+/// assert!(f.memory_bytes > 800_000_000 && f.memory_bytes < 1_200_000_000);
+/// # Ok::<(), goodhart::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    /// Engineers x periods x replications x policies.
+    pub agent_steps: u64,
+    /// Peak memory, bytes (an upper estimate).
+    pub memory_bytes: u64,
+    /// Runs (a policy's replication) simulated at once: one per worker
+    /// thread, up to the number of runs.
+    pub concurrent_runs: u64,
+}
+
+impl Footprint {
+    /// Memory of the program, its tables and buffers before any run.
+    const BASE: f64 = 32.0 * 1024.0 * 1024.0;
+    /// Per policy: its run totals, summary rows and output text (`summary.json`
+    /// takes about 7.4 KB a policy, `summary.csv` 1.9 KB).
+    const PER_POLICY: f64 = 24.0 * 1024.0;
+
+    /// The footprint of running `sc` on `threads` worker threads.
+    pub fn of(sc: &Scenario, threads: usize) -> Footprint {
+        let policies = sc.policies.len() as u64;
+        let runs = policies * sc.replications as u64;
+        let concurrent_runs = (threads.max(1) as u64).min(runs.max(1));
+        let engineers = sc.org.engineers as f64;
+        let kpis = crate::analysis::kpi::kpi_defs(&sc.activities.iter().map(|a| a.name.clone()).collect::<Vec<_>>())
+            .len() as f64;
+        // The state's cells, with slack for vectors' spare capacity and the
+        // allocator (measured: up to 1.23 times the cells, at 300,000 engineers).
+        let state = 1.3 * concurrent_runs as f64 * engineers * sc.state_cells_per_engineer() * 8.0;
+        // Per period and KPI: the running mean and the run's own value on
+        // its way to timeseries.csv (measured: about twice the first).
+        let series = 2.0 * std::mem::size_of::<RunningEstimate>() as f64 * sc.periods as f64 * kpis;
+        let totals = sc.replications as f64 * kpis * 8.0;
+        let per_policy = Self::PER_POLICY + series + totals;
+        Footprint {
+            agent_steps: sc.org.engineers as u64 * sc.periods as u64 * runs,
+            memory_bytes: (Self::BASE + state + policies as f64 * per_policy) as u64,
+            concurrent_runs,
+        }
+    }
+}
+
 /// Everything an experiment produced.
 #[derive(Debug, Clone)]
 pub struct Results {

@@ -97,7 +97,7 @@ pub use engine::observer::{Observer, ObserverError, RunInfo};
 pub use engine::population::Population;
 pub use engine::view::PeriodView;
 pub use error::{Error, Result};
-pub use experiment::{Experiment, Results, SummaryRow, run, run_streaming, run_with_progress};
+pub use experiment::{Experiment, Footprint, Results, SummaryRow, run, run_streaming, run_with_progress};
 pub use io::format::{parse_scenario, try_write_scenario, write_scenario};
 pub use model::activity::{Activity, EffortCost, EffortForm, Week};
 pub use model::dist::{Dist, TraitDist};

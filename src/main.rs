@@ -117,6 +117,9 @@ enum Command {
         /// design, seed or replications) instead of refusing; its rows are discarded.
         #[arg(long)]
         force: bool,
+        /// Run even when a task's estimated memory exceeds what the machine has available.
+        #[arg(long = "allow-large")]
+        allow_large: bool,
     },
     /// Merge the part files of a sharded sweep into sweep.csv (and robustness.csv).
     Merge {
@@ -179,6 +182,10 @@ struct Shared {
     /// replications, up to 32, when that is at least 16.
     #[arg(long, value_name = "N")]
     assumptions: Option<usize>,
+    /// Run even when the estimated memory exceeds what the machine has
+    /// available (the estimate and the limit are printed either way).
+    #[arg(long = "allow-large")]
+    allow_large: bool,
 }
 
 /// A count on the command line: a whole number, else a message saying
@@ -334,8 +341,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 set,
                 agents: None,
                 assumptions: Some(0),
+                allow_large: false,
             };
             apply_overrides(&mut sc, &shared)?;
+            check_footprint(&goodhart::Footprint::of(&sc, rayon::current_num_threads()), false, true)?;
             let results = goodhart::run(&sc).map_err(|e| bad(e.to_string()))?;
             let policy = policy.unwrap_or_else(|| goodhart::io::narrative::default_policy(&results));
             let lines = goodhart::io::narrative::narrate(&results, &policy).ok_or_else(|| {
@@ -372,8 +381,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Sweep { scenario, shard, replications, threads, out, quiet, mpi, force } => {
-            let run = SweepRun { replications, threads, quiet, force };
+        Command::Sweep { scenario, shard, replications, threads, out, quiet, mpi, force, allow_large } => {
+            let run = SweepRun { replications, threads, quiet, force, allow_large };
             if mpi {
                 return sweep_mpi(&scenario, &run, &out);
             }
@@ -605,12 +614,82 @@ fn progress_bar(len: u64, unit: &str, quiet: bool) -> indicatif::ProgressBar {
     b
 }
 
+/// Runs this large are announced on stderr with their estimate.
+const ANNOUNCE_STEPS: u64 = 1_000_000_000;
+const ANNOUNCE_BYTES: u64 = 1 << 30;
+
+/// Refuses a run whose estimated memory exceeds what the machine has
+/// available (unless `allow`), and announces a large one (unless `quiet`).
+fn check_footprint(f: &goodhart::Footprint, allow: bool, quiet: bool) -> anyhow::Result<()> {
+    let what = format!(
+        "about {} of memory and {} agent-steps ({} run{} at once)",
+        bytes(f.memory_bytes),
+        goodhart::io::output::human(f.agent_steps as f64),
+        f.concurrent_runs,
+        if f.concurrent_runs == 1 { "" } else { "s" }
+    );
+    if let Some((limit, source)) = available_memory() {
+        if f.memory_bytes > limit && !allow {
+            return Err(bad(format!(
+                "this run needs {what}, more than the {} available ({source}); use fewer engineers, \
+                 policies or periods, or --threads 1, or --allow-large to run anyway",
+                bytes(limit)
+            )));
+        }
+    }
+    if !quiet && (f.agent_steps >= ANNOUNCE_STEPS || f.memory_bytes >= ANNOUNCE_BYTES) {
+        eprintln!("goodhart: this run takes {what}");
+    }
+    Ok(())
+}
+
+/// Bytes in decimal units, e.g. `15.2 GB`.
+fn bytes(b: u64) -> String {
+    let b = b as f64;
+    match b {
+        _ if b >= 1e9 => format!("{:.1} GB", b / 1e9),
+        _ if b >= 1e6 => format!("{:.0} MB", b / 1e6),
+        _ => format!("{:.0} kB", b / 1e3),
+    }
+}
+
+/// The memory a run may use, and where the figure comes from:
+/// `GOODHART_MEMORY_LIMIT` (bytes) if set, else the smaller of the
+/// system's available memory and the cgroup's room (a cluster job's limit).
+/// `None` where neither can be read.
+fn available_memory() -> Option<(u64, &'static str)> {
+    if let Ok(v) = std::env::var("GOODHART_MEMORY_LIMIT") {
+        return v.trim().parse().ok().map(|b| (b, "GOODHART_MEMORY_LIMIT"));
+    }
+    let meminfo = fs::read_to_string("/proc/meminfo").ok().and_then(|t| {
+        let line = t.lines().find(|l| l.starts_with("MemAvailable:"))?;
+        Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
+    });
+    let read = |f: &str| fs::read_to_string(format!("/sys/fs/cgroup/{f}")).ok()?.trim().parse::<u64>().ok();
+    let cgroup = read("memory.max").map(|max| max.saturating_sub(read("memory.current").unwrap_or(0)));
+    match (meminfo, cgroup) {
+        (Some(m), Some(c)) if c < m => Some((c, "the cgroup's memory.max")),
+        (Some(m), _) => Some((m, "MemAvailable")),
+        (None, Some(c)) => Some((c, "the cgroup's memory.max")),
+        (None, None) => None,
+    }
+}
+
+/// This process's peak resident memory in bytes (Linux), for run.json.
+fn peak_memory() -> Option<u64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
+}
+
 fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     apply_overrides(&mut sc, s)?;
     start_threads(s.threads)?;
     let threads = rayon::current_num_threads();
     let bar = progress_bar(sc.policies.len() as u64 * sc.replications as u64, "runs", s.quiet);
     sc.validate().map_err(|e| bad(e.to_string()))?;
+    let footprint = goodhart::Footprint::of(&sc, threads);
+    check_footprint(&footprint, s.allow_large, s.quiet)?;
     let activities: Vec<String> = sc.activities.iter().map(|a| a.name.clone()).collect();
     let agent_vars = match &s.agents {
         Some(list) => Some(AgentVariables::parse(list, &activities).map_err(|e| bad(e.to_string()))?),
@@ -741,6 +820,8 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
         "assumptions_samples": size.map_or(0, |c| c.samples),
         "assumptions_seconds": check_elapsed,
         "agent_steps_per_second": (steps as f64 / elapsed.max(1e-9)).round(),
+        "memory_estimate_bytes": footprint.memory_bytes,
+        "peak_memory_bytes": peak_memory(),
         "command": std::env::args().collect::<Vec<_>>(),
         "files": files,
     });
@@ -806,6 +887,8 @@ struct SweepRun {
     quiet: bool,
     /// Start afresh over another sweep's files.
     force: bool,
+    /// Run tasks past the machine's available memory.
+    allow_large: bool,
 }
 
 /// What a refusal to reuse an output directory adds.
@@ -827,8 +910,16 @@ fn run_sweep(path: &Path, shard: Option<&str>, run: &SweepRun, out: &Path) -> an
     let scenario = |t: &sweep::Task| {
         sweep.scenario(&base, t).map_err(|e| bad(format!("{}: task {}: {e}", path.display(), t.index)))
     };
+    let threads = run.threads.unwrap_or_else(rayon::current_num_threads);
+    let mut largest: Option<goodhart::Footprint> = None;
     for t in tasks.iter() {
-        scenario(&t)?;
+        let f = goodhart::Footprint::of(&scenario(&t)?, threads);
+        if largest.is_none_or(|l| f.memory_bytes > l.memory_bytes) {
+            largest = Some(f);
+        }
+    }
+    if let Some(f) = largest {
+        check_footprint(&f, run.allow_large, run.quiet)?;
     }
     check_threads(run.threads)?;
     start_threads(run.threads)?;

@@ -682,3 +682,59 @@ fn report_refuses_a_folder_whose_files_are_not_the_set_one_run_wrote() {
     assert!(err.contains("assumptions.csv"), "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `goodhart` with `GOODHART_MEMORY_LIMIT` set to `limit` bytes.
+fn goodhart_limited(limit: u64, args: &[&str]) -> Output {
+    Command::new(bin()).env("GOODHART_MEMORY_LIMIT", limit.to_string()).args(args).output().unwrap()
+}
+
+#[test]
+fn the_memory_estimate_bounds_the_peak_and_a_run_past_the_limit_is_refused() {
+    let d = tmp("memory");
+    // The estimate is an upper bound within a factor 2 of the measured peak
+    // (Linux reports the peak), whether engineers or policies dominate.
+    let many: String = (0..5000).map(|i| format!("[[policy]]\nname = \"p{i}\"\n")).collect();
+    let file = d.join("policies.toml");
+    std::fs::write(&file, format!("[org]\nengineers = 5\n{many}")).unwrap();
+    let quick = ["--replications", "2", "--threads", "1", "--no-report", "--assumptions", "0", "--quiet"];
+    let cases: [(&str, Vec<&str>); 2] = [
+        ("engineers", [&["compare", "kirorank", "--engineers", "300000", "--periods", "2"][..], &quick].concat()),
+        ("policies", [&["run", file.to_str().unwrap(), "--periods", "20"][..], &quick].concat()),
+    ];
+    for (name, args) in cases {
+        let out = d.join(name);
+        let o = goodhart(&[&args[..], &["--out", out.to_str().unwrap()]].concat());
+        assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+        let run: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+        let estimate = run["memory_estimate_bytes"].as_f64().unwrap();
+        if let Some(peak) = run["peak_memory_bytes"].as_f64() {
+            assert!(peak <= estimate && estimate <= 2.0 * peak, "{name}: estimate {estimate}, peak {peak}");
+        }
+    }
+    // Past the limit: refused before anything is written, naming the
+    // estimate, the limit and the flag; with the flag it runs.
+    let out = d.join("refused");
+    let big = ["compare", "kirorank", "--engineers", "200000", "--periods", "2", "--replications", "2", "--quiet"];
+    let o = goodhart_limited(50_000_000, &[&big[..], &["--out", out.to_str().unwrap()]].concat());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("this run needs about") && err.contains("more than the 50 MB available"), "{err}");
+    assert!(err.contains("--allow-large") && err.trim_end().lines().count() == 1, "{err}");
+    assert!(!out.exists(), "a refused run wrote {}", out.display());
+    let o = goodhart_limited(
+        50_000_000,
+        &[&big[..], &["--allow-large", "--no-report", "--assumptions", "0", "--out", out.to_str().unwrap()]].concat(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A sweep is checked at its largest task, before any runs.
+    let sweep_out = d.join("sweep");
+    let o = goodhart_limited(
+        1_000_000,
+        &["sweep", "examples/scenarios/sweep-small.toml", "--out", sweep_out.to_str().unwrap()],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("more than the 1 MB available") && !sweep_out.exists(), "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}

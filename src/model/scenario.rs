@@ -123,6 +123,16 @@ impl Scenario {
         out
     }
 
+    /// The numbers (8-byte cells) one engineer's state holds in a run:
+    /// three per activity, one per signal, the metric's memory (delay plus
+    /// window) and 24 for traits, beliefs and the rest. Bounds the state
+    /// (validation) and sizes a run's memory ([`crate::Footprint`]).
+    pub(crate) fn state_cells_per_engineer(&self) -> f64 {
+        let memory =
+            self.policies.iter().filter_map(|p| p.metric.as_ref()).map(|m| m.delay + m.window).max().unwrap_or(1);
+        3.0 * self.activities.len() as f64 + self.signals().len() as f64 + memory as f64 + 24.0
+    }
+
     /// Index of the baseline policy.
     pub fn baseline_index(&self) -> usize {
         self.baseline.as_ref().and_then(|b| self.policies.iter().position(|p| &p.name == b)).unwrap_or(0)
@@ -235,11 +245,7 @@ impl Scenario {
             }
         }
         // After each policy's own checks, so that an absurd delay is named there.
-        let max_delay =
-            self.policies.iter().filter_map(|p| p.metric.as_ref()).map(|m| m.delay + m.window).max().unwrap_or(1);
-        let cells = self.org.engineers as f64
-            * (3.0 * self.activities.len() as f64 + signals.len() as f64 + max_delay as f64 + 24.0);
-        if cells > MAX_STATE_CELLS {
+        if self.org.engineers as f64 * self.state_cells_per_engineer() > MAX_STATE_CELLS {
             return Err(Error::invalid(
                 "org.engineers",
                 self.org.engineers,
