@@ -21,7 +21,8 @@ use rayon::prelude::*;
 mod cli;
 
 use cli::files::{
-    AtomicFile, Sharing, lock_dir, lock_file, remove_if_present, remove_report, remove_stale_temporaries, write_atomic,
+    AtomicFile, Sharing, lock_dir, lock_file, read_text_if_present, remove_if_present, remove_report,
+    remove_stale_temporaries, write_atomic,
 };
 
 #[derive(Parser)]
@@ -939,7 +940,12 @@ fn run_sweep(path: &Path, shard: Option<&str>, run: &SweepRun, out: &Path) -> an
     // the part file must carry this sweep's fingerprint.
     let meta_file = out.join("sweep.json");
     let mut afresh = false;
-    let recorded = fs::read_to_string(&meta_file).ok();
+    let recorded = match read_text_if_present(&meta_file) {
+        Ok(r) => r,
+        // Damaged: another sweep's as far as --force is concerned.
+        Err(_) if run.force => Some(String::new()),
+        Err(e) => return Err(bad(format!("{e}; {FORCE_HINT}"))),
+    };
     if let Some(Err(e)) = recorded.map(|r| meta.check_folder(&meta_file.display().to_string(), &r)) {
         if !run.force {
             return Err(bad(format!("{e}; {FORCE_HINT}")));
@@ -950,7 +956,10 @@ fn run_sweep(path: &Path, shard: Option<&str>, run: &SweepRun, out: &Path) -> an
             remove_if_present(&out.join(name))?;
         }
     }
-    let existing = if afresh { None } else { fs::read_to_string(&file).ok() };
+    let existing = match afresh || run.force {
+        true => read_text_if_present(&file).ok().flatten().filter(|_| !afresh),
+        false => read_text_if_present(&file).map_err(|e| bad(format!("{e}; {FORCE_HINT}")))?,
+    };
     let shown = file.display().to_string();
     let resumed = match sweep_files::resume(&shown, existing.as_deref(), &meta) {
         Ok(r) => r,

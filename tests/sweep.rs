@@ -143,6 +143,25 @@ fn merge_validates_what_it_reads() {
     let (code, err) = merge();
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains(&format!("part-2-of-2.csv: line {line}: mean: `garbage` is not a number")), "{err}");
+    // Bytes that are not text: merge and resume both name the file and
+    // line; resume never takes the damaged file for absent (and reruns it).
+    let mut bytes = good.clone().into_bytes();
+    let at = good.find(",net_value,").unwrap();
+    bytes[at + 1] = 0xff;
+    std::fs::write(&part, &bytes).unwrap();
+    let (code, err) = merge();
+    assert!(code == Some(2) && err.contains("part-2-of-2.csv"), "{err}");
+    let resume = goodhart(&[
+        "sweep".as_ref(),
+        "examples/scenarios/sweep-small.toml".as_ref(),
+        "--shard".as_ref(),
+        "2/2".as_ref(),
+        "--out".as_ref(),
+        d.as_os_str(),
+    ]);
+    assert_eq!(resume.0, Some(2), "{}", resume.1);
+    assert!(resume.1.contains(&format!("part-2-of-2.csv: line {line} is not UTF-8 text")), "{}", resume.1);
+    assert_eq!(std::fs::read(&part).unwrap(), bytes, "the damaged part was rewritten");
     std::fs::write(&part, &good).unwrap();
     // A part file of another sweep.
     let other = good.replacen("fingerprint ", "fingerprint 0", 1);

@@ -176,6 +176,22 @@ pub fn remove_if_present(path: &Path) -> anyhow::Result<()> {
     }
 }
 
+/// The text of an earlier output, `None` if there is none. Unreadable or
+/// not UTF-8 text (a damaged file) is an error naming the file and the
+/// line, never taken for absent: that would discard what the file holds.
+pub fn read_text_if_present(path: &Path) -> anyhow::Result<Option<String>> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(anyhow!("cannot read {}: {e}", path.display())),
+    };
+    String::from_utf8(bytes).map(Some).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = 1 + e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
+        anyhow!("{}: line {line} is not UTF-8 text (the file is damaged)", path.display())
+    })
+}
+
 /// Writes `bytes` to `path` whole or not at all; returns their digest.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<String> {
     write_atomic_with(path, |w| w.write_all(bytes))
