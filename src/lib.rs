@@ -101,7 +101,7 @@ pub use experiment::{Experiment, Footprint, Results, SummaryRow, run, run_stream
 pub use io::format::{parse_scenario, try_write_scenario, write_scenario};
 pub use model::activity::{Activity, EffortCost, EffortForm, Week};
 pub use model::dist::{Dist, TraitDist};
-pub use model::engineer::{Trait, TraitsConfig};
+pub use model::engineer::{AiPerception, Trait, TraitsConfig};
 pub use model::metric::{CustomMetric, Metric, Noise};
 pub use model::org::Org;
 pub use model::policy::{Audit, Policy, Stage};

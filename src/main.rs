@@ -174,7 +174,7 @@ struct Shared {
     set: Vec<String>,
     /// Also write agents.csv: per engineer and period, these variables
     /// (comma-separated: published, observed, value, gaming_hours, payout,
-    /// payoff, hours.ACTIVITY, ai_intensity.ACTIVITY, or a trait such as skill)
+    /// payoff, perceived_leverage, hours.ACTIVITY, ai_intensity.ACTIVITY, or a trait such as skill)
     #[arg(long, value_name = "VARS")]
     agents: Option<String>,
     /// Test the conclusions against the model's assumptions: rerun over N

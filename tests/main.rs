@@ -1,5 +1,6 @@
 //! Integration tests, in one binary to keep link time low.
 
+mod ai;
 mod behaviours;
 mod browser;
 mod cli;

@@ -125,6 +125,7 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
     let h_total = sc.org.hours_per_period;
     let schedule = &c.schedules[policy];
     let mut st = Engineers::new(c.k, c.s, c.l, (0..n).map(|i| rule.init(&pop.engineer(i))).collect());
+    st.perceived.clone_from(&pop.perceived_leverage);
     let mut per_period = vec![0.0; periods * nk];
 
     // The pre-period: no incentive at all.
@@ -331,6 +332,7 @@ fn record<M>(
         observed: &st.observed,
         plan_hours: &st.hours,
         plan_tau: &st.tau,
+        perceived_leverage: &st.perceived,
         population: pop,
     };
     for (x, kpi) in kpi.iter_mut().zip(&c.kpi_list) {
@@ -441,7 +443,8 @@ fn plan<B: BehaviorRule>(
     let me = pop.engineer(i);
     let agent = Agent {
         skill: me.skill,
-        leverage: me.ai_leverage,
+        // Plans follow the leverage the engineer believes in; output, the true one.
+        leverage: chunk.perceived[j],
         integrity: me.integrity,
         motivation: me.intrinsic_motivation,
         sensitivity: if ctx.incentive { me.reward_sensitivity } else { 0.0 },
@@ -503,6 +506,7 @@ fn work<M>(
     let sig = &mut chunk.signals[j * ss..(j + 1) * ss];
     sig.iter_mut().for_each(|x| *x = 0.0);
     let (mut gaming_h, mut work_h, mut cycle, mut own) = (0.0, 0.0, 0.0, 0.0);
+    let mut used_ai = false;
     for (a, act) in sc.activities.iter().enumerate() {
         let u: [f64; 5] = std::array::from_fn(|_| open01(rng));
         let h = scratch.hours[a];
@@ -512,6 +516,7 @@ fn work<M>(
         let prod = if act.skill_scaled { skill } else { 1.0 };
         let tau = scratch.tau[a];
         let q = if act.uses_ai { 1.0 + leverage * (1.0 - (-tau / act.tau0).exp()) } else { 1.0 };
+        used_ai |= act.uses_ai && tau > 0.0;
         let units = h * prod * q;
         let shipped = poisson_inv(u[0], act.changes_per_hour * units);
         let defects = binomial_inv(u[1], shipped, act.defect_rate);
@@ -570,6 +575,14 @@ fn work<M>(
     part[P_AT_LIMIT] += f64::from(u8::from(ctx.limit > 0.0 && work_h >= ctx.limit * (1.0 - 1e-9)));
     for a in 0..kk {
         part[P_HOURS + a] += scratch.hours[a];
+    }
+    // A period of AI use teaches something about one's leverage (the last
+    // draw of the agent-step, and only when there is noise to draw).
+    let perception = &sc.traits.ai_perception;
+    if used_ai && perception.learning_rate > 0.0 {
+        let noise = if perception.experience_sd > 0.0 { perception.experience_sd * std_normal(rng) } else { 0.0 };
+        let p = &mut chunk.perceived[j];
+        *p = (*p + perception.learning_rate * (leverage + noise - *p)).max(-1.0);
     }
 }
 

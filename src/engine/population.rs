@@ -14,8 +14,11 @@ use crate::model::engineer::{Trait, TraitsConfig};
 pub struct Population {
     /// Skill s (multiplier on value per hour).
     pub skill: Vec<f64>,
-    /// AI leverage a.
+    /// AI leverage a (at least -1).
     pub ai_leverage: Vec<f64>,
+    /// The AI leverage each engineer believes they have at the start
+    /// (`traits.ai_perception`; equal to `ai_leverage` by default).
+    pub perceived_leverage: Vec<f64>,
     /// Integrity gamma (USD-equivalent per gaming hour).
     pub integrity: Vec<f64>,
     /// True for engineers who never game.
@@ -37,7 +40,8 @@ impl Population {
         let l = cfg.cholesky()?;
         // One engineer's traits, from their own stream: drawn in parallel,
         // the same whatever the thread count.
-        let draw = |i: usize| -> [f64; 8] {
+        let perception = cfg.ai_perception;
+        let draw = |i: usize| -> [f64; 9] {
             let mut rng = streams.stream(Purpose::Population, i as u64, 0);
             let mut z = [0.0; 6];
             for v in z.iter_mut() {
@@ -48,22 +52,32 @@ impl Population {
                 x[r] = (0..=r).map(|k| l[r][k] * z[k]).sum();
             }
             let v = |t: Trait| cfg.dist(t).quantile(normal_cdf(x[t as usize]).clamp(1e-16, 1.0 - 1e-16));
+            let leverage = v(Trait::AiLeverage).max(-1.0);
+            let (never, kind) = (open01(&mut rng), open01(&mut rng));
+            // Drawn last, and only when used, so that exact perception
+            // leaves every other draw as it was.
+            let perceived = match perception.sd > 0.0 {
+                true => leverage + perception.bias + perception.sd * std_normal(&mut rng),
+                false => leverage + perception.bias,
+            };
             [
                 v(Trait::Skill).max(0.0),
-                v(Trait::AiLeverage).max(0.0),
+                leverage,
                 v(Trait::Integrity).max(0.0),
                 v(Trait::IntrinsicMotivation).max(0.0),
                 v(Trait::RewardSensitivity).max(0.0),
                 v(Trait::CostAwareness).clamp(0.0, 1.0),
-                open01(&mut rng),
-                open01(&mut rng),
+                never,
+                kind,
+                perceived.max(-1.0),
             ]
         };
-        let rows: Vec<[f64; 8]> = (0..n).into_par_iter().with_min_len(1024).map(draw).collect();
+        let rows: Vec<[f64; 9]> = (0..n).into_par_iter().with_min_len(1024).map(draw).collect();
         let column = |j: usize| rows.iter().map(|r| r[j]).collect::<Vec<f64>>();
         let p = Population {
             skill: column(0),
             ai_leverage: column(1),
+            perceived_leverage: column(8),
             integrity: column(2),
             intrinsic_motivation: column(3),
             reward_sensitivity: column(4),

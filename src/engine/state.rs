@@ -67,6 +67,9 @@ pub(crate) struct Engineers<M> {
     pub payout: Vec<f64>,
     /// Utility with the reward and audit penalty, USD-equivalent.
     pub payoff: Vec<f64>,
+    /// The AI leverage each engineer believes they have, learnt from
+    /// periods of AI use (`traits.ai_perception`).
+    pub perceived: Vec<f64>,
     /// The best-response search's memory.
     pub warm: Vec<Warm>,
     /// The behaviour's memory.
@@ -87,6 +90,7 @@ pub(crate) struct Chunk<'a, M> {
     pub gaming: &'a mut [f64],
     pub cycle: &'a mut [f64],
     pub base: &'a mut [f64],
+    pub perceived: &'a mut [f64],
     pub warm: &'a mut [Warm],
     pub memory: &'a mut [M],
 }
@@ -119,6 +123,7 @@ impl<M> Engineers<M> {
             base: vec![0.0; n],
             payout: vec![0.0; n],
             payoff: vec![0.0; n],
+            perceived: vec![0.0; n],
             warm: vec![Warm::new(); n],
             memory,
         }
@@ -143,6 +148,7 @@ impl<M> Engineers<M> {
         let mut gaming = &mut self.gaming[..];
         let mut cycle = &mut self.cycle[..];
         let mut base = &mut self.base[..];
+        let mut perceived = &mut self.perceived[..];
         let mut warm = &mut self.warm[..];
         let mut memory = &mut self.memory[..];
         let mut out = Vec::with_capacity(n.div_ceil(size.max(1)));
@@ -161,6 +167,7 @@ impl<M> Engineers<M> {
                 gaming: take(&mut gaming, m),
                 cycle: take(&mut cycle, m),
                 base: take(&mut base, m),
+                perceived: take(&mut perceived, m),
                 warm: take(&mut warm, m),
                 memory: take(&mut memory, m),
             });

@@ -83,6 +83,9 @@ pub struct PeriodView<'a> {
     /// Each engineer's AI intensity per activity, tokens per hour, laid out
     /// as `plan_hours`.
     pub plan_tau: &'a [f64],
+    /// The AI leverage each engineer believes they have after this period's
+    /// experience (`traits.ai_perception`; the true one is in `population`).
+    pub perceived_leverage: &'a [f64],
     /// The engineers' traits.
     pub population: &'a Population,
 }

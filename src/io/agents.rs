@@ -14,7 +14,7 @@ pub const AGENTS_HEADER: &str = "policy,replication,period,engineer,variable,val
 
 /// Variables `agents.csv` can hold, besides `hours.<activity>` and
 /// `ai_intensity.<activity>` (tokens per hour).
-pub const AGENT_VARIABLES: [&str; 12] = [
+pub const AGENT_VARIABLES: [&str; 13] = [
     "published",
     "observed",
     "value",
@@ -27,6 +27,7 @@ pub const AGENT_VARIABLES: [&str; 12] = [
     "intrinsic_motivation",
     "reward_sensitivity",
     "cost_awareness",
+    "perceived_leverage",
 ];
 
 /// One variable of the table.
@@ -119,7 +120,8 @@ impl Observer for AgentTable {
                         8 => pop.integrity[i],
                         9 => pop.intrinsic_motivation[i],
                         10 => pop.reward_sensitivity[i],
-                        _ => pop.cost_awareness[i],
+                        11 => pop.cost_awareness[i],
+                        _ => p.perceived_leverage[i],
                     },
                     Var::Hours(a) => p.plan_hours[i * k + a],
                     Var::Tau(a) => p.plan_tau[i * k + a],

@@ -1,0 +1,155 @@
+//! AI leverage as engineers perceive it (`traits.ai_perception`): plans
+//! follow the perceived leverage, output the true one, and experience
+//! moves the one towards the other.
+
+use goodhart::model::dist::Dist;
+use goodhart::{AiPerception, Experiment, Observer, ObserverError, PeriodView, Policy, Scenario, run};
+
+/// Per period: each engineer's perceived minus true leverage, and whether
+/// they used AI (hours with a positive AI intensity on an AI activity).
+#[derive(Default)]
+struct Gaps {
+    gap: Vec<Vec<f64>>,
+    used: Vec<Vec<bool>>,
+}
+
+impl Observer for Gaps {
+    fn period(&mut self, p: &PeriodView) -> Result<(), ObserverError> {
+        let k = p.hours.len();
+        let ai: Vec<bool> =
+            ["build", "burn", "split", "rush", "inflate"].iter().map(|a| *a == "build" || *a == "rush").collect();
+        self.gap.push((0..p.engineers).map(|i| p.perceived_leverage[i] - p.population.ai_leverage[i]).collect());
+        self.used.push(
+            (0..p.engineers)
+                .map(|i| (0..k).any(|a| ai[a] && p.plan_hours[i * k + a] > 0.0 && p.plan_tau[i * k + a] > 0.0))
+                .collect(),
+        );
+        Ok(())
+    }
+}
+
+fn gaps(sc: &Scenario) -> Gaps {
+    let mut out = None;
+    Experiment::new(sc)
+        .run_observed(&|_| Gaps::default(), &mut |_, g, _| {
+            out.get_or_insert(g);
+            Ok(())
+        })
+        .unwrap();
+    out.unwrap()
+}
+
+/// The default organisation without a leaderboard.
+fn plain(engineers: usize, periods: u32, replications: u32) -> Scenario {
+    let mut sc = Scenario { policies: vec![Policy::none("no-leaderboard")], ..Scenario::default() };
+    (sc.org.engineers, sc.periods, sc.replications) = (engineers, periods, replications);
+    sc
+}
+
+#[test]
+fn a_bias_decays_by_one_minus_the_learning_rate_per_period_of_ai_use() {
+    let mut sc = plain(200, 12, 1);
+    // The default activities: AI is used in build and rush.
+    let names: Vec<&str> = sc.activities.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["build", "burn", "split", "rush", "inflate"]);
+    let (bias, r) = (0.3, 0.2);
+    sc.traits.ai_perception = AiPerception { bias, sd: 0.0, learning_rate: r, experience_sd: 0.0 };
+    let g = gaps(&sc);
+    let mut steps = 0;
+    for t in 1..g.gap.len() {
+        for i in 0..sc.org.engineers {
+            let want = g.gap[t - 1][i] * if g.used[t][i] { 1.0 - r } else { 1.0 };
+            assert!((g.gap[t][i] - want).abs() <= 1e-12, "engineer {i}, period {t}: {} against {want}", g.gap[t][i]);
+            steps += usize::from(g.used[t][i]);
+        }
+    }
+    // Most engineer-periods use AI, so the check is about learning, not its absence.
+    assert!(steps > 11 * 200 * 9 / 10, "{steps} engineer-periods of AI use");
+    // Period 0 follows the pre-period: one or two steps from the bias.
+    for (i, &gap) in g.gap[0].iter().enumerate() {
+        let steps = [0, 1, 2].map(|n| bias * (1.0 - r).powi(n));
+        assert!(steps.iter().any(|s| (gap - s).abs() <= 1e-12), "engineer {i}: {gap}");
+    }
+}
+
+#[test]
+fn noisy_experience_settles_at_the_ar1_variance() {
+    // p - a follows x' = (1 - r) x + r s e while AI is used: stationary
+    // variance r s^2 / (2 - r), reached from x = 0 up to (1 - r)^(2t).
+    let (r, s) = (0.1, 0.4);
+    let mut sc = plain(1000, 80, 1);
+    // Leverage well above zero, so that no draw of experience stops anyone
+    // using AI (which would freeze their perception and select on it).
+    sc.traits.ai_leverage = Dist::Uniform { low: 0.5, high: 1.0 }.into();
+    sc.traits.ai_perception = AiPerception { bias: 0.0, sd: 0.0, learning_rate: r, experience_sd: s };
+    let g = gaps(&sc);
+    let last = g.gap.len() - 1;
+    let always: Vec<f64> =
+        (0..sc.org.engineers).filter(|&i| g.used.iter().all(|u| u[i])).map(|i| g.gap[last][i]).collect();
+    assert!(always.len() >= 990, "{} of 1000 engineers used AI every period", always.len());
+    let n = always.len() as f64;
+    let mean = always.iter().sum::<f64>() / n;
+    let var = always.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let want = r * s * s / (2.0 - r);
+    // Normal sampling error of a variance: want * sqrt(2 / (n - 1)); of the mean: sqrt(want / n).
+    assert!((var - want).abs() < 4.0 * want * (2.0 / (n - 1.0)).sqrt(), "variance {var}, want {want}");
+    assert!(mean.abs() < 4.0 * (want / n).sqrt(), "mean {mean}");
+}
+
+#[test]
+fn believing_in_leverage_that_is_not_there_buys_tokens_and_hours_not_productivity() {
+    // True leverage centred at zero (half the engineers lose output with
+    // AI), engineers who believe it is 0.4 higher and never learn; no
+    // leaderboard. Same seed: the same engineers and shocks, replication by
+    // replication.
+    let mut exact = plain(200, 20, 12);
+    exact.traits.ai_leverage = Dist::Normal { mean: 0.0, sd: 0.3 }.into();
+    let mut believing = exact.clone();
+    believing.traits.ai_perception = AiPerception { bias: 0.4, ..AiPerception::default() };
+    let (a, b) = (run(&exact).unwrap(), run(&believing).unwrap());
+    let values = |r: &goodhart::Results, kpi: &str| r.try_values("no-leaderboard", kpi).unwrap();
+    // Useful output per hour worked, replication by replication.
+    let per_hour = |r: &goodhart::Results| -> Vec<f64> {
+        let hours: Vec<Vec<f64>> = ["build", "burn", "split", "rush", "inflate"]
+            .iter()
+            .map(|act| values(r, &format!("hours.{act}")))
+            .collect();
+        let out = values(r, "useful_output");
+        (0..out.len()).map(|j| out[j] / hours.iter().map(|h| h[j]).sum::<f64>()).collect()
+    };
+    let paired = |x: Vec<f64>, y: Vec<f64>| {
+        goodhart::analysis::stats::Estimate::of(&y.iter().zip(&x).map(|(y, x)| y - x).collect::<Vec<_>>())
+    };
+    let diff = |kpi: &str| paired(values(&a, kpi), values(&b, kpi));
+    let tokens = diff("token_cost");
+    assert!(tokens.ci_low > 0.0, "token bill: {tokens:?}");
+    // Believing each hour is worth more, they work more hours (output
+    // rises with them), but each hour yields less and the engineers pay
+    // for the extra hours in effort: the surplus falls.
+    let productivity = paired(per_hour(&a), per_hour(&b));
+    assert!(productivity.ci_high < 0.0, "useful output per hour: {productivity:?}");
+    assert!(diff("hours.build").ci_low > 0.0, "build hours: {:?}", diff("hours.build"));
+    let surplus = diff("total_surplus");
+    assert!(surplus.ci_high < 0.0, "total surplus: {surplus:?}");
+}
+
+#[test]
+fn leverage_below_minus_one_is_raised_to_it_and_perceived_from_there() {
+    let mut sc = plain(50, 2, 1);
+    sc.traits.ai_leverage = Dist::Normal { mean: -3.0, sd: 0.5 }.into();
+    sc.traits.ai_perception = AiPerception { bias: 0.5, ..AiPerception::default() };
+    let mut pop = None;
+    Experiment::new(&sc)
+        .run_observed(&|_| Gaps::default(), &mut |_, g, _| {
+            pop.get_or_insert(g);
+            Ok(())
+        })
+        .unwrap();
+    let g = pop.unwrap();
+    // Perceived -0.5 against a true -1: a gap of exactly the bias, and
+    // nobody who believes AI costs output uses it (so nothing is learnt).
+    assert!(g.gap.iter().flatten().all(|&x| x == 0.5), "{:?}", &g.gap[0][..5]);
+    assert!(g.used.iter().flatten().all(|&u| !u));
+    let r = run(&sc).unwrap();
+    assert!(r.estimate("no-leaderboard", "useful_output").unwrap().mean > 0.0);
+}
