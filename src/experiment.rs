@@ -21,7 +21,7 @@ use crate::model::scenario::Scenario;
 /// What a run will take, estimated before it starts: for telling users
 /// what a large run costs and refusing one that cannot fit in memory.
 ///
-/// The memory is an upper estimate of the peak (measured peaks were 0.6 to
+/// The memory is an upper estimate of the peak (measured peaks were 0.5 to
 /// 0.9 times it; BENCHMARKS.md, "Memory"): a base, each engineer's state in
 /// every run held at once, and per policy its estimates, per-period
 /// running means and output rows.

@@ -659,8 +659,9 @@ fn bytes(b: u64) -> String {
 /// system's available memory and the cgroup's room (a cluster job's limit).
 /// `None` where neither can be read.
 fn available_memory() -> Option<(u64, &'static str)> {
-    if let Ok(v) = std::env::var("GOODHART_MEMORY_LIMIT") {
-        return v.trim().parse().ok().map(|b| (b, "GOODHART_MEMORY_LIMIT"));
+    // Not a number of bytes: the system's figures stand.
+    if let Some(b) = std::env::var("GOODHART_MEMORY_LIMIT").ok().and_then(|v| v.trim().parse().ok()) {
+        return Some((b, "GOODHART_MEMORY_LIMIT"));
     }
     let meminfo = fs::read_to_string("/proc/meminfo").ok().and_then(|t| {
         let line = t.lines().find(|l| l.starts_with("MemAvailable:"))?;

@@ -78,7 +78,9 @@ pub struct Engineer {
     pub index: usize,
     /// Skill: multiplier on value per hour.
     pub skill: f64,
-    /// AI leverage: the most AI multiplies productivity by, minus one.
+    /// AI leverage: the most AI multiplies productivity by, minus one (the
+    /// true one; the [`Planner`] plans with the leverage the engineer
+    /// perceives, `traits.ai_perception`).
     pub ai_leverage: f64,
     /// Integrity: disutility per gaming hour, USD-equivalent.
     pub integrity: f64,
