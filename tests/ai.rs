@@ -153,3 +153,40 @@ fn leverage_below_minus_one_is_raised_to_it_and_perceived_from_there() {
     let r = run(&sc).unwrap();
     assert!(r.estimate("no-leaderboard", "useful_output").unwrap().mean > 0.0);
 }
+
+#[test]
+fn a_reward_in_kind_moves_engineers_as_money_does_but_costs_nothing() {
+    // token-badges as shipped (status) and the same board paying money:
+    // the same behaviour to the last token, no bonus paid in kind, and net
+    // value apart by exactly the money paid.
+    let mut kind = goodhart::model::preset::compare(&["token-badges".into()], plain(60, 10, 4)).unwrap();
+    (kind.org.engineers, kind.periods, kind.replications) = (60, 10, 4);
+    let mut money = kind.clone();
+    for p in &mut money.policies {
+        p.in_kind = false;
+    }
+    assert!(kind.policies.iter().any(|p| p.in_kind));
+    let (a, b) = (run(&kind).unwrap(), run(&money).unwrap());
+    let v = |r: &goodhart::Results, k: &str| r.try_values("token-badges", k).unwrap();
+    for k in ["token_cost", "useful_output", "gaming_share", "effort_cost"] {
+        assert_eq!(v(&a, k), v(&b, k), "{k}");
+    }
+    assert!(v(&a, "bonus_paid").iter().all(|&x| x == 0.0));
+    let paid = v(&b, "bonus_paid");
+    assert!(paid.iter().all(|&x| x > 0.0), "{paid:?}");
+    for ((ka, mb), p) in v(&a, "net_value").iter().zip(v(&b, "net_value")).zip(&paid) {
+        assert!((ka - mb - p).abs() <= 1e-9 * ka.abs(), "{ka} - {mb} against {p}");
+    }
+}
+
+#[test]
+fn the_ai_mandate_presets_raise_the_token_bill_against_no_leaderboard() {
+    let mut sc = goodhart::model::preset::scenario("ai-mandates").unwrap();
+    (sc.org.engineers, sc.periods, sc.replications) = (100, 12, 8);
+    let r = run(&sc).unwrap();
+    for p in ["token-badges", "ai-use-review"] {
+        let d = r.try_paired_diff(p, "no-leaderboard", "token_cost").unwrap();
+        assert!(d.ci_low > 0.0, "{p}: {d:?}");
+        assert_eq!(r.estimate(p, "bonus_paid").unwrap().mean, 0.0, "{p} pays in kind");
+    }
+}

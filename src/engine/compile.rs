@@ -80,6 +80,8 @@ pub(crate) struct StagePolicy {
     pub rewarded: bool,
     pub reward: Reward,
     pub audit: Option<crate::model::policy::Audit>,
+    /// The reward costs the organisation no money (`Policy::in_kind`).
+    pub in_kind: bool,
 }
 
 /// A scenario compiled for the engine.
@@ -207,6 +209,7 @@ impl Compiled {
                 rewarded,
                 reward: p.reward.clone(),
                 audit: p.audit,
+                in_kind: p.in_kind,
             });
         }
         let schedules = sc

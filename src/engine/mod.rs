@@ -654,7 +654,10 @@ fn settle<M>(
                 det += 1.0;
             }
         }
-        bonus += st.payout[i].max(0.0);
+        // Status and review outcomes are felt, not paid.
+        if !stage.in_kind {
+            bonus += st.payout[i].max(0.0);
+        }
         st.payoff[i] = pop.reward_sensitivity[i] * st.payout[i] + st.base[i] - pen;
     }
     (det, bonus)

@@ -72,6 +72,12 @@ pub struct Policy {
     /// Token budget: most tokens an engineer may consume per period.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_cap: Option<f64>,
+    /// The reward is paid in kind: status, a title, a badge or a review
+    /// outcome that engineers value (through their reward sensitivity) but
+    /// the organisation pays no money for, so it stays out of `bonus_paid`
+    /// and net value. Default: paid in money.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub in_kind: bool,
     /// If non-empty, this policy switches between other policies of the scenario.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub schedule: Vec<Stage>,

@@ -18,11 +18,16 @@ pub struct ScenarioPreset {
 }
 
 /// The built-in scenarios.
-pub const SCENARIOS: [ScenarioPreset; 5] = [
+pub const SCENARIOS: [ScenarioPreset; 6] = [
     ScenarioPreset {
         name: "story",
         summary: "the seed story: every policy preset on the default 200-engineer org, 52 weeks",
         text: include_str!("presets/story.toml"),
+    },
+    ScenarioPreset {
+        name: "ai-mandates",
+        summary: "AI-use mandates of the day: badges for token use, AI use in reviews (status, not money)",
+        text: include_str!("presets/ai-mandates.toml"),
     },
     ScenarioPreset {
         name: "regressional",
@@ -54,9 +59,16 @@ pub fn scenario(name: &str) -> Result<Scenario> {
     }
 }
 
-/// The built-in policies (those of the `story` scenario), in order.
+/// The built-in policies: the `story` scenario's, then the `ai-mandates`
+/// scenario's that the story does not have, in order.
 pub fn policies() -> Vec<Policy> {
-    scenario("story").map(|s| s.policies).unwrap_or_default()
+    let mut out = scenario("story").map(|s| s.policies).unwrap_or_default();
+    for p in scenario("ai-mandates").map(|s| s.policies).unwrap_or_default() {
+        if !out.iter().any(|q| q.name == p.name) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// A scenario comparing the named policy presets on `org` (a scenario whose
@@ -118,6 +130,8 @@ mod tests {
             "kirorank-audited",
             "token-budget",
             "kirorank-then-normalized",
+            "token-badges",
+            "ai-use-review",
         ] {
             assert!(names.iter().any(|n| n == want), "{want}");
         }

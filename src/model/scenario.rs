@@ -235,12 +235,13 @@ impl Scenario {
                 && (p.metric.is_some()
                     || !matches!(p.reward, crate::model::reward::Reward::None)
                     || p.audit.is_some()
-                    || p.token_cap.is_some())
+                    || p.token_cap.is_some()
+                    || p.in_kind)
             {
                 return Err(Error::invalid(
                     format!("{path}.schedule"),
-                    "a schedule with its own metric, reward, audit or token_cap",
-                    "either a schedule (its stages carry those) or a metric, reward, audit and token_cap",
+                    "a schedule with its own metric, reward, audit, token_cap or in_kind",
+                    "either a schedule (its stages carry those) or a metric, reward, audit, token_cap and in_kind",
                 ));
             }
         }

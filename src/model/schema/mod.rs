@@ -381,6 +381,7 @@ pub const FIELDS: &[Field] = &[
     num("policy[].audit.sensitivity", "", "", 0.0, 1.0, UNIT_INTERVAL),
     num("policy[].audit.penalty", "", "USD", 0.0, BIG_USD, NONNEG),
     num("policy[].token_cap", "tokens per engineer per period", "tokens per period", 0.0, 1e18, NONNEG),
+    other("policy[].in_kind", "reward is status or a review outcome: felt, not paid in money", Range::Bool),
     other("policy[].schedule", "", Range::List),
     int("policy[].schedule[].from", "", "", 0, u32::MAX as u64),
     other("policy[].schedule[].policy", "", Range::Text),
