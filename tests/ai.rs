@@ -190,3 +190,32 @@ fn the_ai_mandate_presets_raise_the_token_bill_against_no_leaderboard() {
         assert_eq!(r.estimate(p, "bonus_paid").unwrap().mean, 0.0, "{p} pays in kind");
     }
 }
+
+#[test]
+fn a_fixed_size_board_is_the_fraction_it_makes_of_the_organisation() {
+    // The top 10 of 200 and of 400 engineers run exactly as the top 5% and
+    // 2.5%; a board larger than the organisation is refused, named.
+    let board = |top: Option<u64>, fraction: f64| goodhart::Reward::Leaderboard {
+        top_fraction: fraction,
+        prize: 3000.0,
+        bottom_fraction: 0.0,
+        penalty: 0.0,
+        top_count: top,
+        bottom_count: None,
+    };
+    for (n, fraction) in [(200, 0.05), (400, 0.025)] {
+        let with = |reward| {
+            let mut sc = plain(n, 6, 3);
+            sc.policies.push(Policy::new("board", goodhart::Metric::builtin("tokens", 4).unwrap(), reward));
+            run(&sc).unwrap()
+        };
+        let (count, frac) = (with(board(Some(10), 0.1)), with(board(None, fraction)));
+        for k in ["token_cost", "useful_output", "bonus_paid", "gaming_share"] {
+            assert_eq!(count.try_values("board", k).unwrap(), frac.try_values("board", k).unwrap(), "{n}: {k}");
+        }
+    }
+    let mut sc = plain(50, 6, 3);
+    sc.policies.push(Policy::new("board", goodhart::Metric::builtin("tokens", 4).unwrap(), board(Some(60), 0.1)));
+    let e = sc.validate().unwrap_err().to_string();
+    assert!(e.starts_with("policy[1].reward.top_count: 60 is not allowed; expected at most org.engineers (50)"), "{e}");
+}

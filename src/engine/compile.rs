@@ -207,7 +207,7 @@ impl Compiled {
                 free,
                 metric,
                 rewarded,
-                reward: p.reward.clone(),
+                reward: p.reward.resolved(sc.org.engineers),
                 audit: p.audit,
                 in_kind: p.in_kind,
             });

@@ -864,6 +864,7 @@ mod tests {
             ("policy[1].token_cap", "1e6"),
             ("policy[1].reward", "{ scheme = \"linear\" }"),
             ("policy[1].reward", "{ scheme = \"threshold\" }"),
+            ("policy[1].reward", "{ scheme = \"leaderboard\", top_count = 5, bottom_count = 5 }"),
             ("policy[1].metric.noise", "{ dist = \"normal\" }"),
         ] {
             bases.push(set_field(&story, k, v).unwrap_or_else(|e| panic!("{k}: {e}")));
@@ -889,6 +890,9 @@ mod tests {
             // The week's limit must be at least the contract hours.
             "org.hours_per_period",
             "org.max_hours_per_period",
+            // A fixed-size board's counts must fit org.engineers together.
+            "policy[].reward.top_count",
+            "policy[].reward.bottom_count",
         ];
         let (mut checked, mut skipped) = (0, 0);
         for f in FIELDS {

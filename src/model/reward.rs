@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::model::metric::Noise;
-use crate::model::schema::check;
+use crate::model::schema::{check, check_int, whole_opt};
 
 /// A user-defined reward scheme.
 pub trait RewardRule: Send + Sync + fmt::Debug {
@@ -56,6 +56,13 @@ pub enum Reward {
         /// Penalty (pressure) per period, USD-equivalent (default 0).
         #[serde(default)]
         penalty: f64,
+        /// A board of a fixed size: this many engineers get the prize,
+        /// whatever the organisation's size (replaces `top_fraction`).
+        #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole_opt")]
+        top_count: Option<u64>,
+        /// This many at the bottom feel the penalty (replaces `bottom_fraction`).
+        #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole_opt")]
+        bottom_count: Option<u64>,
     },
     /// A piece rate: `rate` USD per unit of the metric.
     Linear {
@@ -85,9 +92,9 @@ impl fmt::Debug for Reward {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reward::None => write!(f, "None"),
-            Reward::Leaderboard { top_fraction, prize, bottom_fraction, penalty } => write!(
+            Reward::Leaderboard { top_fraction, prize, bottom_fraction, penalty, top_count, bottom_count } => write!(
                 f,
-                "Leaderboard {{ top_fraction: {top_fraction}, prize: {prize}, bottom_fraction: {bottom_fraction}, penalty: {penalty} }}"
+                "Leaderboard {{ top_fraction: {top_fraction}, prize: {prize}, bottom_fraction: {bottom_fraction}, penalty: {penalty}, top_count: {top_count:?}, bottom_count: {bottom_count:?} }}"
             ),
             Reward::Linear { rate } => write!(f, "Linear {{ rate: {rate} }}"),
             Reward::Threshold { quota, bonus } => {
@@ -106,9 +113,23 @@ impl PartialEq for Reward {
         match (self, o) {
             (None, None) => true,
             (
-                Leaderboard { top_fraction: a, prize: b, bottom_fraction: c, penalty: d },
-                Leaderboard { top_fraction: e, prize: f, bottom_fraction: g, penalty: h },
-            ) => (a, b, c, d) == (e, f, g, h),
+                Leaderboard {
+                    top_fraction: a,
+                    prize: b,
+                    bottom_fraction: c,
+                    penalty: d,
+                    top_count: i,
+                    bottom_count: j,
+                },
+                Leaderboard {
+                    top_fraction: e,
+                    prize: f,
+                    bottom_fraction: g,
+                    penalty: h,
+                    top_count: k,
+                    bottom_count: l,
+                },
+            ) => (a, b, c, d, i, j) == (e, f, g, h, k, l),
             (Linear { rate: a }, Linear { rate: b }) => a == b,
             (Threshold { quota: a, bonus: b }, Threshold { quota: c, bonus: d }) => (a, b) == (c, d),
             (Custom(a), Custom(b)) => Arc::ptr_eq(a, b),
@@ -120,7 +141,28 @@ impl PartialEq for Reward {
 impl Reward {
     /// A leaderboard reward.
     pub fn leaderboard(top_fraction: f64, prize: f64, bottom_fraction: f64, penalty: f64) -> Self {
-        Reward::Leaderboard { top_fraction, prize, bottom_fraction, penalty }
+        Reward::Leaderboard { top_fraction, prize, bottom_fraction, penalty, top_count: None, bottom_count: None }
+    }
+
+    /// The scheme as the engine runs it among `engineers`: a fixed-size
+    /// board's counts become fractions.
+    pub(crate) fn resolved(&self, engineers: usize) -> Reward {
+        match self {
+            Reward::Leaderboard { top_fraction, prize, bottom_fraction, penalty, top_count, bottom_count } => {
+                let of = |count: Option<u64>, fraction: f64| {
+                    count.map_or(fraction, |c| (c as f64 / engineers.max(1) as f64).min(1.0))
+                };
+                Reward::Leaderboard {
+                    top_fraction: of(*top_count, *top_fraction),
+                    prize: *prize,
+                    bottom_fraction: of(*bottom_count, *bottom_fraction),
+                    penalty: *penalty,
+                    top_count: None,
+                    bottom_count: None,
+                }
+            }
+            other => other.clone(),
+        }
     }
 
     /// Checks fractions and amounts against their rows in
@@ -128,7 +170,12 @@ impl Reward {
     pub fn validate(&self, path: &str) -> Result<()> {
         let num = |key: &str, v: f64| check(&format!("{path}.{key}"), v);
         match *self {
-            Reward::Leaderboard { top_fraction, prize, bottom_fraction, penalty } => {
+            Reward::Leaderboard { top_fraction, prize, bottom_fraction, penalty, top_count, bottom_count } => {
+                for (key, count) in [("top_count", top_count), ("bottom_count", bottom_count)] {
+                    if let Some(c) = count {
+                        check_int(&format!("{path}.{key}"), c)?;
+                    }
+                }
                 num("top_fraction", top_fraction)?;
                 num("bottom_fraction", bottom_fraction)?;
                 num("prize", prize)?;

@@ -194,6 +194,28 @@ impl Scenario {
             if !names.insert(p.name.as_str()) {
                 return Err(Error::invalid(format!("{path}.name"), &p.name, "a name not used by another policy"));
             }
+            // A fixed-size board must fit the organisation, top and bottom apart.
+            if let crate::model::reward::Reward::Leaderboard {
+                top_fraction,
+                bottom_fraction,
+                top_count,
+                bottom_count,
+                ..
+            } = p.reward
+            {
+                let n = self.org.engineers as f64;
+                let top = top_count.map_or(top_fraction * n, |c| c as f64);
+                let bottom = bottom_count.map_or(bottom_fraction * n, |c| c as f64);
+                for (key, count, other) in [("top_count", top_count, bottom), ("bottom_count", bottom_count, top)] {
+                    if let Some(c) = count.filter(|&c| c as f64 + other.round() > n) {
+                        return Err(Error::invalid(
+                            format!("{path}.reward.{key}"),
+                            c,
+                            format!("at most org.engineers ({n}) less the other end of the board ({})", other.round()),
+                        ));
+                    }
+                }
+            }
             let mut last: Option<u32> = None;
             for (j, st) in p.schedule.iter().enumerate() {
                 let spath = format!("{path}.schedule[{j}]");

@@ -12,6 +12,15 @@ use crate::model::activity::{EffortCost, EffortForm};
 use crate::model::dist::{Dist, TraitDist};
 use crate::model::metric::{BUILTIN_METRICS, Metric, Noise};
 
+/// [`whole`] for an optional count (present in the file: `Some`).
+pub(crate) fn whole_opt<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    whole(d).map(Some)
+}
+
 /// Reads a count: a non-negative integer, or a float with no fraction
 /// (`52.0`, as a sweep over a range may write it). Range checks are the
 /// row's, in `validate`.

@@ -25,7 +25,7 @@
 
 mod file;
 
-pub(crate) use file::{DistFile, EffortFile, signals, whole};
+pub(crate) use file::{DistFile, EffortFile, signals, whole, whole_opt};
 
 use crate::error::{Error, Result};
 use crate::model::metric::BUILTIN_METRICS;
@@ -372,6 +372,20 @@ pub const FIELDS: &[Field] = &[
     num("policy[].reward.top_fraction", "", "", 0.0, 1.0, FRACTION),
     num("policy[].reward.prize", "", "USD", 0.0, BIG_USD, NONNEG),
     num("policy[].reward.bottom_fraction", "", "", 0.0, 1.0, FRACTION),
+    int(
+        "policy[].reward.top_count",
+        "a board of a fixed size: this many get the prize (replaces top_fraction)",
+        "engineers",
+        0,
+        MAX_ENGINEERS as u64,
+    ),
+    int(
+        "policy[].reward.bottom_count",
+        "this many at the bottom feel the penalty (replaces bottom_fraction)",
+        "engineers",
+        0,
+        MAX_ENGINEERS as u64,
+    ),
     num("policy[].reward.penalty", "", "USD", 0.0, BIG_USD, NONNEG),
     num("policy[].reward.rate", "", "USD per metric unit", -BIG_USD, BIG_USD, FINITE),
     num("policy[].reward.quota", "", "metric units", -BIG, BIG, FINITE),
