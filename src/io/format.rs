@@ -616,6 +616,9 @@ pub fn optional_parts(sc: &Scenario) -> String {
          #     1 finds a full week of gaming for sure, 0.5 half the time; {}\n\
          #   penalty: felt by an engineer caught (USD-equivalent); {}\n\
          # token_cap = 25000000  # most tokens per engineer per week: plans stay within it; {}\n\
+         # in_kind = true  # the reward is status, a badge or a review mark: felt like money, paid by nobody\n\
+         # reward = {{ scheme = \"leaderboard\", top_count = 250, prize = 1000 }}  # a board of a fixed size:\n\
+         #   top_count (and bottom_count) engineers rather than top_fraction; {}\n\
          # schedule = [ {{ from = 0, policy = \"kirorank\" }}, {{ from = 26, policy = \"normalized-deployments\" }} ]\n\
          #   from week `from` (periods count from 0) follow another policy of this file or a built-in policy\n\
          #   preset (`goodhart presets`; it is then added and compared too)\n\
@@ -635,6 +638,7 @@ pub fn optional_parts(sc: &Scenario) -> String {
         allows("policy[].audit.sensitivity"),
         allows("policy[].audit.penalty"),
         allows("policy[].token_cap"),
+        allows("policy[].reward.top_count"),
         signals.join(", "),
     )
 }
