@@ -398,17 +398,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             };
             // run.json is a run's last file: without it the run that wrote
             // here did not finish, and the folder may mix two runs.
-            let run: serde_json::Value = read("run.json")
-                .map_err(|_| {
-                    bad(format!(
-                        "{}: no run.json, so the run that wrote this folder did not finish; \
-                         run `goodhart run` into it again",
-                        dir.display()
-                    ))
-                })
-                .and_then(|t| {
-                    serde_json::from_str(&t).map_err(|e| bad(format!("{}: {e}", dir.join("run.json").display())))
-                })?;
+            if dir.is_dir() && !dir.join("run.json").exists() {
+                return Err(bad(format!(
+                    "{}: no run.json, so the run that wrote this folder did not finish; \
+                     run `goodhart run` into it again",
+                    dir.display()
+                )));
+            }
+            let run: serde_json::Value = serde_json::from_str(&read("run.json")?)
+                .map_err(|e| bad(format!("{}: {e}", dir.join("run.json").display())))?;
             // run.json lists the digest of every file the run wrote: a file
             // that differs, or one it lists that is gone, means the folder
             // mixes runs (an older run's file, an edit, a copy).
@@ -957,9 +955,14 @@ fn run_sweep(path: &Path, shard: Option<&str>, run: &SweepRun, out: &Path) -> an
             remove_if_present(&out.join(name))?;
         }
     }
-    let existing = match afresh || run.force {
-        true => read_text_if_present(&file).ok().flatten().filter(|_| !afresh),
-        false => read_text_if_present(&file).map_err(|e| bad(format!("{e}; {FORCE_HINT}")))?,
+    let existing = match afresh {
+        true => None,
+        false => match read_text_if_present(&file) {
+            Ok(text) => text,
+            // Damaged: --force starts this part afresh.
+            Err(_) if run.force => None,
+            Err(e) => return Err(bad(format!("{e}; {FORCE_HINT}"))),
+        },
     };
     let shown = file.display().to_string();
     let resumed = match sweep_files::resume(&shown, existing.as_deref(), &meta) {

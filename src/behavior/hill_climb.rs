@@ -104,19 +104,7 @@ pub(crate) mod tests {
         let (mut hours, tau) = (start.to_vec(), vec![0.0; t.len()]);
         let mut out = Vec::new();
         for _ in 0..periods {
-            let mut p = Planner {
-                agent: ag,
-                tables: t,
-                belief,
-                temperature: 0.0,
-                u_logit: 0.5,
-                u_strategy: 0.5,
-                incentive: true,
-                scratch: &mut s,
-                warm: &mut warm,
-                last_hours: &hours,
-                last_tau: &tau,
-            };
+            let mut p = Planner::for_test(ag, t, belief, &mut s, &mut warm, &hours, &tau);
             rule.choose(me, &mut space, &mut p);
             let u = p.utility(p.hours(), p.tau());
             hours = p.hours().to_vec();

@@ -147,19 +147,8 @@ mod tests {
             let mut payoff = vec![0.0; n];
             let mut gamers = 0;
             for (i, me) in people.iter().enumerate() {
-                let mut p = Planner {
-                    agent: Agent { skill: me.skill, integrity: gamma, hours: 168.0, ..agent() },
-                    tables: &t,
-                    belief: &belief,
-                    temperature: 0.0,
-                    u_logit: 0.5,
-                    u_strategy: 0.5,
-                    incentive: true,
-                    scratch: &mut scratch,
-                    warm: &mut warm[i],
-                    last_hours: &zeros,
-                    last_tau: &zeros,
-                };
+                let agent = Agent { skill: me.skill, integrity: gamma, hours: 168.0, ..agent() };
+                let mut p = Planner::for_test(agent, &t, &belief, &mut scratch, &mut warm[i], &zeros, &zeros);
                 rule.choose(me, &mut memory[i], &mut p);
                 payoff[i] = p.utility(p.hours(), p.tau());
                 let gaming: f64 = (0..t.len()).filter(|&a| t.gaming[a]).map(|a| p.hours()[a]).sum();

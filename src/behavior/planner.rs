@@ -25,6 +25,35 @@ pub struct Planner<'a> {
     pub(crate) last_tau: &'a [f64],
 }
 
+#[cfg(test)]
+impl<'a> Planner<'a> {
+    /// A planner for unit tests of behaviours: the exact best response
+    /// (temperature 0), mid-range draws, in an incentivised period.
+    pub(crate) fn for_test(
+        agent: Agent,
+        tables: &'a PlanTables,
+        belief: &'a Belief,
+        scratch: &'a mut Scratch,
+        warm: &'a mut Warm,
+        last_hours: &'a [f64],
+        last_tau: &'a [f64],
+    ) -> Self {
+        Planner {
+            agent,
+            tables,
+            belief,
+            temperature: 0.0,
+            u_logit: 0.5,
+            u_strategy: 0.5,
+            incentive: true,
+            scratch,
+            warm,
+            last_hours,
+            last_tau,
+        }
+    }
+}
+
 impl<'a> Planner<'a> {
     /// Plans the exact best response (at the scenario's logit temperature)
     /// with gaming activities open or closed, and returns the plan's

@@ -162,19 +162,7 @@ mod tests {
         let rate = 40.0;
         let belief = Belief::Linear { rate };
         let (mut s, mut warm, zeros) = (Scratch::new(3), Warm::new(), [0.0; 3]);
-        let mut p = Planner {
-            agent: ag,
-            tables: &t,
-            belief: &belief,
-            temperature: 0.0,
-            u_logit: 0.5,
-            u_strategy: 0.5,
-            incentive: true,
-            scratch: &mut s,
-            warm: &mut warm,
-            last_hours: &zeros,
-            last_tau: &zeros,
-        };
+        let mut p = Planner::for_test(ag, &t, &belief, &mut s, &mut warm, &zeros, &zeros);
         let c = t.effort.coefficient;
         let best = p.best_response(true);
         let mut menu = Menu::default();
