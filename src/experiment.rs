@@ -58,8 +58,7 @@ impl Footprint {
         let runs = policies * sc.replications as u64;
         let concurrent_runs = (threads.max(1) as u64).min(runs.max(1));
         let engineers = sc.org.engineers as f64;
-        let kpis = crate::analysis::kpi::kpi_defs(&sc.activities.iter().map(|a| a.name.clone()).collect::<Vec<_>>())
-            .len() as f64;
+        let kpis = crate::analysis::kpi::kpi_defs(sc).len() as f64;
         // The state's cells, with slack for vectors' spare capacity and the
         // allocator (measured: up to 1.23 times the cells, at 300,000 engineers).
         let state = 1.3 * concurrent_runs as f64 * engineers * sc.state_cells_per_engineer() * 8.0;

@@ -724,7 +724,7 @@ fn execute(mut sc: Scenario, s: &Shared) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let names: Vec<String> = sc.policies.iter().map(|p| p.name.clone()).collect();
-    let kpis = goodhart::analysis::kpi::kpi_defs(&activities);
+    let kpis = goodhart::analysis::kpi::kpi_defs(&sc);
     let progress = |done: usize| bar.set_position(done as u64);
     let experiment = goodhart::Experiment::new(&sc).progress(&progress);
     let failed_file = std::cell::Cell::new("timeseries.csv");

@@ -14,4 +14,5 @@ mod report;
 mod story;
 mod streaming;
 mod sweep;
+mod turnover;
 mod verdict;

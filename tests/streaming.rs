@@ -139,7 +139,7 @@ fn the_agents_table_adds_up_to_the_kpis() {
                 if f[4] == "payout" { paid[t] += x.max(0.0) } else { hours[t] += x / 70.0 }
             }
             assert_eq!(table.rows.lines().count(), 5 * 70 * 2);
-            let defs = goodhart::analysis::kpi::kpi_defs(&acts);
+            let defs = goodhart::analysis::kpi::kpi_defs(&sc);
             let at = |name: &str| defs.iter().position(|d| d.name == name).unwrap();
             let (hours_j, paid_j) = (at(&format!("hours.{}", acts[0])), at("bonus_paid"));
             let kpi = |t: usize, j: usize| out.per_period[t * nk + j];

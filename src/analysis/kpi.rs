@@ -41,6 +41,8 @@
 
 use serde::Serialize;
 
+use crate::model::scenario::Scenario;
+
 pub use crate::engine::view::{PeriodView, Totals};
 
 /// How a KPI's per-period values combine over a run.
@@ -107,6 +109,8 @@ pub(crate) enum Builtin {
     Overtime,
     /// `at_hours_limit`: share of engineers working all the hours the week can hold.
     AtLimit,
+    /// The turnover KPI with this index in [`TURNOVER`] (scenarios with turnover only).
+    Turnover(usize),
 }
 
 /// `a / b`, or 0 with nothing to divide by.
@@ -131,6 +135,10 @@ impl Kpi for Builtin {
                 HOURS_UNIT,
                 "mean hours per engineer worked beyond contract hours (less review load)",
             ),
+            Builtin::Turnover(j) => {
+                let (name, aggregate, unit, meaning) = TURNOVER[*j];
+                KpiDef::new(name, aggregate, unit, meaning)
+            }
             Builtin::AtLimit => KpiDef::new(
                 "at_hours_limit",
                 Aggregate::Mean,
@@ -177,6 +185,20 @@ impl Kpi for Builtin {
             Builtin::Slack => (p.hours_available - p.hours.iter().sum::<f64>()).max(0.0),
             Builtin::Overtime => t.overtime_hours / p.engineers as f64,
             Builtin::AtLimit => t.at_limit / p.engineers as f64,
+            Builtin::Turnover(j) => {
+                let n = p.engineers as f64;
+                match j {
+                    0 => t.forced_exits + t.voluntary_exits,
+                    1 => t.forced_exits,
+                    2 => t.voluntary_exits,
+                    3 => t.regretted_exits,
+                    4 => t.hiring_cost,
+                    5 => t.skill / n,
+                    6 => t.integrity / n,
+                    7 => t.never_game / n,
+                    _ => t.reward_sensitivity / n,
+                }
+            }
         }
     }
 }
@@ -184,7 +206,7 @@ impl Kpi for Builtin {
 /// The organisation's P&L for the period: output less everything it pays
 /// (tokens, incidents, prizes and bonuses). Penalties are felt, not paid.
 fn net_value(t: &Totals, p: &PeriodView) -> f64 {
-    t.value - t.tokens * p.price_per_token - t.incidents * p.incident_cost - p.bonus_paid
+    t.value - t.tokens * p.price_per_token - t.incidents * p.incident_cost - p.bonus_paid - t.hiring_cost
 }
 
 const HOURS_UNIT: &str = "hours per engineer per period";
@@ -244,7 +266,7 @@ const FIXED: [(&str, Aggregate, &str, &str); k::FIXED] = [
         "net_value",
         Aggregate::Sum,
         "USD",
-        "the organisation's P&L: useful_output - token_cost - incident_cost - bonus_paid",
+        "the organisation's P&L: useful_output - token_cost - incident_cost - bonus_paid (- hiring_cost, with turnover)",
     ),
     (
         "bonus_paid",
@@ -299,21 +321,52 @@ const FIXED: [(&str, Aggregate, &str, &str); k::FIXED] = [
     ),
 ];
 
+/// The KPIs of turnover, after `at_hours_limit`, in scenarios where
+/// engineers can leave ([`crate::Scenario::has_turnover`]).
+const TURNOVER: [(&str, Aggregate, &str, &str); 9] = [
+    ("leavers", Aggregate::Sum, "engineers", "engineers who left (each replaced by a hire)"),
+    ("forced_exits", Aggregate::Sum, "engineers", "engineers who left at a forced ranking"),
+    (
+        "voluntary_exits",
+        Aggregate::Sum,
+        "engineers",
+        "engineers who left of their own accord: a job worth less than their outside option, or reasons outside the model",
+    ),
+    (
+        "regretted_exits",
+        Aggregate::Sum,
+        "engineers",
+        "leavers more skilled than the replication's starting median engineer",
+    ),
+    ("hiring_cost", Aggregate::Sum, "USD", "what hiring the leavers' replacements costs (in net_value)"),
+    ("mean_skill", Aggregate::Mean, "skill", "mean skill of the period's engineers (before a hire's ramp-up)"),
+    ("mean_integrity", Aggregate::Mean, "USD-equivalent per gaming hour", "mean integrity of the period's engineers"),
+    ("never_game_share", Aggregate::Mean, "share", "share of the period's engineers who never game"),
+    (
+        "mean_reward_sensitivity",
+        Aggregate::Mean,
+        "utility per USD",
+        "mean reward sensitivity of the period's engineers",
+    ),
+];
+
 /// The KPIs that read the policy's metric: undefined (NaN per period,
 /// absent from the outputs) in periods whose policy has no metric.
 pub const METRIC_KPIS: [&str; 3] = ["metric_value_correlation", "metric_value_correlation_before", "top_k_precision"];
 
-/// The built-in KPIs of a scenario with these activity names, in output
-/// order: the fixed ones, `hours.<activity>` per activity, `hours.slack`.
-pub(crate) fn builtins(activities: &[String]) -> Vec<Builtin> {
+/// The built-in KPIs of `sc`, in output order: the fixed ones,
+/// `hours.<activity>` per activity, `hours.slack`, `hours.overtime`,
+/// `at_hours_limit`, then the turnover KPIs if engineers can leave.
+pub(crate) fn builtins(sc: &Scenario) -> Vec<Builtin> {
     let fixed = (0..k::FIXED).map(Builtin::Fixed);
-    let hours = activities.iter().enumerate().map(|(index, name)| Builtin::Hours { index, name: name.clone() });
-    fixed.chain(hours).chain([Builtin::Slack, Builtin::Overtime, Builtin::AtLimit]).collect()
+    let hours = sc.activities.iter().enumerate().map(|(index, a)| Builtin::Hours { index, name: a.name.clone() });
+    let turnover = (0..if sc.has_turnover() { TURNOVER.len() } else { 0 }).map(Builtin::Turnover);
+    fixed.chain(hours).chain([Builtin::Slack, Builtin::Overtime, Builtin::AtLimit]).chain(turnover).collect()
 }
 
-/// All built-in KPI definitions for a scenario with these activity names.
-pub fn kpi_defs(activities: &[String]) -> Vec<KpiDef> {
-    builtins(activities).iter().map(Kpi::def).collect()
+/// All built-in KPI definitions of a scenario, in output order.
+pub fn kpi_defs(sc: &Scenario) -> Vec<KpiDef> {
+    builtins(sc).iter().map(Kpi::def).collect()
 }
 
 /// Combines one KPI's per-period values over the counted periods.

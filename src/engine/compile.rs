@@ -82,6 +82,8 @@ pub(crate) struct StagePolicy {
     pub audit: Option<crate::model::policy::Audit>,
     /// The reward costs the organisation no money (`Policy::in_kind`).
     pub in_kind: bool,
+    /// Stack ranking on the published board (`Policy::forced_ranking`).
+    pub forced_ranking: Option<crate::model::turnover::ForcedRanking>,
 }
 
 /// A scenario compiled for the engine.
@@ -104,6 +106,8 @@ pub struct Compiled {
     pub(crate) k: usize,
     pub(crate) s: usize,
     pub(crate) l: usize,
+    /// Engineers can leave and be replaced ([`Scenario::has_turnover`]).
+    pub(crate) turnover: bool,
 }
 
 impl Compiled {
@@ -113,8 +117,7 @@ impl Compiled {
         let sc = scenario.clone();
         let signals = sc.signals();
         let signal_index: HashMap<&str, usize> = signals.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
-        let names: Vec<String> = sc.activities.iter().map(|a| a.name.clone()).collect();
-        let kpi_list: Vec<KpiRef> = builtins(&names).into_iter().map(KpiRef::Builtin).collect();
+        let kpi_list: Vec<KpiRef> = builtins(&sc).into_iter().map(KpiRef::Builtin).collect();
         let kpis = kpi_list.iter().map(KpiRef::def).collect();
         let rb = sc.org.rollback_probability();
         let inc = sc.org.incident_probability;
@@ -210,6 +213,7 @@ impl Compiled {
                 reward: p.reward.resolved(sc.org.engineers),
                 audit: p.audit,
                 in_kind: p.in_kind,
+                forced_ranking: p.forced_ranking,
             });
         }
         let schedules = sc
@@ -231,7 +235,8 @@ impl Compiled {
             .collect();
         let k = sc.activities.len();
         let l = stage_policies.iter().map(|p| p.metric.delay + p.metric.window).max().unwrap_or(1).max(1);
-        Ok(Compiled { k, s: ns, l, kpis, kpi_list, stage_policies, schedules, direct_signals, scenario: sc })
+        let turnover = sc.has_turnover();
+        Ok(Compiled { k, s: ns, l, turnover, kpis, kpi_list, stage_policies, schedules, direct_signals, scenario: sc })
     }
 
     /// Adds KPIs after the built-in ones; names must be new.

@@ -30,6 +30,7 @@ pub mod observer;
 pub mod population;
 pub mod rng;
 pub(crate) mod state;
+mod turnover;
 pub mod view;
 
 use std::sync::Arc;
@@ -52,6 +53,7 @@ use observer::{Observer, ObserverError};
 use population::Population;
 use rng::{Purpose, Streams, binomial_inv, open01, poisson_inv, std_normal};
 use state::{Chunk, Engineers};
+use turnover::{Counts, Staff};
 use view::{PeriodView, Totals};
 
 /// Engineers per parallel work unit (fixed, so sums are reduced identically
@@ -134,6 +136,11 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
     let pre =
         PeriodCtx { stage: first, belief: &Belief::Flat, period: -1, hours: h_total, limit: h_limit, incentive: false };
     let (_, mut review_last) = plan_work_measure(c, rule, &pre, pop, streams, &mut st);
+    // Engineers who leave are replaced: the run then has a population of its own.
+    let mut staff = Staff::new(sc, pop);
+    if let Some(s) = staff.as_mut() {
+        s.start(&st.expected);
+    }
     // The metric-value correlations are diagnostics the dynamics never read:
     // each is computed while the next period works (its two rankings would
     // otherwise hold up the second thread every period), into the period
@@ -165,6 +172,10 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
             stage_at = idx;
             announce(stage, streams, t as i64, &mut st, &mut beliefs, &mut scratch, &mut order, sc.behavior.belief);
         }
+        if let Some(s) = staff.as_mut() {
+            s.hire(t, sc, rule, streams, &mut st);
+        }
+        let pop = staff.as_ref().map_or(pop, |s| &s.pop);
         let belief = make_belief(stage, &beliefs);
         // Reviewing is work: it comes off contract hours and the week's limit alike.
         let review_each = review_last / n as f64;
@@ -185,8 +196,15 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
         let (detections, bonus) = settle(c, stage, pop, streams, t as i64, h_avail, &mut st);
         learn(rule, pop, streams, t as i64, &mut st);
         update_beliefs(stage, &sc.behavior.belief, &st.published, &board, &mut scratch, &mut beliefs);
+        let turnover = staff.as_mut().map(|s| {
+            let counts = s.decide(t, stage, &st.published, &st.expected, streams, &mut order);
+            (counts, s.hiring_cost())
+        });
+        // The period's work was the leavers' (hires arrive next period).
+        let pop = staff.as_ref().map_or(run.pop, |s| &s.pop);
 
-        let period = Period { t, stage, h_avail, detections, bonus, parts: &parts };
+        let leavers = staff.as_ref().map_or(&[][..], |s| &s.leaving[..]);
+        let period = Period { t, stage, h_avail, detections, bonus, turnover, leavers, parts: &parts };
         let row = &mut per_period[t * nk..(t + 1) * nk];
         record(c, &period, pop, &st, &mut board, streams, &mut order, &mut last_hours, row, observer)?;
         let val = st.value.clone();
@@ -250,6 +268,10 @@ struct Period<'a> {
     h_avail: f64,
     detections: f64,
     bonus: f64,
+    /// Turnover's counts and the hiring cost, with turnover.
+    turnover: Option<(Counts, f64)>,
+    /// The places whose engineer leaves at the end of the period.
+    leavers: &'a [u32],
     /// Sums over engineers (see the `P_*` slots).
     parts: &'a [f64],
 }
@@ -318,6 +340,7 @@ fn record<M>(
             gamers: parts[P_GAMERS],
             overtime_hours: parts[P_OVERTIME],
             at_limit: parts[P_AT_LIMIT],
+            ..turnover_totals(p.turnover)
         },
         hours: &hours,
         last_hours,
@@ -334,6 +357,7 @@ fn record<M>(
         plan_tau: &st.tau,
         perceived_leverage: &st.perceived,
         population: pop,
+        leavers: p.leavers,
     };
     for (x, kpi) in kpi.iter_mut().zip(&c.kpi_list) {
         *x = kpi.compute(&view);
@@ -341,6 +365,22 @@ fn record<M>(
     let seen = observer.period(&view);
     last_hours.copy_from_slice(&hours);
     seen
+}
+
+/// The turnover fields of a period's totals (all 0 without turnover).
+fn turnover_totals(turnover: Option<(Counts, f64)>) -> Totals {
+    let Some((c, hiring_cost)) = turnover else { return Totals::default() };
+    Totals {
+        forced_exits: c.forced,
+        voluntary_exits: c.voluntary,
+        regretted_exits: c.regretted,
+        hiring_cost,
+        skill: c.skill,
+        integrity: c.integrity,
+        never_game: c.never_game,
+        reward_sensitivity: c.sensitivity,
+        ..Totals::default()
+    }
 }
 
 /// Files the metric-value correlation of period `at` (-1: before the policy).
@@ -472,6 +512,11 @@ fn plan<B: BehaviorRule>(
             last_tau: tau,
         };
         rule.choose(&me, &mut chunk.memory[j], &mut planner);
+        // What the job gives, as the engineer sees it: turnover compares it
+        // with the outside option.
+        if c.turnover {
+            chunk.expected[j] = planner.utility(&planner.scratch.hours, &planner.scratch.tau);
+        }
         planner.agent.integrity
     };
     hours.copy_from_slice(&scratch.hours);

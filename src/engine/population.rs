@@ -1,6 +1,7 @@
 //! The engineers of one replication: their traits, drawn from the scenario's
 //! distributions on the population stream.
 
+use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::analysis::stats::normal_cdf;
@@ -8,6 +9,44 @@ use crate::behavior::Engineer;
 use crate::engine::rng::{Purpose, Streams, open01, std_normal};
 use crate::error::Result;
 use crate::model::engineer::{Trait, TraitsConfig};
+
+/// One engineer's draws: the six traits, the never-game and type uniforms,
+/// and the perceived AI leverage.
+type Row = [f64; 9];
+
+/// One engineer's traits from `rng`, with `l` the Cholesky factor of the
+/// traits' correlations.
+fn draw_row(cfg: &TraitsConfig, l: &[[f64; 6]; 6], rng: &mut ChaCha8Rng) -> Row {
+    let mut z = [0.0; 6];
+    for v in z.iter_mut() {
+        *v = std_normal(rng);
+    }
+    let mut x = [0.0; 6];
+    for r in 0..6 {
+        x[r] = (0..=r).map(|k| l[r][k] * z[k]).sum();
+    }
+    let v = |t: Trait| cfg.dist(t).quantile(normal_cdf(x[t as usize]).clamp(1e-16, 1.0 - 1e-16));
+    let leverage = v(Trait::AiLeverage).max(-1.0);
+    let (never, kind) = (open01(rng), open01(rng));
+    // Drawn last, and only when used, so that exact perception leaves
+    // every other draw as it was.
+    let perception = cfg.ai_perception;
+    let perceived = match perception.sd > 0.0 {
+        true => leverage + perception.bias + perception.sd * std_normal(rng),
+        false => leverage + perception.bias,
+    };
+    [
+        v(Trait::Skill).max(0.0),
+        leverage,
+        v(Trait::Integrity).max(0.0),
+        v(Trait::IntrinsicMotivation).max(0.0),
+        v(Trait::RewardSensitivity).max(0.0),
+        v(Trait::CostAwareness).clamp(0.0, 1.0),
+        never,
+        kind,
+        perceived.max(-1.0),
+    ]
+}
 
 /// The engineers of one replication, stored as flat arrays (one entry per engineer).
 #[derive(Debug, Clone, PartialEq)]
@@ -40,39 +79,8 @@ impl Population {
         let l = cfg.cholesky()?;
         // One engineer's traits, from their own stream: drawn in parallel,
         // the same whatever the thread count.
-        let perception = cfg.ai_perception;
-        let draw = |i: usize| -> [f64; 9] {
-            let mut rng = streams.stream(Purpose::Population, i as u64, 0);
-            let mut z = [0.0; 6];
-            for v in z.iter_mut() {
-                *v = std_normal(&mut rng);
-            }
-            let mut x = [0.0; 6];
-            for r in 0..6 {
-                x[r] = (0..=r).map(|k| l[r][k] * z[k]).sum();
-            }
-            let v = |t: Trait| cfg.dist(t).quantile(normal_cdf(x[t as usize]).clamp(1e-16, 1.0 - 1e-16));
-            let leverage = v(Trait::AiLeverage).max(-1.0);
-            let (never, kind) = (open01(&mut rng), open01(&mut rng));
-            // Drawn last, and only when used, so that exact perception
-            // leaves every other draw as it was.
-            let perceived = match perception.sd > 0.0 {
-                true => leverage + perception.bias + perception.sd * std_normal(&mut rng),
-                false => leverage + perception.bias,
-            };
-            [
-                v(Trait::Skill).max(0.0),
-                leverage,
-                v(Trait::Integrity).max(0.0),
-                v(Trait::IntrinsicMotivation).max(0.0),
-                v(Trait::RewardSensitivity).max(0.0),
-                v(Trait::CostAwareness).clamp(0.0, 1.0),
-                never,
-                kind,
-                perceived.max(-1.0),
-            ]
-        };
-        let rows: Vec<[f64; 9]> = (0..n).into_par_iter().with_min_len(1024).map(draw).collect();
+        let draw = |i: usize| draw_row(cfg, &l, &mut streams.stream(Purpose::Population, i as u64, 0));
+        let rows: Vec<Row> = (0..n).into_par_iter().with_min_len(1024).map(draw).collect();
         let column = |j: usize| rows.iter().map(|r| r[j]).collect::<Vec<f64>>();
         let p = Population {
             skill: column(0),
@@ -86,6 +94,21 @@ impl Population {
             type_draw: column(7),
         };
         Ok(p)
+    }
+
+    /// Replaces engineer `i` by a new one drawn from `rng`, as
+    /// [`Population::draw`] draws each engineer from their own stream.
+    pub(crate) fn redraw(&mut self, i: usize, cfg: &TraitsConfig, l: &[[f64; 6]; 6], rng: &mut ChaCha8Rng) {
+        let r = draw_row(cfg, l, rng);
+        self.skill[i] = r[0];
+        self.ai_leverage[i] = r[1];
+        self.integrity[i] = r[2];
+        self.intrinsic_motivation[i] = r[3];
+        self.reward_sensitivity[i] = r[4];
+        self.cost_awareness[i] = r[5];
+        self.never_games[i] = r[6] < cfg.never_game_fraction;
+        self.type_draw[i] = r[7];
+        self.perceived_leverage[i] = r[8];
     }
 
     /// Engineer `i` as a behaviour sees them.

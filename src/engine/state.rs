@@ -70,6 +70,9 @@ pub(crate) struct Engineers<M> {
     /// The AI leverage each engineer believes they have, learnt from
     /// periods of AI use (`traits.ai_perception`).
     pub perceived: Vec<f64>,
+    /// The utility each engineer expects of their plan, USD-equivalent:
+    /// what they believe the job gives them (kept with turnover only).
+    pub expected: Vec<f64>,
     /// The best-response search's memory.
     pub warm: Vec<Warm>,
     /// The behaviour's memory.
@@ -91,6 +94,7 @@ pub(crate) struct Chunk<'a, M> {
     pub cycle: &'a mut [f64],
     pub base: &'a mut [f64],
     pub perceived: &'a mut [f64],
+    pub expected: &'a mut [f64],
     pub warm: &'a mut [Warm],
     pub memory: &'a mut [M],
 }
@@ -124,6 +128,7 @@ impl<M> Engineers<M> {
             payout: vec![0.0; n],
             payoff: vec![0.0; n],
             perceived: vec![0.0; n],
+            expected: vec![0.0; n],
             warm: vec![Warm::new(); n],
             memory,
         }
@@ -149,6 +154,7 @@ impl<M> Engineers<M> {
         let mut cycle = &mut self.cycle[..];
         let mut base = &mut self.base[..];
         let mut perceived = &mut self.perceived[..];
+        let mut expected = &mut self.expected[..];
         let mut warm = &mut self.warm[..];
         let mut memory = &mut self.memory[..];
         let mut out = Vec::with_capacity(n.div_ceil(size.max(1)));
@@ -168,6 +174,7 @@ impl<M> Engineers<M> {
                 cycle: take(&mut cycle, m),
                 base: take(&mut base, m),
                 perceived: take(&mut perceived, m),
+                expected: take(&mut expected, m),
                 warm: take(&mut warm, m),
                 memory: take(&mut memory, m),
             });

@@ -31,6 +31,25 @@ pub struct Totals {
     pub overtime_hours: f64,
     /// Engineers who worked as many hours as the week can hold.
     pub at_limit: f64,
+    /// Engineers who left at a forced ranking (0 without turnover).
+    pub forced_exits: f64,
+    /// Engineers who left of their own accord (0 without turnover).
+    pub voluntary_exits: f64,
+    /// Leavers more skilled than the replication's starting median engineer.
+    pub regretted_exits: f64,
+    /// What hiring the leavers' replacements costs, USD.
+    pub hiring_cost: f64,
+    /// Sums over the period's engineers of skill (without a hire's
+    /// ramp-up), integrity, the never-game flag (1 or 0) and reward
+    /// sensitivity: the population's make-up as turnover changes it
+    /// (0 without turnover).
+    pub skill: f64,
+    /// See `skill`.
+    pub integrity: f64,
+    /// See `skill`.
+    pub never_game: f64,
+    /// See `skill`.
+    pub reward_sensitivity: f64,
 }
 
 /// What a KPI or an observer sees of one period, once it is settled: the
@@ -86,6 +105,11 @@ pub struct PeriodView<'a> {
     /// The AI leverage each engineer believes they have after this period's
     /// experience (`traits.ai_perception`; the true one is in `population`).
     pub perceived_leverage: &'a [f64],
-    /// The engineers' traits.
+    /// The engineers' traits (with turnover, those of the engineers who
+    /// worked this period; a hire's skill is scaled by their ramp-up).
     pub population: &'a Population,
+    /// The places whose engineer leaves at the end of this period (a hire
+    /// takes each place next period), in increasing order; empty without
+    /// turnover.
+    pub leavers: &'a [u32],
 }

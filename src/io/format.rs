@@ -619,11 +619,23 @@ pub fn optional_parts(sc: &Scenario) -> String {
          # in_kind = true  # the reward is status, a badge or a review mark: felt like money, paid by nobody\n\
          # reward = {{ scheme = \"leaderboard\", top_count = 250, prize = 1000 }}  # a board of a fixed size:\n\
          #   top_count (and bottom_count) engineers rather than top_fraction; {}\n\
+         # forced_ranking = {{ every = 26, bottom_fraction = 0.1, leave_probability = 1.0 }}  # stack ranking:\n\
+         #   every `every` weeks the bottom of the board leaves and a hire takes each place (see [turnover])\n\
          # schedule = [ {{ from = 0, policy = \"kirorank\" }}, {{ from = 26, policy = \"normalized-deployments\" }} ]\n\
          #   from week `from` (periods count from 0) follow another policy of this file or a built-in policy\n\
          #   preset (`goodhart presets`; it is then added and compared too)\n\
          # A custom metric: metric = {{ signals = {{ deployments = 1.0, failed_changes = -3.0 }} }}, from the signals\n\
          #   {}\n\
+         #\n\
+         # Turnover (a section of its own): engineers leave and hires replace them.\n\
+         # [turnover]\n\
+         # base_rate = 0.0015        # leaving for reasons outside the model, per week; {}\n\
+         # quit_probability = 0.2    # per week, once the job is worth less than the outside option\n\
+         # switching_cost = 500      # USD-eq a week the job may worsen before leaving pays (skill 1)\n\
+         # skill_premium = 250       # USD-eq a week the outside option rises per unit of skill\n\
+         # copy_share = 0.0          # share of hires copying how someone above the cut-off plays the game\n\
+         # ramp_periods = 13         # weeks to full productivity, from ramp_start = 0.5 of it\n\
+         # hiring_cost = 30000       # USD per hire, off net_value\n\
          #\n\
          # A sweep (goodhart sweep FILE): what the organisation might be like, and what the policy might do.\n\
          # [sweep]\n\
@@ -640,6 +652,7 @@ pub fn optional_parts(sc: &Scenario) -> String {
         allows("policy[].token_cap"),
         allows("policy[].reward.top_count"),
         signals.join(", "),
+        allows("turnover.base_rate"),
     )
 }
 
@@ -870,6 +883,8 @@ mod tests {
             ("policy[1].reward", "{ scheme = \"threshold\" }"),
             ("policy[1].reward", "{ scheme = \"leaderboard\", top_count = 5, bottom_count = 5 }"),
             ("policy[1].metric.noise", "{ dist = \"normal\" }"),
+            ("turnover", "{}"),
+            ("policy[1].forced_ranking", "{}"),
         ] {
             bases.push(set_field(&story, k, v).unwrap_or_else(|e| panic!("{k}: {e}")));
         }

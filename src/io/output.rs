@@ -662,7 +662,8 @@ pub(crate) fn hand_results(policies: &[HandPolicy]) -> Results {
         replications: policies[0].1[0].1.len() as u32,
         ..Default::default()
     };
-    let kpis = crate::analysis::kpi::kpi_defs(&[]);
+    let kpis =
+        crate::analysis::kpi::kpi_defs(&crate::model::scenario::Scenario { activities: Vec::new(), ..sc.clone() });
     let runs = policies
         .iter()
         .map(|(_, values)| {

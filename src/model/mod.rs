@@ -22,3 +22,4 @@ pub mod preset;
 pub mod reward;
 pub mod scenario;
 pub mod schema;
+pub mod turnover;

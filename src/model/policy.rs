@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::model::metric::Metric;
 use crate::model::reward::Reward;
 use crate::model::schema::{check, whole};
+use crate::model::turnover::ForcedRanking;
 
 /// Random audits of gaming.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -78,6 +79,10 @@ pub struct Policy {
     /// and net value. Default: paid in money.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub in_kind: bool,
+    /// Stack ranking: the bottom of the board leaves at the end of every
+    /// review cycle (see [`crate::model::turnover`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forced_ranking: Option<ForcedRanking>,
     /// If non-empty, this policy switches between other policies of the scenario.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub schedule: Vec<Stage>,
@@ -125,6 +130,9 @@ impl Policy {
         }
         if let Some(c) = self.token_cap {
             check(&format!("{path}.token_cap"), c)?;
+        }
+        if let Some(f) = &self.forced_ranking {
+            f.validate(path)?;
         }
         Ok(())
     }

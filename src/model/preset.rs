@@ -18,7 +18,7 @@ pub struct ScenarioPreset {
 }
 
 /// The built-in scenarios.
-pub const SCENARIOS: [ScenarioPreset; 6] = [
+pub const SCENARIOS: [ScenarioPreset; 7] = [
     ScenarioPreset {
         name: "story",
         summary: "the seed story: every policy preset on the default 200-engineer org, 52 weeks",
@@ -28,6 +28,11 @@ pub const SCENARIOS: [ScenarioPreset; 6] = [
         name: "ai-mandates",
         summary: "AI-use mandates of the day: badges for token use, AI use in reviews (status, not money)",
         text: include_str!("presets/ai-mandates.toml"),
+    },
+    ScenarioPreset {
+        name: "stack-ranking",
+        summary: "stack ranking on the token board over three years: turnover, hires, and who stays",
+        text: include_str!("presets/stack-ranking.toml"),
     },
     ScenarioPreset {
         name: "regressional",

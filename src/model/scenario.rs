@@ -13,6 +13,7 @@ use crate::model::metric::BUILTIN_SIGNALS;
 use crate::model::org::Org;
 use crate::model::policy::Policy;
 use crate::model::schema::{check_int, whole};
+use crate::model::turnover::Turnover;
 
 /// Everything needed to run an experiment. Its serde form is the scenario
 /// file ([`crate::model::schema`]); read files with
@@ -50,6 +51,10 @@ pub struct Scenario {
     pub activities: Vec<Activity>,
     /// Behaviour.
     pub behavior: Behavior,
+    /// Turnover: engineers leave and are replaced (`None`: engineers are
+    /// fixed for the run, unless a policy ranks them out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turnover: Option<Turnover>,
     /// Policies to compare, each run with common random numbers.
     #[serde(rename = "policy")]
     pub policies: Vec<Policy>,
@@ -72,6 +77,7 @@ impl Default for Scenario {
             effort_cost: EffortCost::default(),
             activities: default_activities(),
             behavior: Behavior::default(),
+            turnover: None,
             policies: vec![Policy::none("no-leaderboard")],
         }
     }
@@ -99,6 +105,12 @@ impl Scenario {
             ));
         }
         Ok(())
+    }
+
+    /// Whether engineers may leave and be replaced: a `[turnover]` section,
+    /// or a policy with forced ranking.
+    pub fn has_turnover(&self) -> bool {
+        self.turnover.is_some() || self.policies.iter().any(|p| p.forced_ranking.is_some())
     }
 
     /// Replaces the policies.
@@ -130,7 +142,10 @@ impl Scenario {
     pub(crate) fn state_cells_per_engineer(&self) -> f64 {
         let memory =
             self.policies.iter().filter_map(|p| p.metric.as_ref()).map(|m| m.delay + m.window).max().unwrap_or(1);
-        3.0 * self.activities.len() as f64 + self.signals().len() as f64 + memory as f64 + 24.0
+        // A run with turnover keeps its own population and each engineer's
+        // hire date, reference and smoothed worth.
+        let turnover = if self.has_turnover() { 14.0 } else { 0.0 };
+        3.0 * self.activities.len() as f64 + self.signals().len() as f64 + memory as f64 + 24.0 + turnover
     }
 
     /// Index of the baseline policy.
@@ -154,6 +169,9 @@ impl Scenario {
         self.traits.validate()?;
         self.effort_cost.validate()?;
         self.behavior.validate()?;
+        if let Some(t) = &self.turnover {
+            t.validate()?;
+        }
         if self.activities.is_empty() {
             return Err(Error::invalid("activity", "an empty list", "at least one activity"));
         }
@@ -193,6 +211,13 @@ impl Scenario {
             p.check(&path, &signals, &known)?;
             if !names.insert(p.name.as_str()) {
                 return Err(Error::invalid(format!("{path}.name"), &p.name, "a name not used by another policy"));
+            }
+            if p.forced_ranking.is_some() && p.metric.is_none() && p.schedule.is_empty() {
+                return Err(Error::invalid(
+                    format!("{path}.forced_ranking"),
+                    "a ranking with no metric",
+                    "a policy with a metric to rank engineers on",
+                ));
             }
             // A fixed-size board must fit the organisation, top and bottom apart.
             if let crate::model::reward::Reward::Leaderboard {
@@ -258,12 +283,13 @@ impl Scenario {
                     || !matches!(p.reward, crate::model::reward::Reward::None)
                     || p.audit.is_some()
                     || p.token_cap.is_some()
-                    || p.in_kind)
+                    || p.in_kind
+                    || p.forced_ranking.is_some())
             {
                 return Err(Error::invalid(
                     format!("{path}.schedule"),
-                    "a schedule with its own metric, reward, audit, token_cap or in_kind",
-                    "either a schedule (its stages carry those) or a metric, reward, audit, token_cap and in_kind",
+                    "a schedule with its own metric, reward, audit, token_cap, in_kind or forced_ranking",
+                    "either a schedule (its stages carry those) or a metric, reward, audit, token_cap, in_kind and forced_ranking",
                 ));
             }
         }

@@ -93,5 +93,5 @@ impl TaskResult {
 /// Rows a finished task has: one per policy and KPI of the base scenario
 /// (a sweep sets values, never adds policies or activities).
 pub fn rows_per_task(base: &Scenario) -> usize {
-    base.policies.len() * kpi_defs(&base.activities.iter().map(|a| a.name.clone()).collect::<Vec<_>>()).len()
+    base.policies.len() * kpi_defs(base).len()
 }
