@@ -178,6 +178,31 @@ fn run(args: &Args) -> Result<(), String> {
             chunk[0].params.r0, effort.mean, effort.ci_low, effort.ci_high, fdr.mean, fdr.ci_low, fdr.ci_high
         );
     }
+    // When effort collapsed: the first snapshot with mean effort below 10.
+    let half = runs[0].snapshots.len() / 2;
+    println!("How fast (95% CI over seeds):");
+    for chunk in runs.chunks(per_seed) {
+        let mid = Estimate::of(&chunk.iter().map(|r| r.snapshots[half].mean_effort).collect::<Vec<_>>());
+        let collapse: Vec<f64> = chunk
+            .iter()
+            .filter_map(|r| r.snapshots.iter().find(|s| s.mean_effort < 10.0))
+            .map(|s| (s.step / base.n as u64) as f64)
+            .collect();
+        let when = if collapse.len() == chunk.len() {
+            let e = Estimate::of(&collapse);
+            format!("at generation {:.0} [{:.0}, {:.0}]", e.mean, e.ci_low, e.ci_high)
+        } else {
+            format!("in {} of {} seeds", collapse.len(), chunk.len())
+        };
+        println!(
+            "  r0 = {:<4} effort at generation {}: {:.1} [{:.1}, {:.1}]; below 10 {when}",
+            chunk[0].params.r0,
+            runs[0].snapshots[half].step / base.n as u64,
+            mid.mean,
+            mid.ci_low,
+            mid.ci_high
+        );
+    }
     let floor = bad_science::false_discovery_rate(base.b, base.w0, bad_science::false_positive_rate(base.w0, 1.0));
     let start = bad_science::false_discovery_rate(base.b, base.w0, bad_science::false_positive_rate(base.w0, base.e0));
     println!("\nThe paper (text and figures, checked only in direction; see docs/reproductions.md): effort");
