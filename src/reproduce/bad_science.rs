@@ -816,4 +816,26 @@ mod tests {
         assert_eq!(lit.counts, [0, 0, 5, 1]);
         assert_eq!((0..6).map(|k| lit.find(k)).collect::<Vec<_>>(), [2, 2, 2, 2, 2, 3]);
     }
+
+    #[test]
+    fn the_literature_agrees_with_a_linear_scan() {
+        // 100 labs with uneven counts (some empty): every k against brute force.
+        let mut lit = Literature::new(100);
+        let mut state = 1u64;
+        for g in 0..lit.counts.len() {
+            state = splitmix(state);
+            if state % 3 != 0 {
+                lit.add(g, (state % 7) as i64);
+            }
+        }
+        lit.orphan(17);
+        let mut k = 0;
+        for (g, &c) in lit.counts.iter().enumerate() {
+            for _ in 0..c {
+                assert_eq!(lit.find(k), g, "result {k}");
+                k += 1;
+            }
+        }
+        assert_eq!(k, lit.total);
+    }
 }
