@@ -25,7 +25,7 @@
 //! generation is `N` = 100 time steps: one birth per step), and a tidy CSV
 //! holds one row per run every `--every` steps.
 //!
-//! Run it with (about 10 s on 2 idle cores, 2.4 billion lab-steps):
+//! Run it with (about 10 s on 2 idle cores, 1.2 billion lab-steps):
 //!
 //! ```text
 //! cargo run --release --example science_publishing
