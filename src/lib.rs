@@ -70,6 +70,14 @@
 //! byte-identical on any thread count, and every policy in a comparison meets
 //! the same engineers and the same shocks (common random numbers).
 //!
+//! ## Reproductions
+//!
+//! [`reproduce`] holds published Goodhart models rebuilt with the library's
+//! conventions (named random streams, parallel runs identical on any
+//! thread count), checked against their closed forms: for example
+//! [`reproduce::bad_science`], Smaldino & McElreath's natural selection of
+//! bad science. `docs/reproductions.md` puts their numbers beside the papers'.
+//!
 //! ## Extending
 //!
 //! Implement [`CustomMetric`] to observe a metric your own way, or
@@ -90,6 +98,7 @@ pub mod error;
 pub mod experiment;
 pub mod io;
 pub mod model;
+pub mod reproduce;
 
 pub use analysis::stats::Estimate;
 pub use behavior::{Behavior, BeliefRule, Model};

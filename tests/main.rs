@@ -11,6 +11,7 @@ mod hours;
 mod mechanics;
 mod props;
 mod report;
+mod reproduce_science;
 mod story;
 mod streaming;
 mod sweep;

@@ -1,0 +1,3 @@
+//! Published Goodhart models, reproduced.
+
+pub mod bad_science;
