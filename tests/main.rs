@@ -1,5 +1,6 @@
 //! Integration tests, in one binary to keep link time low.
 
+mod adapt;
 mod ai;
 mod behaviours;
 mod browser;

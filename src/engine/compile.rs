@@ -84,6 +84,34 @@ pub(crate) struct StagePolicy {
     pub in_kind: bool,
     /// Stack ranking on the published board (`Policy::forced_ranking`).
     pub forced_ranking: Option<crate::model::turnover::ForcedRanking>,
+    /// Rules that switch to another stage during a run (`Policy::adapt`).
+    pub adapt: Vec<Rule>,
+}
+
+/// A `Policy::adapt` rule, compiled: what fires it and where it leads.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Rule {
+    /// Fires when this KPI (index into the period's row) has been above
+    /// `above` or below `below` for `hold` periods in a row ...
+    pub kpi: Option<usize>,
+    pub above: Option<f64>,
+    pub below: Option<f64>,
+    pub hold: u32,
+    /// ... or once the stage has been in effect `after` periods.
+    pub after: Option<u32>,
+    /// The stage switched to (index into `stage_policies`), `notice`
+    /// periods after the rule fires.
+    pub target: usize,
+    pub notice: u32,
+}
+
+impl Rule {
+    /// Whether the condition holds on a period's KPI row (a NaN KPI never fires).
+    pub fn holds(&self, row: &[f64]) -> bool {
+        let Some(j) = self.kpi else { return false };
+        let x = row[j];
+        self.above.is_some_and(|a| x > a) || self.below.is_some_and(|b| x < b)
+    }
 }
 
 /// A scenario compiled for the engine.
@@ -118,7 +146,7 @@ impl Compiled {
         let signals = sc.signals();
         let signal_index: HashMap<&str, usize> = signals.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
         let kpi_list: Vec<KpiRef> = builtins(&sc).into_iter().map(KpiRef::Builtin).collect();
-        let kpis = kpi_list.iter().map(KpiRef::def).collect();
+        let kpis: Vec<KpiDef> = kpi_list.iter().map(KpiRef::def).collect();
         let rb = sc.org.rollback_probability();
         let inc = sc.org.incident_probability;
         let ns = signals.len();
@@ -214,6 +242,7 @@ impl Compiled {
                 audit: p.audit,
                 in_kind: p.in_kind,
                 forced_ranking: p.forced_ranking,
+                adapt: Vec::new(),
             });
         }
         let schedules = sc
@@ -233,6 +262,28 @@ impl Compiled {
                 }
             })
             .collect();
+        // Rules name policies; stages are what the engine switches between.
+        let kpi_index: HashMap<&str, usize> = kpis.iter().enumerate().map(|(j, d)| (d.name.as_str(), j)).collect();
+        let policy_index: HashMap<&str, usize> =
+            sc.policies.iter().enumerate().map(|(i, p)| (p.name.as_str(), i)).collect();
+        for (pi, p) in sc.policies.iter().enumerate() {
+            if !p.schedule.is_empty() {
+                continue;
+            }
+            stage_policies[base_index[pi]].adapt = p
+                .adapt
+                .iter()
+                .map(|a| Rule {
+                    kpi: a.kpi.as_deref().and_then(|k| kpi_index.get(k).copied()),
+                    above: a.above,
+                    below: a.below,
+                    hold: a.hold.unwrap_or(1),
+                    after: a.after,
+                    target: base_index[policy_index.get(a.switch_to.as_str()).copied().unwrap_or(pi)],
+                    notice: a.notice.unwrap_or(0),
+                })
+                .collect();
+        }
         let k = sc.activities.len();
         let l = stage_policies.iter().map(|p| p.metric.delay + p.metric.window).max().unwrap_or(1).max(1);
         let turnover = sc.has_turnover();

@@ -150,7 +150,7 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
     let mut corr_before = f64::NAN;
     let mut pending = first.rewarded.then(|| (-1, (st.observed.clone(), st.value.clone())));
 
-    let mut stage_at = usize::MAX;
+    let mut course = Course::default();
     let mut beliefs = Beliefs {
         top: 0.0,
         bottom: 0.0,
@@ -166,10 +166,9 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
     let mut final_board = None;
 
     for t in 0..periods {
-        let idx = schedule.iter().rposition(|&(from, _)| from as usize <= t).unwrap_or(0);
-        let stage = &c.stage_policies[schedule[idx].1];
-        if idx != stage_at {
-            stage_at = idx;
+        let (current, changed) = course.at(t, schedule, c);
+        let stage = &c.stage_policies[current];
+        if changed {
             announce(stage, streams, t as i64, &mut st, &mut beliefs, &mut scratch, &mut order, sc.behavior.belief);
         }
         if let Some(s) = staff.as_mut() {
@@ -207,6 +206,7 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
         let period = Period { t, stage, h_avail, detections, bonus, turnover, leavers, parts: &parts };
         let row = &mut per_period[t * nk..(t + 1) * nk];
         record(c, &period, pop, &st, &mut board, streams, &mut order, &mut last_hours, row, observer)?;
+        course.watch(t, stage, row);
         let val = st.value.clone();
         // A policy with no metric has no board to show.
         if t + 1 == periods && rep == 0 && stage.rewarded {
@@ -228,6 +228,58 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
         .map(|(j, d)| aggregate(d.aggregate, (burn..periods).map(|t| per_period[t * nk + j])))
         .collect();
     Ok(RunOutput { per_period, totals, final_board })
+}
+
+/// Which stage is in effect: the schedule's, unless one of the stage's
+/// `adapt` rules has switched to another since.
+#[derive(Default)]
+struct Course {
+    /// The schedule entry last in effect (`None` before the run).
+    entry: Option<usize>,
+    /// The stage in effect, and the period it took effect.
+    stage: usize,
+    since: usize,
+    /// Per rule of the stage: periods in a row its condition has held.
+    streak: Vec<u32>,
+    /// A switch decided: (the period it takes effect, the stage).
+    due: Option<(usize, usize)>,
+}
+
+impl Course {
+    /// The stage in effect in period `t`, and whether it changed: a new
+    /// schedule entry, or a switch that has come due.
+    fn at(&mut self, t: usize, schedule: &[(u32, usize)], c: &Compiled) -> (usize, bool) {
+        let idx = schedule.iter().rposition(|&(from, _)| from as usize <= t).unwrap_or(0);
+        let next = if self.entry != Some(idx) {
+            self.entry = Some(idx);
+            Some(schedule[idx].1)
+        } else {
+            self.due.filter(|&(at, _)| at <= t).map(|(_, s)| s)
+        };
+        let Some(stage) = next else { return (self.stage, false) };
+        (self.stage, self.since, self.due) = (stage, t, None);
+        self.streak = vec![0; c.stage_policies[stage].adapt.len()];
+        (stage, true)
+    }
+
+    /// After period `t`'s KPIs (`row`): the first of the stage's rules
+    /// that fires decides a switch, unless one is already due.
+    fn watch(&mut self, t: usize, stage: &StagePolicy, row: &[f64]) {
+        if self.due.is_some() {
+            return;
+        }
+        for (rule, streak) in stage.adapt.iter().zip(&mut self.streak) {
+            *streak = if rule.holds(row) { *streak + 1 } else { 0 };
+            let fires = match rule.after {
+                Some(after) => t + 1 - self.since >= after as usize,
+                None => *streak >= rule.hold,
+            };
+            if fires {
+                self.due = Some((t + 1 + rule.notice as usize, rule.target));
+                return;
+            }
+        }
+    }
 }
 
 /// A new policy takes effect in period `t`: its metric's history is what

@@ -621,6 +621,9 @@ pub fn optional_parts(sc: &Scenario) -> String {
          #   top_count (and bottom_count) engineers rather than top_fraction; {}\n\
          # forced_ranking = {{ every = 26, bottom_fraction = 0.1, leave_probability = 1.0 }}  # stack ranking:\n\
          #   every `every` weeks the bottom of the board leaves and a hire takes each place (see [turnover])\n\
+         # adapt = [ {{ kpi = \"token_cost\", above = 150000, hold = 2, switch_to = \"token-budget\", notice = 1 }} ]\n\
+         #   switch policy during a run once a KPI of the week has been above (or below) a value for `hold`\n\
+         #   weeks, `notice` weeks after deciding; {{ after = 13, switch_to = \"...\" }} switches after 13 weeks (a rotation)\n\
          # schedule = [ {{ from = 0, policy = \"kirorank\" }}, {{ from = 26, policy = \"normalized-deployments\" }} ]\n\
          #   from week `from` (periods count from 0) follow another policy of this file or a built-in policy\n\
          #   preset (`goodhart presets`; it is then added and compared too)\n\
@@ -884,6 +887,12 @@ mod tests {
             ("policy[1].reward", "{ scheme = \"leaderboard\", top_count = 5, bottom_count = 5 }"),
             ("policy[1].metric.noise", "{ dist = \"normal\" }"),
             ("turnover", "{}"),
+            (
+                "policy[1].adapt",
+                "[{ kpi = \"token_cost\", above = 1e6, hold = 1, notice = 0, switch_to = \"no-leaderboard\" }]",
+            ),
+            ("policy[1].adapt", "[{ kpi = \"token_cost\", below = 0, switch_to = \"no-leaderboard\" }]"),
+            ("policy[1].adapt", "[{ after = 2, switch_to = \"no-leaderboard\" }]"),
             ("policy[1].forced_ranking", "{}"),
         ] {
             bases.push(set_field(&story, k, v).unwrap_or_else(|e| panic!("{k}: {e}")));

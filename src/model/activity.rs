@@ -364,6 +364,15 @@ impl EffortCost {
             _ => {
                 let s = self.substitution().unwrap_or(0.0);
                 let (d0, cs, o) = (c * (1.0 - s), c * s, week.overtime);
+                // Each activity's own curvature d_k = d0 + convexity_k. One
+                // that costs under 1e-9 USD-eq over the whole week is taken
+                // as none: dividing by it would give hours beyond any
+                // limit, lost to rounding (a convexity of 1e-166 once did).
+                let negligible = 1e-9 / (limit * limit);
+                let curv = |k: usize| {
+                    let d = d0 + convexity[k];
+                    if d > negligible { d } else { 0.0 }
+                };
                 // Indices by b descending, ties by index: an insertion sort,
                 // as there are only a handful of activities. It starts from
                 // the order the caller's last call left (a search's plans
@@ -394,7 +403,7 @@ impl EffortCost {
                 // linear in the two regimes below and above contract hours.
                 let (mut p, mut q, mut eta) = (0.0, 0.0, 0.0);
                 for &k in order.iter() {
-                    let d = d0 + convexity[k];
+                    let d = curv(k);
                     if d <= 0.0 {
                         free.get_or_insert(k);
                         continue;
@@ -421,17 +430,10 @@ impl EffortCost {
                         } else {
                             week.contract + (b0 - cs * week.contract) / (cs + o)
                         };
-                        let others: f64 =
-                            order
-                                .iter()
-                                .map(|&k| {
-                                    if d0 + convexity[k] > 0.0 {
-                                        (b[k] - b0).max(0.0) / (d0 + convexity[k])
-                                    } else {
-                                        0.0
-                                    }
-                                })
-                                .sum();
+                        let others: f64 = order
+                            .iter()
+                            .map(|&k| if curv(k) > 0.0 { (b[k] - b0).max(0.0) / curv(k) } else { 0.0 })
+                            .sum();
                         if others <= want.min(limit) {
                             eta = b0;
                             h_free = want.min(limit) - others;
@@ -439,17 +441,17 @@ impl EffortCost {
                             // Rounding: the others already fill `want`.
                             eta = b0;
                         } else {
-                            eta = water_fill(b, convexity, d0, order, limit);
+                            eta = water_fill(b, &curv, order, limit);
                         }
                     }
                     _ => {
                         if p - eta * q > limit {
-                            eta = water_fill(b, convexity, d0, order, limit);
+                            eta = water_fill(b, &curv, order, limit);
                         }
                     }
                 }
                 for (k, h) in hours.iter_mut().enumerate() {
-                    let d = d0 + convexity[k];
+                    let d = curv(k);
                     *h = if d > 0.0 { ((b[k] - eta) / d).max(0.0) } else { 0.0 };
                 }
                 if let Some(k0) = free {
@@ -461,12 +463,12 @@ impl EffortCost {
 }
 
 /// The shift `eta` at which `sum_k (b_k - eta)₊ / d_k = limit` over the
-/// activities with `d_k = d0 + convexity_k > 0`, `order` sorting `b`
+/// activities with curvature `d_k = curv(k) > 0`, `order` sorting `b`
 /// descending (the limit binds).
-fn water_fill(b: &[f64], convexity: &[f64], d0: f64, order: &[usize], limit: f64) -> f64 {
+fn water_fill(b: &[f64], curv: &impl Fn(usize) -> f64, order: &[usize], limit: f64) -> f64 {
     let (mut p, mut q, mut eta) = (0.0, 0.0, f64::NEG_INFINITY);
     for &k in order {
-        let d = d0 + convexity[k];
+        let d = curv(k);
         if d <= 0.0 {
             continue;
         }
@@ -637,5 +639,22 @@ mod tests {
         cost.allocate(&[50.0, 45.0, 56.0], &[0.0, 0.0, 2.0], &week, &mut h3, &mut Vec::new());
         let total = 40.0 + (50.0 - 40.0) / 2.0;
         assert!((h3[2] - 3.0).abs() < 1e-12 && (h3[0] - (total - 3.0)).abs() < 1e-12 && h3[1] == 0.0, "{h3:?}");
+    }
+
+    #[test]
+    fn a_negligible_convexity_allocates_as_none() {
+        // A convexity of 1e-166 once divided into hours of 1e150: it costs
+        // nothing over a week and must allocate as a convexity of 0.
+        let week = Week { contract: 40.0, limit: 70.0, overtime: 1.0 };
+        for form in [EffortForm::Total, EffortForm::Separable] {
+            let cost = EffortCost { form, coefficient: 1.0 };
+            for b in [[50.0, 45.0, 56.0], [500.0, 450.0, 560.0]] {
+                let (mut tiny, mut none) = (vec![0.0; 3], vec![0.0; 3]);
+                cost.allocate(&b, &[1.5e-166, 0.0, 2.0], &week, &mut tiny, &mut Vec::new());
+                cost.allocate(&b, &[0.0, 0.0, 2.0], &week, &mut none, &mut Vec::new());
+                assert_eq!(tiny, none, "{form:?} {b:?}");
+                assert!(tiny.iter().sum::<f64>() <= 70.0 + 1e-9, "{tiny:?}");
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::model::metric::Metric;
 use crate::model::reward::Reward;
-use crate::model::schema::{check, whole};
+use crate::model::schema::{check, whole, whole_opt};
 use crate::model::turnover::ForcedRanking;
 
 /// Random audits of gaming.
@@ -52,6 +52,39 @@ pub struct Stage {
     pub policy: String,
 }
 
+/// A rule by which the organisation changes its policy during a run: when
+/// a KPI has been above (or below) a threshold for `hold` periods in a row,
+/// or once the policy has run `after` periods, it announces a switch to
+/// another policy, which takes effect `notice` periods later. Engineers
+/// react only once it takes effect (they do not anticipate it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Adapt {
+    /// The KPI watched (a built-in KPI's name, e.g. `token_cost`), read
+    /// each period; none with `after`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kpi: Option<String>,
+    /// Switch when the KPI is above this value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub above: Option<f64>,
+    /// Switch when the KPI is below this value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub below: Option<f64>,
+    /// Periods in a row the condition must hold (default 1).
+    #[serde(deserialize_with = "whole_opt", skip_serializing_if = "Option::is_none")]
+    pub hold: Option<u32>,
+    /// Switch once this policy has been in effect this many periods (a
+    /// rotation), instead of watching a KPI.
+    #[serde(deserialize_with = "whole_opt", skip_serializing_if = "Option::is_none")]
+    pub after: Option<u32>,
+    /// The policy switched to: another policy of the scenario, without a
+    /// schedule of its own (its own rules then apply).
+    pub switch_to: String,
+    /// Periods between the decision and the switch (default 0: from the next period).
+    #[serde(deserialize_with = "whole_opt", skip_serializing_if = "Option::is_none")]
+    pub notice: Option<u32>,
+}
+
 /// An incentive policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -86,6 +119,10 @@ pub struct Policy {
     /// If non-empty, this policy switches between other policies of the scenario.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub schedule: Vec<Stage>,
+    /// Rules that switch to another policy during a run, on what the KPIs
+    /// show or after a time (checked in order; the first that fires wins).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub adapt: Vec<Adapt>,
 }
 
 impl Policy {

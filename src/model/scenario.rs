@@ -107,6 +107,72 @@ impl Scenario {
         Ok(())
     }
 
+    /// Checks a policy's `adapt` rules (`path` is the policy's).
+    fn check_adapt(&self, path: &str, p: &Policy, by_name: &HashMap<&str, &Policy>) -> Result<()> {
+        let mut kpis: Option<Vec<String>> = None;
+        for (j, a) in p.adapt.iter().enumerate() {
+            let ap = format!("{path}.adapt[{j}]");
+            match by_name.get(a.switch_to.as_str()) {
+                None => {
+                    return Err(Error::unknown(
+                        format!("{ap}.switch_to"),
+                        "policy",
+                        &a.switch_to,
+                        self.policies.iter().filter(|q| q.schedule.is_empty()).map(|q| q.name.as_str()),
+                    ));
+                }
+                Some(q) if !q.schedule.is_empty() || q.name == p.name => {
+                    return Err(Error::invalid(
+                        format!("{ap}.switch_to"),
+                        &a.switch_to,
+                        "another policy of the file, without a schedule of its own",
+                    ));
+                }
+                _ => {}
+            }
+            for (key, v) in [("hold", a.hold), ("after", a.after), ("notice", a.notice)] {
+                if let Some(v) = v {
+                    check_int(&format!("{ap}.{key}"), u64::from(v))?;
+                }
+            }
+            for (key, v) in [("above", a.above), ("below", a.below)] {
+                if let Some(v) = v {
+                    crate::model::schema::check(&format!("{ap}.{key}"), v)?;
+                }
+            }
+            match (&a.kpi, a.after) {
+                (Some(_), Some(_)) | (None, None) => {
+                    let got = if a.after.is_some() { "both kpi and after" } else { "neither kpi nor after" };
+                    return Err(Error::invalid(ap, got, "either a kpi with above or below, or after (periods)"));
+                }
+                (None, Some(_)) if a.above.is_some() || a.below.is_some() || a.hold.is_some() => {
+                    return Err(Error::invalid(
+                        ap,
+                        "after with a threshold",
+                        "after alone (a rotation) or a kpi with above or below",
+                    ));
+                }
+                (Some(k), None) => {
+                    let names = kpis.get_or_insert_with(|| {
+                        crate::analysis::kpi::kpi_defs(self).into_iter().map(|d| d.name).collect()
+                    });
+                    // The correlations are computed a period late, off the critical path.
+                    let late = ["metric_value_correlation", "metric_value_correlation_before"];
+                    let watchable = || names.iter().map(String::as_str).filter(|n| !late.contains(n));
+                    if !watchable().any(|n| n == k) {
+                        return Err(Error::unknown(format!("{ap}.kpi"), "KPI", k, watchable()));
+                    }
+                    if a.above.is_some() == a.below.is_some() {
+                        let got = if a.above.is_some() { "both above and below" } else { "neither above nor below" };
+                        return Err(Error::invalid(format!("{ap}.above"), got, "exactly one of above and below"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Whether engineers may leave and be replaced: a `[turnover]` section,
     /// or a policy with forced ranking.
     pub fn has_turnover(&self) -> bool {
@@ -241,6 +307,7 @@ impl Scenario {
                     }
                 }
             }
+            self.check_adapt(&path, p, &by_name)?;
             let mut last: Option<u32> = None;
             for (j, st) in p.schedule.iter().enumerate() {
                 let spath = format!("{path}.schedule[{j}]");
@@ -284,12 +351,13 @@ impl Scenario {
                     || p.audit.is_some()
                     || p.token_cap.is_some()
                     || p.in_kind
-                    || p.forced_ranking.is_some())
+                    || p.forced_ranking.is_some()
+                    || !p.adapt.is_empty())
             {
                 return Err(Error::invalid(
                     format!("{path}.schedule"),
-                    "a schedule with its own metric, reward, audit, token_cap, in_kind or forced_ranking",
-                    "either a schedule (its stages carry those) or a metric, reward, audit, token_cap, in_kind and forced_ranking",
+                    "a schedule with its own metric, reward, audit, token_cap, in_kind, forced_ranking or adapt",
+                    "either a schedule (its stages carry those) or a metric, reward, audit, token_cap, in_kind, forced_ranking and adapt",
                 ));
             }
         }
