@@ -13,6 +13,7 @@ mod mechanics;
 mod props;
 mod report;
 mod reproduce_science;
+mod social;
 mod story;
 mod streaming;
 mod sweep;

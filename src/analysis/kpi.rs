@@ -321,8 +321,12 @@ const FIXED: [(&str, Aggregate, &str, &str); k::FIXED] = [
     ),
 ];
 
-/// The KPIs of turnover, after `at_hours_limit`, in scenarios where
-/// engineers can leave ([`crate::Scenario::has_turnover`]).
+/// Where the population's make-up starts in [`TURNOVER`] (the exits come first).
+const MAKE_UP: usize = 5;
+
+/// The KPIs of turnover, after `at_hours_limit`: the exits in scenarios
+/// where engineers can leave ([`crate::Scenario::has_turnover`]), the
+/// population's make-up also where norms erode integrity.
 const TURNOVER: [(&str, Aggregate, &str, &str); 9] = [
     ("leavers", Aggregate::Sum, "engineers", "engineers who left (each replaced by a hire)"),
     ("forced_exits", Aggregate::Sum, "engineers", "engineers who left at a forced ranking"),
@@ -360,7 +364,10 @@ pub const METRIC_KPIS: [&str; 3] = ["metric_value_correlation", "metric_value_co
 pub(crate) fn builtins(sc: &Scenario) -> Vec<Builtin> {
     let fixed = (0..k::FIXED).map(Builtin::Fixed);
     let hours = sc.activities.iter().enumerate().map(|(index, a)| Builtin::Hours { index, name: a.name.clone() });
-    let turnover = (0..if sc.has_turnover() { TURNOVER.len() } else { 0 }).map(Builtin::Turnover);
+    // Exits with turnover; the population's make-up whenever it can change.
+    let first = if sc.has_turnover() { 0 } else { MAKE_UP };
+    let last = if sc.has_turnover() || sc.norms_erode() { TURNOVER.len() } else { first };
+    let turnover = (first..last).map(Builtin::Turnover);
     fixed.chain(hours).chain([Builtin::Slack, Builtin::Overtime, Builtin::AtLimit]).chain(turnover).collect()
 }
 

@@ -140,7 +140,13 @@ mod tests {
             m.expected = *pay;
             plays.push(m.played);
             let payoff = pay[m.played];
-            rule.learn(&me, &mut m, payoff, &Peers::new(&[], &[]), &mut Draws::new(&streams, 0, 0));
+            rule.learn(
+                &me,
+                &mut m,
+                payoff,
+                &Peers::new(&[], &[], &crate::engine::network::Network::Everyone { n: 0 }),
+                &mut Draws::new(&streams, 0, 0),
+            );
         }
         (m, plays)
     }

@@ -92,16 +92,12 @@ impl BehaviorRule for Imitation {
 
     fn learn(&self, me: &Engineer, m: &mut Imitator, _: f64, peers: &Peers<Imitator>, draws: &mut Draws) {
         let (u1, u2, u3) = (draws.uniform(), draws.uniform(), draws.uniform());
-        let n = peers.len();
-        if n < 2 || u1 >= self.revision_rate {
+        if u1 >= self.revision_rate {
             return;
         }
-        // A peer other than oneself, uniformly.
-        let mut j = (u2 * (n - 1) as f64) as usize;
-        if j >= me.index {
-            j += 1;
-        }
-        let theirs = peers.memory(j.min(n - 1)).plan;
+        // A neighbour, uniformly (anyone else in a well-mixed organisation).
+        let Some(j) = peers.partner(me.index, u2) else { return };
+        let theirs = peers.memory(j).plan;
         let theirs = if me.never_games { Candidate::honest(theirs) } else { theirs };
         if theirs != m.plan {
             (m.peer, m.draw) = (Some(theirs), u3);
@@ -156,7 +152,8 @@ mod tests {
             }
             shares.push(gamers as f64 / n as f64);
             let snapshot = memory.clone();
-            let peers = Peers::new(&snapshot, &payoff);
+            let everyone = crate::engine::network::Network::Everyone { n };
+            let peers = Peers::new(&snapshot, &payoff, &everyone);
             for (i, me) in people.iter().enumerate() {
                 rule.learn(me, &mut memory[i], payoff[i], &peers, &mut Draws::new(&streams, i, period as i64));
             }

@@ -144,7 +144,13 @@ mod tests {
                     hits += 1;
                 }
                 let payoff = 1000.0 + if m.played == best { top } else { 0.0 };
-                rule.learn(&me, &mut m, payoff, &Peers::new(&[], &[]), &mut dummy_draws());
+                rule.learn(
+                    &me,
+                    &mut m,
+                    payoff,
+                    &Peers::new(&[], &[], &crate::engine::network::Network::Everyone { n: 0 }),
+                    &mut dummy_draws(),
+                );
             }
             let p = m.q[best] / m.q.iter().sum::<f64>();
             assert!((p - (1.0 - eps)).abs() < 1e-9, "best {best}: p = {p}");

@@ -103,11 +103,23 @@ pub struct Engineer {
 pub struct Peers<'a, M> {
     memory: &'a [M],
     payoff: &'a [f64],
+    network: &'a Network,
 }
 
 impl<'a, M> Peers<'a, M> {
-    pub(crate) fn new(memory: &'a [M], payoff: &'a [f64]) -> Self {
-        Peers { memory, payoff }
+    pub(crate) fn new(memory: &'a [M], payoff: &'a [f64], network: &'a Network) -> Self {
+        Peers { memory, payoff, network }
+    }
+
+    /// A neighbour of engineer `i` (someone they see: anyone, their team, or
+    /// their ties in a small world; `scenario.social`), chosen uniformly by
+    /// the uniform draw `u`; `None` with nobody visible.
+    pub fn partner(&self, i: usize, u: f64) -> Option<usize> {
+        if self.memory.is_empty() {
+            return None;
+        }
+        let d = self.network.degree(i);
+        (d > 0).then(|| self.network.neighbour(i, ((u * d as f64) as usize).min(d - 1)))
     }
 
     /// Number of engineers visible (0 for a rule that is not social).
@@ -130,6 +142,8 @@ impl<'a, M> Peers<'a, M> {
         self.payoff[j]
     }
 }
+
+use crate::engine::network::Network;
 
 /// Uniform draws for one engineer's learning in one period, from the
 /// behaviour stream of (seed, replication, engineer, period): the same
@@ -158,5 +172,28 @@ impl<'a> Draws<'a> {
 impl std::fmt::Debug for Draws<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Draws").field("engineer", &self.engineer).field("period", &self.period).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partner_is_a_neighbour_drawn_uniformly() {
+        // Teams of 5 among 12: engineer 7's team-mates are 5, 6, 8 and 9.
+        let (memory, payoff) = (vec![(); 12], vec![0.0; 12]);
+        let teams = Network::Teams { n: 12, size: 5 };
+        let peers = Peers::new(&memory, &payoff, &teams);
+        let draws = 40_000;
+        let mut seen = [0usize; 12];
+        for k in 0..draws {
+            seen[peers.partner(7, (k as f64 + 0.5) / draws as f64).unwrap()] += 1;
+        }
+        assert_eq!(seen.iter().enumerate().filter(|(_, c)| **c > 0).map(|(j, _)| j).collect::<Vec<_>>(), [5, 6, 8, 9]);
+        assert!(seen.iter().filter(|c| **c > 0).all(|&c| c == draws / 4), "{seen:?}");
+        // Alone in a team of one: nobody to imitate.
+        let alone = Network::Teams { n: 11, size: 5 };
+        assert_eq!(Peers::new(&memory[..11], &payoff[..11], &alone).partner(10, 0.3), None);
     }
 }

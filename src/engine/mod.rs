@@ -26,6 +26,7 @@
 
 mod board;
 pub(crate) mod compile;
+pub(crate) mod network;
 pub mod observer;
 pub mod population;
 pub mod rng;
@@ -49,6 +50,7 @@ pub use board::top_k;
 use board::{Board, select_top, top_k_overlap};
 pub(crate) use compile::Compiled;
 use compile::StagePolicy;
+use network::Network;
 use observer::{Observer, ObserverError};
 use population::Population;
 use rng::{Purpose, Streams, binomial_inv, open01, poisson_inv, std_normal};
@@ -136,7 +138,9 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
     let pre =
         PeriodCtx { stage: first, belief: &Belief::Flat, period: -1, hours: h_total, limit: h_limit, incentive: false };
     let (_, mut review_last) = plan_work_measure(c, rule, &pre, pop, streams, &mut st);
-    // Engineers who leave are replaced: the run then has a population of its own.
+    // Engineers who leave are replaced, or norms change integrity: the run
+    // then has a population of its own.
+    let network = Network::new(sc.social.as_ref(), n, streams);
     let mut staff = Staff::new(sc, pop);
     if let Some(s) = staff.as_mut() {
         s.start(&st.expected);
@@ -193,10 +197,13 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
         let mut board = Board::rank(stage, &st.published, streams, t as i64, &mut order);
         pay(stage, &st.published, &board, &mut st.payout);
         let (detections, bonus) = settle(c, stage, pop, streams, t as i64, h_avail, &mut st);
-        learn(rule, pop, streams, t as i64, &mut st);
+        learn(rule, pop, &network, streams, t as i64, &mut st);
         update_beliefs(stage, &sc.behavior.belief, &st.published, &board, &mut scratch, &mut beliefs);
         let turnover = staff.as_mut().map(|s| {
             let counts = s.decide(t, stage, &st.published, &st.expected, streams, &mut order);
+            if let Some(social) = sc.social.filter(|s| s.norm_erosion > 0.0) {
+                s.erode(&social, &network, &st.gaming);
+            }
             (counts, s.hiring_cost())
         });
         // The period's work was the leavers' (hires arrive next period).
@@ -761,12 +768,19 @@ fn settle<M>(
 }
 
 /// Learning after payoffs: the behaviour updates each engineer's memory
-/// (social rules see everyone's memory and payoff from before this
+/// (social rules see their neighbours' memory and payoff from before this
 /// period's learning).
-fn learn<B: BehaviorRule>(rule: &B, pop: &Population, streams: &Streams, t: i64, st: &mut Engineers<B::Memory>) {
+fn learn<B: BehaviorRule>(
+    rule: &B,
+    pop: &Population,
+    network: &Network,
+    streams: &Streams,
+    t: i64,
+    st: &mut Engineers<B::Memory>,
+) {
     let snapshot = if B::SOCIAL { st.memory.clone() } else { Vec::new() };
     let payoffs: &[f64] = if B::SOCIAL { &st.payoff } else { &[] };
-    let peers = Peers::new(&snapshot, payoffs);
+    let peers = Peers::new(&snapshot, payoffs, network);
     for (i, memory) in st.memory.iter_mut().enumerate() {
         let mut draws = Draws::new(streams, i, t);
         rule.learn(&pop.engineer(i), memory, st.payoff[i], &peers, &mut draws);

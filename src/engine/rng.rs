@@ -39,6 +39,8 @@ pub enum Purpose {
     Work = 6,
     /// Turnover: who leaves, and the traits of the hire who replaces them.
     Turnover = 7,
+    /// The small-world network, drawn once per replication.
+    Network = 8,
 }
 
 /// Words of ChaCha output reserved for one engineer in one period.
@@ -55,13 +57,13 @@ fn seat(rng: &mut ChaCha8Rng, agent: u64, period: i64, sub: u32) {
 /// The stream keys of one replication.
 #[derive(Debug, Clone)]
 pub struct Streams {
-    keys: [[u8; 32]; 8],
+    keys: [[u8; 32]; 9],
 }
 
 impl Streams {
     /// Keys for replication `replication` of a run seeded with `seed`.
     pub fn new(seed: u64, replication: u64) -> Self {
-        let mut keys = [[0u8; 32]; 8];
+        let mut keys = [[0u8; 32]; 9];
         for (purpose, key) in keys.iter_mut().enumerate() {
             let mut state = splitmix(seed ^ splitmix(replication.wrapping_add(0x9E37))) ^ splitmix(purpose as u64 + 1);
             for chunk in key.chunks_exact_mut(8) {

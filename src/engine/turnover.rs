@@ -9,10 +9,12 @@
 
 use crate::behavior::BehaviorRule;
 use crate::engine::compile::StagePolicy;
+use crate::engine::network::Network;
 use crate::engine::population::Population;
 use crate::engine::rng::{Purpose, Streams, open01, std_normal};
 use crate::engine::state::{Engineers, Warm};
 use crate::model::scenario::Scenario;
+use crate::model::social::Social;
 use crate::model::turnover::Turnover;
 
 /// Substreams of a place's turnover stream in one period.
@@ -52,6 +54,11 @@ pub(crate) struct Staff {
     pub pop: Population,
     /// Skill without ramp-up (`pop.skill` holds skill x ramp while a hire ramps up).
     skill: Vec<f64>,
+    /// Integrity when each engineer joined (norms erode `pop.integrity` from it).
+    own_integrity: Vec<f64>,
+    /// Scratch for norm erosion: who gamed, and each one's neighbours' share.
+    gamers: Vec<bool>,
+    shares: Vec<f64>,
     /// The period each place's engineer started (`i64::MIN`: from the start).
     hired: Vec<i64>,
     /// What the job was worth to each engineer when they joined, and its
@@ -69,18 +76,23 @@ impl Staff {
     /// The staff of a run of `sc` on the replication's `pop`, or `None`
     /// when nobody can leave.
     pub fn new(sc: &Scenario, pop: &Population) -> Option<Staff> {
-        if !sc.has_turnover() {
+        if !sc.has_turnover() && !sc.norms_erode() {
             return None;
         }
+        // Norms alone: nobody leaves.
+        let quiet = Turnover { base_rate: 0.0, quit_probability: 0.0, ..Turnover::default() };
         let mut sorted = pop.skill.clone();
         sorted.sort_unstable_by(f64::total_cmp);
         let n = pop.len();
         Some(Staff {
-            cfg: sc.turnover.unwrap_or_default(),
+            cfg: sc.turnover.unwrap_or(if sc.has_turnover() { Turnover::default() } else { quiet }),
             // Validated with the scenario.
             cholesky: sc.traits.cholesky().unwrap_or_default(),
             pop: pop.clone(),
             skill: pop.skill.clone(),
+            own_integrity: pop.integrity.clone(),
+            gamers: Vec::new(),
+            shares: Vec::new(),
             hired: vec![i64::MIN; n],
             reference: vec![f64::NAN; n],
             worth: vec![f64::NAN; n],
@@ -231,6 +243,7 @@ impl Staff {
                 self.pop.never_games[i] = self.pop.never_games[p];
             }
             self.skill[i] = self.pop.skill[i];
+            self.own_integrity[i] = self.pop.integrity[i];
             self.hired[i] = tt;
             self.reference[i] = f64::NAN;
             self.worth[i] = f64::NAN;
@@ -246,6 +259,21 @@ impl Staff {
             if h != i64::MIN && tt - h <= i64::from(cfg.ramp_periods) {
                 self.pop.skill[i] = self.skill[i] * cfg.ramp((tt - h) as u32);
             }
+        }
+    }
+}
+
+impl Staff {
+    /// Norms after period's work: each engineer's integrity drifts with the
+    /// share of their neighbours who gamed (`gaming`: hours, over half an
+    /// hour counts), from the integrity they joined with.
+    pub fn erode(&mut self, social: &Social, network: &Network, gaming: &[f64]) {
+        self.gamers.clear();
+        self.gamers.extend(gaming.iter().map(|&h| h > 0.5));
+        self.shares.resize(gaming.len(), 0.0);
+        network.shares(&self.gamers, &mut self.shares);
+        for (i, g) in self.pop.integrity.iter_mut().enumerate() {
+            *g = social.erode(*g, self.own_integrity[i], self.shares[i]);
         }
     }
 }

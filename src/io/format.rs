@@ -640,6 +640,13 @@ pub fn optional_parts(sc: &Scenario) -> String {
          # ramp_periods = 13         # weeks to full productivity, from ramp_start = 0.5 of it\n\
          # hiring_cost = 30000       # USD per hire, off net_value\n\
          #\n\
+         # Who engineers see (a section of its own): imitation among neighbours, norms that erode.\n\
+         # [social]\n\
+         # structure = \"teams\"      # or \"everyone\" (the default without this section) or \"small-world\"\n\
+         # size = 8                 # engineers per team, or ties per engineer (even) in a small world\n\
+         # rewire = 0.1             # small world: share of ties redrawn at random\n\
+         # norm_erosion = 0.05      # per week: integrity drifts to (1 - share of neighbours who game) x own\n\
+         #\n\
          # A sweep (goodhart sweep FILE): what the organisation might be like, and what the policy might do.\n\
          # [sweep]\n\
          # seed = 1\n\
@@ -887,6 +894,7 @@ mod tests {
             ("policy[1].reward", "{ scheme = \"leaderboard\", top_count = 5, bottom_count = 5 }"),
             ("policy[1].metric.noise", "{ dist = \"normal\" }"),
             ("turnover", "{}"),
+            ("social", "{}"),
             (
                 "policy[1].adapt",
                 "[{ kpi = \"token_cost\", above = 1e6, hold = 1, notice = 0, switch_to = \"no-leaderboard\" }]",

@@ -22,4 +22,5 @@ pub mod preset;
 pub mod reward;
 pub mod scenario;
 pub mod schema;
+pub mod social;
 pub mod turnover;

@@ -13,6 +13,7 @@ use crate::model::metric::BUILTIN_SIGNALS;
 use crate::model::org::Org;
 use crate::model::policy::Policy;
 use crate::model::schema::{check_int, whole};
+use crate::model::social::Social;
 use crate::model::turnover::Turnover;
 
 /// Everything needed to run an experiment. Its serde form is the scenario
@@ -55,6 +56,10 @@ pub struct Scenario {
     /// fixed for the run, unless a policy ranks them out).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub turnover: Option<Turnover>,
+    /// Who engineers see, and how norms spread (`None`: everyone sees
+    /// everyone, integrity is fixed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub social: Option<Social>,
     /// Policies to compare, each run with common random numbers.
     #[serde(rename = "policy")]
     pub policies: Vec<Policy>,
@@ -78,6 +83,7 @@ impl Default for Scenario {
             activities: default_activities(),
             behavior: Behavior::default(),
             turnover: None,
+            social: None,
             policies: vec![Policy::none("no-leaderboard")],
         }
     }
@@ -179,6 +185,11 @@ impl Scenario {
         self.turnover.is_some() || self.policies.iter().any(|p| p.forced_ranking.is_some())
     }
 
+    /// Whether integrity drifts with neighbours' gaming (`social.norm_erosion > 0`).
+    pub fn norms_erode(&self) -> bool {
+        self.social.is_some_and(|s| s.norm_erosion > 0.0)
+    }
+
     /// Replaces the policies.
     pub fn with_policies(mut self, policies: Vec<Policy>) -> Self {
         self.policies = policies;
@@ -210,7 +221,7 @@ impl Scenario {
             self.policies.iter().filter_map(|p| p.metric.as_ref()).map(|m| m.delay + m.window).max().unwrap_or(1);
         // A run with turnover keeps its own population and each engineer's
         // hire date, reference and smoothed worth.
-        let turnover = if self.has_turnover() { 14.0 } else { 0.0 };
+        let turnover = if self.has_turnover() || self.norms_erode() { 15.0 } else { 0.0 };
         3.0 * self.activities.len() as f64 + self.signals().len() as f64 + memory as f64 + 24.0 + turnover
     }
 
@@ -237,6 +248,9 @@ impl Scenario {
         self.behavior.validate()?;
         if let Some(t) = &self.turnover {
             t.validate()?;
+        }
+        if let Some(s) = &self.social {
+            s.validate(self.org.engineers)?;
         }
         if self.activities.is_empty() {
             return Err(Error::invalid("activity", "an empty list", "at least one activity"));

@@ -158,6 +158,8 @@ pub const DISTS: &[&str] = &["constant", "uniform", "normal", "lognormal", "beta
 pub const FORMS: &[&str] = &["separable", "total", "mixed", "power"];
 /// The behaviour models.
 pub const MODELS: &[&str] = &["best-response", "imitation", "roth-erev", "ewa", "fixed-types", "hill-climb"];
+/// The social structures.
+pub const STRUCTURES: &[&str] = &["everyone", "teams", "small-world"];
 /// The belief rules.
 pub const BELIEFS: &[&str] = &["adaptive", "fictitious"];
 /// The reward schemes a file can hold.
@@ -358,6 +360,27 @@ pub const FIELDS: &[Field] = &[
     int("turnover.ramp_periods", "periods a hire takes to reach full productivity", "periods", 0, MAX_LAG as u64),
     num("turnover.ramp_start", "a hire's first-period productivity, share of skill", "", 0.0, 1.0, UNIT_INTERVAL),
     num("turnover.hiring_cost", "what a hire costs the organisation", "USD", 0.0, BIG_USD, NONNEG),
+    // [social]
+    other(
+        "social",
+        "Who engineers see: imitation picks a partner among neighbours, and norms erode with their gaming.",
+        Range::Table,
+    ),
+    other(
+        "social.structure",
+        "everyone, teams of `size`, or a small world of `size` ties each",
+        Range::Choice(STRUCTURES),
+    ),
+    int("social.size", "engineers per team, or ties per engineer (even) in a small world", "", 1, MAX_ENGINEERS as u64),
+    num("social.rewire", "small world: probability a tie is redrawn at random", "", 0.0, 1.0, PROBABILITY),
+    num(
+        "social.norm_erosion",
+        "rate at which integrity drifts to (1 - share of neighbours who game) x own",
+        "per period",
+        0.0,
+        1.0,
+        UNIT_INTERVAL,
+    ),
     // [[activity]]
     other("activity", "Activities: what engineers can spend hours on (these replace the defaults).", Range::List),
     other("activity[].name", "", Range::Text),
