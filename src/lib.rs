@@ -90,6 +90,7 @@ pub mod error;
 pub mod experiment;
 pub mod io;
 pub mod model;
+pub mod reproduce;
 
 pub use analysis::stats::Estimate;
 pub use behavior::{Behavior, BeliefRule, Model};
