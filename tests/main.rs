@@ -11,6 +11,7 @@ mod hours;
 mod mechanics;
 mod props;
 mod report;
+mod reproduce;
 mod story;
 mod streaming;
 mod sweep;

@@ -767,6 +767,18 @@ mod tests {
     }
 
     #[test]
+    fn the_bound_is_never_below_the_prospect() {
+        let mut d = -200.0;
+        while d <= 200.0 {
+            assert!(prospect_bound(d) >= prospect_of_gap(d), "d = {d}");
+            d += 1e-3;
+        }
+        for d in [0.0, 1.0, -1.0, 16.0, -16.0, 1e6, -1e6, 1e-9, -1e-9] {
+            assert!(prospect_bound(d) >= prospect_of_gap(d), "d = {d}");
+        }
+    }
+
+    #[test]
     fn a_removed_and_reinserted_proxy_keeps_the_order() {
         let start =
             Start { talent: vec![10.0; 4], practice: vec![0.1, 0.2, 0.3, 0.4], effort: vec![3.0, 1.0, 2.0, 0.0] };
