@@ -23,6 +23,7 @@ use goodhart::Estimate;
 use goodhart::reproduce::proxyeconomics::{Config, csv, run, summarize};
 
 const USAGE: &str = "usage: proxyeconomics [--steps N] [--seeds N] [--out DIR]";
+const WHOLE: &str = "a whole number >= 1";
 
 fn main() -> ExitCode {
     let (config, out) = match parse(std::env::args().skip(1)) {
@@ -34,7 +35,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(message) => {
-            eprintln!("error: {message}\n{USAGE}");
+            eprintln!("error: {message}");
             return ExitCode::from(2);
         }
     };
@@ -52,11 +53,12 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<(Config, PathB
     let mut config = Config::default();
     let mut out = PathBuf::from("goodhart-out");
     while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        let mut value =
+            |expected: &str| args.next().ok_or_else(|| format!("{flag}: missing value; expected {expected}"));
         match flag.as_str() {
-            "--steps" => config.steps = count(&flag, &value()?)?,
-            "--seeds" => config.seeds = count(&flag, &value()?)?,
-            "--out" => out = PathBuf::from(value()?),
+            "--steps" => config.steps = count(&flag, &value(WHOLE)?)?,
+            "--seeds" => config.seeds = count(&flag, &value(WHOLE)?)?,
+            "--out" => out = PathBuf::from(value("a folder")?),
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument `{other}`; allowed: --steps, --seeds, --out, --help")),
         }
@@ -67,7 +69,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<(Config, PathB
 fn count(flag: &str, value: &str) -> Result<u64, String> {
     match value.parse::<u64>() {
         Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!("{flag}: `{value}` is not allowed; expected a whole number >= 1")),
+        _ => Err(format!("{flag}: `{value}` is not allowed; expected {WHOLE}")),
     }
 }
 

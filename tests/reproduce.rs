@@ -207,6 +207,8 @@ fn losers_die_at_the_death_probability_and_offspring_copy_a_winner() {
     }
     let threshold = m.threshold().unwrap();
     let losers = m.proxy().iter().filter(|&&x| x <= threshold).count();
+    let at = m.proxy().iter().position(|&x| x == threshold).unwrap();
+    let (mut at_died, mut at_parent) = (0, 0);
     let (rounds, mut deaths) = (3000, 0usize);
     let mut mutations = Vec::new();
     for _ in 0..rounds {
@@ -218,6 +220,7 @@ fn losers_die_at_the_death_probability_and_offspring_copy_a_winner() {
         deaths += births.len();
         for (b, birth) in births.iter().enumerate() {
             let (d, p) = (birth.dead, birth.parent);
+            (at_died, at_parent) = (at_died + usize::from(d == at), at_parent + usize::from(p == at));
             assert!(proxy[d] <= threshold, "agent {d} died above the threshold");
             assert!(proxy[p] >= threshold, "parent {p} below the threshold");
             // The offspring keeps the dead agent's recorded scores ...
@@ -240,6 +243,9 @@ fn losers_die_at_the_death_probability_and_offspring_copy_a_winner() {
             assert_eq!((m.effort()[i], m.practice()[i]), (effort[i], practice[i]));
         }
     }
+    // The agent at the threshold is both a potential loser and a potential
+    // parent (expected about 300 deaths and 100 children here).
+    assert!(at_died > 0 && at_parent > 0, "agent at the threshold: {at_died} deaths, {at_parent} children");
     // Deaths: binomial with p = 0.1 over rounds x losers trials.
     let trials = (rounds * losers) as f64;
     let se = (0.1 * 0.9 / trials).sqrt();
