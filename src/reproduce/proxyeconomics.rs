@@ -44,8 +44,10 @@
 //!   g = 0). These conflict; effort 0 is a candidate here (results ≥ 0
 //!   are tried). The original tries only results > 0 and falls back to 0
 //!   when every candidate's utility is below −1000, so with no competition
-//!   it settles at 0.1; with competition, effort 0 is (almost) never best
-//!   and the difference does not arise.
+//!   it settles at 0.1. With competition the rule rarely matters: a
+//!   candidate of exactly 0 also becomes the own entry of the next one.
+//!   Over 36 runs of 1,000 steps, trying only efforts > 0 changed 9 runs at
+//!   c = 0.1 (mean effort 8.386 against 8.384) and none at 0.5 or 0.9.
 //! - **Ties** between candidates: the first best in the order of
 //!   [`EFFORT_CHANGES`] (the original's strict `>`).
 //! - **No threshold.** When `floor(c N)` is 0 (competition 0, or below
