@@ -351,6 +351,8 @@ fn bad_parameters_name_the_field() {
     assert_eq!(field(Config { competition: vec![0.1, 1.5], ..small() }), "competition[1]");
     assert_eq!(field(Config { steps: 0, ..small() }), "steps");
     assert_eq!(field(Config { seeds: 0, ..small() }), "seeds");
+    let one = run_one(&Config { record_every: 0, ..small() }, 0, 0);
+    assert!(matches!(one, Err(Error::InvalidField { path, .. }) if path == "record_every"));
     let params = |p: Params| field(Config { params: p, ..small() });
     assert_eq!(params(Params { agents: 0, ..Params::default() }), "params.agents");
     assert_eq!(params(Params { death_probability: -0.1, ..Params::default() }), "params.death_probability");

@@ -699,6 +699,7 @@ pub struct Row {
 /// Runs competition level `competition_index` of `config` with `seed`,
 /// returning its rows in step order.
 pub fn run_one(config: &Config, competition_index: usize, seed: u64) -> Result<Vec<Row>> {
+    config.validate()?;
     let competition = *config
         .competition
         .get(competition_index)
