@@ -12,6 +12,7 @@ mod hours;
 mod mechanics;
 mod props;
 mod report;
+mod reproduce;
 mod reproduce_science;
 mod social;
 mod story;
