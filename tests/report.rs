@@ -63,6 +63,23 @@ fn the_report_is_self_contained_and_escapes_names() {
 }
 
 #[test]
+fn a_scenario_with_turnover_gets_a_people_table_and_others_none() {
+    let mut sc = goodhart::model::preset::scenario("stack-ranking").unwrap();
+    (sc.replications, sc.periods, sc.org.engineers) = (3, 60, 80);
+    let (_, html) = report::build(&run(&sc).unwrap(), "goodhart run stack-ranking").unwrap();
+    let people = html.split("<h2>People: who left and who stayed</h2>").nth(1).expect("no people table");
+    let table = &people[..people.find("</table>").unwrap()];
+    for heading in ["leavers", "regretted leavers", "hiring cost", "mean skill", "mean integrity", "never game"] {
+        assert!(table.contains(&format!(">{heading}</th>")), "{heading}");
+    }
+    // One row per policy, each with a mean and a difference per KPI.
+    assert_eq!(table.matches("<td class=\"policy\"").count(), sc.policies.len());
+    assert_eq!(table.matches("<td class=").count(), sc.policies.len() * (1 + 2 * 6));
+    let (_, plain) = report::build(&hostile(), "goodhart run x").unwrap();
+    assert!(!plain.contains("People: who left"));
+}
+
+#[test]
 fn the_verdict_compares_token_bills_only_where_there_are_some() {
     use goodhart::{Activity, Metric, Policy, Reward, Scenario};
     let mut sc = Scenario::default();

@@ -27,6 +27,17 @@ const TABLE: [(&str, &str, Option<bool>); 8] = [
     ("metric_value_correlation", "metric–value correlation", Some(true)),
 ];
 
+/// KPIs of the report's second table, shown when the scenario has
+/// turnover or eroding norms (the KPIs are absent otherwise).
+const PEOPLE: [(&str, &str, Option<bool>); 6] = [
+    ("leavers", "leavers", None),
+    ("regretted_exits", "regretted leavers", Some(false)),
+    ("hiring_cost", "hiring cost", Some(false)),
+    ("mean_skill", "mean skill", Some(true)),
+    ("mean_integrity", "mean integrity", Some(true)),
+    ("never_game_share", "never game", Some(true)),
+];
+
 /// One table cell: a number, a muted second line (the interval's
 /// half-width), the full interval on hover, and a class for colour.
 #[derive(Serialize)]
@@ -80,6 +91,13 @@ pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: .8em; }
 <tr>{% for k in kpis %}<th class="sub">mean</th><th class="sub">vs baseline</th>{% endfor %}</tr>
 {% for row in table %}<tr><td class="policy" title="{{ row.policy }}">{{ row.policy }}</td>{% for c in row.cells %}<td class="{{ c.class }}" title="{{ c.hover }}">{{ c.text }}<small>{{ c.note }}</small></td>{% endfor %}</tr>
 {% endfor %}</table></div>
+{% if people %}<h2>People: who left and who stayed</h2>
+<p>With turnover, over the same weeks: engineers who left (each replaced by a hire), those more skilled than the starting median engineer among them, what hiring their replacements cost (also taken off net value), and the make-up of the organisation, as means over the weeks. Colours as above; fewer leavers is neither better nor worse in itself.</p>
+<div class="scroll"><table>
+<tr><th rowspan="2">policy</th>{% for k in people_kpis %}<th class="kpi" colspan="2">{{ k }}</th>{% endfor %}</tr>
+<tr>{% for k in people_kpis %}<th class="sub">mean</th><th class="sub">vs baseline</th>{% endfor %}</tr>
+{% for row in people %}<tr><td class="policy" title="{{ row.policy }}">{{ row.policy }}</td>{% for c in row.cells %}<td class="{{ c.class }}" title="{{ c.hover }}">{{ c.text }}<small>{{ c.note }}</small></td>{% endfor %}</tr>
+{% endfor %}</table></div>{% endif %}
 {% if assumptions %}<h2>Tested against the assumptions</h2>
 <p>{{ assumptions.samples }} organisations sampled from the plausible ranges of the model's judgement parameters (a Latin hypercube; docs/model.md section 12 gives each range and its source), {{ assumptions.replications }} replication each, every policy against {{ baseline }} as above. "Holds in": the share of them in which the difference keeps the sign it has here (— where that sign is not distinguishable at 95%). "Flipped by": parameters that alone, within their range, take it to the other side of zero. assumptions.csv has every swing; assumption_samples.csv every organisation.</p>
 <div class="scroll"><table>
@@ -109,24 +127,15 @@ pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: .8em; }
 </html>
 "#;
 
-/// Makes a plotters SVG fit to inline in HTML: a `chart` class for styling
-/// and tests, and no namespace URL (inline SVG in HTML needs none).
-fn inline_svg(svg: &str) -> String {
-    svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1).replacen("<svg ", "<svg class=\"chart\" ", 1)
-}
-
-/// Renders the report. `charts` are the SVG charts to inline.
-pub fn html(d: &ReportData, charts: &[Chart]) -> Result<String, String> {
-    let mut env = Environment::new();
-    env.add_template("report.html", TEMPLATE).map_err(|e| e.to_string())?;
+/// One table of the report: per policy, each of `kpis`' mean and its
+/// paired difference against the baseline, coloured where better or worse.
+fn kpi_table(d: &ReportData, kpis: &[(&str, &str, Option<bool>)]) -> Vec<Value> {
     let base = &d.policies[d.baseline];
-    let reps = d.rows.first().map_or(0, |r| r.estimate.n);
-    let table: Vec<Value> = d
-        .policies
+    d.policies
         .iter()
         .map(|p| {
             let mut cells: Vec<Cell> = Vec::new();
-            for (k, _, more_better) in TABLE {
+            for &(k, _, more_better) in kpis {
                 let Some(row) = d.rows.iter().find(|r| &r.policy == p && r.kpi == k) else {
                     // Undefined under this policy (a metric KPI with no metric).
                     let none = || Cell { text: "–".into(), hover: "no metric".into(), ..Cell::empty() };
@@ -169,7 +178,25 @@ pub fn html(d: &ReportData, charts: &[Chart]) -> Result<String, String> {
             }
             context! { policy => p, cells => cells }
         })
-        .collect();
+        .collect()
+}
+
+/// Makes a plotters SVG fit to inline in HTML: a `chart` class for styling
+/// and tests, and no namespace URL (inline SVG in HTML needs none).
+fn inline_svg(svg: &str) -> String {
+    svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1).replacen("<svg ", "<svg class=\"chart\" ", 1)
+}
+
+/// Renders the report. `charts` are the SVG charts to inline.
+pub fn html(d: &ReportData, charts: &[Chart]) -> Result<String, String> {
+    let mut env = Environment::new();
+    env.add_template("report.html", TEMPLATE).map_err(|e| e.to_string())?;
+    let base = &d.policies[d.baseline];
+    let reps = d.rows.first().map_or(0, |r| r.estimate.n);
+    let table = kpi_table(d, &TABLE);
+    // Only the people KPIs the scenario reports (all or none of them, by scenario).
+    let people_keys: Vec<_> = PEOPLE.iter().copied().filter(|(k, ..)| d.rows.iter().any(|r| r.kpi == *k)).collect();
+    let people = (!people_keys.is_empty()).then(|| kpi_table(d, &people_keys));
     let inline =
         |c: &Chart| context! { name => c.name, title => c.title, svg => Value::from_safe_string(inline_svg(&c.svg)) };
     let tornado = charts.iter().find(|c| c.name == "tornado").map(inline);
@@ -202,6 +229,8 @@ pub fn html(d: &ReportData, charts: &[Chart]) -> Result<String, String> {
                 material => format!("{}", MATERIAL_SHARE * 100.0),
                 replications => reps,
                 kpis => TABLE.iter().map(|t| t.1).collect::<Vec<_>>(),
+                people_kpis => people_keys.iter().map(|t| t.1).collect::<Vec<_>>(),
+                people => people,
                 first_week => d.burn_in + 1,
                 last_week => d.periods,
                 table => table,
