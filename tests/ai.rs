@@ -219,3 +219,80 @@ fn a_fixed_size_board_is_the_fraction_it_makes_of_the_organisation() {
     let e = sc.validate().unwrap_err().to_string();
     assert!(e.starts_with("policy[1].reward.top_count: 60 is not allowed; expected at most org.engineers (50)"), "{e}");
 }
+
+/// The default organisation where AI-assisted changes need more review
+/// (`ai_review_factor` on the AI activities) and review has a capacity.
+fn reviewed(factor: f64, capacity: f64) -> Scenario {
+    let mut sc = Scenario { periods: 12, replications: 6, ..Scenario::default() };
+    sc.org.engineers = 150;
+    sc.org.review_capacity = Some(capacity);
+    for a in sc.activities.iter_mut().filter(|a| a.uses_ai) {
+        a.ai_review_factor = factor;
+    }
+    sc
+}
+
+#[test]
+fn review_per_change_and_waiting_follow_the_ai_share_exactly() {
+    // One shipping activity: review hours per change are r0 (1 + f share)
+    // in every period, and cycle time c0 + the wait per review hour times
+    // that, the wait set by last period's load over the capacity.
+    let mut sc = reviewed(0.9, 6.0);
+    sc.activities.retain(|a| a.name == "build");
+    sc.replications = 1;
+    let (r0, c0) = (sc.activities[0].review_hours_per_change, sc.activities[0].cycle_time_days);
+    let r = run(&sc).unwrap();
+    let series = |k: &str| r.period_means("no-leaderboard", k).unwrap();
+    let (per_change, share, cycle, review) =
+        (series("review_hours_per_change"), series("ai_assisted_share"), series("cycle_time"), series("review_hours"));
+    assert!(share.iter().all(|&s| s > 0.3 && s < 1.0), "{share:?}");
+    for t in 0..12 {
+        let want = r0 * (1.0 + 0.9 * share[t]);
+        assert!((per_change[t] - want).abs() < 1e-12 * want, "period {t}: {} vs {want}", per_change[t]);
+        if t > 0 {
+            let rho = (review[t - 1] / 150.0 / 6.0).min(0.99);
+            let wait = rho / (1.0 - rho) / 8.0;
+            let want = c0 + wait * per_change[t];
+            assert!((cycle[t] - want).abs() < 1e-9 * want, "period {t}: cycle {} vs {want}", cycle[t]);
+        }
+    }
+}
+
+#[test]
+fn more_ai_assisted_changes_mean_more_review_per_change_and_longer_cycles() {
+    // The same engineers and shocks; AI a tenth of the price: engineers put
+    // more of their work through AI, and each change needs more review and
+    // waits longer for it.
+    let mut dear = reviewed(0.9, 10.0);
+    dear.replications = 10;
+    let mut cheap = dear.clone();
+    cheap.org.token_price_per_million = 0.6;
+    let (a, b) = (run(&dear).unwrap(), run(&cheap).unwrap());
+    let paired = |k: &str| -> (f64, f64) {
+        let (x, y) = (a.values("no-leaderboard", k).unwrap(), b.values("no-leaderboard", k).unwrap());
+        let d: Vec<f64> = y.iter().zip(&x).map(|(y, x)| y - x).collect();
+        let n = d.len() as f64;
+        let mean = d.iter().sum::<f64>() / n;
+        (mean, (d.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt())
+    };
+    for k in ["ai_assisted_share", "review_hours_per_change", "cycle_time"] {
+        let (d, se) = paired(k);
+        assert!(d > 0.0 && d > 4.0 * se, "{k}: {d} (se {se})");
+    }
+    // Without the factor and the capacity nothing of this is reported.
+    let names: Vec<String> = run(&Scenario { replications: 1, periods: 2, ..Scenario::default() })
+        .unwrap()
+        .kpis
+        .iter()
+        .map(|d| d.name.clone())
+        .collect();
+    assert!(!names.iter().any(|n| n == "ai_assisted_share"), "{names:?}");
+}
+
+#[test]
+fn a_metric_on_review_hours_is_refused_while_ai_changes_review() {
+    let text = "[[activity]]\nname = \"build\"\nuses_ai = true\nchanges_per_hour = 0.1\nai_review_factor = 0.5\n\
+                [[policy]]\nname = \"reviewers\"\nmetric = { signals = { review_hours = 1.0 } }\nreward = { scheme = \"linear\", rate = 1 }\n";
+    let e = goodhart::parse_scenario(text).unwrap_err().to_string();
+    assert!(e.starts_with("policy[0].metric: ") && e.contains("activity[0].ai_review_factor"), "{e}");
+}

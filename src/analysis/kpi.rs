@@ -111,6 +111,8 @@ pub(crate) enum Builtin {
     AtLimit,
     /// The turnover KPI with this index in [`TURNOVER`] (scenarios with turnover only).
     Turnover(usize),
+    /// The review KPI with this index in [`REVIEW`] (scenarios that model review only).
+    Review(usize),
 }
 
 /// `a / b`, or 0 with nothing to divide by.
@@ -137,6 +139,10 @@ impl Kpi for Builtin {
             ),
             Builtin::Turnover(j) => {
                 let (name, aggregate, unit, meaning) = TURNOVER[*j];
+                KpiDef::new(name, aggregate, unit, meaning)
+            }
+            Builtin::Review(j) => {
+                let (name, aggregate, unit, meaning) = REVIEW[*j];
                 KpiDef::new(name, aggregate, unit, meaning)
             }
             Builtin::AtLimit => KpiDef::new(
@@ -185,6 +191,10 @@ impl Kpi for Builtin {
             Builtin::Slack => (p.hours_available - p.hours.iter().sum::<f64>()).max(0.0),
             Builtin::Overtime => t.overtime_hours / p.engineers as f64,
             Builtin::AtLimit => t.at_limit / p.engineers as f64,
+            Builtin::Review(j) => match j {
+                0 => ratio(t.review_hours, t.deployments),
+                _ => ratio(t.ai_changes, t.deployments),
+            },
             Builtin::Turnover(j) => {
                 let n = p.engineers as f64;
                 match j {
@@ -321,6 +331,18 @@ const FIXED: [(&str, Aggregate, &str, &str); k::FIXED] = [
     ),
 ];
 
+/// The KPIs of review, after `at_hours_limit`, in scenarios that model it
+/// ([`crate::Scenario::models_review`]).
+const REVIEW: [(&str, Aggregate, &str, &str); 2] = [
+    ("review_hours_per_change", Aggregate::Mean, "hours", "review hours the period's changes need, per change"),
+    (
+        "ai_assisted_share",
+        Aggregate::Mean,
+        "share",
+        "changes weighted by the share of their work AI did (1 - exp(-tau / tau0)), over all changes",
+    ),
+];
+
 /// Where the population's make-up starts in [`TURNOVER`] (the exits come first).
 const MAKE_UP: usize = 5;
 
@@ -360,7 +382,8 @@ pub const METRIC_KPIS: [&str; 3] = ["metric_value_correlation", "metric_value_co
 
 /// The built-in KPIs of `sc`, in output order: the fixed ones,
 /// `hours.<activity>` per activity, `hours.slack`, `hours.overtime`,
-/// `at_hours_limit`, then the turnover KPIs if engineers can leave.
+/// `at_hours_limit`, then the review KPIs if review is modelled and the
+/// turnover KPIs if engineers can leave.
 pub(crate) fn builtins(sc: &Scenario) -> Vec<Builtin> {
     let fixed = (0..k::FIXED).map(Builtin::Fixed);
     let hours = sc.activities.iter().enumerate().map(|(index, a)| Builtin::Hours { index, name: a.name.clone() });
@@ -368,7 +391,13 @@ pub(crate) fn builtins(sc: &Scenario) -> Vec<Builtin> {
     let first = if sc.has_turnover() { 0 } else { MAKE_UP };
     let last = if sc.has_turnover() || sc.norms_erode() { TURNOVER.len() } else { first };
     let turnover = (first..last).map(Builtin::Turnover);
-    fixed.chain(hours).chain([Builtin::Slack, Builtin::Overtime, Builtin::AtLimit]).chain(turnover).collect()
+    let review = (0..if sc.models_review() { REVIEW.len() } else { 0 }).map(Builtin::Review);
+    fixed
+        .chain(hours)
+        .chain([Builtin::Slack, Builtin::Overtime, Builtin::AtLimit])
+        .chain(review)
+        .chain(turnover)
+        .collect()
 }
 
 /// All built-in KPI definitions of a scenario, in output order.

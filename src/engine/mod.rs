@@ -135,8 +135,15 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
     // The pre-period: no incentive at all.
     let first = &c.stage_policies[schedule[0].1];
     let h_limit = sc.org.max_hours_per_period;
-    let pre =
-        PeriodCtx { stage: first, belief: &Belief::Flat, period: -1, hours: h_total, limit: h_limit, incentive: false };
+    let pre = PeriodCtx {
+        stage: first,
+        belief: &Belief::Flat,
+        period: -1,
+        hours: h_total,
+        limit: h_limit,
+        review_wait: 0.0,
+        incentive: false,
+    };
     let (_, mut review_last) = plan_work_measure(c, rule, &pre, pop, streams, &mut st);
     // Engineers who leave are replaced, or norms change integrity: the run
     // then has a population of its own.
@@ -184,7 +191,14 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
         let review_each = review_last / n as f64;
         let h_avail = (h_total - review_each).max(0.0);
         let limit = (h_limit - review_each).max(0.0);
-        let ctx = PeriodCtx { stage, belief: &belief, period: t as i64, hours: h_avail, limit, incentive: true };
+        // A single-server queue: waiting is the review's own time times
+        // rho / (1 - rho), at a working day of a fifth of the week.
+        let review_wait = sc.org.review_capacity.map_or(0.0, |cap| {
+            let rho = (review_each / cap).min(0.99);
+            rho / (1.0 - rho) / (h_total / 5.0)
+        });
+        let ctx =
+            PeriodCtx { stage, belief: &belief, period: t as i64, hours: h_avail, limit, review_wait, incentive: true };
         let ((parts, review), done) = rayon::join(
             || plan_work_measure(c, rule, &ctx, pop, streams, &mut st),
             || pending.take().map(|(at, (raw, val))| (at, spearman(&raw, &val))),
@@ -399,6 +413,7 @@ fn record<M>(
             gamers: parts[P_GAMERS],
             overtime_hours: parts[P_OVERTIME],
             at_limit: parts[P_AT_LIMIT],
+            ai_changes: parts[P_AI_CHANGES],
             ..turnover_totals(p.turnover)
         },
         hours: &hours,
@@ -458,6 +473,9 @@ struct PeriodCtx<'a> {
     hours: f64,
     /// The week's limit less review load.
     limit: f64,
+    /// Days a change waits for review per hour of review it needs (0
+    /// without a review capacity).
+    review_wait: f64,
     incentive: bool,
 }
 
@@ -475,7 +493,8 @@ const P_CYCLE: usize = 9;
 const P_GAMERS: usize = 10;
 const P_OVERTIME: usize = 11;
 const P_AT_LIMIT: usize = 12;
-const P_HOURS: usize = 13;
+const P_AI_CHANGES: usize = 13;
+const P_HOURS: usize = 14;
 
 /// Plans, works and measures every engineer, in parallel chunks; returns
 /// the chunk-ordered partial sums and the review load put on peers (hours).
@@ -609,7 +628,7 @@ fn work<M>(
     let shock = (vn * std_normal(rng) - 0.5 * vn * vn).exp();
     let sig = &mut chunk.signals[j * ss..(j + 1) * ss];
     sig.iter_mut().for_each(|x| *x = 0.0);
-    let (mut gaming_h, mut work_h, mut cycle, mut own) = (0.0, 0.0, 0.0, 0.0);
+    let (mut gaming_h, mut work_h, mut cycle, mut own, mut ai_changes) = (0.0, 0.0, 0.0, 0.0, 0.0);
     let mut used_ai = false;
     for (a, act) in sc.activities.iter().enumerate() {
         let u: [f64; 5] = std::array::from_fn(|_| open01(rng));
@@ -619,7 +638,9 @@ fn work<M>(
         }
         let prod = if act.skill_scaled { skill } else { 1.0 };
         let tau = scratch.tau[a];
-        let q = if act.uses_ai { 1.0 + leverage * (1.0 - (-tau / act.tau0).exp()) } else { 1.0 };
+        // The share of the work AI does here.
+        let s_ai = if act.uses_ai { 1.0 - (-tau / act.tau0).exp() } else { 0.0 };
+        let q = if act.uses_ai { 1.0 + leverage * s_ai } else { 1.0 };
         used_ai |= act.uses_ai && tau > 0.0;
         let units = h * prod * q;
         let shipped = poisson_inv(u[0], act.changes_per_hour * units);
@@ -636,12 +657,15 @@ fn work<M>(
         sig[metric::SIG_SURVIVED] += act.change_size * survived as f64;
         sig[metric::SIG_FAILED] += rolled as f64;
         sig[metric::SIG_INCIDENTS] += incidents as f64;
-        sig[metric::SIG_REVIEW] += shipped as f64 * act.review_hours_per_change;
+        let review = act.review_hours_per_change * (1.0 + act.ai_review_factor * s_ai);
+        sig[metric::SIG_REVIEW] += shipped as f64 * review;
         // Direct contributions to signals (e.g. inflated claims).
         for &(si, w) in &c.direct_signals[a] {
             sig[si] += w * units;
         }
-        cycle += shipped as f64 * act.cycle_time_days;
+        // Each change also waits for its review, in proportion to the review's length.
+        cycle += shipped as f64 * (act.cycle_time_days + ctx.review_wait * review);
+        ai_changes += shipped as f64 * s_ai;
         own += 0.5 * act.convexity * h * h;
         work_h += h;
         if act.gaming {
@@ -673,6 +697,7 @@ fn work<M>(
     part[P_GAMING] += gaming_h;
     part[P_WORK] += work_h;
     part[P_CYCLE] += cycle;
+    part[P_AI_CHANGES] += ai_changes;
     part[P_GAMERS] += f64::from(u8::from(gaming_h > 0.5));
     part[P_OVERTIME] += (work_h - ctx.hours).max(0.0);
     // At the limit up to rounding (the solver lands on it exactly).

@@ -31,6 +31,9 @@ pub struct Totals {
     pub overtime_hours: f64,
     /// Engineers who worked as many hours as the week can hold.
     pub at_limit: f64,
+    /// Changes shipped, each weighted by the share of its work AI did
+    /// (`1 - exp(-tau / tau0)` on its activity).
+    pub ai_changes: f64,
     /// Engineers who left at a forced ranking (0 without turnover).
     pub forced_exits: f64,
     /// Engineers who left of their own accord (0 without turnover).

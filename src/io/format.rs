@@ -894,6 +894,8 @@ mod tests {
             ("policy[1].reward", "{ scheme = \"leaderboard\", top_count = 5, bottom_count = 5 }"),
             ("policy[1].metric.noise", "{ dist = \"normal\" }"),
             ("turnover", "{}"),
+            ("activity[0].ai_review_factor", "0.5"),
+            ("org.review_capacity", "8"),
             ("social", "{}"),
             (
                 "policy[1].adapt",

@@ -39,6 +39,13 @@ pub struct Activity {
     pub defect_rate: f64,
     /// Review hours each change costs the engineer's peers.
     pub review_hours_per_change: f64,
+    /// How much more review an AI-assisted change needs: review hours per
+    /// change are `review_hours_per_change (1 + ai_review_factor s)`, with
+    /// `s = 1 - exp(-tau / tau0)` the share of the work AI does (0 for an
+    /// activity without AI). Larger, machine-written changes take longer to
+    /// review; default 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub ai_review_factor: f64,
     /// Cycle time of each change, days from start to production.
     pub cycle_time_days: f64,
     /// Whether hours here count as gaming (metric gain without the value it stands for).
@@ -54,6 +61,10 @@ pub struct Activity {
     /// scenario's own), scaled like value when `skill_scaled`.
     #[serde(with = "crate::model::schema::signals")]
     pub signals: Vec<(String, f64)>,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl Default for Activity {
@@ -79,6 +90,7 @@ impl Activity {
             usefulness: 1.0,
             defect_rate: 0.0,
             review_hours_per_change: 0.0,
+            ai_review_factor: 0.0,
             cycle_time_days: 0.0,
             gaming: false,
             skill_scaled: true,
@@ -106,6 +118,7 @@ impl Activity {
         num("usefulness", self.usefulness)?;
         num("defect_rate", self.defect_rate)?;
         num("review_hours_per_change", self.review_hours_per_change)?;
+        num("ai_review_factor", self.ai_review_factor)?;
         num("cycle_time_days", self.cycle_time_days)?;
         num("convexity", self.convexity)?;
         for (name, w) in &self.signals {

@@ -40,6 +40,13 @@ pub struct Org {
     pub incident_probability: f64,
     /// Standard deviation of the log-normal production shock on value (default 0.3).
     pub value_noise: f64,
+    /// Hours per engineer per period the organisation has for review
+    /// (`None`: review never waits). With it, a change waits for review as
+    /// in a single-server queue: the review's own time times
+    /// `rho / (1 - rho)`, `rho` last period's review load over this
+    /// capacity (at most 0.99), added to its cycle time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_capacity: Option<f64>,
 }
 
 impl Default for Org {
@@ -56,6 +63,7 @@ impl Default for Org {
             defect_detection: 0.5,
             incident_probability: 0.05,
             value_noise: 0.3,
+            review_capacity: None,
         }
     }
 }
@@ -92,6 +100,9 @@ impl Org {
         check_int("org.survival_window", u64::from(self.survival_window))?;
         check("org.defect_detection", self.defect_detection)?;
         check("org.incident_probability", self.incident_probability)?;
+        if let Some(c) = self.review_capacity {
+            check("org.review_capacity", c)?;
+        }
         check("org.value_noise", self.value_noise)
     }
 }

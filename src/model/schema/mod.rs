@@ -222,6 +222,14 @@ pub const FIELDS: &[Field] = &[
     num("org.defect_detection", "probability per period that a defect is found", "", 0.0, 1.0, PROBABILITY),
     num("org.incident_probability", "probability that a defect causes an incident", "", 0.0, 1.0, PROBABILITY),
     num("org.value_noise", "sd of the log-normal production shock on value", "", 0.0, 10.0, "a number in [0, 10]"),
+    num(
+        "org.review_capacity",
+        "review hours per engineer a period can hold; changes wait as in a queue",
+        "hours per engineer per period",
+        ABOVE_ZERO,
+        1e4,
+        "a number in (0, 10000]",
+    ),
     // [traits]
     other(
         "traits",
@@ -401,6 +409,14 @@ pub const FIELDS: &[Field] = &[
     num("activity[].usefulness", "probability a surviving change is judged useful", "", 0.0, 1.0, PROBABILITY),
     num("activity[].defect_rate", "probability a change is defective", "", 0.0, 1.0, PROBABILITY),
     num("activity[].review_hours_per_change", "review load on peers", "hours", 0.0, 1e4, "a number in [0, 10000]"),
+    num(
+        "activity[].ai_review_factor",
+        "relative rise in review hours per change when AI does all the work",
+        "",
+        -1.0,
+        1e3,
+        "a number in [-1, 1000]",
+    ),
     num("activity[].cycle_time_days", "time from start to production", "days", 0.0, 1e6, NONNEG),
     num(
         "activity[].convexity",
