@@ -15,3 +15,4 @@ mod story;
 mod streaming;
 mod sweep;
 mod verdict;
+mod webdriver;
