@@ -11,6 +11,8 @@ mod hours;
 mod mechanics;
 mod props;
 mod report;
+#[cfg(feature = "serve")]
+mod serve;
 mod story;
 mod streaming;
 mod sweep;

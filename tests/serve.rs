@@ -1,0 +1,338 @@
+//! `goodhart serve`: its HTTP API without a browser (the command line's
+//! messages, the command line's numbers, escaping), and its pages in
+//! headless Chromium (Explore; the Workshop game with a facilitator and
+//! three participants). Browser tests follow `browser`'s conventions: one
+//! browser at a time, skipped without chromium/chromedriver unless
+//! `GOODHART_REQUIRE_BROWSER=1`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::common::bin;
+use crate::webdriver::{Driver, ONE_BROWSER, base64_decode, browser_required, find_on_path, http, http_raw};
+
+/// A `goodhart serve` on a free port of 127.0.0.1, ended when dropped.
+pub struct Server {
+    child: Child,
+    /// Its port.
+    pub port: u16,
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl Server {
+    /// Starts one and reads its port from the first line it prints.
+    pub fn start() -> Server {
+        let mut child = Command::new(bin())
+            .args(["serve", "--port", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start goodhart serve: {e}"));
+        let mut out = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap_or_else(|e| panic!("goodhart serve printed nothing: {e}"));
+        let port = line
+            .split("http://127.0.0.1:")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no address in goodhart serve's first line: {line:?}"));
+        Server { child, port, _stdout: out }
+    }
+
+    /// `GET path` as JSON.
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        http(self.port, "GET", path, None, Duration::from_secs(30)).unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// `POST path` with a JSON body, as JSON.
+    pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        http(self.port, "POST", path, Some(&body), Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    /// `GET path` as text.
+    pub fn text(&self, path: &str) -> (u16, String) {
+        let (status, body) = http_raw(self.port, "GET", path, None, Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        (status, String::from_utf8(body).unwrap_or_else(|e| panic!("GET {path}: not UTF-8: {e}")))
+    }
+
+    /// Starts a run of `form` and polls it to its end; returns its id and last state.
+    pub fn run(&self, form: Value) -> (String, Value) {
+        let (status, started) = self.post("/api/runs", form);
+        assert_eq!(status, 202, "the run did not start: {started}");
+        let id = started["id"].as_str().expect("a run id").to_string();
+        let mut after = 0;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let (_, s) = self.get(&format!("/api/runs/{id}?after={after}"));
+            match s["phase"].as_str() {
+                Some("done") => return (id, s),
+                Some("running") => after = s["version"].as_u64().unwrap_or(after),
+                _ => panic!("the run failed: {s}"),
+            }
+            assert!(Instant::now() < deadline, "the run did not finish in 120 s: {s}");
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve").join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The small story the API tests run: 40 engineers, 8 weeks, 3 replications.
+fn small_form(extra: &[(&str, &str)]) -> Value {
+    let mut sets = vec![("org.engineers", "40"), ("periods", "8"), ("replications", "3")];
+    sets.extend_from_slice(extra);
+    json!({ "base": "story", "sets": sets })
+}
+
+#[test]
+fn serve_checks_each_field_with_the_command_lines_message() {
+    let s = Server::start();
+    let (status, v) = s.post(
+        "/api/scenario",
+        json!({ "base": "story", "sets": [["org.engineers", "0"], ["policy[kirorank].reward.prize", "-5"]] }),
+    );
+    assert_eq!(status, 422, "{v}");
+    let errors = v["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "both bad fields are named: {v}");
+    assert_eq!(errors[0]["field"], "org.engineers");
+    assert_eq!(errors[1]["field"], "policy[kirorank].reward.prize");
+    // The same words as `goodhart run --set`.
+    for (e, set) in errors.iter().zip(["org.engineers=0", "policy[kirorank].reward.prize=-5"]) {
+        let out = tmp("cli-message");
+        let o =
+            Command::new(bin()).args(["run", "story", "--set", set, "--quiet", "--out"]).arg(&out).output().unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        let message = e["message"].as_str().unwrap();
+        assert!(stderr.contains(message), "the page says {message:?}, the command line {stderr:?}");
+    }
+    // A run of a bad form is refused with the same messages; a good form passes.
+    let (status, v) = s.post("/api/runs", json!({ "base": "story", "sets": [["org.engineers", "0"]] }));
+    assert_eq!((status, v["errors"][0]["field"].as_str()), (422, Some("org.engineers")), "{v}");
+    let (status, v) = s.post("/api/scenario", json!({ "base": "storyy" }));
+    assert_eq!(status, 422);
+    assert!(v["errors"][0]["message"].as_str().unwrap().contains("did you mean `story`"), "{v}");
+    let (status, v) = s.post("/api/scenario", small_form(&[]));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["fields"]["org"]["engineers"], 40);
+}
+
+#[test]
+fn serve_explore_numbers_equal_goodhart_runs_summary_csv() {
+    let s = Server::start();
+    let extra = [("policy[kirorank].reward.prize", "500")];
+    let (id, state) = s.run(small_form(&extra));
+    assert_eq!(state["replications"], 3);
+    let (status, served) = s.text(&format!("/api/runs/{id}/summary.csv"));
+    assert_eq!(status, 200);
+    // The same scenario on the command line, with the same edits...
+    let out = tmp("explore-equals-run");
+    let o = Command::new(bin())
+        .args(["run", "story", "--engineers", "40", "--periods", "8", "--replications", "3"])
+        .args(["--set", "policy[kirorank].reward.prize=500", "--quiet", "--no-report", "--out"])
+        .arg(out.join("cli"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cli = std::fs::read_to_string(out.join("cli/summary.csv")).unwrap();
+    assert_eq!(served, cli, "Explore's summary.csv differs from goodhart run's");
+    // ... and the scenario file the page offers runs to the same numbers.
+    let (_, toml) = s.text(&format!("/api/runs/{id}/scenario.toml"));
+    std::fs::write(out.join("scenario.toml"), &toml).unwrap();
+    let o = Command::new(bin())
+        .arg("run")
+        .arg(out.join("scenario.toml"))
+        .args(["--quiet", "--no-report", "--out"])
+        .arg(out.join("file"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(served, std::fs::read_to_string(out.join("file/summary.csv")).unwrap());
+    // The time series is the command line's too, and the report is served.
+    let (_, series) = s.text(&format!("/api/runs/{id}/timeseries.csv"));
+    assert_eq!(series, std::fs::read_to_string(out.join("cli/timeseries.csv")).unwrap());
+    let (status, report) = s.text(&format!("/api/runs/{id}/report.html"));
+    assert!(status == 200 && report.contains("<svg"), "no report");
+}
+
+#[test]
+fn serve_escapes_user_text_in_its_outputs() {
+    let s = Server::start();
+    let markup = "<img src=x onerror=alert(1)><b>bold</b>";
+    let (id, state) = s.run(small_form(&[("name", markup), ("policy[kirorank].description", markup)]));
+    let (_, report) = s.text(&format!("/api/runs/{id}/report.html"));
+    assert!(!report.contains(markup), "report.html holds the scenario's name as markup");
+    assert!(report.contains("&lt;b&gt;bold&lt;"), "report.html does not show the name as text");
+    // JSON carries the text as text; the page sets it with textContent.
+    let (_, checked) = s.post("/api/scenario", small_form(&[("name", markup)]));
+    assert_eq!(checked["fields"]["name"], markup);
+    assert_eq!(state["phase"], "done");
+    // An unknown run or file is a JSON 404, not a page echoing the request.
+    let (status, v) = s.get("/api/runs/%3Cscript%3E");
+    assert_eq!(status, 404);
+    assert!(!v.to_string().contains("<script>"), "{v}");
+}
+
+// ---------------------------------------------------------------- in a browser
+
+/// The browser and driver, or `None` (after saying why) when the test is skipped.
+fn browser() -> Option<(PathBuf, PathBuf)> {
+    match (find_on_path("chromium"), find_on_path("chromedriver")) {
+        (Some(c), Some(d)) => Some((c, d)),
+        _ if browser_required() => {
+            panic!("GOODHART_REQUIRE_BROWSER=1 but chromium or chromedriver is not on PATH (run .ci/install-browser)")
+        }
+        _ => {
+            eprintln!("serve browser test skipped: chromium/chromedriver not installed");
+            None
+        }
+    }
+}
+
+/// Runs `script` (a function body) in the page until it returns something
+/// other than `null` or `false`, or panics after `within` naming `what`.
+pub fn wait_for(driver: &Driver, script: &str, within: Duration, what: &str) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let v = driver.cmd("POST", "execute/sync", json!({ "script": script, "args": [] }));
+        if !v.is_null() && v != json!(false) {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {} s", within.as_secs());
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Runs `script` in the page and returns its value.
+pub fn exec(driver: &Driver, script: &str) -> Value {
+    driver.cmd("POST", "execute/sync", json!({ "script": script, "args": [] }))
+}
+
+/// Saves a screenshot of the window at `width` px (the page's whole height) to `png`.
+pub fn screenshot(driver: &Driver, width: u64, png: &Path) {
+    let h = exec(driver, "return document.documentElement.scrollHeight;").as_u64().unwrap_or(1200);
+    driver.cmd("POST", "window/rect", json!({ "width": width, "height": h.clamp(600, 6000) }));
+    std::thread::sleep(Duration::from_millis(300));
+    let shot = driver.cmd("GET", "screenshot", Value::Null);
+    let bytes = base64_decode(shot.as_str().unwrap_or_default()).unwrap_or_default();
+    assert!(bytes.starts_with(b"\x89PNG"), "no screenshot");
+    std::fs::write(png, bytes).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
+}
+
+/// The verdict once the run shown is done.
+const DONE_VERDICT: &str = "var s = document.getElementById('status').textContent;
+  return s.indexOf('Done') === 0 ? document.getElementById('verdict').textContent : null;";
+
+#[test]
+fn serve_explore_in_a_browser_shows_the_story_then_a_new_prizes_verdict() {
+    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((chromium, chromedriver)) = browser() else { return };
+    let s = Server::start();
+    let dir = tmp("explore-browser");
+    let mut driver = Driver::start(&chromedriver, &dir.join("work"));
+    driver.new_session(&chromium);
+    let url = |q: &str| format!("http://127.0.0.1:{}/{q}", s.port);
+
+    // The story preset as it ships: the first look's verdict and table.
+    let started = Instant::now();
+    driver.cmd("POST", "url", json!({ "url": url("") }));
+    wait_for(
+        &driver,
+        "return document.querySelectorAll('#table tr').length > 1 && !document.getElementById('verdict').classList.contains('hidden');",
+        Duration::from_secs(20),
+        "the story's first results",
+    );
+    let first = started.elapsed();
+    wait_for(&driver, DONE_VERDICT, Duration::from_secs(60), "the story's whole run");
+    let in_page = exec(&driver, "return Number(document.body.dataset.firstResultsMs);");
+    eprintln!(
+        "serve: the story's first results showed {} ms after the page was opened ({:.2} s after the browser was asked to open it)",
+        in_page,
+        first.as_secs_f64()
+    );
+    screenshot(&driver, 1280, &dir.join("explore-1280.png"));
+
+    // A small organisation, then a changed prize: the verdict changes, and the URL keeps the edit.
+    driver.cmd("POST", "url", json!({ "url": url("?base=story&org.engineers=60&periods=10&replications=4") }));
+    let before = wait_for(&driver, DONE_VERDICT, Duration::from_secs(60), "the small run");
+    exec(
+        &driver,
+        "var i = document.querySelector('[data-path=\"policy[kirorank].reward.prize\"]');
+         i.value = '30000'; i.dispatchEvent(new Event('input', { bubbles: true }));
+         document.getElementById('run').click();",
+    );
+    let after = wait_for(
+        &driver,
+        &format!("var v = (function () {{ {DONE_VERDICT} }})(); return v && v !== {} ? v : null;", json!(before)),
+        Duration::from_secs(60),
+        "a new verdict after the prize changed",
+    );
+    assert_ne!(before, after);
+    let href = exec(&driver, "return location.search;");
+    assert!(href.as_str().unwrap_or_default().contains("prize=30000"), "the URL does not keep the edit: {href}");
+
+    // A bad value: the library's message beside the field; the results stay.
+    exec(
+        &driver,
+        "var i = document.getElementById('f-engineers'); i.value = '0';
+         i.dispatchEvent(new Event('input', { bubbles: true })); document.getElementById('run').click();",
+    );
+    let msg = wait_for(
+        &driver,
+        "var e = document.querySelector('.err[data-err=\"org.engineers\"]'); return e && e.textContent || null;",
+        Duration::from_secs(10),
+        "the message beside the engineers field",
+    );
+    assert!(msg.as_str().unwrap().contains("org.engineers: 0 is not allowed"), "{msg}");
+    let kept = exec(&driver, "return document.getElementById('verdict').textContent;");
+    assert_eq!(kept, after, "a bad value lost the last results");
+    assert_eq!(exec(&driver, "return document.getElementById('f-engineers').value;"), "0", "the entry was lost");
+
+    // User text is shown as text, never as markup: a policy's name in the
+    // table, a bad value in a message.
+    let markup = "<img src=x onerror=\"document.title='pwned'\"><b>bold</b>";
+    let encoded: String = markup.bytes().map(|b| format!("%{b:02X}")).collect();
+    let q = format!(
+        "?base=story&org.engineers=30&periods=4&replications=2&policy%5Braw-deployments%5D.name={encoded}&seed={encoded}"
+    );
+    driver.cmd("POST", "url", json!({ "url": url(&q) }));
+    let message = wait_for(
+        &driver,
+        "var e = document.querySelector('.err[data-err=\"seed\"]'); return e && e.textContent || null;",
+        Duration::from_secs(20),
+        "the message for a seed that is markup",
+    );
+    assert!(message.as_str().unwrap().contains("<b>bold</b>"), "the message does not show the value: {message}");
+    exec(
+        &driver,
+        "var i = document.getElementById('f-seed'); i.value = ''; i.dispatchEvent(new Event('input', { bubbles: true })); document.getElementById('run').click();",
+    );
+    wait_for(&driver, DONE_VERDICT, Duration::from_secs(60), "the run with markup in a policy's name");
+    let seen = exec(
+        &driver,
+        "return { title: document.title, tags: document.querySelectorAll('main b, main img:not(figure img)').length,
+                  table: document.getElementById('table').textContent.indexOf('<b>bold</b>') >= 0 };",
+    );
+    assert_eq!(seen, json!({ "title": "Explore — goodhart", "tags": 0, "table": true }), "markup was not escaped");
+    screenshot(&driver, 390, &dir.join("explore-390.png"));
+    drop(driver);
+}
