@@ -24,6 +24,8 @@ mod workshop;
 pub struct App {
     jobs: Arc<explore::Jobs>,
     rooms: Arc<workshop::Rooms>,
+    /// The address to give a room (`--lan`), e.g. `http://192.168.1.20:8080`.
+    lan: Option<Arc<str>>,
 }
 
 /// A static asset: its path, content type and bytes.
@@ -41,7 +43,7 @@ fn bad_request(status: StatusCode, message: &str) -> Response {
 }
 
 /// The application: every page and API route.
-fn router() -> Router {
+fn router(app: App) -> Router {
     let mut r = Router::new();
     for &(path, kind, body) in ASSETS {
         r = r.route(
@@ -61,7 +63,7 @@ fn router() -> Router {
         .merge(workshop::routes())
         .fallback(|| async { bad_request(StatusCode::NOT_FOUND, "no such page") })
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
-        .with_state(App::default())
+        .with_state(app)
 }
 
 /// Serves on `port` (0: any free port) of 127.0.0.1, or of every interface
@@ -79,10 +81,11 @@ pub fn run(port: u16, lan: bool) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {ip}:{port}"))?;
         let port = listener.local_addr()?.port();
+        let lan_url = if lan { lan_address().map(|a| format!("http://{a}:{port}")) } else { None };
         println!("goodhart serve: http://127.0.0.1:{port}/ (Explore), http://127.0.0.1:{port}/workshop (Workshop)");
         if lan {
-            match lan_address() {
-                Some(a) => println!("On the local network: http://{a}:{port}/ (participants join at /workshop)"),
+            match &lan_url {
+                Some(u) => println!("On the local network: {u}/ (participants join at {u}/workshop)"),
                 None => println!("On the local network: port {port} of this machine's address"),
             }
         } else {
@@ -90,7 +93,8 @@ pub fn run(port: u16, lan: bool) -> anyhow::Result<()> {
         }
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        axum::serve(listener, router()).await.context("the web server stopped")
+        let app = App { lan: lan_url.map(Arc::from), ..App::default() };
+        axum::serve(listener, router(app)).await.context("the web server stopped")
     })
 }
 
