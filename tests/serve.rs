@@ -336,3 +336,262 @@ fn serve_explore_in_a_browser_shows_the_story_then_a_new_prizes_verdict() {
     screenshot(&driver, 390, &dir.join("explore-390.png"));
     drop(driver);
 }
+
+// ---------------------------------------------------------------- the workshop
+
+/// Opens a room over the API; returns its code and the facilitator's token.
+fn open_room(s: &Server, body: Value) -> (String, String) {
+    let (status, r) = s.post("/api/rooms", body);
+    assert_eq!(status, 200, "{r}");
+    (r["code"].as_str().unwrap().to_string(), r["token"].as_str().unwrap().to_string())
+}
+
+/// Polls a room as `token` until `done` holds of its state.
+fn room_until(s: &Server, code: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let mut after = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, v) = s.get(&format!("/api/rooms/{code}?token={token}&after={after}"));
+        assert_eq!(status, 200, "{v}");
+        if done(&v) {
+            return v;
+        }
+        after = v["version"].as_u64().unwrap();
+        assert!(Instant::now() < deadline, "the room never reached the state: {v}");
+    }
+}
+
+#[test]
+fn serve_workshop_api_rejoins_refuses_bad_hours_and_plays_the_missing() {
+    let s = Server::start();
+    let (code, host) = open_room(&s, json!({ "engineers": 12, "timer": 5 }));
+    let (status, v) = s.post("/api/rooms", json!({ "policy": "kiroranks" }));
+    assert_eq!(status, 422);
+    assert!(v["error"].as_str().unwrap().contains("unknown policy `kiroranks`"), "{v}");
+    let join = |name: &str| s.post(&format!("/api/rooms/{code}/join"), json!({ "name": name })).1;
+    let ann = join("Ann");
+    let markup = join("<b>Bo</b>");
+    assert_eq!(join("Ann")["ok"], false, "a name is taken once");
+    // A reload rejoins with the token: the same engineer.
+    let again = s.post(&format!("/api/rooms/{code}/join"), json!({ "name": "", "token": ann["token"] })).1;
+    assert_eq!((again["token"].clone(), again["slot"].clone()), (ann["token"].clone(), ann["slot"].clone()));
+    // Only the facilitator paces the game.
+    let (status, _) = s.post(&format!("/api/rooms/{code}/next"), json!({ "token": ann["token"] }));
+    assert_eq!(status, 403);
+    let (status, _) = s.post(&format!("/api/rooms/{code}/next"), json!({ "token": host }));
+    assert_eq!(status, 200);
+    let plan = |who: &Value, hours: Value| {
+        s.post(&format!("/api/rooms/{code}/plan"), json!({ "token": who["token"], "week": 0, "hours": hours }))
+    };
+    let (status, v) = plan(&ann, json!([50, 50, 0, 0, 0]));
+    assert_eq!(status, 422);
+    assert!(v["error"].as_str().unwrap().contains("a week holds at most 70"), "{v}");
+    assert_eq!(plan(&ann, json!([10, 30, 0, 0, 0])).0, 200);
+    // Bo hands in nothing: the timer closes the round and an agent plays Bo's week.
+    let t = ann["token"].as_str().unwrap();
+    let v = room_until(&s, &code, t, |v| v["phase"] == "results");
+    let board = &v["board"];
+    assert_eq!(board["mine"]["name"], "Ann");
+    let people: Vec<&str> = board["people"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert!(people.contains(&"<b>Bo</b>"), "names are data, shown as text by the page: {people:?}");
+    let h = room_until(&s, &code, &host, |v| v["phase"] == "results");
+    let bo = h["players"].as_array().unwrap().iter().find(|p| p["name"] == "<b>Bo</b>").unwrap();
+    assert_eq!(bo["missed"], 1, "{h}");
+    // Ann burnt 30 hours of agents: at least 300 M tokens on the ledger.
+    assert_eq!(s.post(&format!("/api/rooms/{code}/reveal"), json!({ "token": host })).0, 200);
+    let v = room_until(&s, &code, t, |v| v["phase"] == "revealed");
+    let ann_ledger = v["ledger"]["people"].as_array().unwrap().iter().find(|p| p["name"] == "Ann").unwrap();
+    assert!(ann_ledger["bill"].as_f64().unwrap() >= 300e6 * 6e-6 * 0.99, "{ann_ledger}");
+    let _ = markup;
+}
+
+/// A tab of the session: makes it current.
+fn to_tab(driver: &Driver, handle: &str) {
+    driver.cmd("POST", "window", json!({ "handle": handle }));
+}
+
+/// Opens a new tab on `url` and returns its handle.
+fn new_tab(driver: &Driver, url: &str) -> String {
+    let h = driver.cmd("POST", "window/new", json!({ "type": "tab" }))["handle"].as_str().unwrap().to_string();
+    to_tab(driver, &h);
+    driver.cmd("POST", "url", json!({ "url": url }));
+    h
+}
+
+/// Waits for the room's phase (and week, from 0) in the current tab.
+fn phase(driver: &Driver, phase: &str, week: usize) {
+    let script =
+        format!("return document.body.dataset.phase === '{phase}' && document.body.dataset.week === '{week}';");
+    wait_for(driver, &script, Duration::from_secs(30), &format!("phase {phase} of week {week}"));
+}
+
+/// In the current participant's tab: sets `hours` (activity index, hours) and hands the week in.
+fn hand_in(driver: &Driver, week: usize, hours: &[(usize, u32)]) {
+    phase(driver, "choosing", week);
+    wait_for(
+        driver,
+        "return document.querySelectorAll('#hours input').length > 0;",
+        Duration::from_secs(10),
+        "the hour sliders",
+    );
+    let mut script = String::new();
+    for (a, h) in hours {
+        script += &format!(
+            "var i = document.querySelector('#hours input[data-activity=\"{a}\"]'); i.value = {h};
+             i.dispatchEvent(new Event('input', {{ bubbles: true }}));"
+        );
+    }
+    script += "document.getElementById('submit-plan').click();";
+    exec(driver, &script);
+    wait_for(
+        driver,
+        "return document.getElementById('plan-note').textContent.indexOf('Handed in') === 0 || document.body.dataset.phase !== 'choosing';",
+        Duration::from_secs(10),
+        "the week handed in",
+    );
+}
+
+#[test]
+fn serve_workshop_game_in_a_browser_with_a_switch_a_dropout_and_a_reload() {
+    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((chromium, chromedriver)) = browser() else { return };
+    let s = Server::start();
+    let dir = tmp("workshop-browser");
+    let mut driver = Driver::start(&chromedriver, &dir.join("work"));
+    driver.new_session(&chromium);
+    let base = format!("http://127.0.0.1:{}", s.port);
+
+    // The facilitator opens a room: 12 engineers (13 once three people join,
+    // for ten agents), 6-second rounds.
+    driver.cmd("POST", "url", json!({ "url": format!("{base}/workshop") }));
+    let host = driver.cmd("GET", "window", Value::Null).as_str().unwrap().to_string();
+    exec(
+        &driver,
+        "document.getElementById('new-engineers').value = 12; document.getElementById('new-timer').value = 6;
+         document.getElementById('open-room').click();",
+    );
+    let code = wait_for(
+        &driver,
+        "var c = document.getElementById('host-code'); return c && c.textContent || null;",
+        Duration::from_secs(10),
+        "the room's code",
+    );
+    let code = code.as_str().unwrap().to_string();
+
+    // Three people join from the link, each in a tab of their own.
+    let names = ["Ann", "Ben", "<i>Cy</i>"];
+    let tabs: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let h = new_tab(&driver, &format!("{base}/join/{code}"));
+            wait_for(
+                &driver,
+                "return !!document.getElementById('join-name');",
+                Duration::from_secs(10),
+                "the join form",
+            );
+            exec(
+                &driver,
+                &format!(
+                    "document.getElementById('join-name').value = {}; document.getElementById('join-btn').click();",
+                    json!(name)
+                ),
+            );
+            phase(&driver, "lobby", 0);
+            h
+        })
+        .collect();
+    to_tab(&driver, &host);
+    wait_for(
+        &driver,
+        "return document.querySelectorAll('#host-players tr').length === 4;",
+        Duration::from_secs(10),
+        "three people",
+    );
+
+    // Week 1 under kirorank: Ann burns tokens, the others build; all hand in, so the round closes at once.
+    exec(&driver, "document.getElementById('next').click();");
+    for (tab, hours) in tabs.iter().zip([vec![(0, 10), (1, 30)], vec![(0, 40)], vec![(0, 45)]]) {
+        to_tab(&driver, tab);
+        hand_in(&driver, 0, &hours);
+    }
+    to_tab(&driver, &tabs[0]);
+    phase(&driver, "results", 0);
+    let ann = exec(&driver, "var r = document.querySelector('#me-board tr.me'); return r && r.textContent;");
+    assert!(ann.as_str().unwrap_or_default().contains("Ann"), "Ann does not see herself on the board: {ann}");
+    screenshot(&driver, 390, &dir.join("workshop-player-390.png"));
+
+    // Week 2: Ben reloads his tab mid-round and is still Ben; Cy drops out (the timer closes the round).
+    to_tab(&driver, &host);
+    exec(&driver, "document.getElementById('next').click();");
+    to_tab(&driver, &tabs[1]);
+    phase(&driver, "choosing", 1);
+    driver.cmd("POST", "refresh", json!({}));
+    wait_for(
+        &driver,
+        "return document.getElementById('me-name').textContent === 'Ben';",
+        Duration::from_secs(10),
+        "Ben after a reload",
+    );
+    hand_in(&driver, 1, &[(0, 40)]);
+    to_tab(&driver, &tabs[0]);
+    hand_in(&driver, 1, &[(0, 10), (1, 30)]);
+    to_tab(&driver, &host);
+    screenshot(&driver, 1280, &dir.join("workshop-host-1280.png"));
+    phase(&driver, "results", 1);
+    let missed = exec(
+        &driver,
+        "return Array.from(document.querySelectorAll('#host-players tr')).map(function (r) { return r.textContent; });",
+    );
+    assert!(missed.to_string().contains("<i>Cy</i>here1") || missed.to_string().contains("<i>Cy</i>away1"), "{missed}");
+    to_tab(&driver, &tabs[2]);
+    phase(&driver, "results", 1);
+    let status = exec(&driver, "return document.getElementById('me-status').textContent;");
+    assert!(status.as_str().unwrap().contains("An agent played your last week"), "{status}");
+
+    // The switch of the story: normalized deployments from week 3.
+    to_tab(&driver, &host);
+    exec(
+        &driver,
+        "document.getElementById('policy-select').value = 'normalized-deployments'; document.getElementById('switch').click();",
+    );
+    wait_for(
+        &driver,
+        "return document.getElementById('host-stages').textContent.indexOf('normalized-deployments from week 3') >= 0;",
+        Duration::from_secs(10),
+        "the switch in the schedule",
+    );
+    for week in 2..4 {
+        to_tab(&driver, &host);
+        exec(&driver, "document.getElementById('next').click();");
+        for tab in &tabs {
+            to_tab(&driver, tab);
+            hand_in(&driver, week, &[(0, 40)]);
+        }
+        to_tab(&driver, &host);
+        phase(&driver, "results", week);
+    }
+    let title = exec(&driver, "return document.getElementById('host-board-title').textContent;");
+    assert!(title.as_str().unwrap().contains("normalized-deployments"), "{title}");
+
+    // The reveal: everyone sees the ledger, people beside agents, and names stay text.
+    exec(&driver, "document.getElementById('reveal').click();");
+    phase(&driver, "revealed", 4);
+    screenshot(&driver, 1280, &dir.join("workshop-ledger-1280.png"));
+    to_tab(&driver, &tabs[2]);
+    phase(&driver, "revealed", 4);
+    let ledger = exec(
+        &driver,
+        "return { rows: Array.from(document.querySelectorAll('#ledger tr')).map(function (r) { return r.cells[0].textContent; }),
+                  weeks: document.querySelectorAll('#ledger-weeks tr').length, tags: document.querySelectorAll('main i').length,
+                  org: document.getElementById('ledger-org').textContent };",
+    );
+    let rows = ledger["rows"].to_string();
+    for who in ["Ann", "Ben", "<i>Cy</i> (1 week by an agent)", "An agent (mean of 10)"] {
+        assert!(rows.contains(&who.replace('"', "\\\"")), "the ledger has no row for {who}: {ledger}");
+    }
+    assert_eq!((ledger["weeks"].clone(), ledger["tags"].clone()), (json!(5), json!(0)), "{ledger}");
+    assert!(ledger["org"].as_str().unwrap().contains("token bill"), "{ledger}");
+    screenshot(&driver, 390, &dir.join("workshop-ledger-390.png"));
+    drop(driver);
+}

@@ -280,7 +280,8 @@ function renderLedger(l) {
   }
   l.people.forEach(function (p) {
     var me = last && last.me && last.me.name === p.name;
-    row(p.name + (p.agent_weeks ? ' (' + p.agent_weeks + ' weeks by an agent)' : ''), p, me ? 'me' : 'human');
+    var by = p.agent_weeks === 1 ? ' (1 week by an agent)' : ' (' + p.agent_weeks + ' weeks by an agent)';
+    row(p.name + (p.agent_weeks ? by : ''), p, me ? 'me' : 'human');
   });
   row('An agent (mean of ' + l.agents.count + ')', l.agents);
   var w = $('ledger-weeks');
