@@ -576,10 +576,10 @@ fn serve_workshop_game_in_a_browser_with_a_switch_a_dropout_and_a_reload() {
 
     // The reveal: everyone sees the ledger, people beside agents, and names stay text.
     exec(&driver, "document.getElementById('reveal').click();");
-    phase(&driver, "revealed", 4);
+    phase(&driver, "revealed", 3);
     screenshot(&driver, 1280, &dir.join("workshop-ledger-1280.png"));
     to_tab(&driver, &tabs[2]);
-    phase(&driver, "revealed", 4);
+    phase(&driver, "revealed", 3);
     let ledger = exec(
         &driver,
         "return { rows: Array.from(document.querySelectorAll('#ledger tr')).map(function (r) { return r.cells[0].textContent; }),

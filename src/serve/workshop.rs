@@ -468,7 +468,7 @@ fn show(room: &Room, g: &Game, token: &str, host: bool, lan: Option<&str>) -> Va
         }
         Phase::Running { week } => ("running", week, 0),
         Phase::Results { week } => ("results", week, 0),
-        Phase::Revealed => ("revealed", g.weeks.len(), 0),
+        Phase::Revealed => ("revealed", g.weeks.len().saturating_sub(1), 0),
     };
     let board = g.weeks.last().map(|w| board(w, g.weeks.len() - 1, &names, me.map(|p| p.slot), n));
     let activities: Vec<Value> =
