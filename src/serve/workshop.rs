@@ -503,7 +503,7 @@ fn show(room: &Room, g: &Game, token: &str, host: bool, lan: Option<&str>) -> Va
             "hours": p.pending.as_ref().or(last),
             "pay_total": pay,
             "pay_last": g.weeks.last().map(|w| w.payout[p.slot]),
-            "agent_played_last": g.weeks.len() > 0 && p.plans.last().is_some_and(|x| x.is_none()),
+            "agent_played_last": !g.weeks.is_empty() && p.plans.last().is_some_and(|x| x.is_none()),
         });
     }
     if host {
