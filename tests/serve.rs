@@ -334,6 +334,8 @@ fn serve_explore_in_a_browser_shows_the_story_then_a_new_prizes_verdict() {
     );
     assert_eq!(seen, json!({ "title": "Explore — goodhart", "tags": 0, "table": true }), "markup was not escaped");
     screenshot(&driver, 390, &dir.join("explore-390.png"));
+    let widths = exec(&driver, "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];");
+    assert!(widths[0].as_f64() <= widths[1].as_f64(), "the page scrolls sideways on a phone: {widths}");
     drop(driver);
 }
 
@@ -593,5 +595,81 @@ fn serve_workshop_game_in_a_browser_with_a_switch_a_dropout_and_a_reload() {
     assert_eq!((ledger["weeks"].clone(), ledger["tags"].clone()), (json!(5), json!(0)), "{ledger}");
     assert!(ledger["org"].as_str().unwrap().contains("token bill"), "{ledger}");
     screenshot(&driver, 390, &dir.join("workshop-ledger-390.png"));
+    drop(driver);
+}
+
+/// Saves the window's view at `width` x `height` px to `png`.
+fn shot(driver: &Driver, width: u64, height: u64, png: &Path) {
+    driver.cmd("POST", "window/rect", json!({ "width": width, "height": height }));
+    std::thread::sleep(Duration::from_millis(400));
+    let shot = driver.cmd("GET", "screenshot", Value::Null);
+    let bytes = base64_decode(shot.as_str().unwrap_or_default()).unwrap_or_default();
+    assert!(bytes.starts_with(b"\x89PNG"), "no screenshot");
+    std::fs::write(png, bytes).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
+}
+
+/// The screenshots in README.md and docs/workshop.md, at phone (390 px)
+/// and laptop (1280 px) widths, written to docs/images/:
+/// `cargo test --release --test main serve_screenshots -- --ignored`.
+#[test]
+#[ignore = "writes docs/images; run by hand when the pages change"]
+fn serve_screenshots_for_the_docs() {
+    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((chromium, chromedriver)) = browser() else { return };
+    let s = Server::start();
+    let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/images");
+    let mut driver = Driver::start(&chromedriver, &tmp("screenshots").join("work"));
+    driver.new_session(&chromium);
+    let base = format!("http://127.0.0.1:{}", s.port);
+
+    driver.cmd("POST", "url", json!({ "url": format!("{base}/?base=story&policy%5Bkirorank%5D.reward.prize=1000") }));
+    wait_for(&driver, DONE_VERDICT, Duration::from_secs(60), "the story");
+    shot(&driver, 1280, 1400, &images.join("serve-explore-1280.png"));
+    shot(&driver, 390, 1600, &images.join("serve-explore-390.png"));
+
+    let (code, host) = open_room(&s, json!({ "engineers": 30, "timer": 90 }));
+    let join = |name: &str| s.post(&format!("/api/rooms/{code}/join"), json!({ "name": name })).1;
+    let people: Vec<Value> = ["Ana", "Bram", "Chen", "Dede"].iter().map(|n| join(n)).collect();
+    // The phone: a participant's tab (its identity in sessionStorage).
+    driver.cmd("POST", "url", json!({ "url": format!("{base}/workshop?room={code}") }));
+    exec(
+        &driver,
+        &format!("sessionStorage.setItem('goodhart-player-{code}', {}); location.reload();", people[0]["token"]),
+    );
+    for week in 0..2 {
+        s.post(&format!("/api/rooms/{code}/next"), json!({ "token": host }));
+        for (i, p) in people.iter().enumerate() {
+            let hours = if i % 2 == 0 { json!([10, 30, 0, 0, 0]) } else { json!([42, 0, 0, 0, 0]) };
+            s.post(&format!("/api/rooms/{code}/plan"), json!({ "token": p["token"], "week": week, "hours": hours }));
+        }
+        room_until(&s, &code, &host, |v| v["phase"] == "results" && v["week"] == week);
+    }
+    s.post(&format!("/api/rooms/{code}/policy"), json!({ "token": host, "policy": "normalized-deployments" }));
+    s.post(&format!("/api/rooms/{code}/next"), json!({ "token": host }));
+    phase(&driver, "choosing", 2);
+    shot(&driver, 390, 1500, &images.join("serve-workshop-player-390.png"));
+    for p in &people[1..] {
+        s.post(
+            &format!("/api/rooms/{code}/plan"),
+            json!({ "token": p["token"], "week": 2, "hours": [42, 0, 0, 0, 0] }),
+        );
+    }
+    // The facilitator's screen, mid-round.
+    let fac = new_tab(&driver, &format!("{base}/workshop"));
+    exec(
+        &driver,
+        &format!(
+            "sessionStorage.setItem('goodhart-host-{code}', {}); location.href = '/workshop?room={code}&host=1';",
+            json!(host)
+        ),
+    );
+    phase(&driver, "choosing", 2);
+    shot(&driver, 1280, 1000, &images.join("serve-workshop-host-1280.png"));
+    s.post(&format!("/api/rooms/{code}/close"), json!({ "token": host }));
+    room_until(&s, &code, &host, |v| v["phase"] == "results" && v["week"] == 2);
+    s.post(&format!("/api/rooms/{code}/reveal"), json!({ "token": host }));
+    to_tab(&driver, &fac);
+    phase(&driver, "revealed", 2);
+    shot(&driver, 1280, 1000, &images.join("serve-workshop-ledger-1280.png"));
     drop(driver);
 }

@@ -266,7 +266,7 @@ function renderLedger(l) {
   var t = $('ledger');
   t.textContent = '';
   var head = el('tr');
-  ['Who', 'Useful output', 'Token bill', 'Output per USD of tokens', 'Prizes won', 'Gaming hours'].forEach(function (h) { head.appendChild(el('th', {}, h)); });
+  ['Who', 'Useful output', 'Token bill', 'Output per USD of tokens', 'Pay (prizes less pressure)', 'Gaming hours'].forEach(function (h) { head.appendChild(el('th', {}, h)); });
   t.appendChild(head);
   function row(name, r, cls) {
     var tr = el('tr', cls ? { class: cls } : {});
