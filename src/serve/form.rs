@@ -106,8 +106,10 @@ pub fn fields(sc: &Scenario) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-/// The mean of each slider's parameter in `sc`, for the page to show what a
-/// factor means (`None` where the scenario does not use it).
+/// The value of each slider's parameter in `sc` (a trait's mean; for a
+/// parameter of several activities, the largest), for the page to show
+/// what a factor means (`None` where the scenario does not use it, and the
+/// page shows no slider).
 pub fn slider_values(sc: &Scenario) -> Vec<(String, Option<f64>)> {
     let t = &sc.traits;
     sliders()
@@ -126,6 +128,16 @@ pub fn slider_values(sc: &Scenario) -> Vec<(String, Option<f64>)> {
                 "overtime_cost" => Some(sc.org.overtime_cost),
                 "max_hours" => Some(sc.org.max_hours_per_period),
                 "incident_share" => Some(sc.org.incident_share),
+                "effort_cost" => Some(sc.effort_cost.coefficient),
+                // Activities: the largest value, the most fixed tokens (millions), a gaming
+                // activity's convexity; none where no activity has one.
+                "value_per_hour" => sc.activities.iter().map(|a| a.value_per_hour).reduce(f64::max),
+                "burn_tokens" => {
+                    sc.activities.iter().map(|a| a.tokens_per_hour / 1e6).filter(|&t| t > 0.0).reduce(f64::max)
+                }
+                "gaming_convexity" => {
+                    sc.activities.iter().filter(|a| a.gaming && a.convexity > 0.0).map(|a| a.convexity).reduce(f64::max)
+                }
                 _ => None,
             };
             (a.name.to_string(), v)
@@ -160,6 +172,18 @@ mod tests {
         let cli = format::set_field(&preset::scenario("story").unwrap(), "org.engineers", "0").unwrap_err();
         assert_eq!(e[0].message, cli.to_string());
         assert!(e[1].message.contains("prize"), "{}", e[1].message);
+    }
+
+    #[test]
+    fn every_preset_and_example_resolves_with_its_sliders() {
+        let bases = preset::SCENARIOS.iter().map(|p| p.name).chain(EXAMPLES.iter().map(|(n, _)| *n));
+        for base in bases {
+            let f = Form { base: base.into(), ..Form::default() };
+            let sc = resolve(&f).unwrap_or_else(|e| panic!("{base}: {e:?}"));
+            assert!(fields(&sc)["policy"].as_array().is_some_and(|p| !p.is_empty()), "{base}");
+            let shown = slider_values(&sc).iter().filter(|(_, v)| v.is_some()).count();
+            assert!(shown >= 12, "{base}: {shown} sliders");
+        }
     }
 
     #[test]

@@ -49,6 +49,7 @@ pub struct Rooms {
 /// One room: its game and a signal that ticks at every change.
 struct Room {
     code: String,
+    opened: Instant,
     host: String,
     game: Mutex<Game>,
     news: watch::Sender<u64>,
@@ -343,8 +344,8 @@ async fn create(State(app): State<App>, Json(req): Json<NewRoom>) -> Response {
     }
     let mut rooms = app.rooms.rooms.lock().unwrap_or_else(|e| e.into_inner());
     if rooms.len() >= MAX_ROOMS {
-        // The oldest room that is over (or the oldest) makes way.
-        let old = rooms.keys().next().cloned();
+        // The oldest room makes way.
+        let old = rooms.values().min_by_key(|r| r.opened).map(|r| r.code.clone());
         if let Some(k) = old {
             rooms.remove(&k);
         }
@@ -362,7 +363,10 @@ async fn create(State(app): State<App>, Json(req): Json<NewRoom>) -> Response {
         error: None,
     };
     let (news, _) = watch::channel(1);
-    rooms.insert(code.clone(), Arc::new(Room { code: code.clone(), host: host.clone(), game: Mutex::new(game), news }));
+    rooms.insert(
+        code.clone(),
+        Arc::new(Room { code: code.clone(), opened: Instant::now(), host: host.clone(), game: Mutex::new(game), news }),
+    );
     Json(json!({ "ok": true, "code": code, "token": host })).into_response()
 }
 

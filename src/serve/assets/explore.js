@@ -82,7 +82,7 @@ function buildPolicies() {
     var grid = el('div', { class: 'row2' });
     if (p.schedule && p.schedule.length) {
       p.schedule.forEach(function (s, k) {
-        grid.appendChild(numberInput('From week ' + (k === 0 ? '(first)' : '') + ': ' + s.policy, pre + '.schedule[' + k + '].from', s.from, { step: 1, min: 0 }));
+        grid.appendChild(numberInput(s.policy + ' from period (0 is week 1)', pre + '.schedule[' + k + '].from', s.from, { step: 1, min: 0 }));
       });
     } else if (p.metric) {
       var mbox = el('div');

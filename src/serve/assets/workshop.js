@@ -35,7 +35,9 @@ function usd(x) {
   if (a >= 1e4) { return s + (a / 1e3).toFixed(1) + 'k USD'; }
   return s + Math.round(a).toLocaleString('en') + ' USD';
 }
-function num(x) { return Math.abs(x) >= 1e6 ? (x / 1e6).toFixed(1) + 'M' : Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en') : x.toFixed(2); }
+function num(x) {
+  if (typeof x !== 'number') { return ''; }
+  return Math.abs(x) >= 1e6 ? (x / 1e6).toFixed(1) + 'M' : Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en') : x.toFixed(2); }
 function post(url, body) {
   return fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
     .then(function (r) { return r.json(); });
