@@ -74,7 +74,7 @@ impl Server {
             let (_, s) = self.get(&format!("/api/runs/{id}?after={after}"));
             match s["phase"].as_str() {
                 Some("done") => return (id, s),
-                Some("running") => after = s["version"].as_u64().unwrap_or(after),
+                Some("running" | "checking") => after = s["version"].as_u64().unwrap_or(after),
                 _ => panic!("the run failed: {s}"),
             }
             assert!(Instant::now() < deadline, "the run did not finish in 120 s: {s}");
@@ -137,17 +137,20 @@ fn serve_checks_each_field_with_the_command_lines_message() {
 }
 
 #[test]
-fn serve_explore_numbers_equal_goodhart_runs_summary_csv() {
+fn serve_explore_numbers_equal_goodhart_runs_outputs() {
     let s = Server::start();
-    let extra = [("policy[kirorank].reward.prize", "500")];
-    let (id, state) = s.run(small_form(&extra));
-    assert_eq!(state["replications"], 3);
+    // 16 replications: enough for goodhart run's default check against the
+    // assumptions, which summary.json reports.
+    let form = json!({ "base": "story", "sets": [["org.engineers", "40"], ["periods", "8"], ["replications", "16"],
+                                                ["policy[kirorank].reward.prize", "500"]] });
+    let (id, state) = s.run(form);
+    assert_eq!(state["replications"], 16);
     let (status, served) = s.text(&format!("/api/runs/{id}/summary.csv"));
     assert_eq!(status, 200);
     // The same scenario on the command line, with the same edits...
     let out = tmp("explore-equals-run");
     let o = Command::new(bin())
-        .args(["run", "story", "--engineers", "40", "--periods", "8", "--replications", "3"])
+        .args(["run", "story", "--engineers", "40", "--periods", "8", "--replications", "16"])
         .args(["--set", "policy[kirorank].reward.prize=500", "--quiet", "--no-report", "--out"])
         .arg(out.join("cli"))
         .output()
@@ -155,6 +158,10 @@ fn serve_explore_numbers_equal_goodhart_runs_summary_csv() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let cli = std::fs::read_to_string(out.join("cli/summary.csv")).unwrap();
     assert_eq!(served, cli, "Explore's summary.csv differs from goodhart run's");
+    let (_, json_served) = s.text(&format!("/api/runs/{id}/summary.json"));
+    let json_cli = std::fs::read_to_string(out.join("cli/summary.json")).unwrap();
+    assert!(json_cli.contains("\"assumptions\""), "the command line did not test the assumptions");
+    assert_eq!(json_served, json_cli, "Explore's summary.json (with the assumptions) differs from goodhart run's");
     // ... and the scenario file the page offers runs to the same numbers.
     let (_, toml) = s.text(&format!("/api/runs/{id}/scenario.toml"));
     std::fs::write(out.join("scenario.toml"), &toml).unwrap();

@@ -54,6 +54,7 @@ pub struct Job {
 struct Files {
     summary_csv: String,
     summary_json: String,
+    final_board_csv: String,
     report_html: String,
 }
 
@@ -167,29 +168,44 @@ fn run_job(job: &Job) {
             publish(v);
         }
     };
-    match goodhart::Experiment::new(sc).progress(&progress).run_streaming(false, &mut |_, _, _| Ok(())) {
-        Ok(r) => {
-            let command = "goodhart run scenario.toml --assumptions 0";
-            let (charts, html) = match report::build(&r, command) {
-                Ok(x) => x,
-                Err(e) => {
-                    return publish(json!({ "phase": "failed", "error": format!("cannot draw the report: {e}") }));
-                }
-            };
-            *job.files.lock().unwrap_or_else(|e| e.into_inner()) = Some(Files {
-                summary_csv: output::summary_csv(&r),
-                summary_json: output::summary_json(&r),
-                report_html: html,
-            });
-            let mut v = results_json(&r, true);
-            v["charts"] =
-                charts.iter().map(|c| json!({ "name": c.name, "title": c.title, "svg": c.svg })).collect::<Value>();
-            v["phase"] = json!("done");
-            v["done"] = json!(total);
-            publish(v);
-        }
-        Err(e) => publish(json!({ "phase": "failed", "error": e.to_string() })),
+    let mut r = match goodhart::Experiment::new(sc).progress(&progress).run_streaming(false, &mut |_, _, _| Ok(())) {
+        Ok(r) => r,
+        Err(e) => return publish(json!({ "phase": "failed", "error": e.to_string() })),
+    };
+    // The results, then (as `goodhart run` does by default from 16
+    // replications) the conclusions tested against the assumptions, which
+    // adds a sentence to the verdict and a table and chart to the report.
+    let size = goodhart::analysis::assumptions::CheckSize::default_for(sc.replications);
+    if let Err(e) = finish(job, &r, if size.is_some() { "checking" } else { "done" }, &publish) {
+        return publish(json!({ "phase": "failed", "error": e }));
     }
+    if let Some(size) = size {
+        match goodhart::analysis::assumptions::check(&r, size, &|_| {}) {
+            Ok(c) => r.assumptions = Some(c),
+            Err(e) => return publish(json!({ "phase": "failed", "error": e.to_string() })),
+        }
+        if let Err(e) = finish(job, &r, "done", &publish) {
+            publish(json!({ "phase": "failed", "error": e }));
+        }
+    }
+}
+
+/// Publishes finished results as `phase` and keeps their files.
+fn finish(job: &Job, r: &Results, phase: &str, publish: &dyn Fn(Value)) -> Result<(), String> {
+    let (charts, html) =
+        report::build(r, "goodhart run scenario.toml").map_err(|e| format!("cannot draw the report: {e}"))?;
+    *job.files.lock().unwrap_or_else(|e| e.into_inner()) = Some(Files {
+        summary_csv: output::summary_csv(r),
+        summary_json: output::summary_json(r),
+        final_board_csv: output::final_board_csv(r),
+        report_html: html,
+    });
+    let mut v = results_json(r, true);
+    v["charts"] = charts.iter().map(|c| json!({ "name": c.name, "title": c.title, "svg": c.svg })).collect::<Value>();
+    v["phase"] = json!(phase);
+    v["done"] = json!(r.scenario.replications as usize * r.policies.len());
+    publish(v);
+    Ok(())
 }
 
 /// The verdict and the comparison table of `r`, with every figure as the
@@ -267,8 +283,9 @@ pub async fn file(State(app): State<App>, Path((id, name)): Path<(String, String
         ("scenario.toml", _) => (format::write_scenario(&job.scenario), "application/toml; charset=utf-8"),
         ("summary.csv", Some(f)) => (f.summary_csv.clone(), "text/csv; charset=utf-8"),
         ("summary.json", Some(f)) => (f.summary_json.clone(), "application/json"),
+        ("final_board.csv", Some(f)) => (f.final_board_csv.clone(), "text/csv; charset=utf-8"),
         ("report.html", Some(f)) => (f.report_html.clone(), "text/html; charset=utf-8"),
-        ("summary.csv" | "summary.json" | "report.html", None) => {
+        ("summary.csv" | "summary.json" | "final_board.csv" | "report.html", None) => {
             return bad_request(StatusCode::CONFLICT, "the run has not finished");
         }
         _ => return bad_request(StatusCode::NOT_FOUND, "no such file"),

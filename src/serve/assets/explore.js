@@ -249,7 +249,7 @@ function poll(id, after) {
   fetch('/api/runs/' + id + '?after=' + after).then(function (r) { return r.json(); }).then(function (s) {
     if (id !== runId) { return; }
     show(s);
-    if (s.phase === 'running') { poll(id, s.version); }
+    if (s.phase === 'running' || s.phase === 'checking') { poll(id, s.version); }
   }).catch(function () { setTimeout(function () { poll(id, after); }, 1000); });
 }
 
@@ -268,8 +268,9 @@ function show(s) {
     table(s);
   }
   var runs = (s.done || 0) + ' of ' + s.total + ' runs';
-  if (s.phase === 'done') {
-    $('status').textContent = 'Done: ' + runs + ' (policies × replications), with common random numbers.';
+  if (s.phase === 'done' || s.phase === 'checking') {
+    $('status').textContent = s.phase === 'done' ? 'Done: ' + runs + ' (policies × replications), with common random numbers.' :
+      'Results of ' + runs + '; now testing the conclusions against the model\'s assumptions (as goodhart run does)…';
     setDownloads(runId, true);
     charts(s.charts || []);
   } else if (s.rows) {
@@ -330,7 +331,8 @@ function charts(list) {
 function setDownloads(id, done) {
   var d = $('downloads');
   d.textContent = 'Download: ';
-  [['scenario.toml', true], ['summary.csv', done], ['timeseries.csv', done], ['summary.json', done], ['report.html', done]]
+  [['scenario.toml', true], ['summary.csv', done], ['timeseries.csv', done], ['final_board.csv', done], ['summary.json', done],
+    ['report.html', done]]
     .forEach(function (f) {
       var a = el('a', { href: '/api/runs/' + id + '/' + f[0], download: f[0] }, f[0]);
       if (!f[1]) { a.className = 'off'; }
