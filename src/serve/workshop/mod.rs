@@ -4,13 +4,9 @@
 //! facilitator paces the rounds, may switch the policy, and at the end
 //! reveals the hidden ledger: useful output against the token bill.
 //!
-//! The engine is not changed for this. A round reruns the organisation
-//! from week 0 with one replication ([`GameRule`] plays the people's
-//! recorded hours and the best response for everyone else; [`Recorder`]
-//! keeps what each week showed): runs are deterministic, so the weeks
-//! already played come out the same, and a policy switch is a schedule
-//! stage from the week it was made. A week costs milliseconds, so a
-//! dozen reruns of a small organisation cost nothing.
+//! The engine is not changed for this (`game`): a round reruns the
+//! organisation from week 0, which costs milliseconds. This module is the
+//! room's HTTP API; `view` is what each screen is shown.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,24 +17,24 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use goodhart::behavior::{BehaviorRule, BestResponse, Engineer, Planner};
-use goodhart::{Observer, ObserverError, PeriodView, Policy, RunInfo, Scenario, Stage};
+use goodhart::Stage;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::watch;
 
 use super::{App, bad_request};
+
+mod game;
+mod view;
+
+use game::{Game, Phase, Player, playable, simulate};
 
 /// Rooms open at once on one server.
 const MAX_ROOMS: usize = 64;
 /// People in one room.
 const MAX_PLAYERS: usize = 200;
-/// A person not heard from for this long is shown as away.
-const AWAY: Duration = Duration::from_secs(30);
 /// How long a poll waits for news.
 const POLL: Duration = Duration::from_secs(20);
-/// The name used for the schedule the room plays.
-const GAME: &str = "this-room";
 
 /// The rooms of this server.
 #[derive(Default)]
@@ -53,198 +49,6 @@ struct Room {
     host: String,
     game: Mutex<Game>,
     news: watch::Sender<u64>,
-}
-
-/// Where the room is.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Phase {
-    /// Waiting for the first round.
-    Lobby,
-    /// People choose their hours for week `week` until `deadline`.
-    Choosing { week: usize, deadline: Instant },
-    /// The week is being simulated.
-    Running { week: usize },
-    /// Week `week`'s results are shown.
-    Results { week: usize },
-    /// The ledger is shown.
-    Revealed,
-}
-
-/// A person in the room.
-struct Player {
-    token: String,
-    name: String,
-    /// The engineer they play.
-    slot: usize,
-    /// Their hours per activity, week by week (`None`: an agent played the week).
-    plans: Vec<Option<Vec<f64>>>,
-    /// Hours handed in for the open round.
-    pending: Option<Vec<f64>>,
-    seen: Instant,
-}
-
-/// What one week showed, per engineer (indexed by engineer) and in total.
-#[derive(Debug, Clone)]
-struct Week {
-    policy: String,
-    published: Vec<f64>,
-    payout: Vec<f64>,
-    value: Vec<f64>,
-    tokens: Vec<f64>,
-    gaming: Vec<f64>,
-    /// Organisation: useful output, token bill, incident cost, prizes paid (USD).
-    org: [f64; 4],
-}
-
-/// A room's game.
-struct Game {
-    base: Scenario,
-    /// Seconds a round stays open.
-    timer: u64,
-    phase: Phase,
-    /// The policy each stage plays, from its week.
-    stages: Vec<Stage>,
-    players: Vec<Player>,
-    weeks: Vec<Week>,
-    version: u64,
-    /// Why the last round could not run, if it could not.
-    error: Option<String>,
-}
-
-/// The policies a room may play: the story's (all of them have a metric
-/// but the baseline).
-fn playable() -> Vec<Policy> {
-    goodhart::model::preset::scenario("story")
-        .map(|s| s.policies.into_iter().filter(|p| p.schedule.is_empty()).collect())
-        .unwrap_or_default()
-}
-
-impl Game {
-    /// The scenario that plays weeks `0..=week` of the room.
-    fn scenario(&self, weeks: usize) -> Scenario {
-        let mut sc = self.base.clone();
-        sc.periods = weeks as u32;
-        sc.replications = 1;
-        sc.burn_in = 0;
-        let mut policies: Vec<Policy> = Vec::new();
-        for p in playable() {
-            if self.stages.iter().any(|s| s.policy == p.name) {
-                policies.push(p);
-            }
-        }
-        let mut game = Policy::none(GAME);
-        game.schedule = self.stages.clone();
-        policies.push(game);
-        sc.baseline = Some(GAME.to_string());
-        sc.policies = policies;
-        sc
-    }
-
-    /// The policy in force in week `week`.
-    fn policy_at(&self, week: usize) -> &str {
-        self.stages.iter().rev().find(|s| s.from as usize <= week).map_or("", |s| s.policy.as_str())
-    }
-}
-
-/// The behaviour of a room's run: people's hours where they chose them,
-/// the exact best response for every agent and for a person's missed week.
-/// A person keeps the AI intensity the best response would use.
-struct GameRule {
-    /// Per engineer played by a person: hours per activity, week by week.
-    people: HashMap<usize, Vec<Option<Vec<f64>>>>,
-}
-
-impl BehaviorRule for GameRule {
-    /// Calls so far: the first is the pre-period, call `k` plans week `k - 1`.
-    type Memory = usize;
-
-    fn init(&self, _: &Engineer) -> usize {
-        0
-    }
-
-    fn choose(&self, me: &Engineer, calls: &mut usize, planner: &mut Planner) {
-        let call = *calls;
-        *calls += 1;
-        BestResponse.choose(me, &mut (), planner);
-        let Some(Some(hours)) = call.checked_sub(1).and_then(|w| self.people.get(&me.index)?.get(w)) else { return };
-        // AI intensity where the best response used none: the highest it used.
-        let most = planner.tau().iter().cloned().fold(0.0, f64::max);
-        let tau: Vec<f64> = planner.tau().iter().map(|&t| if t > 0.0 { t } else { most }).collect();
-        planner.set_plan(hours, &tau);
-    }
-}
-
-/// Keeps what each week of the room's run showed.
-struct Recorder {
-    /// Whether this run is the room's (the stage policies run beside it).
-    keep: bool,
-    weeks: Vec<Week>,
-    /// Per activity: fixed tokens per hour, and whether AI intensity adds to it.
-    tokens: Vec<(f64, bool)>,
-    stages: Vec<Stage>,
-}
-
-impl Observer for Recorder {
-    fn period(&mut self, p: &PeriodView) -> Result<(), ObserverError> {
-        if !self.keep {
-            return Ok(());
-        }
-        let k = self.tokens.len();
-        let tokens: Vec<f64> = (0..p.engineers)
-            .map(|i| {
-                (0..k)
-                    .map(|a| {
-                        let (fixed, ai) = self.tokens[a];
-                        p.plan_hours[i * k + a] * (fixed + if ai { p.plan_tau[i * k + a] } else { 0.0 })
-                    })
-                    .sum()
-            })
-            .collect();
-        let policy = self.stages.iter().rev().find(|s| s.from as usize <= p.period).map_or("", |s| &s.policy);
-        self.weeks.push(Week {
-            policy: policy.to_string(),
-            published: p.published.to_vec(),
-            payout: p.payout.to_vec(),
-            value: p.value.to_vec(),
-            tokens,
-            gaming: p.gaming.to_vec(),
-            org: [
-                p.totals.value,
-                p.totals.tokens * p.price_per_token,
-                p.totals.incidents * p.incident_cost,
-                p.bonus_paid,
-            ],
-        });
-        Ok(())
-    }
-}
-
-/// Runs weeks `0..weeks` of the room; returns every week's record.
-fn simulate(
-    sc: &Scenario,
-    people: HashMap<usize, Vec<Option<Vec<f64>>>>,
-    stages: &[Stage],
-) -> Result<Vec<Week>, String> {
-    let tokens: Vec<(f64, bool)> = sc.activities.iter().map(|a| (a.tokens_per_hour, a.uses_ai)).collect();
-    let mut out = Vec::new();
-    goodhart::Experiment::new(sc)
-        .behavior(GameRule { people })
-        .run_observed(
-            &|info: &RunInfo| Recorder {
-                keep: info.policy == GAME,
-                weeks: Vec::new(),
-                tokens: tokens.clone(),
-                stages: stages.to_vec(),
-            },
-            &mut |info, rec, _| {
-                if info.policy == GAME {
-                    out = rec.weeks;
-                }
-                Ok(())
-            },
-        )
-        .map_err(|e| e.to_string())?;
-    Ok(out)
 }
 
 // ---------------------------------------------------------------- the API
@@ -457,145 +261,7 @@ async fn view(State(app): State<App>, Path(code): Path<String>, Query(q): Query<
     } else if !host && !q.token.is_empty() {
         return error(StatusCode::FORBIDDEN, "this tab's player is not in the room (it was closed); join again");
     }
-    Json(show(&room, &g, &q.token, host, app.lan.as_deref())).into_response()
-}
-
-/// The room as `token` sees it.
-fn show(room: &Room, g: &Game, token: &str, host: bool, lan: Option<&str>) -> Value {
-    let n = g.base.org.engineers;
-    let me = g.players.iter().find(|p| p.token == token);
-    let names: HashMap<usize, &str> = g.players.iter().map(|p| (p.slot, p.name.as_str())).collect();
-    let (phase, week, left_ms) = match g.phase {
-        Phase::Lobby => ("lobby", g.weeks.len(), 0),
-        Phase::Choosing { week, deadline } => {
-            ("choosing", week, deadline.saturating_duration_since(Instant::now()).as_millis() as u64)
-        }
-        Phase::Running { week } => ("running", week, 0),
-        Phase::Results { week } => ("results", week, 0),
-        Phase::Revealed => ("revealed", g.weeks.len().saturating_sub(1), 0),
-    };
-    let board = g.weeks.last().map(|w| board(w, g.weeks.len() - 1, &names, me.map(|p| p.slot), n));
-    let activities: Vec<Value> =
-        g.base.activities.iter().map(|a| json!({ "name": a.name, "gaming": a.gaming })).collect();
-    let policies: Vec<Value> =
-        playable().iter().map(|p| json!({ "name": p.name, "description": p.description })).collect();
-    let current = g.policy_at(week);
-    let description = playable().into_iter().find(|p| p.name == current).map(|p| p.description).unwrap_or_default();
-    let mut v = json!({
-        "code": room.code,
-        "version": g.version,
-        "phase": phase,
-        "week": week,
-        "weeks_played": g.weeks.len(),
-        "left_ms": left_ms,
-        "timer": g.timer,
-        "policy": { "name": current, "description": description },
-        "activities": activities,
-        "hours": { "contract": g.base.org.hours_per_period, "max": g.base.org.max_hours_per_period },
-        "engineers": n,
-        "people": g.players.len(),
-        "board": board,
-        "error": g.error,
-    });
-    if let Some(p) = me {
-        let pay: f64 = g.weeks.iter().map(|w| w.payout[p.slot]).sum();
-        let last = p.plans.iter().rev().flatten().next();
-        v["me"] = json!({
-            "name": p.name,
-            "slot": p.slot,
-            "submitted": p.pending.is_some(),
-            "hours": p.pending.as_ref().or(last),
-            "pay_total": pay,
-            "pay_last": g.weeks.last().map(|w| w.payout[p.slot]),
-            "agent_played_last": !g.weeks.is_empty() && p.plans.last().is_some_and(|x| x.is_none()),
-        });
-    }
-    if host {
-        let now = Instant::now();
-        let people: Vec<Value> = g
-            .players
-            .iter()
-            .map(|p| {
-                json!({ "name": p.name, "slot": p.slot, "submitted": p.pending.is_some(),
-                        "away": now.duration_since(p.seen) > AWAY,
-                        "missed": p.plans.iter().filter(|x| x.is_none()).count() })
-            })
-            .collect();
-        v["host"] = json!(true);
-        v["players"] = json!(people);
-        v["policies"] = json!(policies);
-        v["stages"] = json!(g.stages.iter().map(|s| json!({ "from": s.from, "policy": s.policy })).collect::<Vec<_>>());
-        v["lan"] = json!(lan);
-    }
-    if g.phase == Phase::Revealed {
-        v["ledger"] = ledger(g, &names);
-    }
-    v
-}
-
-/// A week's leaderboard: the top ten by the published metric, and this person's place.
-fn board(w: &Week, week: usize, names: &HashMap<usize, &str>, me: Option<usize>, n: usize) -> Value {
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| w.published[b].total_cmp(&w.published[a]).then(a.cmp(&b)));
-    let row = |rank: usize, i: usize| {
-        json!({ "rank": rank + 1, "name": names.get(&i).map_or(format!("Agent {}", i + 1), |s| s.to_string()),
-                "person": names.contains_key(&i), "me": Some(i) == me,
-                "metric": w.published[i], "pay": w.payout[i] })
-    };
-    let top: Vec<Value> = order.iter().take(10).enumerate().map(|(r, &i)| row(r, i)).collect();
-    let mine = me.and_then(|m| order.iter().position(|&i| i == m).map(|r| row(r, m)));
-    let people: Vec<Value> =
-        order.iter().enumerate().filter(|(_, i)| names.contains_key(i)).map(|(r, &i)| row(r, i)).collect();
-    json!({ "week": week, "policy": w.policy, "top": top, "mine": mine, "people": people, "of": n })
-}
-
-/// The hidden ledger: per person, the agents' mean and the organisation,
-/// useful output against the token bill over every week played.
-fn ledger(g: &Game, names: &HashMap<usize, &str>) -> Value {
-    let n = g.base.org.engineers;
-    let sum = |f: &dyn Fn(&Week) -> f64| g.weeks.iter().map(f).sum::<f64>();
-    let price = g.base.org.price_per_token();
-    let person = |i: usize| {
-        let value = sum(&|w| w.value[i]);
-        let bill = sum(&|w| w.tokens[i]) * price;
-        json!({ "value": value, "bill": bill, "pay": sum(&|w| w.payout[i]), "gaming_hours": sum(&|w| w.gaming[i]) })
-    };
-    let mut people: Vec<Value> = g
-        .players
-        .iter()
-        .map(|p| {
-            let mut v = person(p.slot);
-            v["name"] = json!(p.name);
-            v["agent_weeks"] = json!(p.plans.iter().filter(|x| x.is_none()).count());
-            v
-        })
-        .collect();
-    people.sort_by(|a, b| b["value"].as_f64().unwrap_or(0.0).total_cmp(&a["value"].as_f64().unwrap_or(0.0)));
-    let agents: Vec<usize> = (0..n).filter(|i| !names.contains_key(i)).collect();
-    let mean = |f: &dyn Fn(usize) -> f64| {
-        if agents.is_empty() { 0.0 } else { agents.iter().map(|&i| f(i)).sum::<f64>() / agents.len() as f64 }
-    };
-    let agent = json!({
-        "count": agents.len(),
-        "value": mean(&|i| sum(&|w| w.value[i])),
-        "bill": mean(&|i| sum(&|w| w.tokens[i]) * price),
-        "pay": mean(&|i| sum(&|w| w.payout[i])),
-        "gaming_hours": mean(&|i| sum(&|w| w.gaming[i])),
-    });
-    let org = [0, 1, 2, 3].map(|k| sum(&|w| w.org[k]));
-    let weeks: Vec<Value> = g
-        .weeks
-        .iter()
-        .enumerate()
-        .map(|(t, w)| json!({ "week": t + 1, "policy": w.policy, "value": w.org[0], "bill": w.org[1] }))
-        .collect();
-    json!({
-        "people": people,
-        "agents": agent,
-        "org": { "value": org[0], "bill": org[1], "incidents": org[2], "prizes": org[3],
-                 "net": org[0] - org[1] - org[2] - org[3] },
-        "weeks": weeks,
-    })
+    Json(view::show(&room, &g, &q.token, host, app.lan.as_deref())).into_response()
 }
 
 /// A person's hours for the open round.
@@ -781,51 +447,4 @@ async fn reveal(State(app): State<App>, Path(code): Path<String>, Json(req): Jso
     g.phase = Phase::Revealed;
     room.changed(&mut g);
     Json(json!({ "ok": true })).into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn game(people: usize) -> Game {
-        let mut base = goodhart::model::preset::scenario("story").unwrap();
-        base.org.engineers = 20;
-        Game {
-            base,
-            timer: 10,
-            phase: Phase::Lobby,
-            stages: vec![Stage { from: 0, policy: "kirorank".into() }],
-            players: (0..people)
-                .map(|i| Player {
-                    token: format!("t{i}"),
-                    name: format!("p{i}"),
-                    slot: i,
-                    plans: vec![],
-                    pending: None,
-                    seen: Instant::now(),
-                })
-                .collect(),
-            weeks: vec![],
-            version: 0,
-            error: None,
-        }
-    }
-
-    #[test]
-    fn weeks_already_played_replay_the_same_and_a_switch_starts_where_it_is_made() {
-        let mut g = game(2);
-        let burn = vec![10.0, 30.0, 0.0, 0.0, 0.0];
-        let people: HashMap<usize, Vec<Option<Vec<f64>>>> =
-            [(0, vec![Some(burn.clone()); 4]), (1, vec![None; 4])].into_iter().collect();
-        let three = simulate(&g.scenario(3), people.clone(), &g.stages).unwrap();
-        g.stages.push(Stage { from: 3, policy: "normalized-deployments".into() });
-        let four = simulate(&g.scenario(4), people, &g.stages).unwrap();
-        for t in 0..3 {
-            assert_eq!(three[t].published, four[t].published, "week {t} changed on replay");
-            assert_eq!(three[t].value, four[t].value);
-        }
-        assert_eq!(four[3].policy, "normalized-deployments");
-        // The person who burnt 30 hours a week used at least 300 M tokens a week.
-        assert!(four[0].tokens[0] >= 3e8, "{}", four[0].tokens[0]);
-    }
 }
