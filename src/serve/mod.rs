@@ -77,9 +77,9 @@ pub fn run(port: u16, lan: bool) -> anyhow::Result<()> {
         .context("cannot start the web server's runtime")?;
     rt.block_on(async move {
         let ip = if lan { Ipv4Addr::UNSPECIFIED } else { Ipv4Addr::LOCALHOST };
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from((ip, port)))
-            .await
-            .with_context(|| format!("cannot listen on {ip}:{port}"))?;
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from((ip, port))).await.with_context(|| {
+            format!("cannot listen on {ip}:{port} (is the port in use? --port 0 takes any free one)")
+        })?;
         let port = listener.local_addr()?.port();
         let lan_url = if lan { lan_address().map(|a| format!("http://{a}:{port}")) } else { None };
         println!("goodhart serve: http://127.0.0.1:{port}/ (Explore), http://127.0.0.1:{port}/workshop (Workshop)");
