@@ -471,12 +471,13 @@ fn serve_workshop_game_in_a_browser_with_a_switch_a_dropout_and_a_reload() {
     let base = format!("http://127.0.0.1:{}", s.port);
 
     // The facilitator opens a room: 12 engineers (13 once three people join,
-    // for ten agents), 6-second rounds.
+    // for ten agents), 20-second rounds (a round closes as soon as everyone
+    // has handed in; the API test sees a timer close one).
     driver.cmd("POST", "url", json!({ "url": format!("{base}/workshop") }));
     let host = driver.cmd("GET", "window", Value::Null).as_str().unwrap().to_string();
     exec(
         &driver,
-        "document.getElementById('new-engineers').value = 12; document.getElementById('new-timer').value = 6;
+        "document.getElementById('new-engineers').value = 12; document.getElementById('new-timer').value = 20;
          document.getElementById('open-room').click();",
     );
     let code = wait_for(
@@ -530,7 +531,8 @@ fn serve_workshop_game_in_a_browser_with_a_switch_a_dropout_and_a_reload() {
     assert!(ann.as_str().unwrap_or_default().contains("Ann"), "Ann does not see herself on the board: {ann}");
     screenshot(&driver, 390, &dir.join("workshop-player-390.png"));
 
-    // Week 2: Ben reloads his tab mid-round and is still Ben; Cy drops out (the timer closes the round).
+    // Week 2: Ben reloads his tab mid-round and is still Ben; Cy drops out, and
+    // the facilitator closes the round without waiting for the timer.
     to_tab(&driver, &host);
     exec(&driver, "document.getElementById('next').click();");
     to_tab(&driver, &tabs[1]);
@@ -547,6 +549,13 @@ fn serve_workshop_game_in_a_browser_with_a_switch_a_dropout_and_a_reload() {
     hand_in(&driver, 1, &[(0, 10), (1, 30)]);
     to_tab(&driver, &host);
     screenshot(&driver, 1280, &dir.join("workshop-host-1280.png"));
+    wait_for(
+        &driver,
+        "return document.getElementById('host-players').textContent.split('handed in').length === 3;",
+        Duration::from_secs(10),
+        "Ann and Ben handed in",
+    );
+    exec(&driver, "document.getElementById('close').click();");
     phase(&driver, "results", 1);
     let missed = exec(
         &driver,
