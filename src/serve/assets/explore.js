@@ -137,10 +137,17 @@ function showNumber(x) {
   return a >= 1000 ? Math.round(x).toLocaleString('en') : a >= 10 ? x.toFixed(1) : x.toFixed(2);
 }
 
+// The engineers' traits stand out; the organisation's and the activities'
+// assumptions fold away under them.
+var TRAITS = ['integrity', 'reward_sensitivity', 'intrinsic_motivation', 'cost_awareness', 'never_game_fraction', 'ai_leverage'];
+
 function buildSliders() {
-  var box = $('traits');
-  box.querySelectorAll('.slider').forEach(function (n) { n.remove(); });
+  var traits = $('traits');
+  traits.querySelectorAll('.slider, details').forEach(function (n) { n.remove(); });
+  var more = el('details');
+  more.appendChild(el('summary', {}, 'More assumptions: costs, prices and activities'));
   meta.sliders.forEach(function (s) {
+    var box = TRAITS.indexOf(s.name) >= 0 ? traits : more;
     var v = baseSliders[s.name];
     if (v === null || v === undefined) { return; }
     var d = el('div', { class: 'slider' });
@@ -162,7 +169,10 @@ function buildSliders() {
     d.appendChild(input);
     d.appendChild(el('div', { class: 'err', 'data-err': 'x.' + s.name }));
     box.appendChild(d);
+    // A moved or refused assumption is never hidden.
+    if (box === more && state.factors[s.name] !== undefined) { more.open = true; }
   });
+  traits.appendChild(more);
 }
 
 // Fills every input from the base and the edits.
@@ -208,6 +218,8 @@ function showErrors(errors) {
   (errors || []).forEach(function (e) {
     var box = e.field === null ? null : document.querySelector('.err[data-err="' + CSS.escape(e.field) + '"]');
     if (box) {
+      var fold = box.closest('details');
+      if (fold) { fold.open = true; }
       box.textContent = (box.textContent ? box.textContent + '\n' : '') + e.message;
       var input = box.parentElement.querySelector('input, select');
       if (input) { input.classList.add('invalid'); }
