@@ -19,6 +19,8 @@ use goodhart::model::preset;
 use rayon::prelude::*;
 
 mod cli;
+#[cfg(feature = "serve")]
+mod serve;
 
 use cli::files::{
     AtomicFile, Sharing, lock_dir, lock_file, read_text_if_present, remove_if_present, remove_report,
@@ -136,6 +138,16 @@ enum Command {
     Validate {
         /// A scenario file (.toml) or the name of a scenario preset.
         file: String,
+    },
+    /// Serve the Explore page and the Workshop game to a web browser (until stopped).
+    #[cfg(feature = "serve")]
+    Serve {
+        /// The port to listen on (0: any free port; the address is printed).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Listen on every network interface (phones in the room), not only this machine.
+        #[arg(long)]
+        lan: bool,
     },
 }
 
@@ -390,6 +402,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             run_sweep(&scenario, shard.as_deref(), &run, &out)
         }
         Command::Merge { dir } => merge(&dir, false),
+        #[cfg(feature = "serve")]
+        Command::Serve { port, lan } => serve::run(port, lan),
         Command::Report { dir } => {
             let _lock = if dir.is_dir() { Some(lock_dir(&dir, Sharing::Exclusive)?) } else { None };
             let read = |name: &str| {

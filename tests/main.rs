@@ -15,8 +15,11 @@ mod report;
 mod reproduce;
 mod reproduce_science;
 mod social;
+#[cfg(feature = "serve")]
+mod serve;
 mod story;
 mod streaming;
 mod sweep;
 mod turnover;
 mod verdict;
+mod webdriver;

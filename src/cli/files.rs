@@ -34,7 +34,9 @@ pub fn remove_temporaries_on_interrupt() {
         for tmp in list.drain(..) {
             let _ = fs::remove_file(tmp);
         }
-        eprintln!("goodhart: interrupted; the files it was writing were removed");
+        // Not eprintln!: with stderr closed (`goodhart serve 2>&1 | head`) it
+        // would panic in this thread and the process would never exit.
+        let _ = writeln!(std::io::stderr(), "goodhart: interrupted; the files it was writing were removed");
         std::process::exit(130);
     });
 }
