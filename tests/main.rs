@@ -14,9 +14,9 @@ mod props;
 mod report;
 mod reproduce;
 mod reproduce_science;
-mod social;
 #[cfg(feature = "serve")]
 mod serve;
+mod social;
 mod story;
 mod streaming;
 mod sweep;
