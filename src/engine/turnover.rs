@@ -1,6 +1,8 @@
 //! Turnover within a run ([`crate::model::turnover`]): who leaves at the
 //! end of a period, and the hires who take their places at the start of
-//! the next.
+//! the next; and norms ([`crate::model::social`]) that wear integrity down
+//! with the neighbours' gaming. Either gives the run a population of its
+//! own.
 //!
 //! Every draw comes from the turnover stream of the engineer's place (slot)
 //! and the period, so a hire in one policy draws what a hire in the same
@@ -74,7 +76,8 @@ pub(crate) struct Staff {
 
 impl Staff {
     /// The staff of a run of `sc` on the replication's `pop`, or `None`
-    /// when nobody can leave.
+    /// when nobody can leave and norms do not erode (the run then reads
+    /// the replication's population as it is).
     pub fn new(sc: &Scenario, pop: &Population) -> Option<Staff> {
         if !sc.has_turnover() && !sc.norms_erode() {
             return None;
@@ -264,7 +267,7 @@ impl Staff {
 }
 
 impl Staff {
-    /// Norms after period's work: each engineer's integrity drifts with the
+    /// Norms after the period's work: each engineer's integrity drifts with the
     /// share of their neighbours who gamed (`gaming`: hours, over half an
     /// hour counts), from the integrity they joined with.
     pub fn erode(&mut self, social: &Social, network: &Network, gaming: &[f64]) {
