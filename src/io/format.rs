@@ -722,6 +722,14 @@ pub fn set_field(sc: &Scenario, path: &str, value: &str) -> Result<Scenario> {
             table.insert(key.to_string(), parsed);
             break;
         }
+        // An optional section the file leaves out (`[turnover]`, a
+        // policy's `audit`) starts empty, with its defaults.
+        if selector.is_none()
+            && !table.contains_key(key)
+            && schema::field(&here).is_some_and(|f| f.range == Range::Table)
+        {
+            table.insert(key.to_string(), Value::Table(Table::new()));
+        }
         let keys: Vec<String> = table.keys().cloned().collect();
         let entry = table
             .get_mut(key)
@@ -840,6 +848,23 @@ mod tests {
 
     fn custom_of(sc: &Scenario, name: &str) -> Option<Arc<dyn CustomMetric>> {
         sc.policies.iter().find(|p| p.name == name).unwrap().metric.as_ref().unwrap().custom.clone()
+    }
+
+    #[test]
+    fn set_field_starts_an_absent_optional_section_from_its_defaults() {
+        let story = crate::model::preset::scenario("story").unwrap();
+        assert!(story.turnover.is_none() && story.policies[1].audit.is_none());
+        let out = set_field(&story, "turnover.base_rate", "0.05").unwrap();
+        let want = crate::model::turnover::Turnover { base_rate: 0.05, ..Default::default() };
+        assert_eq!(out.turnover, Some(want));
+        let out = set_field(&story, "social.norm_erosion", "0.1").unwrap();
+        assert_eq!(out.social.map(|s| s.norm_erosion), Some(0.1));
+        let out = set_field(&story, "policy[kirorank].audit.probability", "0.3").unwrap();
+        let want = crate::model::policy::Audit { probability: 0.3, ..Default::default() };
+        assert_eq!(out.policies[1].audit, Some(want));
+        // Not a section: still unknown.
+        let e = set_field(&story, "turnoverz.base_rate", "0.05").unwrap_err().to_string();
+        assert!(e.starts_with("turnoverz: unknown field"), "{e}");
     }
 
     #[test]

@@ -378,14 +378,11 @@ impl EffortCost {
                 let s = self.substitution().unwrap_or(0.0);
                 let (d0, cs, o) = (c * (1.0 - s), c * s, week.overtime);
                 // Each activity's own curvature d_k = d0 + convexity_k. One
-                // that costs under 1e-9 USD-eq over the whole week is taken
-                // as none: dividing by it would give hours beyond any
-                // limit, lost to rounding (a convexity of 1e-166 once did).
+                // that costs under 1e-9 USD-eq over the whole week counts
+                // as none (`d_k <= negligible`): dividing by it would give
+                // hours beyond any limit, lost to rounding (a convexity of
+                // 1e-166 once did).
                 let negligible = 1e-9 / (limit * limit);
-                let curv = |k: usize| {
-                    let d = d0 + convexity[k];
-                    if d > negligible { d } else { 0.0 }
-                };
                 // Indices by b descending, ties by index: an insertion sort,
                 // as there are only a handful of activities. It starts from
                 // the order the caller's last call left (a search's plans
@@ -416,8 +413,8 @@ impl EffortCost {
                 // linear in the two regimes below and above contract hours.
                 let (mut p, mut q, mut eta) = (0.0, 0.0, 0.0);
                 for &k in order.iter() {
-                    let d = curv(k);
-                    if d <= 0.0 {
+                    let d = d0 + convexity[k];
+                    if d <= negligible {
                         free.get_or_insert(k);
                         continue;
                     }
@@ -445,7 +442,10 @@ impl EffortCost {
                         };
                         let others: f64 = order
                             .iter()
-                            .map(|&k| if curv(k) > 0.0 { (b[k] - b0).max(0.0) / curv(k) } else { 0.0 })
+                            .map(|&k| {
+                                let d = d0 + convexity[k];
+                                if d > negligible { (b[k] - b0).max(0.0) / d } else { 0.0 }
+                            })
                             .sum();
                         if others <= want.min(limit) {
                             eta = b0;
@@ -454,18 +454,18 @@ impl EffortCost {
                             // Rounding: the others already fill `want`.
                             eta = b0;
                         } else {
-                            eta = water_fill(b, &curv, order, limit);
+                            eta = water_fill(b, convexity, d0, negligible, order, limit);
                         }
                     }
                     _ => {
                         if p - eta * q > limit {
-                            eta = water_fill(b, &curv, order, limit);
+                            eta = water_fill(b, convexity, d0, negligible, order, limit);
                         }
                     }
                 }
                 for (k, h) in hours.iter_mut().enumerate() {
-                    let d = curv(k);
-                    *h = if d > 0.0 { ((b[k] - eta) / d).max(0.0) } else { 0.0 };
+                    let d = d0 + convexity[k];
+                    *h = if d > negligible { ((b[k] - eta) / d).max(0.0) } else { 0.0 };
                 }
                 if let Some(k0) = free {
                     hours[k0] = h_free;
@@ -476,13 +476,13 @@ impl EffortCost {
 }
 
 /// The shift `eta` at which `sum_k (b_k - eta)₊ / d_k = limit` over the
-/// activities with curvature `d_k = curv(k) > 0`, `order` sorting `b`
-/// descending (the limit binds).
-fn water_fill(b: &[f64], curv: &impl Fn(usize) -> f64, order: &[usize], limit: f64) -> f64 {
+/// activities with curvature `d_k = d0 + convexity_k` above `negligible`,
+/// `order` sorting `b` descending (the limit binds).
+fn water_fill(b: &[f64], convexity: &[f64], d0: f64, negligible: f64, order: &[usize], limit: f64) -> f64 {
     let (mut p, mut q, mut eta) = (0.0, 0.0, f64::NEG_INFINITY);
     for &k in order {
-        let d = curv(k);
-        if d <= 0.0 {
+        let d = d0 + convexity[k];
+        if d <= negligible {
             continue;
         }
         if b[k] <= eta {
