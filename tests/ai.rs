@@ -296,3 +296,22 @@ fn a_metric_on_review_hours_is_refused_while_ai_changes_review() {
     let e = goodhart::parse_scenario(text).unwrap_err().to_string();
     assert!(e.starts_with("policy[0].metric: ") && e.contains("activity[0].ai_review_factor"), "{e}");
 }
+
+#[test]
+fn boards_of_the_day_pay_more_than_they_buy_unless_status_is_the_prize() {
+    // Pull requests and lines of code, ranked weekly with a 3,000 USD prize:
+    // more changes ship and output rises, but less than the prizes cost.
+    // The public top 25 pays in status: output rises and nobody is paid.
+    let sc = goodhart::model::preset::scenario("metrics-of-the-day").unwrap();
+    let r = run(&sc).unwrap();
+    let d = |p: &str, k: &str| r.paired_diff(p, "no-leaderboard", k).unwrap();
+    for board in ["pr-count", "lines-of-code"] {
+        assert!(d(board, "deployments").ci_low > 0.0, "{board}");
+        assert!(d(board, "useful_output").ci_low > 0.0, "{board}");
+        assert!(d(board, "net_value").ci_high < 0.0, "{board}: {:?}", d(board, "net_value"));
+        assert!(d(board, "gaming_share").ci_low > 0.0, "{board}: splitting and padding appear");
+    }
+    let public = "pr-count-public-top-25";
+    assert_eq!(r.estimate(public, "bonus_paid").unwrap().mean, 0.0);
+    assert!(d(public, "net_value").ci_low > 0.0 && d(public, "effort_cost").ci_low > 0.0);
+}

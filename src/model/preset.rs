@@ -18,7 +18,7 @@ pub struct ScenarioPreset {
 }
 
 /// The built-in scenarios.
-pub const SCENARIOS: [ScenarioPreset; 7] = [
+pub const SCENARIOS: [ScenarioPreset; 8] = [
     ScenarioPreset {
         name: "story",
         summary: "the seed story: every policy preset on the default 200-engineer org, 52 weeks",
@@ -28,6 +28,11 @@ pub const SCENARIOS: [ScenarioPreset; 7] = [
         name: "ai-mandates",
         summary: "AI-use mandates of the day: badges for token use, AI use in reviews (status, not money)",
         text: include_str!("presets/ai-mandates.toml"),
+    },
+    ScenarioPreset {
+        name: "metrics-of-the-day",
+        summary: "boards that count pull requests and lines of code, as engineering dashboards do",
+        text: include_str!("presets/metrics-of-the-day.toml"),
     },
     ScenarioPreset {
         name: "stack-ranking",
