@@ -984,6 +984,15 @@ proptest! {
         replications in 1u32..=2,
     ) {
         sc.org.engineers = sc.org.engineers.min(engineers);
+        // A board of a fixed size (the top 25) shrinks with the organisation.
+        let half = (sc.org.engineers / 2) as u64;
+        for p in &mut sc.policies {
+            if let goodhart::Reward::Leaderboard { top_count, bottom_count, .. } = &mut p.reward {
+                for c in [top_count, bottom_count].into_iter().flatten() {
+                    *c = (*c).min(half);
+                }
+            }
+        }
         sc.periods = sc.periods.min(periods);
         sc.replications = sc.replications.min(replications);
         sc.burn_in = sc.burn_in.min(sc.periods - 1);
