@@ -268,12 +268,8 @@ fn more_ai_assisted_changes_mean_more_review_per_change_and_longer_cycles() {
     let mut cheap = dear.clone();
     cheap.org.token_price_per_million = 0.6;
     let (a, b) = (run(&dear).unwrap(), run(&cheap).unwrap());
-    let paired = |k: &str| -> (f64, f64) {
-        let (x, y) = (a.values("no-leaderboard", k).unwrap(), b.values("no-leaderboard", k).unwrap());
-        let d: Vec<f64> = y.iter().zip(&x).map(|(y, x)| y - x).collect();
-        let n = d.len() as f64;
-        let mean = d.iter().sum::<f64>() / n;
-        (mean, (d.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt())
+    let paired = |k: &str| {
+        crate::common::paired_mean_se(&a.values("no-leaderboard", k).unwrap(), &b.values("no-leaderboard", k).unwrap())
     };
     for k in ["ai_assisted_share", "review_hours_per_change", "cycle_time"] {
         let (d, se) = paired(k);

@@ -28,3 +28,12 @@ pub fn small_story(engineers: usize, periods: u32, replications: u32) -> Scenari
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_goodhart")
 }
+
+/// The mean of `after - before`, replication by replication (the same
+/// engineers and shocks: paired), and its standard error.
+pub fn paired_mean_se(before: &[f64], after: &[f64]) -> (f64, f64) {
+    let d: Vec<f64> = after.iter().zip(before).map(|(a, b)| a - b).collect();
+    let n = d.len() as f64;
+    let mean = d.iter().sum::<f64>() / n;
+    (mean, (d.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt())
+}

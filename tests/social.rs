@@ -75,13 +75,8 @@ fn eroding_norms_spread_gaming_under_the_token_board() {
     let fixed = run(&Scenario { social: Some(Social { norm_erosion: 0.0, ..social }), ..sc.clone() }).unwrap();
     let kirorank = &sc.policies[1].name;
     // Paired by replication: the same engineers and shocks, norms eroding or not.
-    let diff = |kpi: &str| -> (f64, f64) {
-        let (a, b) = (eroding.values(kirorank, kpi).unwrap(), fixed.values(kirorank, kpi).unwrap());
-        let d: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x - y).collect();
-        let n = d.len() as f64;
-        let mean = d.iter().sum::<f64>() / n;
-        let sd = (d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-        (mean, sd / n.sqrt())
+    let diff = |kpi: &str| {
+        crate::common::paired_mean_se(&fixed.values(kirorank, kpi).unwrap(), &eroding.values(kirorank, kpi).unwrap())
     };
     let (g, se) = diff("gaming_share");
     assert!(g > 3.0 * se && g > 0.0, "gaming share +{g} (se {se})");

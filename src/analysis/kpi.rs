@@ -115,6 +115,14 @@ pub(crate) enum Builtin {
     Review(usize),
 }
 
+/// A KPI's definition from its row in one of the tables below.
+fn row_def((name, aggregate, unit, meaning): Row) -> KpiDef {
+    KpiDef::new(name, aggregate, unit, meaning)
+}
+
+/// A KPI table's row: name, aggregation, unit, meaning.
+type Row = (&'static str, Aggregate, &'static str, &'static str);
+
 /// `a / b`, or 0 with nothing to divide by.
 fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 { a / b } else { 0.0 }
@@ -123,10 +131,7 @@ fn ratio(a: f64, b: f64) -> f64 {
 impl Kpi for Builtin {
     fn def(&self) -> KpiDef {
         match self {
-            Builtin::Fixed(j) => {
-                let (name, aggregate, unit, meaning) = FIXED[*j];
-                KpiDef::new(name, aggregate, unit, meaning)
-            }
+            Builtin::Fixed(j) => row_def(FIXED[*j]),
             Builtin::Hours { name, .. } => {
                 KpiDef::new(format!("hours.{name}"), Aggregate::Mean, HOURS_UNIT, HOURS_MEANING)
             }
@@ -137,14 +142,8 @@ impl Kpi for Builtin {
                 HOURS_UNIT,
                 "mean hours per engineer worked beyond contract hours (less review load)",
             ),
-            Builtin::Turnover(j) => {
-                let (name, aggregate, unit, meaning) = TURNOVER[*j];
-                KpiDef::new(name, aggregate, unit, meaning)
-            }
-            Builtin::Review(j) => {
-                let (name, aggregate, unit, meaning) = REVIEW[*j];
-                KpiDef::new(name, aggregate, unit, meaning)
-            }
+            Builtin::Turnover(j) => row_def(TURNOVER[*j]),
+            Builtin::Review(j) => row_def(REVIEW[*j]),
             Builtin::AtLimit => KpiDef::new(
                 "at_hours_limit",
                 Aggregate::Mean,
@@ -268,7 +267,7 @@ pub(crate) mod k {
     pub const FIXED: usize = 20;
 }
 
-const FIXED: [(&str, Aggregate, &str, &str); k::FIXED] = [
+const FIXED: [Row; k::FIXED] = [
     ("token_cost", Aggregate::Sum, "USD", "token bill: tokens x price, paid by the organisation"),
     ("useful_output", Aggregate::Sum, "USD", "value of the changes that survive (rolled-back work counts nothing)"),
     ("incident_cost", Aggregate::Sum, "USD", "incidents x cost per incident"),
@@ -333,7 +332,7 @@ const FIXED: [(&str, Aggregate, &str, &str); k::FIXED] = [
 
 /// The KPIs of review, after `at_hours_limit`, in scenarios that model it
 /// ([`crate::Scenario::models_review`]).
-const REVIEW: [(&str, Aggregate, &str, &str); 2] = [
+const REVIEW: [Row; 2] = [
     ("review_hours_per_change", Aggregate::Mean, "hours", "review hours the period's changes need, per change"),
     (
         "ai_assisted_share",
@@ -349,7 +348,7 @@ const MAKE_UP: usize = 5;
 /// The KPIs of turnover, after `at_hours_limit`: the exits in scenarios
 /// where engineers can leave ([`crate::Scenario::has_turnover`]), the
 /// population's make-up also where norms erode integrity.
-const TURNOVER: [(&str, Aggregate, &str, &str); 9] = [
+const TURNOVER: [Row; 9] = [
     ("leavers", Aggregate::Sum, "engineers", "engineers who left (each replaced by a hire)"),
     ("forced_exits", Aggregate::Sum, "engineers", "engineers who left at a forced ranking"),
     (

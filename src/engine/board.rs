@@ -19,6 +19,15 @@ pub(crate) fn select_top(published: &[f64], k: usize, streams: &Streams, t: i64,
     });
 }
 
+/// Sorts `order` (engineers' indices) by their published metric, lowest
+/// first, ties broken by the period's keys as the leaderboard breaks them.
+pub(crate) fn sort_ascending(order: &mut [u32], published: &[f64], streams: &Streams, t: i64) {
+    let key = |i: u32| streams.tie_key(i as u64, t);
+    order.sort_unstable_by(|&a, &b| {
+        published[a as usize].total_cmp(&published[b as usize]).then_with(|| key(a).cmp(&key(b)))
+    });
+}
+
 /// Indices of the top `k` of `values` (descending, ties broken by a
 /// reproducible random key for period `t`), in no particular order. This is
 /// the leaderboard's selection.

@@ -24,7 +24,7 @@
 //! in fixed-size chunks whose partial sums are reduced in chunk order, so
 //! results do not depend on the thread count.
 
-mod board;
+pub(crate) mod board;
 pub(crate) mod compile;
 pub(crate) mod network;
 pub mod observer;

@@ -81,25 +81,32 @@ impl Population {
         // the same whatever the thread count.
         let draw = |i: usize| draw_row(cfg, &l, &mut streams.stream(Purpose::Population, i as u64, 0));
         let rows: Vec<Row> = (0..n).into_par_iter().with_min_len(1024).map(draw).collect();
-        let column = |j: usize| rows.iter().map(|r| r[j]).collect::<Vec<f64>>();
-        let p = Population {
-            skill: column(0),
-            ai_leverage: column(1),
-            perceived_leverage: column(8),
-            integrity: column(2),
-            intrinsic_motivation: column(3),
-            reward_sensitivity: column(4),
-            cost_awareness: column(5),
-            never_games: rows.iter().map(|r| r[6] < cfg.never_game_fraction).collect(),
-            type_draw: column(7),
+        let column = || vec![0.0; n];
+        let mut p = Population {
+            skill: column(),
+            ai_leverage: column(),
+            perceived_leverage: column(),
+            integrity: column(),
+            intrinsic_motivation: column(),
+            reward_sensitivity: column(),
+            cost_awareness: column(),
+            never_games: vec![false; n],
+            type_draw: column(),
         };
+        for (i, r) in rows.iter().enumerate() {
+            p.set(i, r, cfg);
+        }
         Ok(p)
     }
 
     /// Replaces engineer `i` by a new one drawn from `rng`, as
     /// [`Population::draw`] draws each engineer from their own stream.
     pub(crate) fn redraw(&mut self, i: usize, cfg: &TraitsConfig, l: &[[f64; 6]; 6], rng: &mut ChaCha8Rng) {
-        let r = draw_row(cfg, l, rng);
+        self.set(i, &draw_row(cfg, l, rng), cfg);
+    }
+
+    /// Engineer `i`'s traits from their draws.
+    fn set(&mut self, i: usize, r: &Row, cfg: &TraitsConfig) {
         self.skill[i] = r[0];
         self.ai_leverage[i] = r[1];
         self.integrity[i] = r[2];

@@ -10,6 +10,7 @@
 //! numbers (common random numbers hold with turnover).
 
 use crate::behavior::BehaviorRule;
+use crate::engine::board::sort_ascending;
 use crate::engine::compile::StagePolicy;
 use crate::engine::network::Network;
 use crate::engine::population::Population;
@@ -134,7 +135,7 @@ impl Staff {
             let start = t as i64 + 1 - i64::from(f.every);
             order.clear();
             order.extend((0..n as u32).filter(|&i| self.hired[i as usize] <= start));
-            sort_by_board(order, published, streams, t as i64);
+            sort_ascending(order, published, streams, t as i64);
             let cut = (f.bottom_fraction * order.len() as f64).round() as usize;
             for &i in &order[..cut] {
                 let u = open01(&mut streams.substream(Purpose::Turnover, u64::from(i), t as i64, SUB_LEAVE));
@@ -185,7 +186,7 @@ impl Staff {
             order.clear();
             order.extend(0..n as u32);
             if stage.rewarded {
-                sort_by_board(order, published, streams, t as i64);
+                sort_ascending(order, published, streams, t as i64);
                 let fraction = stage.forced_ranking.map_or(0.5, |f| f.bottom_fraction);
                 order.drain(..(fraction * n as f64).round() as usize);
             }
@@ -264,9 +265,7 @@ impl Staff {
             }
         }
     }
-}
 
-impl Staff {
     /// Norms after the period's work: each engineer's integrity drifts with the
     /// share of their neighbours who gamed (`gaming`: hours, over half an
     /// hour counts), from the integrity they joined with.
@@ -279,14 +278,4 @@ impl Staff {
             *g = social.erode(*g, self.own_integrity[i], self.shares[i]);
         }
     }
-}
-
-/// Sorts `order` by the published metric, lowest first, ties broken by the
-/// period's fair random key.
-fn sort_by_board(order: &mut [u32], published: &[f64], streams: &Streams, t: i64) {
-    order.sort_unstable_by(|&a, &b| {
-        published[a as usize]
-            .total_cmp(&published[b as usize])
-            .then_with(|| streams.tie_key(u64::from(a), t).cmp(&streams.tie_key(u64::from(b), t)))
-    });
 }

@@ -113,29 +113,36 @@ impl Scenario {
         Ok(())
     }
 
+    /// Checks that `name`, which a schedule stage or an `adapt` rule at
+    /// `field` follows, is a policy of the file without a schedule (and not
+    /// `own`, the policy the rule belongs to).
+    fn check_target(
+        &self,
+        field: &str,
+        name: &str,
+        own: Option<&str>,
+        expected: &str,
+        by_name: &HashMap<&str, &Policy>,
+    ) -> Result<()> {
+        match by_name.get(name) {
+            None => Err(Error::unknown(
+                field,
+                "policy",
+                name,
+                self.policies.iter().filter(|q| q.schedule.is_empty()).map(|q| q.name.as_str()),
+            )),
+            Some(q) if !q.schedule.is_empty() || own == Some(name) => Err(Error::invalid(field, name, expected)),
+            _ => Ok(()),
+        }
+    }
+
     /// Checks a policy's `adapt` rules (`path` is the policy's).
     fn check_adapt(&self, path: &str, p: &Policy, by_name: &HashMap<&str, &Policy>) -> Result<()> {
         let mut kpis: Option<Vec<String>> = None;
         for (j, a) in p.adapt.iter().enumerate() {
             let ap = format!("{path}.adapt[{j}]");
-            match by_name.get(a.switch_to.as_str()) {
-                None => {
-                    return Err(Error::unknown(
-                        format!("{ap}.switch_to"),
-                        "policy",
-                        &a.switch_to,
-                        self.policies.iter().filter(|q| q.schedule.is_empty()).map(|q| q.name.as_str()),
-                    ));
-                }
-                Some(q) if !q.schedule.is_empty() || q.name == p.name => {
-                    return Err(Error::invalid(
-                        format!("{ap}.switch_to"),
-                        &a.switch_to,
-                        "another policy of the file, without a schedule of its own",
-                    ));
-                }
-                _ => {}
-            }
+            let expected = "another policy of the file, without a schedule of its own";
+            self.check_target(&format!("{ap}.switch_to"), &a.switch_to, Some(&p.name), expected, by_name)?;
             for (key, v) in [("hold", a.hold), ("after", a.after), ("notice", a.notice)] {
                 if let Some(v) = v {
                     check_int(&format!("{ap}.{key}"), u64::from(v))?;
@@ -347,25 +354,8 @@ impl Scenario {
             let mut last: Option<u32> = None;
             for (j, st) in p.schedule.iter().enumerate() {
                 let spath = format!("{path}.schedule[{j}]");
-                let target = by_name.get(st.policy.as_str());
-                match target {
-                    None => {
-                        return Err(Error::unknown(
-                            format!("{spath}.policy"),
-                            "policy",
-                            &st.policy,
-                            self.policies.iter().filter(|q| q.schedule.is_empty()).map(|q| q.name.as_str()),
-                        ));
-                    }
-                    Some(q) if !q.schedule.is_empty() => {
-                        return Err(Error::invalid(
-                            format!("{spath}.policy"),
-                            &st.policy,
-                            "a policy without a schedule of its own",
-                        ));
-                    }
-                    _ => {}
-                }
+                let expected = "a policy without a schedule of its own";
+                self.check_target(&format!("{spath}.policy"), &st.policy, None, expected, &by_name)?;
                 match last {
                     None if st.from != 0 => {
                         return Err(Error::invalid(format!("{spath}.from"), st.from, "0 for the first entry"));
