@@ -88,11 +88,10 @@ fn simulate(config: &Config, out: &Path) -> Result<(), String> {
         p.goal_scale,
         p.death_probability
     );
-    println!(
-        "{} steps x {} seeds x {} competition levels in {:.1} s on {} threads ({:.1}M agent-steps/s)\n",
-        config.steps,
-        config.seeds,
-        config.competition.len(),
+    println!("{} steps x {} seeds x {} competition levels\n", config.steps, config.seeds, config.competition.len());
+    // The speed on stderr: stdout stays the same from run to run (.ci/digests).
+    eprintln!(
+        "{:.1} s on {} threads ({:.1}M agent-steps/s)",
         seconds,
         rayon::current_num_threads(),
         config.agent_steps() as f64 / seconds / 1e6
