@@ -175,6 +175,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let metric = Metric {
         name: "useful_per_million_tokens".into(),
         weights: vec![("normalized_deployments".into(), per_deployment), ("tokens".into(), -per_token)],
+        per: Vec::new(),
         noise: Noise::Normal { sd: 0.2 * r0 },
         delay: 0,
         window: 1,

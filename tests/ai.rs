@@ -286,11 +286,69 @@ fn more_ai_assisted_changes_mean_more_review_per_change_and_longer_cycles() {
 }
 
 #[test]
-fn a_metric_on_review_hours_is_refused_while_ai_changes_review() {
+fn ai_defects_raise_failures_by_the_ai_share_of_changes() {
+    // Each change is defective with probability d (1 + f x), x the share of
+    // its work AI did, and rolled back with probability rb: given the
+    // changes shipped, failures have mean rb d (D + f A), with A the
+    // AI-assisted changes (x summed over changes). Summed over the run,
+    // within 4 standard errors (a sum of Bernoulli draws: variance at most
+    // its mean), and beyond 4 of them from what AI-blind defects would give.
+    let mut sc = Scenario { periods: 12, replications: 1, ..Scenario::default() };
+    sc.org.engineers = 150;
+    sc.activities.retain(|a| a.name == "build");
+    sc.activities[0].ai_defect_factor = 1.5;
+    let (d, rb) = (sc.activities[0].defect_rate, sc.org.rollback_probability());
+    let r = run(&sc).unwrap();
+    let series = |k: &str| r.period_means("no-leaderboard", k).unwrap();
+    let (deploy, share, cfr) = (series("deployments"), series("ai_assisted_share"), series("change_failure_rate"));
+    let failed: f64 = deploy.iter().zip(&cfr).map(|(n, c)| n * c).sum();
+    let want: f64 = deploy.iter().zip(&share).map(|(n, s)| rb * d * n * (1.0 + 1.5 * s)).sum();
+    let blind: f64 = deploy.iter().map(|n| rb * d * n).sum();
+    assert!((failed - want).abs() < 4.0 * want.sqrt(), "{failed} failures, {want} expected");
+    assert!(failed - blind > 4.0 * want.sqrt(), "{failed} failures, {blind} without AI's effect");
+}
+
+/// A scenario file with an AI-assisted share target: the share of changes
+/// AI did (a ratio of signals) must reach 0.9 for a bonus.
+const AI_SHARE_TARGET: &str = r#"
+periods = 10
+replications = 6
+baseline = "none"
+[org]
+engineers = 120
+[[policy]]
+name = "none"
+[[policy]]
+name = "ai-share-target"
+metric = { signals = { ai_changes = 1.0 }, per = { deployments = 1.0 }, noise = { dist = "normal", sd = 0.05 } }
+reward = { scheme = "threshold", quota = 0.9, bonus = 500 }
+"#;
+
+#[test]
+fn an_ai_share_target_in_a_file_raises_the_share_and_the_bill() {
+    // The ratio metric read from a file: engineers put more of their work
+    // through AI to reach the share (paired, beyond 4 standard errors), and
+    // the token bill rises with it.
+    let sc = goodhart::parse_scenario(AI_SHARE_TARGET).unwrap();
+    let r = run(&sc).unwrap();
+    for k in ["ai_assisted_share", "token_cost"] {
+        let (d, se) =
+            crate::common::paired_mean_se(&r.values("none", k).unwrap(), &r.values("ai-share-target", k).unwrap());
+        assert!(d > 0.0 && d > 4.0 * se, "{k}: {d} (se {se})");
+    }
+    // A ratio's denominator names a known signal.
+    let bad = AI_SHARE_TARGET.replace("per = { deployments", "per = { deploymnts");
+    let e = goodhart::parse_scenario(&bad).unwrap_err().to_string();
+    assert!(e.starts_with("policy[1].metric.per: ") && e.contains("did you mean `deployments`"), "{e}");
+}
+
+#[test]
+fn a_metric_on_review_hours_is_planned_exactly_while_ai_changes_review() {
+    // Review per change depends on the AI share; the planner models it (a
+    // polynomial in the share), so such a metric is accepted.
     let text = "[[activity]]\nname = \"build\"\nuses_ai = true\nchanges_per_hour = 0.1\nai_review_factor = 0.5\n\
                 [[policy]]\nname = \"reviewers\"\nmetric = { signals = { review_hours = 1.0 } }\nreward = { scheme = \"linear\", rate = 1 }\n";
-    let e = goodhart::parse_scenario(text).unwrap_err().to_string();
-    assert!(e.starts_with("policy[0].metric: ") && e.contains("activity[0].ai_review_factor"), "{e}");
+    goodhart::parse_scenario(text).unwrap();
 }
 
 #[test]

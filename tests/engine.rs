@@ -236,6 +236,7 @@ fn top_k_precision_is_lift_over_a_random_pick() {
     let noise = Metric {
         name: "noise".into(),
         weights: vec![("value".into(), 0.0)],
+        per: Vec::new(),
         noise: Noise::Normal { sd: 1.0 },
         delay: 0,
         window: 1,

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::analysis::kpi::{Builtin, Kpi, KpiDef, PeriodView, builtins};
-use crate::behavior::best_response::PlanTables;
+use crate::behavior::best_response::{PlanTables, Ratio, Slope};
 use crate::error::{Error, Result};
+use crate::model::activity::Activity;
 use crate::model::metric::{self, CustomMetric, Metric, Noise};
 use crate::model::reward::Reward;
 use crate::model::scenario::Scenario;
@@ -15,6 +16,8 @@ use crate::model::scenario::Scenario;
 #[derive(Debug, Clone)]
 pub(crate) struct MetricEval {
     pub weights: Vec<(usize, f64)>,
+    /// A ratio's denominator weights (empty: not a ratio).
+    pub per: Vec<(usize, f64)>,
     pub custom: Option<(Arc<dyn CustomMetric>, Vec<usize>)>,
     pub noise: Noise,
     pub delay: usize,
@@ -30,6 +33,7 @@ impl MetricEval {
         let idx = |s: &str| signals.get(s).copied().unwrap_or(0);
         MetricEval {
             weights: m.weights.iter().map(|(s, w)| (idx(s), *w)).collect(),
+            per: m.per.iter().map(|(s, w)| (idx(s), *w)).collect(),
             custom: m.custom.as_ref().map(|c| (c.clone(), c.signals().iter().map(|s| idx(s)).collect())),
             noise: m.noise,
             delay: m.delay as usize,
@@ -46,7 +50,11 @@ impl MetricEval {
                 buf.extend(idx.iter().map(|&i| sig[i]));
                 c.observe(buf)
             }
-            None => self.weights.iter().map(|&(i, w)| w * sig[i]).sum(),
+            None if self.per.is_empty() => self.weights.iter().map(|&(i, w)| w * sig[i]).sum(),
+            None => Ratio::value(
+                self.weights.iter().map(|&(i, w)| w * sig[i]).sum(),
+                self.per.iter().map(|&(i, w)| w * sig[i]).sum(),
+            ),
         }
     }
 
@@ -147,7 +155,6 @@ impl Compiled {
         let signal_index: HashMap<&str, usize> = signals.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
         let kpi_list: Vec<KpiRef> = builtins(&sc).into_iter().map(KpiRef::Builtin).collect();
         let kpis: Vec<KpiDef> = kpi_list.iter().map(KpiRef::def).collect();
-        let rb = sc.org.rollback_probability();
         let inc = sc.org.incident_probability;
         let ns = signals.len();
         let direct_signals: Vec<Vec<(usize, f64)>> = sc
@@ -155,30 +162,8 @@ impl Compiled {
             .iter()
             .map(|a| a.signals.iter().filter_map(|(s, w)| Some((*signal_index.get(s.as_str())?, *w))).collect())
             .collect();
-        let unit_signals: Vec<Vec<f64>> = sc
-            .activities
-            .iter()
-            .map(|a| {
-                let mut v = vec![0.0; ns];
-                let surv = 1.0 - a.defect_rate * rb;
-                let d = a.changes_per_hour;
-                v[metric::SIG_VALUE] = a.value_per_hour * surv;
-                v[metric::SIG_DEPLOYMENTS] = d;
-                v[metric::SIG_NORMALIZED] = d * a.change_size * a.usefulness * surv;
-                v[metric::SIG_SURVIVED] = d * a.change_size * surv;
-                v[metric::SIG_FAILED] = d * a.defect_rate * rb;
-                v[metric::SIG_INCIDENTS] = d * a.defect_rate * inc;
-                v[metric::SIG_REVIEW] = d * a.review_hours_per_change;
-                v
-            })
-            .zip(&direct_signals)
-            .map(|(mut v, direct)| {
-                for &(i, w) in direct {
-                    v[i] += w;
-                }
-                v
-            })
-            .collect();
+        let unit_signals: Vec<Vec<[f64; 3]>> =
+            sc.activities.iter().zip(&direct_signals).map(|(a, direct)| unit_signals(&sc, a, ns, direct)).collect();
         let tokens_metric = Metric::builtin("tokens", sc.org.survival_window)?;
         let mut stage_policies = Vec::new();
         let mut base_index = vec![usize::MAX; sc.policies.len()];
@@ -190,31 +175,36 @@ impl Compiled {
             let m = p.metric.as_ref().unwrap_or(&tokens_metric);
             let mut metric = MetricEval::compile(m, &signal_index);
             metric.dispersion = count_dispersion(&sc, &metric, &unit_signals);
-            let tok_w: f64 = metric.weights.iter().filter(|(i, _)| *i == metric::SIG_TOKENS).map(|(_, w)| w).sum();
-            let rewarded_weights = |act: usize| -> f64 {
-                if !rewarded {
-                    return 0.0;
+            let per = metric.per.clone();
+            // A weighted sum of signals per productive unit (a polynomial
+            // in the AI share) and per token.
+            let poly = |weights: &[(usize, f64)], act: usize| -> [f64; 3] {
+                let mut c = [0.0; 3];
+                if rewarded {
+                    for &(i, w) in weights.iter().filter(|(i, _)| *i != metric::SIG_TOKENS) {
+                        for (cj, uj) in c.iter_mut().zip(unit_signals[act][i]) {
+                            *cj += w * uj;
+                        }
+                    }
                 }
-                metric
-                    .weights
-                    .iter()
-                    .filter(|(i, _)| *i != metric::SIG_TOKENS)
-                    .map(|&(i, w)| w * unit_signals[act][i])
-                    .sum()
+                c
             };
+            let per_token = |weights: &[(usize, f64)]| -> f64 {
+                let w: f64 = weights.iter().filter(|(i, _)| *i == metric::SIG_TOKENS).map(|(_, w)| w).sum();
+                if rewarded { w } else { 0.0 }
+            };
+            let acts = 0..sc.activities.len();
+            let mu: Vec<[f64; 3]> = acts.clone().map(|a| poly(&metric.weights, a)).collect();
             let h = sc.org.hours_per_period;
+            let felt = sc.org.incident_share * sc.org.incident_cost;
             let tables = PlanTables {
-                eff_value: unit_signals.iter().map(|v| v[metric::SIG_VALUE]).collect(),
+                eff_value: unit_signals.iter().map(|v| v[metric::SIG_VALUE][0]).collect(),
                 // Expected incidents per productive unit, before any direct
                 // signal an activity adds (those are measured, not caused).
-                felt_incidents: sc
-                    .activities
-                    .iter()
-                    .map(|a| sc.org.incident_share * sc.org.incident_cost * a.changes_per_hour * a.defect_rate * inc)
-                    .collect(),
+                felt_incidents: sc.activities.iter().map(|a| felt * a.changes_per_hour * a.defect_rate * inc).collect(),
                 convexity: sc.activities.iter().map(|a| a.convexity).collect(),
-                mu_p: (0..sc.activities.len()).map(rewarded_weights).collect(),
-                w_tok: if rewarded { tok_w } else { 0.0 },
+                mu_p: mu.iter().map(|c| c[0]).collect(),
+                w_tok: per_token(&metric.weights),
                 tokens: sc.activities.iter().map(|a| a.tokens_per_hour).collect(),
                 gaming: sc.activities.iter().map(|a| a.gaming).collect(),
                 uses_ai: sc.activities.iter().map(|a| a.uses_ai).collect(),
@@ -230,6 +220,27 @@ impl Compiled {
                 audit_per_hour: p.audit.map_or(0.0, |a| a.probability * a.sensitivity * a.penalty / h),
                 cap: p.token_cap,
                 effort: sc.effort_cost,
+                slope: sc
+                    .activities
+                    .iter()
+                    .zip(&unit_signals)
+                    .zip(&mu)
+                    .map(|((a, v), c)| Slope {
+                        value: v[metric::SIG_VALUE][1],
+                        incidents: felt * a.changes_per_hour * a.defect_rate * a.ai_defect_factor * inc,
+                        metric: c[1],
+                        metric2: c[2],
+                    })
+                    .collect(),
+                m0: 0.0,
+                ratio: (rewarded && !per.is_empty()).then(|| {
+                    Arc::new(Ratio {
+                        num: mu.clone(),
+                        num_tok: per_token(&metric.weights),
+                        den: acts.map(|a| poly(&per, a)).collect(),
+                        den_tok: per_token(&per),
+                    })
+                }),
             };
             base_index[pi] = stage_policies.len();
             let free = PlanTables { audit_per_hour: 0.0, cap: None, ..tables.clone() };
@@ -342,6 +353,40 @@ impl std::fmt::Debug for KpiRef {
     }
 }
 
+/// One activity's expected signals per productive unit, each a polynomial
+/// `c0 + c1 x + c2 x²` in the share of the work AI does, `x`: AI raises the
+/// defect rate by `ai_defect_factor x`, change size by `ai_size_factor x`
+/// and review per change by `ai_review_factor x`, and a change counts `x`
+/// AI-assisted changes. `direct` holds its direct signals (constants).
+fn unit_signals(sc: &Scenario, a: &Activity, ns: usize, direct: &[(usize, f64)]) -> Vec<[f64; 3]> {
+    let (rb, inc) = (sc.org.rollback_probability(), sc.org.incident_probability);
+    let mut v = vec![[0.0; 3]; ns];
+    let c = a.changes_per_hour;
+    let (d, dd) = (a.defect_rate, a.defect_rate * a.ai_defect_factor);
+    // Survival 1 - d(x) rb, and size times survival (degree two; the
+    // constant terms multiply in the order they always have).
+    let surv = [1.0 - d * rb, -dd * rb];
+    let (z, zs) = (a.change_size, a.change_size * a.ai_size_factor);
+    let sized = [0.0, z * surv[1] + zs * surv[0], zs * surv[1]];
+    v[metric::SIG_VALUE] = [a.value_per_hour * surv[0], a.value_per_hour * surv[1], 0.0];
+    v[metric::SIG_DEPLOYMENTS] = [c, 0.0, 0.0];
+    v[metric::SIG_PULL_REQUESTS] = [c, 0.0, 0.0];
+    v[metric::SIG_NORMALIZED] = sized.map(|x| c * a.usefulness * x);
+    v[metric::SIG_NORMALIZED][0] = c * z * a.usefulness * surv[0];
+    v[metric::SIG_SURVIVED] = sized.map(|x| c * x);
+    v[metric::SIG_SURVIVED][0] = c * z * surv[0];
+    v[metric::SIG_FAILED] = [c * d * rb, c * dd * rb, 0.0];
+    v[metric::SIG_INCIDENTS] = [c * d * inc, c * dd * inc, 0.0];
+    v[metric::SIG_REVIEW] = [c * a.review_hours_per_change, c * a.review_hours_per_change * a.ai_review_factor, 0.0];
+    if a.uses_ai {
+        v[metric::SIG_AI_CHANGES] = [0.0, c, 0.0];
+    }
+    for &(i, w) in direct {
+        v[i][0] += w;
+    }
+    v
+}
+
 /// The variance-to-mean ratio of a metric's count noise, for the engineers'
 /// beliefs. Changes ship as a Poisson count and each carries independent
 /// marks (defect; then rollback and incident, independently; useful if it
@@ -355,8 +400,8 @@ impl std::fmt::Debug for KpiRef {
 /// split change weighs 0.1, an inflated claim 0). 0 for custom metrics and
 /// for metrics some activity lowers on average (the count's variance as a
 /// function of a metric that can fall below 0 is not modelled).
-pub(crate) fn count_dispersion(sc: &Scenario, metric: &MetricEval, unit_signals: &[Vec<f64>]) -> f64 {
-    if metric.custom.is_some() {
+pub(crate) fn count_dispersion(sc: &Scenario, metric: &MetricEval, unit_signals: &[Vec<[f64; 3]>]) -> f64 {
+    if metric.custom.is_some() || !metric.per.is_empty() {
         return 0.0;
     }
     let w = |sig: usize| metric.weights.iter().filter(|(i, _)| *i == sig).map(|(_, x)| x).sum::<f64>();
@@ -367,8 +412,9 @@ pub(crate) fn count_dispersion(sc: &Scenario, metric: &MetricEval, unit_signals:
     let mut honest = (0.0, 0.0);
     let mut all = (0.0, 0.0);
     for (a, units) in sc.activities.iter().zip(unit_signals) {
+        // At no AI use: AI's effects on changes are not in the engineers' model of the noise.
         let mean: f64 =
-            metric.weights.iter().filter(|(i, _)| *i != metric::SIG_TOKENS).map(|&(i, x)| x * units[i]).sum();
+            metric.weights.iter().filter(|(i, _)| *i != metric::SIG_TOKENS).map(|&(i, x)| x * units[i][0]).sum();
         if mean < 0.0 {
             return 0.0;
         }
@@ -377,6 +423,7 @@ pub(crate) fn count_dispersion(sc: &Scenario, metric: &MetricEval, unit_signals:
         let x = |rolled: bool, incident: bool, useful: bool| {
             let f = |b: bool| f64::from(u8::from(b));
             w(metric::SIG_DEPLOYMENTS)
+                + w(metric::SIG_PULL_REQUESTS)
                 + w(metric::SIG_REVIEW) * a.review_hours_per_change
                 + w(metric::SIG_SURVIVED) * a.change_size * f(!rolled)
                 + w(metric::SIG_NORMALIZED) * a.change_size * f(useful)

@@ -628,7 +628,7 @@ fn work<M>(
     let shock = (vn * std_normal(rng) - 0.5 * vn * vn).exp();
     let sig = &mut chunk.signals[j * ss..(j + 1) * ss];
     sig.iter_mut().for_each(|x| *x = 0.0);
-    let (mut gaming_h, mut work_h, mut cycle, mut own, mut ai_changes) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut gaming_h, mut work_h, mut cycle, mut own) = (0.0, 0.0, 0.0, 0.0);
     let mut used_ai = false;
     for (a, act) in sc.activities.iter().enumerate() {
         let u: [f64; 5] = std::array::from_fn(|_| open01(rng));
@@ -639,22 +639,25 @@ fn work<M>(
         let prod = if act.skill_scaled { skill } else { 1.0 };
         let tau = scratch.tau[a];
         // The share of the work AI does here.
-        let s_ai = if act.uses_ai { 1.0 - (-tau / act.tau0).exp() } else { 0.0 };
+        let s_ai = act.ai_share(tau);
         let q = if act.uses_ai { 1.0 + leverage * s_ai } else { 1.0 };
         used_ai |= act.uses_ai && tau > 0.0;
         let units = h * prod * q;
         let shipped = poisson_inv(u[0], act.changes_per_hour * units);
-        let defects = binomial_inv(u[1], shipped, act.defect_rate);
+        let defect_rate = act.defect_rate_at(s_ai);
+        let defects = binomial_inv(u[1], shipped, defect_rate);
         let rolled = binomial_inv(u[2], defects, rb);
         let incidents = binomial_inv(u[3], defects, incp);
         let survived = shipped - rolled;
         let useful = binomial_inv(u[4], survived, act.usefulness);
-        let kept = if shipped > 0 { survived as f64 / shipped as f64 } else { 1.0 - act.defect_rate * rb };
+        let kept = if shipped > 0 { survived as f64 / shipped as f64 } else { 1.0 - defect_rate * rb };
+        let size = act.change_size_at(s_ai);
         sig[metric::SIG_TOKENS] += h * (act.tokens_per_hour + if act.uses_ai { tau } else { 0.0 });
         sig[metric::SIG_VALUE] += act.value_per_hour * units * shock * kept;
         sig[metric::SIG_DEPLOYMENTS] += shipped as f64;
-        sig[metric::SIG_NORMALIZED] += act.change_size * useful as f64;
-        sig[metric::SIG_SURVIVED] += act.change_size * survived as f64;
+        sig[metric::SIG_PULL_REQUESTS] += shipped as f64;
+        sig[metric::SIG_NORMALIZED] += size * useful as f64;
+        sig[metric::SIG_SURVIVED] += size * survived as f64;
         sig[metric::SIG_FAILED] += rolled as f64;
         sig[metric::SIG_INCIDENTS] += incidents as f64;
         let review = act.review_hours_per_change * (1.0 + act.ai_review_factor * s_ai);
@@ -665,7 +668,7 @@ fn work<M>(
         }
         // Each change also waits for its review, in proportion to the review's length.
         cycle += shipped as f64 * (act.cycle_time_days + ctx.review_wait * review);
-        ai_changes += shipped as f64 * s_ai;
+        sig[metric::SIG_AI_CHANGES] += shipped as f64 * s_ai;
         own += 0.5 * act.convexity * h * h;
         work_h += h;
         if act.gaming {
@@ -697,7 +700,7 @@ fn work<M>(
     part[P_GAMING] += gaming_h;
     part[P_WORK] += work_h;
     part[P_CYCLE] += cycle;
-    part[P_AI_CHANGES] += ai_changes;
+    part[P_AI_CHANGES] += sig[metric::SIG_AI_CHANGES];
     part[P_GAMERS] += f64::from(u8::from(gaming_h > 0.5));
     part[P_OVERTIME] += (work_h - ctx.hours).max(0.0);
     // At the limit up to rounding (the solver lands on it exactly).

@@ -920,6 +920,8 @@ mod tests {
             ("policy[1].metric.noise", "{ dist = \"normal\" }"),
             ("turnover", "{}"),
             ("activity[0].ai_review_factor", "0.5"),
+            ("activity[0].ai_defect_factor", "0.5"),
+            ("activity[0].ai_size_factor", "0.5"),
             ("org.review_capacity", "8"),
             ("social", "{}"),
             (
@@ -956,6 +958,8 @@ mod tests {
             // A fixed-size board's counts must fit org.engineers together.
             "policy[].reward.top_count",
             "policy[].reward.bottom_count",
+            // The defect rate it raises must stay a probability.
+            "activity[].ai_defect_factor",
         ];
         let (mut checked, mut skipped) = (0, 0);
         for f in FIELDS {
@@ -1001,7 +1005,7 @@ mod tests {
             }
             checked += 1;
         }
-        assert!(skipped <= 4 && checked > 40, "{checked} rows checked, {skipped} skipped");
+        assert!(skipped <= 5 && checked > 40, "{checked} rows checked, {skipped} skipped");
     }
 
     /// The table's lists of choices are the names serde accepts: each reads,

@@ -46,6 +46,17 @@ pub struct Activity {
     /// review; default 0.
     #[serde(skip_serializing_if = "is_zero")]
     pub ai_review_factor: f64,
+    /// How much more often an AI-assisted change is defective: the defect
+    /// rate is `defect_rate (1 + ai_defect_factor s)`, with `s` as for
+    /// `ai_review_factor`. Default 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub ai_defect_factor: f64,
+    /// How much larger an AI-assisted change is: its size is
+    /// `change_size (1 + ai_size_factor s)`, with `s` as for
+    /// `ai_review_factor`. Size weighs the size-weighted signals
+    /// (normalized deployments, shipped-and-survived), not value. Default 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub ai_size_factor: f64,
     /// Cycle time of each change, days from start to production.
     pub cycle_time_days: f64,
     /// Whether hours here count as gaming (metric gain without the value it stands for).
@@ -91,6 +102,8 @@ impl Activity {
             defect_rate: 0.0,
             review_hours_per_change: 0.0,
             ai_review_factor: 0.0,
+            ai_defect_factor: 0.0,
+            ai_size_factor: 0.0,
             cycle_time_days: 0.0,
             gaming: false,
             skill_scaled: true,
@@ -119,12 +132,43 @@ impl Activity {
         num("defect_rate", self.defect_rate)?;
         num("review_hours_per_change", self.review_hours_per_change)?;
         num("ai_review_factor", self.ai_review_factor)?;
+        num("ai_defect_factor", self.ai_defect_factor)?;
+        num("ai_size_factor", self.ai_size_factor)?;
+        if self.uses_ai && self.defect_rate * (1.0 + self.ai_defect_factor.max(0.0)) > 1.0 {
+            return Err(Error::invalid(
+                format!("{path}.ai_defect_factor"),
+                self.ai_defect_factor,
+                format!(
+                    "at most {} (defect_rate x (1 + ai_defect_factor) is a probability)",
+                    1.0 / self.defect_rate - 1.0
+                ),
+            ));
+        }
         num("cycle_time_days", self.cycle_time_days)?;
         num("convexity", self.convexity)?;
         for (name, w) in &self.signals {
             check(&format!("{path}.signals.{name}"), *w)?;
         }
         Ok(())
+    }
+
+    /// The share of the work AI does at intensity `tau` (tokens per hour):
+    /// `1 - exp(-tau / tau0)`, 0 for an activity without AI.
+    #[inline]
+    pub fn ai_share(&self, tau: f64) -> f64 {
+        if self.uses_ai { 1.0 - (-tau / self.tau0).exp() } else { 0.0 }
+    }
+
+    /// Defect rate at AI share `s`.
+    #[inline]
+    pub fn defect_rate_at(&self, s: f64) -> f64 {
+        self.defect_rate * (1.0 + self.ai_defect_factor * s)
+    }
+
+    /// Change size at AI share `s`.
+    #[inline]
+    pub fn change_size_at(&self, s: f64) -> f64 {
+        self.change_size * (1.0 + self.ai_size_factor * s)
     }
 }
 

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::model::schema::{check, check_int};
 
 /// Built-in signals, in their fixed index order.
-pub const BUILTIN_SIGNALS: [&str; 8] = [
+pub const BUILTIN_SIGNALS: [&str; 10] = [
     "tokens",
     "value",
     "deployments",
@@ -27,6 +27,8 @@ pub const BUILTIN_SIGNALS: [&str; 8] = [
     "failed_changes",
     "incidents",
     "review_hours",
+    "ai_changes",
+    "pull_requests",
 ];
 
 /// Index of the `tokens` signal.
@@ -45,6 +47,13 @@ pub(crate) const SIG_FAILED: usize = 5;
 pub(crate) const SIG_INCIDENTS: usize = 6;
 /// Index of the `review_hours` signal (review load put on peers).
 pub(crate) const SIG_REVIEW: usize = 7;
+/// Index of the `ai_changes` signal: changes shipped, each weighted by the
+/// share of its work AI did (`1 - exp(-tau / tau0)`).
+pub(crate) const SIG_AI_CHANGES: usize = 8;
+/// Index of the `pull_requests` signal: pull requests merged. Every change
+/// is merged as one pull request and deployed, so it counts what
+/// `deployments` counts, under the name dashboards give it.
+pub(crate) const SIG_PULL_REQUESTS: usize = 9;
 
 /// Measurement noise on an observed metric.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
@@ -122,6 +131,12 @@ pub struct Metric {
     /// Signal weights: the metric is `sum_s w_s * signal_s` (also the model engineers plan with).
     #[serde(rename = "signals", with = "crate::model::schema::signals")]
     pub weights: Vec<(String, f64)>,
+    /// Denominator weights of a ratio metric (empty: not a ratio). The
+    /// metric is then `sum_s w_s signal_s / sum_s per_s signal_s`, per
+    /// period, and 0 in a period whose denominator is not positive (an
+    /// AI-assisted share with no changes shipped counts as 0).
+    #[serde(skip_serializing_if = "Vec::is_empty", with = "crate::model::schema::signals")]
+    pub per: Vec<(String, f64)>,
     /// Measurement noise.
     pub noise: Noise,
     /// Periods between the work and its appearance on the leaderboard.
@@ -138,6 +153,7 @@ impl fmt::Debug for Metric {
         f.debug_struct("Metric")
             .field("name", &self.name)
             .field("weights", &self.weights)
+            .field("per", &self.per)
             .field("noise", &self.noise)
             .field("delay", &self.delay)
             .field("window", &self.window)
@@ -152,6 +168,7 @@ impl PartialEq for Metric {
     fn eq(&self, o: &Self) -> bool {
         self.name == o.name
             && self.weights == o.weights
+            && self.per == o.per
             && self.noise == o.noise
             && self.delay == o.delay
             && self.window == o.window
@@ -170,7 +187,18 @@ pub const BUILTIN_METRICS: [&str; 7] =
 impl Metric {
     /// A metric on signal weights with no noise, delay 0 and window 1.
     pub fn weighted(name: impl Into<String>, weights: Vec<(String, f64)>) -> Self {
-        Metric { name: name.into(), weights, noise: Noise::None, delay: 0, window: 1, custom: None }
+        Metric { name: name.into(), weights, per: Vec::new(), noise: Noise::None, delay: 0, window: 1, custom: None }
+    }
+
+    /// A ratio metric: `weights` over `per`, with no noise, delay 0 and
+    /// window 1 (see [`Metric::per`]).
+    pub fn ratio(name: impl Into<String>, weights: Vec<(String, f64)>, per: Vec<(String, f64)>) -> Self {
+        Metric { per, ..Metric::weighted(name, weights) }
+    }
+
+    /// Whether this is a ratio of signals ([`Metric::per`] is set).
+    pub fn is_ratio(&self) -> bool {
+        !self.per.is_empty()
     }
 
     /// A built-in metric by name, with its documented default noise and
@@ -201,7 +229,7 @@ impl Metric {
             "value" => (vec![w("value", 1.0)], Noise::None, 0),
             _ => return Err(Error::unknown("metric", "metric", name, BUILTIN_METRICS)),
         };
-        Ok(Metric { name: name.to_string(), weights, noise, delay, window: 1, custom: None })
+        Ok(Metric { name: name.to_string(), weights, per: Vec::new(), noise, delay, window: 1, custom: None })
     }
 
     /// Checks weights, noise, delay and window against the known signals.
@@ -211,11 +239,25 @@ impl Metric {
 
     /// [`Metric::validate`] with the signals also as a set (`known`).
     pub(crate) fn check(&self, path: &str, signals: &[String], known: &HashSet<&str>) -> Result<()> {
-        for (s, w) in &self.weights {
-            if !known.contains(s.as_str()) {
-                return Err(Error::unknown(format!("{path}.signals"), "signal", s, signals.iter().map(|s| s.as_str())));
+        for (key, weights) in [("signals", &self.weights), ("per", &self.per)] {
+            for (s, w) in weights {
+                if !known.contains(s.as_str()) {
+                    return Err(Error::unknown(
+                        format!("{path}.{key}"),
+                        "signal",
+                        s,
+                        signals.iter().map(|s| s.as_str()),
+                    ));
+                }
+                check(&format!("{path}.{key}.{s}"), *w)?;
             }
-            check(&format!("{path}.signals.{s}"), *w)?;
+        }
+        if self.is_ratio() && self.custom.is_some() {
+            return Err(Error::invalid(
+                format!("{path}.per"),
+                "a ratio with a custom observation",
+                "either `per` or a custom observation",
+            ));
         }
         if let Some(c) = &self.custom {
             for s in c.signals() {

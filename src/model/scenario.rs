@@ -192,12 +192,22 @@ impl Scenario {
         self.turnover.is_some() || self.policies.iter().any(|p| p.forced_ranking.is_some())
     }
 
-    /// Whether review is modelled beyond a fixed load: AI changes the review
-    /// a change needs, or review has a capacity changes wait for. The
-    /// review KPIs (`review_hours_per_change`, `ai_assisted_share`) are
-    /// reported then.
+    /// Whether AI-assisted changes differ from others or review is modelled
+    /// beyond a fixed load: AI changes the review a change needs, its defect
+    /// rate or its size, a metric counts AI-assisted changes, or review has
+    /// a capacity changes wait for. The KPIs `review_hours_per_change` and
+    /// `ai_assisted_share` are reported then.
     pub fn models_review(&self) -> bool {
-        self.org.review_capacity.is_some() || self.activities.iter().any(|a| a.ai_review_factor != 0.0)
+        self.org.review_capacity.is_some()
+            || self
+                .activities
+                .iter()
+                .any(|a| a.ai_review_factor != 0.0 || a.ai_defect_factor != 0.0 || a.ai_size_factor != 0.0)
+            || self
+                .policies
+                .iter()
+                .filter_map(|p| p.metric.as_ref())
+                .any(|m| m.weights.iter().chain(&m.per).any(|(s, _)| s == "ai_changes"))
     }
 
     /// Whether integrity drifts with neighbours' gaming (`social.norm_erosion > 0`).
@@ -306,20 +316,6 @@ impl Scenario {
             p.check(&path, &signals, &known)?;
             if !names.insert(p.name.as_str()) {
                 return Err(Error::invalid(format!("{path}.name"), &p.name, "a name not used by another policy"));
-            }
-            // The best response is exact for metrics linear in the plan's
-            // productive hours; AI's effect on review makes review hours
-            // depend on the AI intensity too.
-            if let (Some(m), Some(j)) = (&p.metric, self.activities.iter().position(|a| a.ai_review_factor != 0.0)) {
-                if m.weights.iter().any(|(s, w)| s == "review_hours" && *w != 0.0) {
-                    return Err(Error::invalid(
-                        format!("{path}.metric"),
-                        "a metric on review_hours",
-                        format!(
-                            "a metric without review_hours while activity[{j}].ai_review_factor is set (its best response would not be exact)"
-                        ),
-                    ));
-                }
             }
             if p.forced_ranking.is_some() && p.metric.is_none() && p.schedule.is_empty() {
                 return Err(Error::invalid(

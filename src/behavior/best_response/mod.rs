@@ -73,6 +73,95 @@ pub struct PlanTables {
     pub cap: Option<f64>,
     /// Effort cost.
     pub effort: EffortCost,
+    /// Per activity, how the per-unit quantities above move with the share
+    /// of the work AI does, `x = 1 - exp(-tau / tau0)` (all zero unless AI
+    /// changes defect rates or change sizes, or the metric counts AI use).
+    pub slope: Vec<Slope>,
+    /// A constant added to the expected metric: a linearised ratio's value
+    /// at its reference plan (0 otherwise).
+    pub m0: f64,
+    /// A ratio metric's numerator and denominator. With it, `mu_p`,
+    /// `slope` and `w_tok` hold the numerator, and the plan's metric is
+    /// the ratio (see [`Ratio`]).
+    pub ratio: Option<std::sync::Arc<Ratio>>,
+}
+
+/// How an activity's per-unit quantities depend on the share of the work
+/// AI does, `x`: value `eff_value + value x`, felt incidents
+/// `felt_incidents + incidents x`, metric `mu_p + metric x + metric2 x²`
+/// (per productive unit).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Slope {
+    /// USD per productive unit per unit of `x`.
+    pub value: f64,
+    /// USD-equivalent per productive unit per unit of `x`.
+    pub incidents: f64,
+    /// Metric per productive unit per unit of `x`.
+    pub metric: f64,
+    /// Metric per productive unit per unit of `x²`.
+    pub metric2: f64,
+}
+
+impl Slope {
+    fn is_zero(&self) -> bool {
+        *self == Slope::default()
+    }
+}
+
+/// A ratio metric's parts, each per activity as the coefficients of a
+/// polynomial in the AI share `x` per productive unit (`[c0, c1, c2]`),
+/// plus a weight per token. The engineer's metric is `N / D` (0 when `D`
+/// is not positive). The planner maximises it through its linearisation at
+/// a reference plan, `r + (N - r D) / D_r` (value and gradient exact at the
+/// plan where `r = N / D` and `D_r = D`), iterated to that fixed point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ratio {
+    /// Numerator per productive unit.
+    pub num: Vec<[f64; 3]>,
+    /// Numerator per token.
+    pub num_tok: f64,
+    /// Denominator per productive unit.
+    pub den: Vec<[f64; 3]>,
+    /// Denominator per token.
+    pub den_tok: f64,
+}
+
+impl Ratio {
+    /// The numerator and denominator of a plan.
+    fn parts(&self, ag: &Agent, t: &PlanTables, hours: &[f64], tau: &[f64]) -> (f64, f64) {
+        let (mut n, mut d) = (0.0, 0.0);
+        for k in 0..t.len() {
+            let h = hours[k];
+            if h <= 0.0 {
+                continue;
+            }
+            let x = t.share(k, tau[k]);
+            let units = t.units(k, ag, h, x);
+            let tk = h * (t.tokens[k] + if t.uses_ai[k] { tau[k] } else { 0.0 });
+            let poly = |c: &[f64; 3]| c[0] + x * (c[1] + x * c[2]);
+            n += units * poly(&self.num[k]) + self.num_tok * tk;
+            d += units * poly(&self.den[k]) + self.den_tok * tk;
+        }
+        (n, d)
+    }
+
+    /// `N / D`, or 0 when `D` is not positive.
+    pub fn value(n: f64, d: f64) -> f64 {
+        if d > 0.0 { n / d } else { 0.0 }
+    }
+
+    /// Sets `lin`'s metric to this ratio's linearisation at ratio `r` and
+    /// denominator `d` (see [`Ratio`]).
+    fn linearise(&self, lin: &mut PlanTables, r: f64, d: f64) {
+        for k in 0..lin.len() {
+            let (n, q) = (&self.num[k], &self.den[k]);
+            lin.mu_p[k] = (n[0] - r * q[0]) / d;
+            lin.slope[k].metric = (n[1] - r * q[1]) / d;
+            lin.slope[k].metric2 = (n[2] - r * q[2]) / d;
+        }
+        lin.w_tok = (self.num_tok - r * self.den_tok) / d;
+        lin.m0 = r;
+    }
 }
 
 impl PlanTables {
@@ -80,13 +169,37 @@ impl PlanTables {
     /// otherwise): the token budget's price then acts through the effective
     /// token price only (see `plan_at`).
     pub fn tokens_only(&self) -> bool {
-        self.mu_p.iter().all(|&x| x == 0.0)
+        self.ratio.is_none()
+            && self.mu_p.iter().all(|&x| x == 0.0)
+            && self.slope.iter().all(|s| s.metric == 0.0 && s.metric2 == 0.0)
+    }
+
+    /// Whether no plan lowers the metric: the weights per unit (at every AI
+    /// share) and per token are nonnegative.
+    fn metric_nonnegative(&self) -> bool {
+        self.ratio.is_none()
+            && self.w_tok >= 0.0
+            && self.mu_p.iter().zip(&self.slope).all(|(&m, s)| m >= 0.0 && s.metric >= 0.0 && s.metric2 >= 0.0)
+    }
+
+    /// The share of the work AI does on activity `k` at intensity `tau`.
+    #[inline]
+    fn share(&self, k: usize, tau: f64) -> f64 {
+        if self.uses_ai[k] { 1.0 - (-tau / self.tau0[k]).exp() } else { 0.0 }
+    }
+
+    /// Productive units of `h` hours on activity `k` at AI share `x`.
+    #[inline]
+    fn units(&self, k: usize, ag: &Agent, h: f64, x: f64) -> f64 {
+        let prod = if self.skill_scaled[k] { ag.skill } else { 1.0 };
+        let q = if self.uses_ai[k] { 1.0 + ag.leverage * x } else { 1.0 };
+        h * prod * q
     }
 
     /// The highest expected metric any plan can reach, when a token budget
     /// caps a metric of tokens alone (for [`Belief::with_ceiling`]).
     pub fn metric_ceiling(&self) -> Option<f64> {
-        self.cap.filter(|_| self.w_tok > 0.0 && self.tokens_only()).map(|cap| self.w_tok * cap)
+        self.cap.filter(|_| self.w_tok > 0.0 && self.tokens_only()).map(|cap| self.m0 + self.w_tok * cap)
     }
 
     /// `belief` as the planner holds it under these tables: with the
@@ -167,6 +280,14 @@ pub struct Scratch {
     /// Planned AI intensity per activity (tokens per hour).
     pub tau: Vec<f64>,
     q: Vec<f64>,
+    /// The AI share of each activity's work in the last plan.
+    x: Vec<f64>,
+    /// The linearised tables of a ratio metric (see [`Ratio`]), kept to
+    /// reuse their buffers.
+    lin: Option<Box<PlanTables>>,
+    /// The best plan a ratio's iteration has met.
+    best_hours: Vec<f64>,
+    best_tau: Vec<f64>,
     hours2: Vec<f64>,
     tau2: Vec<f64>,
     cand: Vec<(f64, f64)>,
@@ -210,6 +331,10 @@ impl Scratch {
             hours: vec![0.0; k],
             tau: vec![0.0; k],
             q: vec![1.0; k],
+            x: vec![0.0; k],
+            lin: None,
+            best_hours: vec![0.0; k],
+            best_tau: vec![0.0; k],
             hours2: vec![0.0; k],
             tau2: vec![0.0; k],
             cand: Vec::with_capacity(64),
@@ -290,29 +415,80 @@ const MAX_EVALS: usize = 600;
 const LOGIT_GRID: usize = 16;
 
 /// The best AI intensity for `max A (1 - exp(-tau/tau0)) - theta tau` on
-/// `[0, tau_max]`, and the productivity multiplier `1 + a (1 - exp(-tau/tau0))`
-/// it gives (`e_max` is `exp(-tau_max/tau0)`, `a` the leverage, `A` already
-/// includes it).
+/// `[0, tau_max]`, and the share of the work AI then does, `1 - exp(-tau/tau0)`
+/// (`e_max` is `exp(-tau_max/tau0)`, `A` includes the leverage).
 #[inline]
-fn best_tau(big_a: f64, theta: f64, tau0: f64, tau_max: f64, e_max: f64, a: f64) -> (f64, f64) {
+fn best_tau(big_a: f64, theta: f64, tau0: f64, tau_max: f64, e_max: f64) -> (f64, f64) {
     if big_a > 0.0 {
         if theta <= 0.0 {
-            return (tau_max, 1.0 + a * (1.0 - e_max));
+            return (tau_max, 1.0 - e_max);
         }
         // Interior: exp(-tau/tau0) = tau0 theta / A.
         let e = tau0 * theta / big_a;
         if e >= 1.0 {
-            (0.0, 1.0)
+            (0.0, 0.0)
         } else if e <= e_max {
-            (tau_max, 1.0 + a * (1.0 - e_max))
+            (tau_max, 1.0 - e_max)
         } else {
-            (-tau0 * e.ln(), 1.0 + a * (1.0 - e))
+            (-tau0 * e.ln(), 1.0 - e)
         }
     } else {
         // Convex in tau: one of the ends.
         let top = big_a * (1.0 - e_max) - theta * tau_max;
-        if top > 0.0 { (tau_max, 1.0 + a * (1.0 - e_max)) } else { (0.0, 1.0) }
+        if top > 0.0 { (tau_max, 1.0 - e_max) } else { (0.0, 0.0) }
     }
+}
+
+/// The AI share `x` in `[0, x_max]` maximising
+/// `g(x) = p0 + p1 x + p2 x² + p3 x³ + c ln(1 - x)`: the value of an hour
+/// when the per-unit value is a polynomial in `x` (`c = theta tau0`, so that
+/// the last term is minus the tokens' felt price, `tau = -tau0 ln(1 - x)`).
+/// `g'` has the sign of the cubic `F(x) = P'(x) (1 - x) - c`; the roots of
+/// `F'` (a quadratic) split the interval into pieces on which `F` is
+/// monotone, each sign change from + to - is a local maximum found by
+/// bisection to the last bit, and the best of those and the ends wins.
+fn best_share(p: [f64; 4], c: f64, x_max: f64) -> f64 {
+    let g = |x: f64| ((p[3] * x + p[2]) * x + p[1]) * x + c * (-x).ln_1p();
+    let f = |x: f64| ((3.0 * p[3] * x + 2.0 * p[2]) * x + p[1]) * (1.0 - x) - c;
+    // F(x) = c3 x³ + c2 x² + c1 x + c0, so F'(x) = 3 c3 x² + 2 c2 x + c1.
+    let (c3, c2, c1) = (-3.0 * p[3], 3.0 * p[3] - 2.0 * p[2], 2.0 * p[2] - p[1]);
+    let mut cuts = [0.0, x_max, x_max, x_max];
+    let (qa, qb, qc) = (3.0 * c3, 2.0 * c2, c1);
+    if qa != 0.0 {
+        let disc = qb * qb - 4.0 * qa * qc;
+        if disc > 0.0 {
+            // The stable form of the two roots.
+            let r = -0.5 * (qb + qb.signum() * disc.sqrt());
+            cuts[1] = r / qa;
+            cuts[2] = if r != 0.0 { qc / r } else { x_max };
+        }
+    } else if qb != 0.0 {
+        cuts[1] = -qc / qb;
+    }
+    for x in &mut cuts[1..3] {
+        if !(*x > 0.0 && *x < x_max) {
+            *x = x_max;
+        }
+    }
+    cuts.sort_by(f64::total_cmp);
+    let mut best = if g(x_max) > g(0.0) { x_max } else { 0.0 };
+    for w in cuts.windows(2) {
+        let (mut lo, mut hi) = (w[0], w[1]);
+        if !(hi > lo && f(lo) > 0.0 && f(hi) < 0.0) {
+            continue;
+        }
+        loop {
+            let mid = 0.5 * (lo + hi);
+            if mid <= lo || mid >= hi {
+                break;
+            }
+            if f(mid) > 0.0 { lo = mid } else { hi = mid }
+        }
+        if g(lo) > g(best) {
+            best = lo;
+        }
+    }
+    best
 }
 
 /// The plan maximising `W + lambda M - nu (T - cap)`, written into `s`.
@@ -322,40 +498,56 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
     let gamma = ag.integrity + t.audit_per_hour;
     let n = t.len();
     // Slices of one length, so that the loops below need no bounds checks.
-    let (gaming, scaled, eff, mu, ai, inc) = (
+    let (gaming, scaled, eff, mu, ai, inc, slope) = (
         &t.gaming[..n],
         &t.skill_scaled[..n],
         &t.eff_value[..n],
         &t.mu_p[..n],
         &t.uses_ai[..n],
         &t.felt_incidents[..n],
+        &t.slope[..n],
     );
     let (tau0, tau_max, e_max, tokens) = (&t.tau0[..n], &t.tau_max[..n], &t.e_max[..n], &t.tokens[..n]);
     {
-        let (b, tau, q) = (&mut s.b[..n], &mut s.tau[..n], &mut s.q[..n]);
+        let (b, tau, q, xs) = (&mut s.b[..n], &mut s.tau[..n], &mut s.q[..n], &mut s.x[..n]);
         for k in 0..n {
             if gaming[k] && !ag.may_game {
                 b[k] = -1.0;
                 tau[k] = 0.0;
                 q[k] = 1.0;
+                xs[k] = 0.0;
                 continue;
             }
             let prod = if scaled[k] { ag.skill } else { 1.0 };
             let a_coef = (ag.motivation * eff[k] - inc[k] + lam * mu[k]) * prod;
-            let (tk, qk) = if ai[k] {
-                best_tau(a_coef * ag.leverage, theta, tau0[k], tau_max[k], e_max[k], ag.leverage)
+            let sl = slope[k];
+            // The value of a productive unit at AI share x: a0 + a1 x + a2 x².
+            let (a1, a2) = if sl.is_zero() {
+                (0.0, 0.0)
             } else {
-                (0.0, 1.0)
+                ((ag.motivation * sl.value - sl.incidents + lam * sl.metric) * prod, lam * sl.metric2 * prod)
             };
+            let (tk, x) = if !ai[k] {
+                (0.0, 0.0)
+            } else if a1 == 0.0 && a2 == 0.0 {
+                best_tau(a_coef * ag.leverage, theta, tau0[k], tau_max[k], e_max[k])
+            } else {
+                let a = ag.leverage;
+                let p = [a_coef, a1 + a * a_coef, a2 + a * a1, a * a2];
+                let x = best_share(p, theta * tau0[k], 1.0 - e_max[k]);
+                ((-tau0[k] * (-x).ln_1p()).min(tau_max[k]), x)
+            };
+            let qk = if ai[k] { 1.0 + ag.leverage * x } else { 1.0 };
             tau[k] = tk;
             q[k] = qk;
-            b[k] = a_coef * qk - theta * (tokens[k] + tk) - if gaming[k] { gamma } else { 0.0 };
+            xs[k] = x;
+            b[k] = (a_coef + x * (a1 + x * a2)) * qk - theta * (tokens[k] + tk) - if gaming[k] { gamma } else { 0.0 };
         }
     }
     let week = ag.week();
     t.effort.allocate(&s.b, &t.convexity, &week, &mut s.hours, &mut s.order);
-    let (hours, tau, q) = (&s.hours[..n], &s.tau[..n], &s.q[..n]);
-    let (mut m, mut v, mut tok, mut g, mut felt) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (hours, tau, q, xs) = (&s.hours[..n], &s.tau[..n], &s.q[..n], &s.x[..n]);
+    let (mut m, mut v, mut tok, mut g, mut felt) = (t.m0, 0.0, 0.0, 0.0, 0.0);
     for k in 0..n {
         let h = hours[k];
         if h <= 0.0 {
@@ -364,9 +556,10 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
         let prod = if scaled[k] { ag.skill } else { 1.0 };
         let units = h * prod * q[k];
         let tk = h * (tokens[k] + tau[k]);
-        m += units * mu[k] + t.w_tok * tk;
-        v += units * eff[k];
-        felt += units * inc[k];
+        let (x, sl) = (xs[k], slope[k]);
+        m += units * (mu[k] + x * (sl.metric + x * sl.metric2)) + t.w_tok * tk;
+        v += units * (eff[k] + x * sl.value);
+        felt += units * (inc[k] + x * sl.incidents);
         tok += tk;
         if gaming[k] {
             g += h;
@@ -379,23 +572,27 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
 /// Expected metric, tokens and non-reward utility of any plan (hours and
 /// AI intensity per activity).
 pub fn evaluate(ag: &Agent, t: &PlanTables, hours: &[f64], tau: &[f64]) -> PlanValue {
-    let (mut m, mut v, mut tok, mut g, mut felt) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut m, mut v, mut tok, mut g, mut felt) = (t.m0, 0.0, 0.0, 0.0, 0.0);
     for k in 0..t.len() {
         let h = hours[k];
         if h <= 0.0 {
             continue;
         }
-        let prod = if t.skill_scaled[k] { ag.skill } else { 1.0 };
-        let q = if t.uses_ai[k] { 1.0 + ag.leverage * (1.0 - (-tau[k] / t.tau0[k]).exp()) } else { 1.0 };
-        let units = h * prod * q;
+        let x = t.share(k, tau[k]);
+        let units = t.units(k, ag, h, x);
         let tk = h * (t.tokens[k] + if t.uses_ai[k] { tau[k] } else { 0.0 });
-        m += units * t.mu_p[k] + t.w_tok * tk;
-        v += units * t.eff_value[k];
-        felt += units * t.felt_incidents[k];
+        let sl = t.slope[k];
+        m += units * (t.mu_p[k] + x * (sl.metric + x * sl.metric2)) + t.w_tok * tk;
+        v += units * (t.eff_value[k] + x * sl.value);
+        felt += units * (t.felt_incidents[k] + x * sl.incidents);
         tok += tk;
         if t.gaming[k] {
             g += h;
         }
+    }
+    if let Some(r) = &t.ratio {
+        let (n, d) = r.parts(ag, t, hours, tau);
+        m = Ratio::value(n, d);
     }
     let w = ag.motivation * v
         - felt
@@ -409,6 +606,19 @@ pub fn evaluate(ag: &Agent, t: &PlanTables, hours: &[f64], tau: &[f64]) -> PlanV
 /// multiplier on tokens, a price, found by [`capped`] (token demand falls
 /// with its price) from a good first guess where there is one.
 pub(crate) fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
+    let pv = plan_linear(lam, ag, t, s);
+    match &t.ratio {
+        // The plan for the numerator's multiplier, scored on the ratio.
+        Some(r) => {
+            let (n, d) = r.parts(ag, t, &s.hours, &s.tau);
+            PlanValue { metric: Ratio::value(n, d), ..pv }
+        }
+        None => pv,
+    }
+}
+
+/// [`plan_at`] for a linear metric.
+fn plan_linear(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
     let pv = inner(lam, 0.0, ag, t, s);
     s.line = lam;
     let Some(cap) = t.cap else { return pv };
@@ -598,6 +808,137 @@ struct Node {
     pt: Point,
 }
 
+/// The best response (see the module page); for a ratio metric, the fixed
+/// point of the linearised problems (see [`Ratio`]).
+pub fn solve(ag: &Agent, t: &PlanTables, belief: &Belief, temperature: f64, u: f64, s: &mut Scratch) -> PlanValue {
+    match &t.ratio {
+        None => solve_linear(ag, t, belief, temperature, u, s),
+        Some(r) => solve_ratio(ag, t, r, belief, temperature, u, s),
+    }
+}
+
+/// Points of the first pass over ratios in [`solve_ratio`].
+const RATIO_GRID: usize = 12;
+/// Golden-section steps refining the best of them (each shrinks the
+/// bracket by 0.618: 40 steps, to 4e-9 of the first pass's spacing).
+const RATIO_REFINE: usize = 40;
+/// A multiplier on the ratio's linear form beyond which the plan's other
+/// terms no longer matter (USD-equivalent per unit of `N - r D`).
+const RATIO_MU_MAX: f64 = 1e12;
+
+/// [`solve`] for a ratio metric `N / D`. A reward that grows with the
+/// ratio makes every optimal plan the best plan (in `W`, utility without
+/// the reward) among those whose ratio is at least its own, `r`: the plan
+/// maximising `W + mu (N - r D)` for the multiplier `mu >= 0` at which its
+/// ratio is exactly `r` (found by bracketing, the left side of `N - r D`
+/// grows with `mu`). So the search runs over `r` alone, from the ratio of
+/// the plan without the reward to the highest ratio any plan reaches
+/// (Dinkelbach's iteration): a first pass over [`RATIO_GRID`] ratios, then
+/// golden-section steps around the best. Every plan met is scored on the
+/// true ratio and the best returned; `tests` check it against brute force.
+fn solve_ratio(
+    ag: &Agent,
+    t: &PlanTables,
+    ratio: &Ratio,
+    belief: &Belief,
+    _temperature: f64,
+    _u: f64,
+    s: &mut Scratch,
+) -> PlanValue {
+    let mut lin = s.lin.take().unwrap_or_else(|| Box::new(PlanTables { ratio: None, ..t.clone() }));
+    (*lin).clone_from(t);
+    lin.ratio = None;
+    let mut best = PlanValue { utility: f64::NEG_INFINITY, ..PlanValue::default() };
+    // The plan at multiplier `mu` on `N - r D`, kept if it is the best so
+    // far: its numerator, denominator and utility.
+    let at = |mu: f64, r: f64, lin: &mut PlanTables, s: &mut Scratch, best: &mut PlanValue| -> (f64, f64, f64) {
+        ratio.linearise(lin, r, 1.0);
+        let pv = plan_at(mu, ag, lin, s);
+        let (n, d) = ratio.parts(ag, t, &s.hours, &s.tau);
+        let m = Ratio::value(n, d);
+        let u = pv.w + ag.sensitivity * belief.expected(m);
+        if u > best.utility {
+            *best = PlanValue { metric: m, utility: u, lambda: mu, ..pv };
+            s.best_hours.clone_from(&s.hours);
+            s.best_tau.clone_from(&s.tau);
+        }
+        (n, d, u)
+    };
+    let (n0, d0, _) = at(0.0, 0.0, &mut lin, s, &mut best);
+    let r_lo = Ratio::value(n0, d0);
+    // The highest ratio any plan reaches: Dinkelbach's iteration on the plan
+    // that maximises N - r D alone.
+    let mut r_hi = r_lo;
+    for _ in 0..50 {
+        let (n, d, _) = at(RATIO_MU_MAX, r_hi, &mut lin, s, &mut best);
+        let r = Ratio::value(n, d);
+        if r <= r_hi + 1e-12 * r_hi.abs().max(1e-3) {
+            break;
+        }
+        r_hi = r;
+    }
+    // The utility of the best plan whose ratio is at least `r`: the plan at
+    // the smallest multiplier that reaches `r` (bisection in the
+    // multiplier's logarithm, to a ten-trillionth).
+    let value_at = |r: f64, lin: &mut PlanTables, s: &mut Scratch, best: &mut PlanValue| -> f64 {
+        let (n, d, u) = at(0.0, r, lin, s, best);
+        if Ratio::value(n, d) >= r {
+            return u;
+        }
+        let (mut lo, mut hi) = (0.0f64, 1.0f64);
+        let mut u_hi;
+        loop {
+            let (n, d, u) = at(hi, r, lin, s, best);
+            if Ratio::value(n, d) >= r {
+                u_hi = u;
+                break;
+            }
+            if hi >= RATIO_MU_MAX {
+                return u;
+            }
+            (lo, hi) = (hi, hi * 16.0);
+        }
+        for _ in 0..80 {
+            let mid = if lo == 0.0 { 0.5 * hi } else { (lo * hi).sqrt() };
+            if !(mid > lo && mid < hi) || hi - lo <= 1e-13 * hi {
+                break;
+            }
+            let (n, d, u) = at(mid, r, lin, s, best);
+            if Ratio::value(n, d) >= r { (hi, u_hi) = (mid, u) } else { lo = mid }
+        }
+        u_hi
+    };
+    if r_hi > r_lo {
+        let grid: Vec<f64> = (0..=RATIO_GRID).map(|i| r_lo + (r_hi - r_lo) * i as f64 / RATIO_GRID as f64).collect();
+        let vals: Vec<f64> = grid.iter().map(|&r| value_at(r, &mut lin, s, &mut best)).collect();
+        // Just below the highest ratio, where the multiplier runs off and a
+        // grid's last point says little.
+        for f in [1e-3, 1e-6, 1e-9] {
+            value_at(r_hi - f * (r_hi - r_lo), &mut lin, s, &mut best);
+        }
+        let i = (0..vals.len()).max_by(|&a, &b| vals[a].total_cmp(&vals[b])).unwrap_or(0);
+        let (mut a, mut b) = (grid[i.saturating_sub(1)], grid[(i + 1).min(RATIO_GRID)]);
+        const PHI: f64 = 0.618_033_988_749_895;
+        let (mut x1, mut x2) = (b - PHI * (b - a), a + PHI * (b - a));
+        let (mut f1, mut f2) = (value_at(x1, &mut lin, s, &mut best), value_at(x2, &mut lin, s, &mut best));
+        for _ in 0..RATIO_REFINE {
+            if f1 >= f2 {
+                (b, x2, f2) = (x2, x1, f1);
+                x1 = b - PHI * (b - a);
+                f1 = value_at(x1, &mut lin, s, &mut best);
+            } else {
+                (a, x1, f1) = (x1, x2, f2);
+                x2 = a + PHI * (b - a);
+                f2 = value_at(x2, &mut lin, s, &mut best);
+            }
+        }
+    }
+    s.hours.clone_from(&s.best_hours);
+    s.tau.clone_from(&s.best_tau);
+    s.lin = Some(lin);
+    best
+}
+
 /// Chooses the plan for one engineer, writing hours and AI intensity into
 /// `s.hours` and `s.tau`. `u` is a uniform draw used only at temperature > 0.
 ///
@@ -611,7 +952,7 @@ struct Node {
 /// best plan found are dropped, the others are split (see `split_point`).
 /// This finds the global optimum for any non-decreasing reward, smooth or
 /// with jumps.
-pub fn solve(ag: &Agent, t: &PlanTables, belief: &Belief, temperature: f64, u: f64, s: &mut Scratch) -> PlanValue {
+fn solve_linear(ag: &Agent, t: &PlanTables, belief: &Belief, temperature: f64, u: f64, s: &mut Scratch) -> PlanValue {
     let rho = ag.sensitivity;
     s.theta_cap = f64::NAN;
     s.dm = f64::NAN;
@@ -653,7 +994,7 @@ pub fn solve(ag: &Agent, t: &PlanTables, belief: &Belief, temperature: f64, u: f
     // a search over the whole range. A token budget's ceiling gives a
     // certificate of its own.
     let mut seeds = None;
-    let nonnegative = t.w_tok >= 0.0 && t.mu_p.iter().all(|&x| x >= 0.0);
+    let nonnegative = t.metric_nonnegative();
     if temperature <= 0.0
         && s.hint > 0.0
         && s.hint.is_finite()
@@ -1121,6 +1462,9 @@ pub(crate) mod tests {
             audit_per_hour: 0.0,
             cap: None,
             effort: EffortCost { form, coefficient: 3.0 },
+            slope: vec![Slope::default(); 3],
+            m0: 0.0,
+            ratio: None,
         }
     }
 
@@ -1169,6 +1513,9 @@ pub(crate) mod tests {
             audit_per_hour: 0.0,
             cap: None,
             effort: EffortCost { form: EffortForm::Separable, coefficient: 1.0 },
+            slope: vec![Slope::default(); 2],
+            m0: 0.0,
+            ratio: None,
         };
         let ag = Agent {
             skill: 1.0,
@@ -1575,5 +1922,112 @@ mod brute_force {
         }
         let at_ceiling = tests::AT_CEILING.with(|c| c.get());
         assert!(at_ceiling >= 8, "settled at the ceiling {at_ceiling} times");
+    }
+
+    #[test]
+    fn the_best_ai_share_is_the_maximum_over_a_fine_grid() {
+        // Random cubics (signs mixed) and token prices, positive and not;
+        // the answer must beat every point of a 20,001-point grid (up to
+        // rounding), and reduce to the closed form without the x² and x³ terms.
+        let streams = Streams::new(5, 0);
+        for case in 0..400u64 {
+            let mut r = streams.stream(Purpose::Behaviour, case, 2);
+            let mut u = || 2.0 * open01(&mut r) - 1.0;
+            let p = [0.0, 100.0 * u(), 100.0 * u(), 100.0 * u()];
+            let c = 10.0 * u();
+            let x_max = 0.5 + 0.5 * (0.5 * u() + 0.5);
+            let g = |x: f64| ((p[3] * x + p[2]) * x + p[1]) * x + c * (-x).ln_1p();
+            let x = best_share(p, c, x_max);
+            assert!((0.0..=x_max).contains(&x));
+            let grid = (0..=20_000).map(|i| g(x_max * i as f64 / 20_000.0)).fold(f64::NEG_INFINITY, f64::max);
+            assert!(g(x) >= grid - 1e-9 * (1.0 + grid.abs()), "case {case}: {} < {grid} ({p:?}, {c})", g(x));
+        }
+        // Without the higher terms: exp(-tau/tau0) = tau0 theta / A.
+        let (big_a, theta, tau0) = (30.0, 2e-5, 1e5);
+        let e_max = (-4.5f64).exp();
+        let x = best_share([0.0, big_a, 0.0, 0.0], theta * tau0, 1.0 - e_max);
+        let (tau, want) = best_tau(big_a, theta, tau0, 4.5 * tau0, e_max);
+        assert!((x - want).abs() < 1e-12 && tau > 0.0, "{x} vs {want}");
+    }
+
+    /// A ratio of the plan's expected signals as the engine compiles it: an
+    /// AI-assisted share (AI-assisted changes over changes) on
+    /// [`tests::tables`] (build with AI, burn, pad).
+    fn ai_share(t: &mut PlanTables) {
+        let c = [t.mu_p[0], 0.0, t.mu_p[2]];
+        t.ratio = Some(std::sync::Arc::new(Ratio {
+            num: vec![[0.0, c[0], 0.0], [0.0; 3], [0.0; 3]],
+            num_tok: 0.0,
+            den: c.iter().map(|&x| [x, 0.0, 0.0]).collect(),
+            den_tok: 0.0,
+        }));
+        t.mu_p = vec![0.0; 3];
+        t.slope[0].metric = c[0];
+    }
+
+    #[test]
+    fn ai_effects_and_ratio_metrics_are_never_beaten_by_brute_force() {
+        // AI that changes value, felt incidents and the metric per unit (a
+        // polynomial in the AI share), under a linear metric; and a ratio
+        // metric, the AI-assisted share, under a target, a leaderboard and a
+        // linear rate.
+        let streams = Streams::new(31, 0);
+        let (mut linear, mut ratio) = (0, 0);
+        for case in 0..80u64 {
+            let mut r = streams.stream(Purpose::Behaviour, case, 3);
+            let mut u = || open01(&mut r);
+            let form = [EffortForm::Separable, EffortForm::Mixed { substitution: 0.5 }][case as usize % 2];
+            let mut t = tests::tables(form);
+            t.mu_p = vec![0.05 + 0.1 * u(), 0.0, 0.2 + 0.6 * u()];
+            t.felt_incidents = vec![2.0 * u(), 0.0, 4.0 * u()];
+            // AI raises defects: less value, more incidents felt; larger
+            // changes count for more, fewer survive.
+            t.slope[0] = Slope {
+                value: -40.0 * u(),
+                incidents: 10.0 * u(),
+                metric: t.mu_p[0] * (2.0 * u() - 0.5),
+                metric2: -t.mu_p[0] * 0.5 * u(),
+            };
+            let is_ratio = case % 2 == 1;
+            if is_ratio {
+                ai_share(&mut t);
+            }
+            let ag = Agent {
+                skill: 0.5 + u(),
+                leverage: 1.2 * u() - 0.2,
+                integrity: 60.0 * u(),
+                motivation: 0.2 + 0.8 * u(),
+                sensitivity: 0.2 + u(),
+                awareness: u(),
+                may_game: u() < 0.8,
+                hours: 20.0,
+                contract: 20.0,
+                overtime: 0.0,
+            };
+            let mut s = Scratch::new(3);
+            let free = solve(&ag, &t, &Belief::Flat, 0.0, 0.5, &mut s);
+            let scale = if is_ratio { 1.0 } else { free.metric.max(1.0) };
+            let noise = Noise::Normal { sd: 0.05 * scale * (0.2 + u()) };
+            let target = if is_ratio { 0.3 + 0.65 * u() } else { scale * (1.0 + u()) };
+            let beliefs = [
+                Belief::steps(0.0, vec![(target, 200.0 + 2000.0 * u())], noise),
+                Belief::steps(-500.0, vec![(target, 3000.0 * u()), (0.5 * target, 500.0)], noise),
+                Belief::Linear { rate: if is_ratio { 3000.0 * u() } else { 100.0 * u() } },
+            ];
+            for b in beliefs {
+                let got = solve(&ag, &t, &b, 0.0, 0.5, &mut s);
+                let got_u = utility(&ag, &t, &b, &s.hours, &s.tau);
+                assert!((got_u - got.utility).abs() <= 1e-9 * got_u.abs().max(1.0), "reported utility is the plan's");
+                let (bf, bh, bt) = grid_best(&ag, &t, &b);
+                assert!(
+                    got_u >= bf - TOL * (1.0 + bf.abs()),
+                    "case {case} ratio {is_ratio} {b:?}: solver {got_u} at {:?}/{:?} < brute force {bf} at {bh:?}/{bt:?}",
+                    s.hours,
+                    s.tau
+                );
+                if is_ratio { ratio += 1 } else { linear += 1 }
+            }
+        }
+        assert_eq!((linear, ratio), (120, 120));
     }
 }

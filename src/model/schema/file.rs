@@ -236,6 +236,8 @@ struct MetricFile {
     builtin: Option<Builtin>,
     #[serde(default, deserialize_with = "opt_signals")]
     signals: Option<Vec<(String, f64)>>,
+    #[serde(default, deserialize_with = "opt_signals")]
+    per: Option<Vec<(String, f64)>>,
     noise: Option<Noise>,
     #[serde(default, deserialize_with = "opt_whole")]
     delay: Option<u32>,
@@ -301,6 +303,9 @@ impl<'de> Deserialize<'de> for Metric {
                 };
                 if let Some(s) = f.signals {
                     m.weights = s;
+                }
+                if let Some(s) = f.per {
+                    m.per = s;
                 }
                 if let Some(n) = f.name {
                     m.name = n;

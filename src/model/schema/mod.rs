@@ -417,6 +417,22 @@ pub const FIELDS: &[Field] = &[
         1e3,
         "a number in [-1, 1000]",
     ),
+    num(
+        "activity[].ai_defect_factor",
+        "relative rise in the defect rate when AI does all the work",
+        "",
+        -1.0,
+        1e3,
+        "a number in [-1, 1000]",
+    ),
+    num(
+        "activity[].ai_size_factor",
+        "relative rise in change size when AI does all the work",
+        "",
+        -1.0,
+        1e3,
+        "a number in [-1, 1000]",
+    ),
     num("activity[].cycle_time_days", "time from start to production", "days", 0.0, 1e6, NONNEG),
     num(
         "activity[].convexity",
@@ -434,7 +450,8 @@ pub const FIELDS: &[Field] = &[
     other(
         "policy",
         "Policies. metric: a built-in name (tokens, deployments, normalized_deployments,\n\
-         shipped_and_survived, dora, customer_impact, value) or { signals = {...}, noise, delay, window }.\n\
+         shipped_and_survived, dora, customer_impact, value) or { signals = {...}, per = {...}, noise, delay, window }\n\
+         (with `per`, the metric is the ratio of the two weighted sums: e.g. an AI-assisted share).\n\
          reward: none | leaderboard {top_fraction, prize, bottom_fraction, penalty} |\n\
          linear {rate} | threshold {quota, bonus}; amounts in USD per period.",
         Range::List,
@@ -446,6 +463,8 @@ pub const FIELDS: &[Field] = &[
     other("policy[].metric.builtin", "", Range::Choice(&BUILTIN_METRICS)),
     other("policy[].metric.signals", "", Range::Map("signal weights (e.g. { tokens = 1.0 }) or `builtin`")),
     num("policy[].metric.signals.*", "", "", -BIG, BIG, "a finite weight"),
+    other("policy[].metric.per", "", Range::Map("denominator signal weights of a ratio (e.g. { deployments = 1.0 })")),
+    num("policy[].metric.per.*", "", "", -BIG, BIG, "a finite weight"),
     other("policy[].metric.noise", "", Range::Table),
     other("policy[].metric.noise.dist", "", Range::Tag(NOISES)),
     num("policy[].metric.noise.sd", "", "", 0.0, BIG_USD, NONNEG),
@@ -526,7 +545,7 @@ pub fn pattern(path: &str) -> String {
         }
         let key = seg.split('[').next().unwrap_or(seg);
         let inside_trait = i == 1 && parent == "traits" && TRAITS.contains(&key) && path.split('.').nth(2).is_some();
-        if inside_trait || parent == "signals" {
+        if inside_trait || parent == "signals" || (parent == "per" && i == 3) {
             out.push('*');
         } else {
             out.push_str(key);
@@ -590,6 +609,7 @@ mod tests {
         assert_eq!(pattern("traits.skill"), "traits.skill");
         assert_eq!(pattern("traits.correlations[0].rho"), "traits.correlations[].rho");
         assert_eq!(pattern("activity[2].signals.tokens"), "activity[].signals.*");
+        assert_eq!(pattern("policy[1].metric.per.deployments"), "policy[].metric.per.*");
         assert_eq!(pattern("org.engineers"), "org.engineers");
     }
 
