@@ -369,3 +369,52 @@ fn boards_of_the_day_pay_more_than_they_buy_unless_status_is_the_prize() {
     assert_eq!(r.estimate(public, "bonus_paid").unwrap().mean, 0.0);
     assert!(d(public, "net_value").ci_low > 0.0 && d(public, "effort_cost").ci_low > 0.0);
 }
+
+/// The assumption check samples the four perception parameters as values
+/// across their whole plausible ranges (docs/model.md, section 13) in a
+/// scenario that uses AI perception, and leaves them out of one that does
+/// not; the other parameters are sampled at the same factors either way.
+#[test]
+fn the_assumption_check_samples_perception_across_its_range_only_where_it_is_used() {
+    use goodhart::analysis::assumptions::{AssumptionCheck, CheckSize, check};
+    let perception = [
+        ("perception_bias", 0.0, 0.4),
+        ("perception_sd", 0.0, 0.3),
+        ("perception_learning_rate", 0.0, 0.1),
+        ("perception_experience_sd", 0.0, 1.0),
+    ];
+    let size = CheckSize { samples: 8, replications: 1 };
+    let names = |c: &AssumptionCheck| c.parameters.iter().map(|a| a.name).collect::<Vec<_>>();
+    let mut sc = crate::common::small_story(40, 6, 2);
+    let without = check(&run(&sc).unwrap(), size, &|_| {}).unwrap();
+    let m = without.parameters.len();
+    assert!(m >= 12 && !names(&without).iter().any(|n| n.starts_with("perception")), "{:?}", names(&without));
+    assert!(!goodhart::io::assumptions::samples_csv(&without).contains("perception"));
+    assert!(goodhart::io::assumptions::json(&without)["parameters"][0].get("absolute").is_none());
+
+    sc.traits.ai_perception.bias = 0.3;
+    let with = check(&run(&sc).unwrap(), size, &|_| {}).unwrap();
+    let want: Vec<&str> = names(&without).into_iter().chain(perception.iter().map(|p| p.0)).collect();
+    assert_eq!(names(&with), want);
+    let n = size.samples as f64;
+    for (k, &(name, lo, hi)) in perception.iter().enumerate() {
+        let a = &with.parameters[m + k];
+        assert!(a.absolute() && (a.low, a.high) == (lo, hi), "{name}: {a:?}");
+        // A Latin hypercube: one sampled value in each eighth of the range.
+        let mut xs: Vec<f64> = with.samples.iter().map(|s| s.factors[m + k]).collect();
+        xs.sort_by(f64::total_cmp);
+        for (i, x) in xs.iter().enumerate() {
+            let (from, to) = (lo + (hi - lo) * i as f64 / n, lo + (hi - lo) * (i + 1) as f64 / n);
+            assert!((from..=to).contains(x), "{name}: sample {i} at {x}, want [{from}, {to}]");
+        }
+        // Every comparison's tornado has its bar.
+        assert!(with.comparisons.iter().all(|c| c.swings.iter().any(|s| s.parameter == name)), "{name}");
+    }
+    for (a, b) in without.samples.iter().zip(&with.samples) {
+        assert_eq!(a.factors[..], b.factors[..m]);
+    }
+    let header = goodhart::io::assumptions::samples_csv(&with).lines().next().unwrap().to_string();
+    assert!(header.contains(",prize_factor,") && header.contains(",perception_bias_value,"), "{header}");
+    let json = goodhart::io::assumptions::json(&with);
+    assert_eq!(json["parameters"][m]["absolute"], true);
+}

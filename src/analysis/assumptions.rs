@@ -9,8 +9,10 @@
 //!
 //! The ranges are written at the model's defaults and applied as factors on
 //! the scenario's own values, so that a scenario which moved a default is
-//! tested around its own value. docs/model.md (section 12) gives each range's
-//! source or reasoning.
+//! tested around its own value. A parameter whose default is 0, which no
+//! factor moves (how engineers misjudge their AI leverage), has a range of
+//! values instead, sampled where the scenario uses it. docs/model.md
+//! (section 12) gives each range's source or reasoning.
 
 use rayon::prelude::*;
 
@@ -19,6 +21,7 @@ use crate::analysis::sweep::latin_hypercube;
 use crate::error::{Error, Result};
 use crate::experiment::{Experiment, Results};
 use crate::model::dist::{Dist, TraitDist};
+use crate::model::engineer::AiPerception;
 use crate::model::reward::Reward;
 use crate::model::scenario::Scenario;
 
@@ -40,28 +43,64 @@ pub struct Assumption {
     /// Whether the range is sampled evenly in the logarithm (ranges spanning
     /// several-fold) rather than evenly.
     pub log: bool,
-    /// Multiplies the parameter by a factor; `false` if the scenario has no
-    /// such parameter in use (it is then left out of the check).
+    /// `None` for a range of factors on the scenario's value. For a range of
+    /// values (a parameter whose default is 0, which no factor moves): the
+    /// scenario's value. A sample then sets the value itself, evenly in
+    /// `[low, high]`, and the parameter is left out of the check where the
+    /// scenario's value lies outside that range.
+    value: Option<fn(&Scenario) -> f64>,
+    /// Multiplies the parameter by a factor (for a range of values, sets it
+    /// to the value); `false` if the scenario has no such parameter in use
+    /// (it is then left out of the check).
     apply: fn(&mut Scenario, f64) -> bool,
 }
 
 impl Assumption {
     /// The factor on the scenario's value at position `u` in `[0, 1]` of the
-    /// range (0: the low end, 1: the high end).
+    /// range (0: the low end, 1: the high end); for a range of values (see
+    /// [`Assumption::absolute`]), the value itself.
     pub fn factor(&self, u: f64) -> f64 {
+        if self.absolute() {
+            return self.low + (self.high - self.low) * u;
+        }
         let (lo, hi) = (self.low / self.default, self.high / self.default);
         if self.log { lo * (hi / lo).powf(u) } else { lo + (hi - lo) * u }
     }
 
-    /// Where the scenario's own value (factor 1) sits in `[0, 1]`.
+    /// Whether the range is one of values rather than of factors on the
+    /// scenario's value: `low` and `high` are then the values sampled,
+    /// whatever the scenario's own value, and it is sampled evenly.
+    pub fn absolute(&self) -> bool {
+        self.value.is_some()
+    }
+
+    /// Where the model's default (factor 1, or for a range of values the
+    /// default value) sits in `[0, 1]`.
     pub fn position_of_default(&self) -> f64 {
+        if self.absolute() {
+            return (self.default - self.low) / (self.high - self.low);
+        }
         let (lo, hi) = (self.low / self.default, self.high / self.default);
         if self.log { (1.0 / lo).ln() / (hi / lo).ln() } else { (1.0 - lo) / (hi - lo) }
     }
 
-    /// `sc` with this parameter multiplied by `factor`, or `None` if the
-    /// scenario does not use it.
+    /// Where `sc`'s own value sits in `[0, 1]`: the default's position for a
+    /// range of factors (factor 1 is the scenario's value), the value's own
+    /// place for a range of values.
+    pub fn position_in(&self, sc: &Scenario) -> f64 {
+        match self.value {
+            Some(value) => (value(sc) - self.low) / (self.high - self.low),
+            None => self.position_of_default(),
+        }
+    }
+
+    /// `sc` with this parameter multiplied by `factor` (for a range of
+    /// values, set to it), or `None` if the scenario does not use it or, for
+    /// a range of values, has its value outside the range.
     pub fn applied(&self, sc: &Scenario, factor: f64) -> Option<Scenario> {
+        if self.value.is_some_and(|value| !(self.low..=self.high).contains(&value(sc))) {
+            return None;
+        }
         let mut out = sc.clone();
         (self.apply)(&mut out, factor).then_some(out)
     }
@@ -141,6 +180,15 @@ fn scale_probability(p: &mut f64, f: f64) -> bool {
     true
 }
 
+/// Sets one AI-perception parameter to `x`; `false` if the scenario does not
+/// use AI perception (all four parameters at 0, the default).
+fn set_perception(sc: &mut Scenario, x: f64, field: fn(&mut AiPerception) -> &mut f64) -> bool {
+    let p = &mut sc.traits.ai_perception;
+    let used = *p != AiPerception::default();
+    *field(p) = x;
+    used
+}
+
 /// The judgement parameters a verdict depends on, with their plausible
 /// ranges at the defaults. docs/model.md (section 12) gives the reasoning.
 pub const ASSUMPTIONS: &[Assumption] = &[
@@ -152,6 +200,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 300.0,
         high: 6000.0,
         log: true,
+        value: None,
         apply: scale_rewards,
     },
     Assumption {
@@ -162,6 +211,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 20.0,
         high: 150.0,
         log: true,
+        value: None,
         apply: |sc, f| scale_trait(&mut sc.traits.integrity, f),
     },
     Assumption {
@@ -172,6 +222,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 0.25,
         high: 1.0,
         log: true,
+        value: None,
         apply: |sc, f| scale_trait(&mut sc.traits.reward_sensitivity, f),
     },
     Assumption {
@@ -182,6 +233,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 0.4,
         high: 0.8,
         log: false,
+        value: None,
         apply: |sc, f| scale_trait(&mut sc.traits.intrinsic_motivation, f),
     },
     Assumption {
@@ -192,6 +244,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 0.2,
         high: 0.9,
         log: false,
+        value: None,
         apply: |sc, f| scale_trait(&mut sc.traits.cost_awareness, f),
     },
     Assumption {
@@ -202,6 +255,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 0.05,
         high: 0.4,
         log: false,
+        value: None,
         apply: |sc, f| scale_probability(&mut sc.traits.never_game_fraction, f),
     },
     Assumption {
@@ -212,6 +266,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 0.15,
         high: 1.0,
         log: true,
+        value: None,
         apply: |sc, f| scale_trait(&mut sc.traits.ai_leverage, f),
     },
     Assumption {
@@ -222,6 +277,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 2.0,
         high: 30.0,
         log: true,
+        value: None,
         apply: |sc, f| scale_activities(sc, f, |a| &mut a.tokens_per_hour),
     },
     Assumption {
@@ -232,6 +288,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 50.0,
         high: 200.0,
         log: true,
+        value: None,
         apply: |sc, f| scale_activities(sc, f, |a| &mut a.value_per_hour),
     },
     Assumption {
@@ -242,6 +299,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 1.0,
         high: 4.0,
         log: true,
+        value: None,
         apply: |sc, f| scale_positive(&mut sc.effort_cost.coefficient, f),
     },
     Assumption {
@@ -252,6 +310,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 2.0,
         high: 15.0,
         log: true,
+        value: None,
         apply: |sc, f| scale_positive(&mut sc.org.token_price_per_million, f),
     },
     Assumption {
@@ -262,6 +321,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 5_000.0,
         high: 100_000.0,
         log: true,
+        value: None,
         apply: |sc, f| scale_positive(&mut sc.org.incident_cost, f),
     },
     Assumption {
@@ -272,6 +332,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 0.02,
         high: 0.15,
         log: true,
+        value: None,
         apply: |sc, f| scale_probability(&mut sc.org.incident_probability, f),
     },
     Assumption {
@@ -282,6 +343,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 0.25,
         high: 0.9,
         log: false,
+        value: None,
         apply: |sc, f| scale_probability(&mut sc.org.defect_detection, f),
     },
     Assumption {
@@ -292,6 +354,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 1.0,
         high: 6.0,
         log: true,
+        value: None,
         apply: |sc, f| scale_positive(&mut sc.org.overtime_cost, f),
     },
     Assumption {
@@ -302,6 +365,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 60.0,
         high: 84.0,
         log: false,
+        value: None,
         apply: |sc, f| {
             // Never below the contract hours, which validation requires.
             sc.org.max_hours_per_period = (sc.org.max_hours_per_period * f).max(sc.org.hours_per_period);
@@ -316,6 +380,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 0.01,
         high: 0.2,
         log: true,
+        value: None,
         apply: |sc, f| scale_probability(&mut sc.org.incident_share, f) && sc.org.incident_share > 0.0,
     },
     Assumption {
@@ -326,6 +391,7 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         low: 1.0,
         high: 20.0,
         log: true,
+        value: None,
         apply: |sc, f| {
             let mut any = false;
             for a in sc.activities.iter_mut().filter(|a| a.gaming && a.convexity > 0.0) {
@@ -334,6 +400,50 @@ pub const ASSUMPTIONS: &[Assumption] = &[
             }
             any
         },
+    },
+    Assumption {
+        name: "perception_bias",
+        meaning: "mean over-estimate of one's own AI leverage (traits.ai_perception.bias)",
+        unit: "leverage",
+        default: 0.0,
+        low: 0.0,
+        high: 0.4,
+        log: false,
+        value: Some(|sc| sc.traits.ai_perception.bias),
+        apply: |sc, x| set_perception(sc, x, |p| &mut p.bias),
+    },
+    Assumption {
+        name: "perception_sd",
+        meaning: "sd of each engineer's error in their AI leverage (traits.ai_perception.sd)",
+        unit: "leverage",
+        default: 0.0,
+        low: 0.0,
+        high: 0.3,
+        log: false,
+        value: Some(|sc| sc.traits.ai_perception.sd),
+        apply: |sc, x| set_perception(sc, x, |p| &mut p.sd),
+    },
+    Assumption {
+        name: "perception_learning_rate",
+        meaning: "weight of a week of AI use in the leverage one believes (traits.ai_perception.learning_rate)",
+        unit: "per week",
+        default: 0.0,
+        low: 0.0,
+        high: 0.1,
+        log: false,
+        value: Some(|sc| sc.traits.ai_perception.learning_rate),
+        apply: |sc, x| set_perception(sc, x, |p| &mut p.learning_rate),
+    },
+    Assumption {
+        name: "perception_experience_sd",
+        meaning: "sd of what a week of AI use shows about one's leverage (traits.ai_perception.experience_sd)",
+        unit: "leverage",
+        default: 0.0,
+        low: 0.0,
+        high: 1.0,
+        log: false,
+        value: Some(|sc| sc.traits.ai_perception.experience_sd),
+        apply: |sc, x| set_perception(sc, x, |p| &mut p.experience_sd),
     },
 ];
 
@@ -422,8 +532,8 @@ impl Comparison {
 /// difference observed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SamplePoint {
-    /// The factor on each parameter's scenario value, in
-    /// [`AssumptionCheck::parameters`] order.
+    /// The factor on each parameter's scenario value (for a range of
+    /// values, the value), in [`AssumptionCheck::parameters`] order.
     pub factors: Vec<f64>,
     /// The paired differences, in comparison order.
     pub diffs: Vec<f64>,
@@ -511,14 +621,15 @@ pub fn check(run: &Results, size: CheckSize, progress: &(dyn Fn(usize) + Sync)) 
         .map(|(j, (p, k))| {
             let at_scenario = run.paired_diff(p, baseline, k).unwrap_or(Estimate::of(&[]));
             let diffs: Vec<f64> = samples.iter().map(|s| s.diffs[j]).collect();
-            summarise(p, k, at_scenario, &parameters, &positions, &diffs)
+            summarise(p, k, at_scenario, &parameters, &base, &positions, &diffs)
         })
         .collect();
     Ok(AssumptionCheck { size, parameters, comparisons, samples })
 }
 
 /// One comparison from the differences `diffs` observed at the sample
-/// positions `us` (per parameter, per sample, in `[0, 1]`).
+/// positions `us` (per parameter, per sample, in `[0, 1]`) around the
+/// scenario `sc`.
 ///
 /// Each swing is a slope of the difference on the parameter's position,
 /// times the distance from the scenario's value to each end of the range,
@@ -535,6 +646,7 @@ fn summarise(
     kpi: &str,
     at_scenario: Estimate,
     parameters: &[Assumption],
+    sc: &Scenario,
     us: &[Vec<f64>],
     diffs: &[f64],
 ) -> Comparison {
@@ -550,7 +662,7 @@ fn summarise(
         .iter()
         .zip(fits)
         .map(|(a, (slope, se, df))| {
-            let u0 = a.position_of_default();
+            let u0 = a.position_in(sc);
             Swing {
                 parameter: a.name.to_string(),
                 at_low: at_scenario.mean - slope * u0,
@@ -675,22 +787,30 @@ mod tests {
         let us = vec![vec![0.1, 0.3, 0.5, 0.7, 0.9]];
         let diffs = [2.0, 0.0, 5.0, -1.0, 0.0];
         let est = |lo: f64, hi: f64| Estimate { mean: 0.5 * (lo + hi), ci_low: lo, ci_high: hi, n: 30 };
-        let c = summarise("p", "net_value", est(1.0, 3.0), &params, &us, &diffs);
+        let c = summarise("p", "net_value", est(1.0, 3.0), &params, &Scenario::default(), &us, &diffs);
         assert_eq!(c.share_positive, 0.4, "zeros are not positive");
         assert_eq!(c.share_holds, Some(0.4), "a positive difference holds where samples are positive");
-        let c = summarise("p", "net_value", est(-3.0, -1.0), &params, &us, &diffs);
+        let c = summarise("p", "net_value", est(-3.0, -1.0), &params, &Scenario::default(), &us, &diffs);
         assert_eq!(c.share_holds, Some(0.2), "a negative difference holds where samples are negative");
         for (lo, hi) in [(0.0, 3.0), (-3.0, 0.0)] {
-            let c = summarise("p", "net_value", est(lo, hi), &params, &us, &diffs);
+            let c = summarise("p", "net_value", est(lo, hi), &params, &Scenario::default(), &us, &diffs);
             assert_eq!(c.share_holds, None, "[{lo}, {hi}] touches 0");
         }
         let single = Estimate { mean: 2.0, ci_low: 2.0, ci_high: 2.0, n: 1 };
-        assert_eq!(summarise("p", "net_value", single, &params, &us, &diffs).share_holds, None);
+        assert_eq!(summarise("p", "net_value", single, &params, &Scenario::default(), &us, &diffs).share_holds, None);
     }
 
     #[test]
     fn ranges_contain_their_defaults_and_positions_invert_factors() {
         for a in ASSUMPTIONS {
+            if a.absolute() {
+                // A range of values starts at its default of 0 (not in use)
+                // and is sampled evenly between its ends.
+                assert!(a.low == a.default && a.default < a.high && !a.log, "{}", a.name);
+                assert_eq!((a.factor(0.0), a.factor(1.0), a.position_of_default()), (a.low, a.high, 0.0));
+                assert!((a.factor(0.25) - (0.75 * a.low + 0.25 * a.high)).abs() < 1e-12, "{}", a.name);
+                continue;
+            }
             assert!(a.low < a.default && a.default < a.high, "{}", a.name);
             let u0 = a.position_of_default();
             assert!((a.factor(u0) - 1.0).abs() < 1e-12, "{}", a.name);
@@ -705,8 +825,13 @@ mod tests {
 
     #[test]
     fn every_assumption_applies_to_the_story_and_moves_its_parameter() {
-        let sc = crate::model::preset::scenario("story").unwrap();
+        let story = crate::model::preset::scenario("story").unwrap();
+        // The story does not use AI perception, so its ranges of values are
+        // left out; with a bias they apply too.
+        let mut sc = story.clone();
+        sc.traits.ai_perception.bias = 0.3;
         for a in ASSUMPTIONS {
+            assert_eq!(a.applied(&story, a.factor(1.0)).is_some(), !a.absolute(), "{}", a.name);
             let hi = a.applied(&sc, a.factor(1.0)).unwrap_or_else(|| panic!("{} does not apply", a.name));
             hi.validate().unwrap_or_else(|e| panic!("{}: {e}", a.name));
             assert_ne!(format!("{hi:?}"), format!("{sc:?}"), "{} changed nothing", a.name);
@@ -719,6 +844,59 @@ mod tests {
         scale_trait(&mut b, 0.5);
         assert!((b.dist.mean() - 0.3).abs() < 1e-12);
         assert!(matches!(b.dist, Dist::Beta { alpha, beta } if (alpha + beta - 10.0).abs() < 1e-12));
+    }
+
+    /// The four AI-perception parameters are ranges of values: left out of a
+    /// scenario that does not use AI perception (all four at 0), each set to
+    /// the sampled value across its whole range in one that does, whichever
+    /// of the four it sets, and left out on its own where the scenario's
+    /// value is outside its range. The scenario's position is its value's
+    /// place in the range, and anchors the swing.
+    #[test]
+    fn perception_is_sampled_as_values_where_the_scenario_uses_it() {
+        let perception: Vec<&Assumption> = ASSUMPTIONS.iter().filter(|a| a.absolute()).collect();
+        let names: Vec<&str> = perception.iter().map(|a| a.name).collect();
+        assert_eq!(names, ["perception_bias", "perception_sd", "perception_learning_rate", "perception_experience_sd"]);
+        let value = |a: &Assumption, sc: &Scenario| (a.value.unwrap())(sc);
+        let plain = Scenario::default();
+        for a in &perception {
+            assert!(a.applied(&plain, a.factor(0.5)).is_none(), "{} applies without AI perception", a.name);
+        }
+        for (i, x) in [0.3, 0.1, 0.05, 0.5].into_iter().enumerate() {
+            let mut sc = plain.clone();
+            *set(&mut sc.traits.ai_perception, i) = x;
+            for a in &perception {
+                for u in [0.0, 0.3, 1.0] {
+                    let s = a.applied(&sc, a.factor(u)).unwrap_or_else(|| panic!("{} left out", a.name));
+                    s.validate().unwrap_or_else(|e| panic!("{}: {e}", a.name));
+                    assert!((value(a, &s) - (a.low + u * (a.high - a.low))).abs() < 1e-12, "{} at {u}", a.name);
+                }
+            }
+        }
+        let mut sc = plain.clone();
+        sc.traits.ai_perception.bias = 0.3;
+        assert!((perception[0].position_in(&sc) - 0.75).abs() < 1e-12);
+        assert_eq!(perception[1].position_in(&sc), 0.0);
+        // The swing runs from the value's place to each end of the range.
+        let us = vec![vec![0.1, 0.3, 0.5, 0.7, 0.9]];
+        let diffs: Vec<f64> = us[0].iter().map(|u| 10.0 * u).collect();
+        let est = Estimate { mean: 7.5, ci_low: 7.0, ci_high: 8.0, n: 30 };
+        let c = summarise("p", "net_value", est, &[*perception[0]], &sc, &us, &diffs);
+        let s = &c.swings[0];
+        assert!((s.at_low - 0.0).abs() < 1e-9 && (s.at_high - 10.0).abs() < 1e-9, "{s:?}");
+        // A bias outside its range (negative, or above 0.4) is not sampled;
+        // the other three still are.
+        for bias in [-0.2, 0.5] {
+            sc.traits.ai_perception.bias = bias;
+            let used: Vec<&str> =
+                perception.iter().filter(|a| a.applied(&sc, a.factor(0.5)).is_some()).map(|a| a.name).collect();
+            assert_eq!(used, names[1..], "bias {bias}");
+        }
+    }
+
+    /// One AI-perception parameter by index, in [`ASSUMPTIONS`] order.
+    fn set(p: &mut AiPerception, i: usize) -> &mut f64 {
+        [&mut p.bias, &mut p.sd, &mut p.learning_rate, &mut p.experience_sd].into_iter().nth(i).unwrap()
     }
 
     /// Synthetic differences `d = a + b1 u1 + b2 u2 + noise` on a Latin
@@ -745,7 +923,7 @@ mod tests {
         let u0: Vec<f64> = params.iter().map(|a| a.position_of_default()).collect();
         let at = truth(&u0);
         let est = Estimate { mean: at, ci_low: at - 1.0, ci_high: at + 1.0, n: 30 };
-        let c = summarise("p", "net_value", est, &params, &us, &diffs);
+        let c = summarise("p", "net_value", est, &params, &Scenario::default(), &us, &diffs);
         for (a, b) in params.iter().zip(slopes) {
             let s = c.swings.iter().find(|s| s.parameter == a.name).unwrap();
             // The slope's standard error in the joint fit: the noise's sd
@@ -765,7 +943,7 @@ mod tests {
         assert_eq!(c.share_holds, Some(neg));
         // An undistinguishable scenario difference holds nowhere in particular.
         let vague = Estimate { mean: 1.0, ci_low: -5.0, ci_high: 7.0, n: 30 };
-        let c = summarise("p", "net_value", vague, &params, &us, &diffs);
+        let c = summarise("p", "net_value", vague, &params, &Scenario::default(), &us, &diffs);
         assert_eq!(c.share_holds, None);
         assert!(c.flips().is_empty());
     }

@@ -86,11 +86,12 @@ pub fn parse_csv(text: &str) -> Result<(CheckSize, Vec<Comparison>), String> {
 
 /// `assumption_samples.csv`: one row per sampled organisation and
 /// comparison, with the factor each parameter's scenario value was
-/// multiplied by in that organisation, long in comparisons.
+/// multiplied by in that organisation (`NAME_factor`; for a range of
+/// values, the value it was set to, `NAME_value`), long in comparisons.
 pub fn samples_csv(c: &AssumptionCheck) -> String {
     let mut s = String::from("sample");
     for a in &c.parameters {
-        let _ = write!(s, ",{}_factor", a.name);
+        let _ = write!(s, ",{}_{}", a.name, if a.absolute() { "value" } else { "factor" });
     }
     s += ",policy,kpi,diff\n";
     for (i, p) in c.samples.iter().enumerate() {
@@ -107,10 +108,18 @@ pub fn json(c: &AssumptionCheck) -> Value {
     json!({
         "samples": c.size.samples,
         "replications_per_sample": c.size.replications,
-        "parameters": c.parameters.iter().map(|a| json!({
-            "name": a.name, "meaning": a.meaning, "unit": a.unit,
-            "default": a.default, "low": a.low, "high": a.high,
-        })).collect::<Vec<_>>(),
+        "parameters": c.parameters.iter().map(|a| {
+            let mut p = json!({
+                "name": a.name, "meaning": a.meaning, "unit": a.unit,
+                "default": a.default, "low": a.low, "high": a.high,
+            });
+            // A range of values (sampled as values, not as factors on the
+            // scenario's): said only where there is one.
+            if a.absolute() {
+                p["absolute"] = json!(true);
+            }
+            p
+        }).collect::<Vec<_>>(),
         "comparisons": c.comparisons.iter().map(|cmp| json!({
             "policy": cmp.policy,
             "kpi": cmp.kpi,

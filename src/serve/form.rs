@@ -16,10 +16,11 @@ pub const EXAMPLES: [(&str, &str); 2] = [
     ("linear-contract.toml", include_str!("../../examples/scenarios/linear-contract.toml")),
 ];
 
-/// The assumptions a slider moves (every plausible range of
-/// `analysis::assumptions` but the prize, which each policy sets).
+/// The assumptions a slider moves (every plausible range of factors in
+/// `analysis::assumptions` but the prize, which each policy sets; the
+/// ranges of values, AI perception's, are edited as fields).
 pub fn sliders() -> impl Iterator<Item = &'static goodhart::analysis::assumptions::Assumption> {
-    ASSUMPTIONS.iter().filter(|a| a.name != "prize")
+    ASSUMPTIONS.iter().filter(|a| a.name != "prize" && !a.absolute())
 }
 
 /// A scenario as a page describes it.
