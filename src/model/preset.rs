@@ -18,7 +18,7 @@ pub struct ScenarioPreset {
 }
 
 /// The built-in scenarios.
-pub const SCENARIOS: [ScenarioPreset; 8] = [
+pub const SCENARIOS: [ScenarioPreset; 9] = [
     ScenarioPreset {
         name: "story",
         summary: "the seed story: every policy preset on the default 200-engineer org, 52 weeks",
@@ -28,6 +28,11 @@ pub const SCENARIOS: [ScenarioPreset; 8] = [
         name: "ai-mandates",
         summary: "AI-use mandates of the day: badges for token use, AI use in reviews (status, not money)",
         text: include_str!("presets/ai-mandates.toml"),
+    },
+    ScenarioPreset {
+        name: "ai-adoption",
+        summary: "the organisation with and without AI tools, calibrated against published effect sizes",
+        text: include_str!("presets/ai-adoption.toml"),
     },
     ScenarioPreset {
         name: "metrics-of-the-day",
