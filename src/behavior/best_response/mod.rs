@@ -819,13 +819,12 @@ pub fn solve(ag: &Agent, t: &PlanTables, belief: &Belief, temperature: f64, u: f
 
 /// Points of the first pass over ratios in [`solve_ratio`].
 const RATIO_GRID: usize = 12;
-/// Golden-section steps refining each of the two best local maxima of
-/// the first pass (each shrinks the bracket by 0.618: 24 steps, to 1e-5 of
-/// the bracket, where utility is flat to within a far smaller share).
-const RATIO_REFINE: usize = 24;
+/// Most steps of Brent's method refining each of the two best local
+/// maxima of the first pass.
+const RATIO_REFINE: usize = 40;
 /// Points at which the first pass reads the expected reward alone, to
 /// place as many ratios again where it rises.
-const RATIO_FINE: usize = 512;
+const RATIO_FINE: usize = 128;
 /// A multiplier on the ratio's linear form beyond which the plan's other
 /// terms no longer matter (USD-equivalent per unit of `N - r D`).
 const RATIO_MU_MAX: f64 = 1e12;
@@ -838,8 +837,8 @@ const RATIO_MU_MAX: f64 = 1e12;
 /// grows with `mu`). So the search runs over `r` alone, from the ratio of
 /// the plan without the reward to the highest ratio any plan reaches
 /// (Dinkelbach's iteration): a first pass over [`RATIO_GRID`] ratios evenly
-/// spaced and as many evenly spaced in the expected reward, then
-/// golden-section steps around the two best. Every plan met is scored on the
+/// spaced and as many evenly spaced in the expected reward, then Brent's
+/// method around the two best. Every plan met is scored on the
 /// true ratio and the best returned; `tests` check it against brute force.
 fn solve_ratio(
     ag: &Agent,
@@ -993,27 +992,65 @@ fn solve_ratio(
             .collect();
         peaks.sort_by(|&a, &b| vals[b].total_cmp(&vals[a]));
         for &i in peaks.iter().take(2) {
-            let (mut a, mut b) = (grid[i.saturating_sub(1)], grid[(i + 1).min(n - 1)]);
-            const PHI: f64 = 0.618_033_988_749_895;
-            let (mut x1, mut x2) = (b - PHI * (b - a), a + PHI * (b - a));
-            let (mut f1, mut f2) = (value_at(x1, &mut lin, s, &mut best), value_at(x2, &mut lin, s, &mut best));
-            for _ in 0..RATIO_REFINE {
-                if f1 >= f2 {
-                    (b, x2, f2) = (x2, x1, f1);
-                    x1 = b - PHI * (b - a);
-                    f1 = value_at(x1, &mut lin, s, &mut best);
-                } else {
-                    (a, x1, f1) = (x1, x2, f2);
-                    x2 = a + PHI * (b - a);
-                    f2 = value_at(x2, &mut lin, s, &mut best);
-                }
-            }
+            let (a, b) = (grid[i.saturating_sub(1)], grid[(i + 1).min(n - 1)]);
+            brent_max(a, b, grid[i], vals[i], |r| value_at(r, &mut lin, s, &mut best));
         }
     }
     s.hours.clone_from(&s.best_hours);
     s.tau.clone_from(&s.best_tau);
     s.lin = Some(lin);
     best
+}
+
+/// Brent's method for the maximum of `f` on `[a, b]`, from an interior
+/// point `x` where `f(x) = fx`: parabolic steps through the three best
+/// points, golden-section steps where those would not shrink the bracket,
+/// until it is a millionth of its start (at most [`RATIO_REFINE`] steps).
+fn brent_max(mut a: f64, mut b: f64, x: f64, fx: f64, mut f: impl FnMut(f64) -> f64) {
+    const C: f64 = 0.381_966_011_250_105;
+    let tol = 1e-6 * (b - a);
+    let (mut x, mut w, mut v) = (x, x, x);
+    let (mut fx, mut fw, mut fv) = (fx, fx, fx);
+    let (mut d, mut e) = (0.0f64, 0.0f64);
+    for _ in 0..RATIO_REFINE {
+        let m = 0.5 * (a + b);
+        if (x - m).abs() <= 2.0 * tol - 0.5 * (b - a) {
+            break;
+        }
+        let mut golden = true;
+        if e.abs() > tol {
+            // A parabola through x, w and v (maximising f).
+            let r = (x - w) * (fx - fv);
+            let q0 = (x - v) * (fx - fw);
+            let mut p = (x - v) * q0 - (x - w) * r;
+            let mut q = 2.0 * (q0 - r);
+            if q > 0.0 {
+                p = -p;
+            }
+            q = q.abs();
+            if p.abs() < (0.5 * q * e).abs() && p > q * (a - x) && p < q * (b - x) {
+                (e, d) = (d, p / q);
+                golden = false;
+            }
+        }
+        if golden {
+            e = if x >= m { a - x } else { b - x };
+            d = C * e;
+        }
+        let u = if d.abs() >= tol { x + d } else { x + tol.copysign(d) };
+        let fu = f(u);
+        if fu >= fx {
+            if u >= x { a = x } else { b = x }
+            (v, fv, w, fw, x, fx) = (w, fw, x, fx, u, fu);
+        } else {
+            if u < x { a = u } else { b = u }
+            if fu >= fw || w == x {
+                (v, fv, w, fw) = (w, fw, u, fu);
+            } else if fu >= fv || v == x || v == w {
+                (v, fv) = (u, fu);
+            }
+        }
+    }
 }
 
 /// Chooses the plan for one engineer, writing hours and AI intensity into
