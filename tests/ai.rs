@@ -461,3 +461,25 @@ fn the_ai_adoption_preset_reproduces_its_calibration_table() {
     let (output, _) = ratio("useful_output");
     assert!(bugs > 1.7 && output > 1.7, "incidents x{bugs}, output x{output}");
 }
+
+#[test]
+fn an_ai_share_target_buys_tokens_and_costs_output_where_ai_hurts_some() {
+    // The ai-targets preset: leverage centred at 0.1 (AI hurts about a third
+    // of the engineers). Counting the AI-assisted share in reviews or on a
+    // board raises the share and the token bill, and pushes those whom AI
+    // slows into using it: useful output and net value fall (paired 95%
+    // intervals against no target, each excluding zero).
+    let sc = goodhart::model::preset::scenario("ai-targets").unwrap();
+    let r = run(&sc).unwrap();
+    for p in ["ai-share-review", "ai-share-board"] {
+        let d = |k: &str| crate::common::paired_mean_se(&r.values("no-target", k).unwrap(), &r.values(p, k).unwrap());
+        for k in ["ai_assisted_share", "token_cost"] {
+            let (x, se) = d(k);
+            assert!(x > 4.0 * se, "{p} {k}: {x} (se {se})");
+        }
+        for k in ["useful_output", "net_value"] {
+            let (x, se) = d(k);
+            assert!(x < -4.0 * se, "{p} {k}: {x} (se {se})");
+        }
+    }
+}

@@ -18,7 +18,7 @@ pub struct ScenarioPreset {
 }
 
 /// The built-in scenarios.
-pub const SCENARIOS: [ScenarioPreset; 9] = [
+pub const SCENARIOS: [ScenarioPreset; 10] = [
     ScenarioPreset {
         name: "story",
         summary: "the seed story: every policy preset on the default 200-engineer org, 52 weeks",
@@ -33,6 +33,11 @@ pub const SCENARIOS: [ScenarioPreset; 9] = [
         name: "ai-adoption",
         summary: "the organisation with and without AI tools, calibrated against published effect sizes",
         text: include_str!("presets/ai-adoption.toml"),
+    },
+    ScenarioPreset {
+        name: "ai-targets",
+        summary: "the AI-assisted share of changes as a goal, in reviews and on a board",
+        text: include_str!("presets/ai-targets.toml"),
     },
     ScenarioPreset {
         name: "metrics-of-the-day",

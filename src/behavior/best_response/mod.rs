@@ -987,9 +987,8 @@ fn solve_ratio(
         }
         // Golden-section steps around the two best local maxima of the pass.
         let n = grid.len();
-        let mut peaks: Vec<usize> = (0..n)
-            .filter(|&i| (i == 0 || vals[i] >= vals[i - 1]) && (i + 1 == n || vals[i] >= vals[i + 1]))
-            .collect();
+        let mut peaks: Vec<usize> =
+            (0..n).filter(|&i| (i == 0 || vals[i] >= vals[i - 1]) && (i + 1 == n || vals[i] >= vals[i + 1])).collect();
         peaks.sort_by(|&a, &b| vals[b].total_cmp(&vals[a]));
         for &i in peaks.iter().take(2) {
             let (a, b) = (grid[i.saturating_sub(1)], grid[(i + 1).min(n - 1)]);
@@ -1040,10 +1039,18 @@ fn brent_max(mut a: f64, mut b: f64, x: f64, fx: f64, mut f: impl FnMut(f64) -> 
         let u = if d.abs() >= tol { x + d } else { x + tol.copysign(d) };
         let fu = f(u);
         if fu >= fx {
-            if u >= x { a = x } else { b = x }
+            if u >= x {
+                a = x
+            } else {
+                b = x
+            }
             (v, fv, w, fw, x, fx) = (w, fw, x, fx, u, fu);
         } else {
-            if u < x { a = u } else { b = u }
+            if u < x {
+                a = u
+            } else {
+                b = u
+            }
             if fu >= fw || w == x {
                 (v, fv, w, fw) = (w, fw, u, fu);
             } else if fu >= fv || v == x || v == w {
