@@ -483,3 +483,33 @@ fn an_ai_share_target_buys_tokens_and_costs_output_where_ai_hurts_some() {
         }
     }
 }
+
+#[test]
+fn review_under_load_lets_defects_through_in_proportion_to_the_load() {
+    // With a review capacity, each change is defective with probability
+    // d (1 + k rho), rho last period's review load per engineer over the
+    // capacity: failures have mean rb d sum_t D_t (1 + k rho_{t-1}), within
+    // 4 standard errors over the run, and beyond 4 of it from failures at
+    // the unloaded rate.
+    let mut sc = Scenario { periods: 12, replications: 1, ..Scenario::default() };
+    sc.org.engineers = 150;
+    sc.activities.retain(|a| a.name == "build");
+    sc.org.review_capacity = Some(3.0);
+    sc.org.review_miss = 1.0;
+    let (d, rb, n) = (sc.activities[0].defect_rate, sc.org.rollback_probability(), 150.0);
+    let r = run(&sc).unwrap();
+    let series = |k: &str| r.period_means("no-leaderboard", k).unwrap();
+    let (deploy, cfr, review) = (series("deployments"), series("change_failure_rate"), series("review_hours"));
+    let failed: f64 = deploy.iter().zip(&cfr).map(|(x, c)| x * c).sum();
+    let (mut want, mut blind) = (0.0, 0.0);
+    for t in 1..deploy.len() {
+        let rho = (review[t - 1] / n / 3.0).min(0.99);
+        want += rb * d * deploy[t] * (1.0 + rho);
+        blind += rb * d * deploy[t];
+    }
+    // Period 0 follows the pre-period's load, which is not reported: leave it out.
+    let failed = failed - deploy[0] * cfr[0];
+    assert!(review[0] / n / 3.0 > 0.3, "load {}", review[0] / n / 3.0);
+    assert!((failed - want).abs() < 4.0 * want.sqrt(), "{failed} failures, {want} expected");
+    assert!(failed - blind > 4.0 * want.sqrt(), "{failed} failures, {blind} at no load");
+}

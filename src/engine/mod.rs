@@ -142,6 +142,7 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
         hours: h_total,
         limit: h_limit,
         review_wait: 0.0,
+        defect_load: 1.0,
         incentive: false,
     };
     let (_, mut review_last) = plan_work_measure(c, rule, &pre, pop, streams, &mut st);
@@ -193,12 +194,20 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
         let limit = (h_limit - review_each).max(0.0);
         // A single-server queue: waiting is the review's own time times
         // rho / (1 - rho), at a working day of a fifth of the week.
-        let review_wait = sc.org.review_capacity.map_or(0.0, |cap| {
-            let rho = (review_each / cap).min(0.99);
-            rho / (1.0 - rho) / (h_total / 5.0)
-        });
-        let ctx =
-            PeriodCtx { stage, belief: &belief, period: t as i64, hours: h_avail, limit, review_wait, incentive: true };
+        let rho = sc.org.review_capacity.map_or(0.0, |cap| (review_each / cap).min(0.99));
+        let review_wait = if sc.org.review_capacity.is_some() { rho / (1.0 - rho) / (h_total / 5.0) } else { 0.0 };
+        // Review under load lets more defects through.
+        let defect_load = 1.0 + sc.org.review_miss * rho;
+        let ctx = PeriodCtx {
+            stage,
+            belief: &belief,
+            period: t as i64,
+            hours: h_avail,
+            limit,
+            review_wait,
+            defect_load,
+            incentive: true,
+        };
         let ((parts, review), done) = rayon::join(
             || plan_work_measure(c, rule, &ctx, pop, streams, &mut st),
             || pending.take().map(|(at, (raw, val))| (at, spearman(&raw, &val))),
@@ -476,6 +485,9 @@ struct PeriodCtx<'a> {
     /// Days a change waits for review per hour of review it needs (0
     /// without a review capacity).
     review_wait: f64,
+    /// The factor on every defect rate from last period's review load
+    /// (`1 + org.review_miss rho`; 1 without it).
+    defect_load: f64,
     incentive: bool,
 }
 
@@ -644,7 +656,7 @@ fn work<M>(
         used_ai |= act.uses_ai && tau > 0.0;
         let units = h * prod * q;
         let shipped = poisson_inv(u[0], act.changes_per_hour * units);
-        let defect_rate = act.defect_rate_at(s_ai);
+        let defect_rate = (act.defect_rate_at(s_ai) * ctx.defect_load).min(1.0);
         let defects = binomial_inv(u[1], shipped, defect_rate);
         let rolled = binomial_inv(u[2], defects, rb);
         let incidents = binomial_inv(u[3], defects, incp);

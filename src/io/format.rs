@@ -923,6 +923,7 @@ mod tests {
             ("activity[0].ai_defect_factor", "0.5"),
             ("activity[0].ai_size_factor", "0.5"),
             ("org.review_capacity", "8"),
+            ("org.review_miss", "0.5"),
             ("social", "{}"),
             (
                 "policy[1].adapt",

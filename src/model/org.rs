@@ -47,6 +47,16 @@ pub struct Org {
     /// capacity (at most 0.99), added to its cycle time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub review_capacity: Option<f64>,
+    /// How much review under load lets defects through: with a review
+    /// capacity, a change's defect rate is multiplied by `1 + review_miss
+    /// rho`, `rho` as for the queue (default 0). Engineers plan with the
+    /// rate at no load.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub review_miss: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl Default for Org {
@@ -64,6 +74,7 @@ impl Default for Org {
             incident_probability: 0.05,
             value_noise: 0.3,
             review_capacity: None,
+            review_miss: 0.0,
         }
     }
 }
@@ -100,6 +111,7 @@ impl Org {
         check_int("org.survival_window", u64::from(self.survival_window))?;
         check("org.defect_detection", self.defect_detection)?;
         check("org.incident_probability", self.incident_probability)?;
+        check("org.review_miss", self.review_miss)?;
         if let Some(c) = self.review_capacity {
             check("org.review_capacity", c)?;
         }

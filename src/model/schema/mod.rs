@@ -230,6 +230,14 @@ pub const FIELDS: &[Field] = &[
         1e4,
         "a number in (0, 10000]",
     ),
+    num(
+        "org.review_miss",
+        "relative rise in the defect rate at full review load (needs review_capacity)",
+        "",
+        0.0,
+        100.0,
+        "a number in [0, 100]",
+    ),
     // [traits]
     other(
         "traits",
