@@ -8,7 +8,9 @@
 //! - `behaviour`: the token leaderboard under every built-in learning model;
 //! - `scaling`: the token leaderboard at 1k, 10k and 100k engineers;
 //! - `threads`: 1 and 2 worker threads, within one replication (engineers
-//!   split across threads) and across replications.
+//!   split across threads) and across replications;
+//! - `ratio`: a ratio metric (the `ai-targets` preset's AI-assisted share
+//!   in reviews) against the same organisation without a target.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use goodhart::model::preset;
@@ -98,5 +100,20 @@ fn threads(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, full_run, behaviour, scaling, threads);
+fn ratio(c: &mut Criterion) {
+    let mut g = c.benchmark_group("ratio");
+    g.sample_size(10);
+    let base = preset::scenario("ai-targets").expect("preset");
+    for policy in ["no-target", "ai-share-review"] {
+        let mut sc = base.clone();
+        sc.policies.retain(|p| p.name == policy);
+        sc.baseline = Some(policy.into());
+        (sc.periods, sc.replications) = (10, 1);
+        g.throughput(Throughput::Elements(steps(&sc)));
+        g.bench_function(format!("ai-targets/{policy}/100-engineers/10-weeks"), |b| b.iter(|| run(&sc).expect("run")));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, full_run, behaviour, scaling, threads, ratio);
 criterion_main!(benches);
