@@ -232,7 +232,6 @@ impl Compiled {
                         metric2: c[2],
                     })
                     .collect(),
-                m0: 0.0,
                 ratio: (rewarded && !per.is_empty()).then(|| {
                     Arc::new(Ratio {
                         num: mu.clone(),

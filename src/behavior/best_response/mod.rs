@@ -77,9 +77,6 @@ pub struct PlanTables {
     /// of the work AI does, `x = 1 - exp(-tau / tau0)` (all zero unless AI
     /// changes defect rates or change sizes, or the metric counts AI use).
     pub slope: Vec<Slope>,
-    /// A constant added to the expected metric: a linearised ratio's value
-    /// at its reference plan (0 otherwise).
-    pub m0: f64,
     /// A ratio metric's numerator and denominator. With it, `mu_p`,
     /// `slope` and `w_tok` hold the numerator, and the plan's metric is
     /// the ratio (see [`Ratio`]).
@@ -111,9 +108,8 @@ impl Slope {
 /// A ratio metric's parts, each per activity as the coefficients of a
 /// polynomial in the AI share `x` per productive unit (`[c0, c1, c2]`),
 /// plus a weight per token. The engineer's metric is `N / D` (0 when `D`
-/// is not positive). The planner maximises it through its linearisation at
-/// a reference plan, `r + (N - r D) / D_r` (value and gradient exact at the
-/// plan where `r = N / D` and `D_r = D`), iterated to that fixed point.
+/// is not positive); the planner searches it through the linear forms
+/// `N - r D` (see `solve_ratio`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ratio {
     /// Numerator per productive unit.
@@ -150,17 +146,15 @@ impl Ratio {
         if d > 0.0 { n / d } else { 0.0 }
     }
 
-    /// Sets `lin`'s metric to this ratio's linearisation at ratio `r` and
-    /// denominator `d` (see [`Ratio`]).
-    fn linearise(&self, lin: &mut PlanTables, r: f64, d: f64) {
+    /// Sets `lin`'s metric to `N - r D`.
+    fn linearise(&self, lin: &mut PlanTables, r: f64) {
         for k in 0..lin.len() {
             let (n, q) = (&self.num[k], &self.den[k]);
-            lin.mu_p[k] = (n[0] - r * q[0]) / d;
-            lin.slope[k].metric = (n[1] - r * q[1]) / d;
-            lin.slope[k].metric2 = (n[2] - r * q[2]) / d;
+            lin.mu_p[k] = n[0] - r * q[0];
+            lin.slope[k].metric = n[1] - r * q[1];
+            lin.slope[k].metric2 = n[2] - r * q[2];
         }
-        lin.w_tok = (self.num_tok - r * self.den_tok) / d;
-        lin.m0 = r;
+        lin.w_tok = self.num_tok - r * self.den_tok;
     }
 }
 
@@ -199,7 +193,7 @@ impl PlanTables {
     /// The highest expected metric any plan can reach, when a token budget
     /// caps a metric of tokens alone (for [`Belief::with_ceiling`]).
     pub fn metric_ceiling(&self) -> Option<f64> {
-        self.cap.filter(|_| self.w_tok > 0.0 && self.tokens_only()).map(|cap| self.m0 + self.w_tok * cap)
+        self.cap.filter(|_| self.w_tok > 0.0 && self.tokens_only()).map(|cap| self.w_tok * cap)
     }
 
     /// `belief` as the planner holds it under these tables: with the
@@ -547,7 +541,7 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
     let week = ag.week();
     t.effort.allocate(&s.b, &t.convexity, &week, &mut s.hours, &mut s.order);
     let (hours, tau, q, xs) = (&s.hours[..n], &s.tau[..n], &s.q[..n], &s.x[..n]);
-    let (mut m, mut v, mut tok, mut g, mut felt) = (t.m0, 0.0, 0.0, 0.0, 0.0);
+    let (mut m, mut v, mut tok, mut g, mut felt) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for k in 0..n {
         let h = hours[k];
         if h <= 0.0 {
@@ -572,7 +566,7 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
 /// Expected metric, tokens and non-reward utility of any plan (hours and
 /// AI intensity per activity).
 pub fn evaluate(ag: &Agent, t: &PlanTables, hours: &[f64], tau: &[f64]) -> PlanValue {
-    let (mut m, mut v, mut tok, mut g, mut felt) = (t.m0, 0.0, 0.0, 0.0, 0.0);
+    let (mut m, mut v, mut tok, mut g, mut felt) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for k in 0..t.len() {
         let h = hours[k];
         if h <= 0.0 {
@@ -813,7 +807,8 @@ struct Node {
 pub fn solve(ag: &Agent, t: &PlanTables, belief: &Belief, temperature: f64, u: f64, s: &mut Scratch) -> PlanValue {
     match &t.ratio {
         None => solve_linear(ag, t, belief, temperature, u, s),
-        Some(r) => solve_ratio(ag, t, r, belief, temperature, u, s),
+        // A ratio plays the optimum at any temperature (see `solve_ratio`).
+        Some(r) => solve_ratio(ag, t, r, belief, s),
     }
 }
 
@@ -833,22 +828,15 @@ const RATIO_MU_MAX: f64 = 1e12;
 /// ratio makes every optimal plan the best plan (in `W`, utility without
 /// the reward) among those whose ratio is at least its own, `r`: the plan
 /// maximising `W + mu (N - r D)` for the multiplier `mu >= 0` at which its
-/// ratio is exactly `r` (found by bracketing, the left side of `N - r D`
-/// grows with `mu`). So the search runs over `r` alone, from the ratio of
-/// the plan without the reward to the highest ratio any plan reaches
-/// (Dinkelbach's iteration): a first pass over [`RATIO_GRID`] ratios evenly
-/// spaced and as many evenly spaced in the expected reward, then Brent's
-/// method around the two best. Every plan met is scored on the
-/// true ratio and the best returned; `tests` check it against brute force.
-fn solve_ratio(
-    ag: &Agent,
-    t: &PlanTables,
-    ratio: &Ratio,
-    belief: &Belief,
-    _temperature: f64,
-    _u: f64,
-    s: &mut Scratch,
-) -> PlanValue {
+/// ratio reaches `r` (the ratio grows with `mu`). So the search runs over
+/// `r` alone, from the ratio of the plan without the reward to the highest
+/// ratio any plan reaches (Dinkelbach's iteration): a first pass over
+/// [`RATIO_GRID`] ratios evenly spaced and as many evenly spaced in the
+/// expected reward, then Brent's method around the two best. Every plan
+/// met is scored on the true ratio and the best returned; the brute-force
+/// tests below bound how far from the optimum that can be. The logit
+/// temperature is not applied: a ratio's plan is the optimum.
+fn solve_ratio(ag: &Agent, t: &PlanTables, ratio: &Ratio, belief: &Belief, s: &mut Scratch) -> PlanValue {
     let mut lin = s.lin.take().unwrap_or_else(|| Box::new(PlanTables { ratio: None, ..t.clone() }));
     (*lin).clone_from(t);
     lin.ratio = None;
@@ -856,7 +844,7 @@ fn solve_ratio(
     // The plan at multiplier `mu` on `N - r D`, kept if it is the best so
     // far: its numerator, denominator and utility.
     let at = |mu: f64, r: f64, lin: &mut PlanTables, s: &mut Scratch, best: &mut PlanValue| -> (f64, f64, f64) {
-        ratio.linearise(lin, r, 1.0);
+        ratio.linearise(lin, r);
         let pv = plan_at(mu, ag, lin, s);
         let (n, d) = ratio.parts(ag, t, &s.hours, &s.tau);
         let m = Ratio::value(n, d);
@@ -1584,7 +1572,6 @@ pub(crate) mod tests {
             cap: None,
             effort: EffortCost { form, coefficient: 3.0 },
             slope: vec![Slope::default(); 3],
-            m0: 0.0,
             ratio: None,
         }
     }
@@ -1635,7 +1622,6 @@ pub(crate) mod tests {
             cap: None,
             effort: EffortCost { form: EffortForm::Separable, coefficient: 1.0 },
             slope: vec![Slope::default(); 2],
-            m0: 0.0,
             ratio: None,
         };
         let ag = Agent {
