@@ -113,6 +113,6 @@ pub use model::dist::{Dist, TraitDist};
 pub use model::engineer::{AiPerception, Trait, TraitsConfig};
 pub use model::metric::{CustomMetric, Metric, Noise};
 pub use model::org::Org;
-pub use model::policy::{Adapt, Audit, Policy, Stage};
+pub use model::policy::{Adapt, Audit, Policy, Stage, TokenBudget};
 pub use model::reward::{Reward, RewardRule};
 pub use model::scenario::Scenario;

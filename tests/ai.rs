@@ -189,6 +189,12 @@ fn the_ai_mandate_presets_raise_the_token_bill_against_no_leaderboard() {
         assert!(d.ci_low > 0.0, "{p}: {d:?}");
         assert_eq!(r.estimate(p, "bonus_paid").unwrap().mean, 0.0, "{p} pays in kind");
     }
+    // A monthly budget under the badges: the board takes the month's
+    // tokens in its first weeks, and later weeks are built without AI:
+    // useful output falls below no leaderboard's (engineers plan a week at
+    // a time; docs/model.md, section 7).
+    let d = r.try_paired_diff("token-badges-monthly-budget", "no-leaderboard", "useful_output").unwrap();
+    assert!(d.ci_high < 0.0, "{d:?}");
 }
 
 #[test]

@@ -4,6 +4,7 @@ mod adapt;
 mod ai;
 mod behaviours;
 mod browser;
+mod budget;
 mod cli;
 mod common;
 mod determinism;

@@ -90,6 +90,8 @@ pub(crate) struct StagePolicy {
     pub audit: Option<crate::model::policy::Audit>,
     /// The reward costs the organisation no money (`Policy::in_kind`).
     pub in_kind: bool,
+    /// A token budget over blocks of periods (`Policy::token_budget`).
+    pub token_budget: Option<crate::model::policy::TokenBudget>,
     /// Stack ranking on the published board (`Policy::forced_ranking`).
     pub forced_ranking: Option<crate::model::turnover::ForcedRanking>,
     /// Rules that switch to another stage during a run (`Policy::adapt`).
@@ -251,6 +253,7 @@ impl Compiled {
                 reward: p.reward.resolved(sc.org.engineers),
                 audit: p.audit,
                 in_kind: p.in_kind,
+                token_budget: p.token_budget,
                 forced_ranking: p.forced_ranking,
                 adapt: Vec::new(),
             });

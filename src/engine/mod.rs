@@ -583,9 +583,19 @@ fn plan<B: BehaviorRule>(
         hours: ctx.limit,
         contract: ctx.hours,
         overtime: c.scenario.org.overtime_cost * me.skill,
+        cap: None,
     };
     let (tables, belief) =
         if ctx.incentive { (&ctx.stage.tables, ctx.belief) } else { (&ctx.stage.free, &Belief::Flat) };
+    let mut agent = agent;
+    if let (Some(b), true) = (ctx.stage.token_budget, ctx.incentive) {
+        // A new block starts the budget afresh; within one, what is left.
+        let used = &mut chunk.warm[j].budget_used;
+        if ctx.period.rem_euclid(i64::from(b.periods)) == 0 {
+            *used = 0.0;
+        }
+        agent.cap = Some((b.tokens - *used).max(0.0));
+    }
     let (hours, tau) = (&mut chunk.hours[j * kk..(j + 1) * kk], &mut chunk.tau[j * kk..(j + 1) * kk]);
     let integrity = {
         let mut planner = Planner {
@@ -689,6 +699,9 @@ fn work<M>(
     }
     let value = sig[metric::SIG_VALUE];
     let tokens = sig[metric::SIG_TOKENS];
+    if ctx.stage.token_budget.is_some() && ctx.incentive {
+        chunk.warm[j].budget_used += tokens;
+    }
     let week = Week { contract: ctx.hours, limit: ctx.limit, overtime: sc.org.overtime_cost * skill };
     let effort = sc.effort_cost.cost(&scratch.hours) + own + week.overtime_cost(work_h);
     let incidents = sig[metric::SIG_INCIDENTS];

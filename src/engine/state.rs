@@ -16,12 +16,16 @@ pub(crate) struct Warm {
     pub metric_slope: f64,
     /// The effective token price at which the plan met a token budget.
     pub theta_cap: f64,
+    /// Tokens used so far in the current block of a budget over several
+    /// periods (`Policy::token_budget`).
+    pub budget_used: f64,
 }
 
 impl Warm {
     /// Nothing known (the expected metric starts at zero).
     pub fn new() -> Warm {
-        let mut w = Warm { lambda: 0.0, lambda_move: 0.0, metric: 0.0, metric_slope: 0.0, theta_cap: 0.0 };
+        let mut w =
+            Warm { lambda: 0.0, lambda_move: 0.0, metric: 0.0, metric_slope: 0.0, theta_cap: 0.0, budget_used: 0.0 };
         w.forget();
         w
     }

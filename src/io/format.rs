@@ -616,6 +616,7 @@ pub fn optional_parts(sc: &Scenario) -> String {
          #     1 finds a full week of gaming for sure, 0.5 half the time; {}\n\
          #   penalty: felt by an engineer caught (USD-equivalent); {}\n\
          # token_cap = 25000000  # most tokens per engineer per week: plans stay within it; {}\n\
+         # token_budget = {{ tokens = 60000000, periods = 4 }}  # a monthly budget: each week, what the month left of it\n\
          # in_kind = true  # the reward is status, a badge or a review mark: felt like money, paid by nobody\n\
          # reward = {{ scheme = \"leaderboard\", top_count = 250, prize = 1000 }}  # a board of a fixed size:\n\
          #   top_count (and bottom_count) engineers rather than top_fraction; {}\n\
@@ -914,6 +915,7 @@ mod tests {
             ("effort_cost.form", "\"power\""),
             ("policy[1].audit", "{}"),
             ("policy[1].token_cap", "1e6"),
+            ("policy[1].token_budget", "{}"),
             ("policy[1].reward", "{ scheme = \"linear\" }"),
             ("policy[1].reward", "{ scheme = \"threshold\" }"),
             ("policy[1].reward", "{ scheme = \"leaderboard\", top_count = 5, bottom_count = 5 }"),

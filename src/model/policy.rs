@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::model::metric::Metric;
 use crate::model::reward::Reward;
-use crate::model::schema::{check, whole, whole_opt};
+use crate::model::schema::{check, check_int, whole, whole_opt};
 use crate::model::turnover::ForcedRanking;
 
 /// Random audits of gaming.
@@ -38,6 +38,36 @@ impl Audit {
         check(&format!("{path}.probability"), self.probability)?;
         check(&format!("{path}.sensitivity"), self.sensitivity)?;
         check(&format!("{path}.penalty"), self.penalty)
+    }
+}
+
+/// A token budget per engineer over blocks of `periods` periods (a month of
+/// four weeks by default): within a block, an engineer may use in any
+/// period what the earlier periods of the block left of `tokens`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenBudget {
+    /// Tokens per engineer per block.
+    pub tokens: f64,
+    /// Periods per block, counted from period 0.
+    #[serde(deserialize_with = "whole")]
+    pub periods: u32,
+}
+
+impl Default for TokenBudget {
+    /// 60 million tokens over four weeks: 360 USD at 6 USD per million,
+    /// about the honest maximum of AI-assisted building (section 3 of
+    /// docs/model.md).
+    fn default() -> Self {
+        TokenBudget { tokens: 60e6, periods: 4 }
+    }
+}
+
+impl TokenBudget {
+    /// Checks the budget's fields.
+    pub fn validate(&self, path: &str) -> Result<()> {
+        check(&format!("{path}.tokens"), self.tokens)?;
+        check_int(&format!("{path}.periods"), u64::from(self.periods))
     }
 }
 
@@ -106,6 +136,10 @@ pub struct Policy {
     /// Token budget: most tokens an engineer may consume per period.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_cap: Option<f64>,
+    /// A token budget over several periods (a month), which usage can shift
+    /// within: each period an engineer may use what is left of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_budget: Option<TokenBudget>,
     /// The reward is paid in kind: status, a title, a badge or a review
     /// outcome that engineers value (through their reward sensitivity) but
     /// the organisation pays no money for, so it stays out of `bonus_paid`
@@ -164,6 +198,9 @@ impl Policy {
         self.reward.validate(&format!("{path}.reward"))?;
         if let Some(a) = &self.audit {
             a.validate(&format!("{path}.audit"))?;
+        }
+        if let Some(b) = &self.token_budget {
+            b.validate(&format!("{path}.token_budget"))?;
         }
         if let Some(c) = self.token_cap {
             check(&format!("{path}.token_cap"), c)?;

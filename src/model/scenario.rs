@@ -372,14 +372,15 @@ impl Scenario {
                     || !matches!(p.reward, crate::model::reward::Reward::None)
                     || p.audit.is_some()
                     || p.token_cap.is_some()
+                    || p.token_budget.is_some()
                     || p.in_kind
                     || p.forced_ranking.is_some()
                     || !p.adapt.is_empty())
             {
                 return Err(Error::invalid(
                     format!("{path}.schedule"),
-                    "a schedule with its own metric, reward, audit, token_cap, in_kind, forced_ranking or adapt",
-                    "either a schedule (its stages carry those) or a metric, reward, audit, token_cap, in_kind, forced_ranking and adapt",
+                    "a schedule with its own metric, reward, audit, token_cap, token_budget, in_kind, forced_ranking or adapt",
+                    "either a schedule (its stages carry those) or a metric, reward, audit, token_cap, token_budget, in_kind, forced_ranking and adapt",
                 ));
             }
         }

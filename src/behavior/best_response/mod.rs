@@ -238,6 +238,9 @@ pub struct Agent {
     /// Overtime coefficient, USD-equivalent per hour² (the org's overtime
     /// cost times skill).
     pub overtime: f64,
+    /// This engineer's own token budget this period (what is left of a
+    /// budget over several periods), on top of the tables' `cap`.
+    pub cap: Option<f64>,
 }
 
 impl Agent {
@@ -615,7 +618,11 @@ pub(crate) fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> 
 fn plan_linear(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
     let pv = inner(lam, 0.0, ag, t, s);
     s.line = lam;
-    let Some(cap) = t.cap else { return pv };
+    let cap = match (t.cap, ag.cap) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let Some(cap) = cap else { return pv };
     if within(pv.tokens, cap) {
         return pv;
     }
@@ -1588,6 +1595,7 @@ pub(crate) mod tests {
             hours: 40.0,
             contract: 40.0,
             overtime: 0.0,
+            cap: None,
         }
     }
 
@@ -1635,6 +1643,7 @@ pub(crate) mod tests {
             hours: 100.0,
             contract: 100.0,
             overtime: 0.0,
+            cap: None,
         };
         let mut s = Scratch::new(2);
         solve(&ag, &t, &Belief::Linear { rate: 3.0 }, 0.0, 0.5, &mut s);
@@ -1867,6 +1876,7 @@ mod brute_force {
                 hours: 20.0,
                 contract: 20.0,
                 overtime: 0.0,
+                cap: None,
             };
             if extras {
                 ag.contract = 4.0 + 12.0 * u();
@@ -2000,6 +2010,7 @@ mod brute_force {
                 hours: 20.0,
                 contract: 20.0,
                 overtime: 0.0,
+                cap: None,
             };
             if case % 3 == 0 {
                 ag.contract = 8.0 + 8.0 * u();
@@ -2110,6 +2121,7 @@ mod brute_force {
                 hours: 20.0,
                 contract: 20.0,
                 overtime: 0.0,
+                cap: None,
             };
             let mut s = Scratch::new(3);
             let free = solve(&ag, &t, &Belief::Flat, 0.0, 0.5, &mut s);

@@ -506,6 +506,9 @@ pub const FIELDS: &[Field] = &[
     num("policy[].audit.sensitivity", "", "", 0.0, 1.0, UNIT_INTERVAL),
     num("policy[].audit.penalty", "", "USD", 0.0, BIG_USD, NONNEG),
     num("policy[].token_cap", "tokens per engineer per period", "tokens per period", 0.0, 1e18, NONNEG),
+    other("policy[].token_budget", "a budget over several periods that usage can shift within", Range::Table),
+    num("policy[].token_budget.tokens", "tokens per engineer per block", "tokens", 0.0, 1e18, NONNEG),
+    int("policy[].token_budget.periods", "periods per block (4: a month)", "periods", 1, MAX_LAG as u64),
     other("policy[].in_kind", "reward is status or a review outcome: felt, not paid in money", Range::Bool),
     other(
         "policy[].forced_ranking",
