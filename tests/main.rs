@@ -4,6 +4,7 @@ mod adapt;
 mod ai;
 mod behaviours;
 mod browser;
+mod change_audits;
 mod cli;
 mod common;
 mod determinism;
