@@ -67,7 +67,7 @@ fn audits_deter_gaming_and_catch_some() {
     sc.policies.truncate(2);
     let mut audited = sc.policies[1].clone();
     audited.name = "audited".into();
-    audited.audit = Some(Audit { probability: 0.3, sensitivity: 1.0, penalty: 20_000.0 });
+    audited.audit = Some(Audit { probability: 0.3, changes: None, sensitivity: 1.0, penalty: 20_000.0 });
     sc.policies.push(audited);
     let r = run(&sc).unwrap();
     let d = r.paired_diff("audited", "kirorank", "gaming_share").unwrap();

@@ -154,7 +154,7 @@ fn audits_detect_in_proportion_to_gaming_hours() {
     // caught with probability q_i = probability x min(1, sensitivity x
     // gaming_i / hours per period): their total over every period and run
     // is within 4 standard errors of sum q_i.
-    let audit = Audit { probability: 0.3, sensitivity: 1.0, penalty: 500.0 };
+    let audit = Audit { probability: 0.3, changes: None, sensitivity: 1.0, penalty: 500.0 };
     let mut p =
         Policy::new("audited", Metric::builtin("tokens", 4).unwrap(), Reward::leaderboard(0.1, 3000.0, 0.1, 2000.0));
     p.audit = Some(audit);

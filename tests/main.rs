@@ -5,6 +5,7 @@ mod ai;
 mod behaviours;
 mod browser;
 mod budget;
+mod change_audits;
 mod cli;
 mod common;
 mod determinism;

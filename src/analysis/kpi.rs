@@ -113,6 +113,9 @@ pub(crate) enum Builtin {
     Turnover(usize),
     /// The review KPI with this index in [`REVIEW`] (scenarios that model review only).
     Review(usize),
+    /// The change-audit KPI with this index in [`CHANGE_AUDITS`] (scenarios
+    /// where a policy audits changes only).
+    ChangeAudit(usize),
 }
 
 /// A KPI's definition from its row in one of the tables below.
@@ -144,6 +147,7 @@ impl Kpi for Builtin {
             ),
             Builtin::Turnover(j) => row_def(TURNOVER[*j]),
             Builtin::Review(j) => row_def(REVIEW[*j]),
+            Builtin::ChangeAudit(j) => row_def(CHANGE_AUDITS[*j]),
             Builtin::AtLimit => KpiDef::new(
                 "at_hours_limit",
                 Aggregate::Mean,
@@ -193,6 +197,10 @@ impl Kpi for Builtin {
             Builtin::Review(j) => match j {
                 0 => ratio(t.review_hours, t.deployments),
                 _ => ratio(t.ai_changes, t.deployments),
+            },
+            Builtin::ChangeAudit(j) => match j {
+                0 => t.gaming_changes,
+                _ => t.changes_caught,
             },
             Builtin::Turnover(j) => {
                 let n = p.engineers as f64;
@@ -321,7 +329,12 @@ const FIXED: [Row; k::FIXED] = [
     ("review_hours", Aggregate::Sum, "hours", "review load the changes put on peers"),
     ("cycle_time", Aggregate::Mean, "days", "mean cycle time of the changes shipped"),
     ("gamers_share", Aggregate::Mean, "share", "share of engineers spending any time (over half an hour) gaming"),
-    ("audit_detections", Aggregate::Sum, "engineers", "engineers caught gaming by an audit"),
+    (
+        "audit_detections",
+        Aggregate::Sum,
+        "engineers",
+        "engineers caught gaming by an audit (by an audit of changes: engineers with a change caught; changes_caught counts the changes)",
+    ),
     (
         "hours_change",
         Aggregate::Mean,
@@ -340,6 +353,18 @@ const REVIEW: [Row; 2] = [
         "share",
         "changes weighted by the share of their work AI did (1 - exp(-tau / tau0)), over all changes",
     ),
+];
+
+/// The KPIs of audits of changes, after the review KPIs, in scenarios
+/// where a policy audits changes ([`crate::Scenario::audits_changes`]).
+const CHANGE_AUDITS: [Row; 2] = [
+    (
+        "gaming_changes",
+        Aggregate::Sum,
+        "changes",
+        "changes shipped from gaming activities (splitting, rushing): all an audit of changes can catch; gaming that ships no changes is invisible to it",
+    ),
+    ("changes_caught", Aggregate::Sum, "changes", "gaming changes caught by an audit of changes"),
 ];
 
 /// Where the population's make-up starts in [`TURNOVER`] (the exits come first).
@@ -381,8 +406,9 @@ pub const METRIC_KPIS: [&str; 3] = ["metric_value_correlation", "metric_value_co
 
 /// The built-in KPIs of `sc`, in output order: the fixed ones,
 /// `hours.<activity>` per activity, `hours.slack`, `hours.overtime`,
-/// `at_hours_limit`, then the review KPIs if review is modelled and the
-/// turnover KPIs if engineers can leave.
+/// `at_hours_limit`, then the review KPIs if review is modelled, the
+/// change-audit KPIs if a policy audits changes and the turnover KPIs if
+/// engineers can leave.
 pub(crate) fn builtins(sc: &Scenario) -> Vec<Builtin> {
     let fixed = (0..k::FIXED).map(Builtin::Fixed);
     let hours = sc.activities.iter().enumerate().map(|(index, a)| Builtin::Hours { index, name: a.name.clone() });
@@ -391,10 +417,12 @@ pub(crate) fn builtins(sc: &Scenario) -> Vec<Builtin> {
     let last = if sc.has_turnover() || sc.norms_erode() { TURNOVER.len() } else { first };
     let turnover = (first..last).map(Builtin::Turnover);
     let review = (0..if sc.models_review() { REVIEW.len() } else { 0 }).map(Builtin::Review);
+    let audits = (0..if sc.audits_changes() { CHANGE_AUDITS.len() } else { 0 }).map(Builtin::ChangeAudit);
     fixed
         .chain(hours)
         .chain([Builtin::Slack, Builtin::Overtime, Builtin::AtLimit])
         .chain(review)
+        .chain(audits)
         .chain(turnover)
         .collect()
 }

@@ -220,6 +220,18 @@ impl Compiled {
                 skill_scaled: sc.activities.iter().map(|a| a.skill_scaled).collect(),
                 price: sc.org.price_per_token(),
                 audit_per_hour: p.audit.map_or(0.0, |a| a.probability * a.sensitivity * a.penalty / h),
+                // An audit of changes: each change of a gaming activity is
+                // caught with probability changes x sensitivity, so the
+                // expected penalty is linear in its expected changes (which
+                // do not depend on the AI share: no slope term).
+                audit_per_unit: sc
+                    .activities
+                    .iter()
+                    .map(|a| match p.audit {
+                        Some(au) if a.gaming => a.changes_per_hour * au.catch_per_change() * au.penalty,
+                        _ => 0.0,
+                    })
+                    .collect(),
                 cap: p.token_cap,
                 effort: sc.effort_cost,
                 slope: sc
@@ -244,7 +256,12 @@ impl Compiled {
                 }),
             };
             base_index[pi] = stage_policies.len();
-            let free = PlanTables { audit_per_hour: 0.0, cap: None, ..tables.clone() };
+            let free = PlanTables {
+                audit_per_hour: 0.0,
+                audit_per_unit: vec![0.0; tables.len()],
+                cap: None,
+                ..tables.clone()
+            };
             stage_policies.push(StagePolicy {
                 tables,
                 free,
@@ -483,6 +500,64 @@ mod tests {
             }
         }
         metric.noise.apply(metric.raw(&sig, &mut Vec::new()), std_normal(rng))
+    }
+
+    #[test]
+    fn an_audit_of_changes_is_planned_as_its_expected_penalty_per_productive_unit() {
+        // Per productive unit of a gaming activity: changes per unit x share
+        // audited x sensitivity x penalty; nothing on honest work, nothing in
+        // the pre-period, and a plan's utility lower by exactly the expected
+        // penalty of its gaming changes (AI raises units, not changes per unit).
+        use crate::behavior::best_response::{Agent, evaluate};
+        use crate::model::policy::Audit;
+        let audit = Audit::of_changes(0.1, 0.8, 2000.0);
+        let m = Metric::builtin("deployments", 4).unwrap();
+        let mut p = Policy::new("p", m, Reward::leaderboard(0.1, 3000.0, 0.0, 0.0));
+        p.audit = Some(audit);
+        let sc = Scenario::default().with_policies(vec![p]);
+        let c = Compiled::new(&sc).unwrap();
+        let stage = &c.stage_policies[0];
+        let (t, n) = (&stage.tables, sc.activities.len());
+        for (k, a) in sc.activities.iter().enumerate() {
+            let want = if a.gaming { a.changes_per_hour * audit.catch_per_change() * audit.penalty } else { 0.0 };
+            assert_eq!(t.audit_per_unit[k], want, "{}", a.name);
+            assert_eq!(stage.free.audit_per_unit[k], 0.0, "{}", a.name);
+        }
+        let by = |name: &str| sc.activities.iter().position(|a| a.name == name).unwrap();
+        // 0.6 x 0.1 x 0.8 x 2,000 = 96 USD-eq per unit split, 0.2 x ... = 32 rushed.
+        assert!(
+            (t.audit_per_unit[by("split")] - 96.0).abs() < 1e-9 && (t.audit_per_unit[by("rush")] - 32.0).abs() < 1e-9
+        );
+        assert_eq!((t.audit_per_unit[by("burn")], t.audit_per_unit[by("inflate")]), (0.0, 0.0));
+        assert_eq!(t.audit_per_hour, 0.0);
+        let ag = Agent {
+            skill: 1.3,
+            leverage: 0.7,
+            integrity: 10.0,
+            motivation: 0.6,
+            sensitivity: 0.5,
+            awareness: 0.6,
+            may_game: true,
+            hours: 70.0,
+            contract: 40.0,
+            overtime: 3.9,
+        };
+        let hours: Vec<f64> = (0..n).map(|k| 2.0 + k as f64).collect();
+        let tau: Vec<f64> = sc.activities.iter().map(|a| if a.uses_ai { 2e5 } else { 0.0 }).collect();
+        let without = PlanTables { audit_per_unit: vec![0.0; n], ..t.clone() };
+        let drop = evaluate(&ag, &without, &hours, &tau).w - evaluate(&ag, t, &hours, &tau).w;
+        let want: f64 = sc
+            .activities
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.gaming)
+            .map(|(k, a)| {
+                let skill = if a.skill_scaled { ag.skill } else { 1.0 };
+                let q = if a.uses_ai { 1.0 + ag.leverage * a.ai_share(tau[k]) } else { 1.0 };
+                hours[k] * skill * q * a.changes_per_hour * audit.catch_per_change() * audit.penalty
+            })
+            .sum();
+        assert!(want > 100.0 && (drop - want).abs() <= 1e-9 * want, "{drop} vs {want}");
     }
 
     #[test]

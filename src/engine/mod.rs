@@ -219,7 +219,7 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
 
         let mut board = Board::rank(stage, &st.published, streams, t as i64, &mut order);
         pay(stage, &st.published, &board, &mut st.payout);
-        let (detections, bonus) = settle(c, stage, pop, streams, t as i64, h_avail, &mut st);
+        let (caught, bonus) = settle(c, stage, pop, streams, t as i64, h_avail, &mut st);
         learn(rule, pop, &network, streams, t as i64, &mut st);
         update_beliefs(stage, &sc.behavior.belief, &st.published, &board, &mut scratch, &mut beliefs);
         let turnover = staff.as_mut().map(|s| {
@@ -233,7 +233,7 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
         let pop = staff.as_ref().map_or(run.pop, |s| &s.pop);
 
         let leavers = staff.as_ref().map_or(&[][..], |s| &s.leaving[..]);
-        let period = Period { t, stage, h_avail, detections, bonus, turnover, leavers, parts: &parts };
+        let period = Period { t, stage, h_avail, caught, bonus, turnover, leavers, parts: &parts };
         let row = &mut per_period[t * nk..(t + 1) * nk];
         record(c, &period, pop, &st, &mut board, streams, &mut order, &mut last_hours, row, observer)?;
         course.watch(t, stage, row);
@@ -348,7 +348,7 @@ struct Period<'a> {
     stage: &'a StagePolicy,
     /// Hours each engineer had (the week less the review load).
     h_avail: f64,
-    detections: f64,
+    caught: Caught,
     bonus: f64,
     /// Turnover's counts and the hiring cost, with turnover.
     turnover: Option<(Counts, f64)>,
@@ -423,16 +423,20 @@ fn record<M>(
             overtime_hours: parts[P_OVERTIME],
             at_limit: parts[P_AT_LIMIT],
             ai_changes: parts[P_AI_CHANGES],
+            gaming_changes: parts[P_GAMING_CHANGES],
+            changes_caught: p.caught.changes,
             ..turnover_totals(p.turnover)
         },
         hours: &hours,
         last_hours,
-        audit_detections: p.detections,
+        audit_detections: p.caught.engineers,
         bonus_paid: p.bonus,
         top_k_precision: precision,
         published: &st.published,
         value: &st.value,
         gaming: &st.gaming,
+        gaming_changes: &st.gaming_changes,
+        changes_caught: &st.caught,
         payout: &st.payout,
         payoff: &st.payoff,
         observed: &st.observed,
@@ -506,7 +510,8 @@ const P_GAMERS: usize = 10;
 const P_OVERTIME: usize = 11;
 const P_AT_LIMIT: usize = 12;
 const P_AI_CHANGES: usize = 13;
-const P_HOURS: usize = 14;
+const P_GAMING_CHANGES: usize = 14;
+const P_HOURS: usize = 15;
 
 /// Plans, works and measures every engineer, in parallel chunks; returns
 /// the chunk-ordered partial sums and the review load put on peers (hours).
@@ -651,6 +656,7 @@ fn work<M>(
     let sig = &mut chunk.signals[j * ss..(j + 1) * ss];
     sig.iter_mut().for_each(|x| *x = 0.0);
     let (mut gaming_h, mut work_h, mut cycle, mut own) = (0.0, 0.0, 0.0, 0.0);
+    let mut gaming_changes = 0.0;
     let mut used_ai = false;
     for (a, act) in sc.activities.iter().enumerate() {
         let u: [f64; 5] = std::array::from_fn(|_| open01(rng));
@@ -695,6 +701,7 @@ fn work<M>(
         work_h += h;
         if act.gaming {
             gaming_h += h;
+            gaming_changes += shipped as f64;
         }
     }
     let value = sig[metric::SIG_VALUE];
@@ -707,6 +714,7 @@ fn work<M>(
     let incidents = sig[metric::SIG_INCIDENTS];
     chunk.value[j] = value;
     chunk.gaming[j] = gaming_h;
+    chunk.gaming_changes[j] = gaming_changes;
     chunk.cycle[j] = cycle;
     // Utility before the reward and audits, with the integrity the engineer
     // planned with (a committed gamer's is zero).
@@ -726,6 +734,7 @@ fn work<M>(
     part[P_WORK] += work_h;
     part[P_CYCLE] += cycle;
     part[P_AI_CHANGES] += sig[metric::SIG_AI_CHANGES];
+    part[P_GAMING_CHANGES] += gaming_changes;
     part[P_GAMERS] += f64::from(u8::from(gaming_h > 0.5));
     part[P_OVERTIME] += (work_h - ctx.hours).max(0.0);
     // At the limit up to rounding (the solver lands on it exactly).
@@ -789,7 +798,16 @@ fn pay(stage: &StagePolicy, published: &[f64], board: &Board, out: &mut [f64]) {
     }
 }
 
-/// Audits, and payouts into payoffs; returns (detections, bonus paid).
+/// What audits caught in a period: engineers caught, and changes caught by
+/// an audit of changes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Caught {
+    engineers: f64,
+    changes: f64,
+}
+
+/// Audits, and payouts into payoffs; returns what audits caught and the
+/// bonus paid.
 fn settle<M>(
     c: &Compiled,
     stage: &StagePolicy,
@@ -798,18 +816,33 @@ fn settle<M>(
     t: i64,
     h_avail: f64,
     st: &mut Engineers<M>,
-) -> (f64, f64) {
-    let (mut det, mut bonus) = (0.0, 0.0);
+) -> (Caught, f64) {
+    let (mut caught, mut bonus) = (Caught::default(), 0.0);
     for i in 0..st.payout.len() {
         let mut pen = 0.0;
-        if let Some(a) = stage.audit {
-            let mut rng = streams.stream(Purpose::Audit, i as u64, t);
-            let (u1, u2) = (open01(&mut rng), open01(&mut rng));
-            let share = if h_avail > 0.0 { st.gaming[i] / c.scenario.org.hours_per_period } else { 0.0 };
-            if u1 < a.probability && u2 < a.sensitivity * share {
-                pen = a.penalty;
-                det += 1.0;
+        st.caught[i] = 0.0;
+        match stage.audit {
+            // An audit of changes: each gaming change is audited and, if so,
+            // caught independently, so the caught changes are binomial.
+            Some(a) if a.changes.is_some() => {
+                let mut rng = streams.stream(Purpose::Audit, i as u64, t);
+                let n = st.gaming_changes[i] as u32;
+                let k = f64::from(binomial_inv(open01(&mut rng), n, a.catch_per_change()));
+                pen = k * a.penalty;
+                st.caught[i] = k;
+                caught.changes += k;
+                caught.engineers += f64::from(u8::from(k > 0.0));
             }
+            Some(a) => {
+                let mut rng = streams.stream(Purpose::Audit, i as u64, t);
+                let (u1, u2) = (open01(&mut rng), open01(&mut rng));
+                let share = if h_avail > 0.0 { st.gaming[i] / c.scenario.org.hours_per_period } else { 0.0 };
+                if u1 < a.probability && u2 < a.sensitivity * share {
+                    pen = a.penalty;
+                    caught.engineers += 1.0;
+                }
+            }
+            None => {}
         }
         // Status and review outcomes are felt, not paid.
         if !stage.in_kind {
@@ -817,7 +850,7 @@ fn settle<M>(
         }
         st.payoff[i] = pop.reward_sensitivity[i] * st.payout[i] + st.base[i] - pen;
     }
-    (det, bonus)
+    (caught, bonus)
 }
 
 /// Learning after payoffs: the behaviour updates each engineer's memory

@@ -63,6 +63,11 @@ pub(crate) struct Engineers<M> {
     pub value: Vec<f64>,
     /// Hours spent gaming this period.
     pub gaming: Vec<f64>,
+    /// Changes shipped from gaming activities this period (what an audit
+    /// of changes can catch).
+    pub gaming_changes: Vec<f64>,
+    /// Changes caught by an audit of changes this period.
+    pub caught: Vec<f64>,
     /// Days of cycle time summed over the changes shipped this period.
     pub cycle: Vec<f64>,
     /// Utility before the reward and audits, USD-equivalent.
@@ -95,6 +100,7 @@ pub(crate) struct Chunk<'a, M> {
     pub observed: &'a mut [f64],
     pub value: &'a mut [f64],
     pub gaming: &'a mut [f64],
+    pub gaming_changes: &'a mut [f64],
     pub cycle: &'a mut [f64],
     pub base: &'a mut [f64],
     pub perceived: &'a mut [f64],
@@ -127,6 +133,8 @@ impl<M> Engineers<M> {
             observed: vec![0.0; n],
             value: vec![0.0; n],
             gaming: vec![0.0; n],
+            gaming_changes: vec![0.0; n],
+            caught: vec![0.0; n],
             cycle: vec![0.0; n],
             base: vec![0.0; n],
             payout: vec![0.0; n],
@@ -155,6 +163,7 @@ impl<M> Engineers<M> {
         let mut observed = &mut self.observed[..];
         let mut value = &mut self.value[..];
         let mut gaming = &mut self.gaming[..];
+        let mut gaming_changes = &mut self.gaming_changes[..];
         let mut cycle = &mut self.cycle[..];
         let mut base = &mut self.base[..];
         let mut perceived = &mut self.perceived[..];
@@ -175,6 +184,7 @@ impl<M> Engineers<M> {
                 observed: take(&mut observed, m),
                 value: take(&mut value, m),
                 gaming: take(&mut gaming, m),
+                gaming_changes: take(&mut gaming_changes, m),
                 cycle: take(&mut cycle, m),
                 base: take(&mut base, m),
                 perceived: take(&mut perceived, m),

@@ -34,6 +34,10 @@ pub struct Totals {
     /// Changes shipped, each weighted by the share of its work AI did
     /// (`1 - exp(-tau / tau0)` on its activity).
     pub ai_changes: f64,
+    /// Changes shipped from gaming activities (what an audit of changes can catch).
+    pub gaming_changes: f64,
+    /// Changes caught by an audit of changes (0 under other policies).
+    pub changes_caught: f64,
     /// Engineers who left at a forced ranking (0 without turnover).
     pub forced_exits: f64,
     /// Engineers who left of their own accord (0 without turnover).
@@ -77,7 +81,8 @@ pub struct PeriodView<'a> {
     pub hours: &'a [f64],
     /// See `hours`.
     pub last_hours: &'a [f64],
-    /// Engineers caught gaming by an audit.
+    /// Engineers caught gaming by an audit (by an audit of changes: those
+    /// with at least one change caught).
     pub audit_detections: f64,
     /// Prizes and bonuses paid, USD.
     pub bonus_paid: f64,
@@ -91,6 +96,11 @@ pub struct PeriodView<'a> {
     pub value: &'a [f64],
     /// Each engineer's gaming hours.
     pub gaming: &'a [f64],
+    /// Each engineer's changes shipped from gaming activities.
+    pub gaming_changes: &'a [f64],
+    /// Each engineer's changes caught by an audit of changes (0 under
+    /// other policies).
+    pub changes_caught: &'a [f64],
     /// Each engineer's payout, USD (negative: pressure).
     pub payout: &'a [f64],
     /// Each engineer's payoff: utility with the reward and any audit

@@ -79,6 +79,7 @@ fn read_document(mut doc: Table) -> Result<Scenario> {
     // The `[sweep]` section is the sweep's own (`analysis::sweep`).
     doc.remove("sweep");
     reject_fields_of_no_reward(&doc)?;
+    reject_two_audit_forms(&doc)?;
     let builtins = builtin_metrics(&doc);
     let mut sc: Scenario = serde_path_to_error::deserialize(doc.clone())
         .map_err(|e| translate(&doc, &path_of(e.path()), e.inner().message()))?;
@@ -118,6 +119,20 @@ fn reject_fields_of_no_reward(doc: &Table) -> Result<()> {
             if let Some(k) = r.keys().find(|k| *k != "scheme") {
                 return Err(Error::unknown(format!("policy[{i}].reward.{k}"), "field", k, ["scheme"]));
             }
+        }
+    }
+    Ok(())
+}
+
+/// An audit picks engineers (`probability`) or changes (`changes`): a
+/// file that gives both is refused, whatever their values (the model's own
+/// check sees only a non-zero probability beside `changes`).
+fn reject_two_audit_forms(doc: &Table) -> Result<()> {
+    let Some(Value::Array(policies)) = doc.get("policy") else { return Ok(()) };
+    for (i, p) in policies.iter().enumerate() {
+        let Some(Value::Table(a)) = p.get("audit") else { continue };
+        if let (Some(_), Some(c)) = (a.get("probability"), a.get("changes")) {
+            return Err(crate::model::policy::two_forms(&format!("policy[{i}].audit"), show(c)));
         }
     }
     Ok(())
@@ -615,6 +630,10 @@ pub fn optional_parts(sc: &Scenario) -> String {
          #   sensitivity: an audit detects gaming with probability sensitivity x gaming hours / contract hours;\n\
          #     1 finds a full week of gaming for sure, 0.5 half the time; {}\n\
          #   penalty: felt by an engineer caught (USD-equivalent); {}\n\
+         #   or audit changes rather than engineers: audit = {{ changes = 0.1, sensitivity = 0.8, penalty = 2000 }}\n\
+         #   changes: the share of changes audited, instead of probability; {}; an audited change from a gaming\n\
+         #     activity is caught with probability sensitivity, and each change caught costs penalty; gaming that\n\
+         #     ships no changes (burning tokens, inflating claims) is never caught\n\
          # token_cap = 25000000  # most tokens per engineer per week: plans stay within it; {}\n\
          # token_budget = {{ tokens = 60000000, periods = 4 }}  # a monthly budget: each week, what the month left of it\n\
          # in_kind = true  # the reward is status, a badge or a review mark: felt like money, paid by nobody\n\
@@ -660,6 +679,7 @@ pub fn optional_parts(sc: &Scenario) -> String {
         allows("policy[].audit.probability"),
         allows("policy[].audit.sensitivity"),
         allows("policy[].audit.penalty"),
+        allows("policy[].audit.changes"),
         allows("policy[].token_cap"),
         allows("policy[].reward.top_count"),
         signals.join(", "),
@@ -914,6 +934,7 @@ mod tests {
             ("behavior.model", "\"hill-climb\""),
             ("effort_cost.form", "\"power\""),
             ("policy[1].audit", "{}"),
+            ("policy[1].audit", "{ changes = 0.1 }"),
             ("policy[1].token_cap", "1e6"),
             ("policy[1].token_budget", "{}"),
             ("policy[1].reward", "{ scheme = \"linear\" }"),
@@ -1188,7 +1209,7 @@ mod tests {
             Metric::builtin("tokens", 4).unwrap(),
             Reward::leaderboard(0.1, 3000.0, 0.1, 2000.0),
         ));
-        sc.policies[1].audit = Some(Audit { probability: 0.1, sensitivity: 0.5, penalty: 1e4 });
+        sc.policies[1].audit = Some(Audit { probability: 0.1, changes: None, sensitivity: 0.5, penalty: 1e4 });
         sc.policies[1].token_cap = Some(3e7);
         sc.behavior.model = Model::RothErev { forgetting: 0.1, experimentation: 0.2, initial_propensity: 50.0 };
         sc.traits.skill = TraitDist::truncated(Dist::Normal { mean: 1.0, sd: 0.3 }, 0.1, 3.0);

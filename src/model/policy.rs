@@ -11,16 +11,38 @@ use crate::model::reward::Reward;
 use crate::model::schema::{check, check_int, whole, whole_opt};
 use crate::model::turnover::ForcedRanking;
 
-/// Random audits of gaming.
+/// Random audits of gaming, in one of two forms.
+///
+/// - **Engineers audited** (`probability`): each engineer is audited with
+///   `probability` per period, and an audit detects gaming with probability
+///   `sensitivity x gaming hours / hours per period`; the engineer caught
+///   feels `penalty`.
+/// - **Changes audited** (`changes`, as in "we audit 10% of deployments"):
+///   each change shipped is audited with probability `changes`; an audited
+///   change from a gaming activity is caught with probability `sensitivity`
+///   (honest changes never are), and each change caught costs its engineer
+///   `penalty`. Gaming that ships no changes (burning tokens, inflating
+///   claims) is invisible to it.
+///
+/// A file gives one of `probability` and `changes`, never both:
+/// `audit = { changes = 0.1, sensitivity = 0.8, penalty = 2000 }`. In Rust,
+/// an audit of changes has `changes: Some(share)` and `probability` 0
+/// ([`Audit::of_changes`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(from = "AuditFile", into = "AuditFile")]
 pub struct Audit {
-    /// Probability that an engineer is audited in a period.
+    /// Probability that an engineer is audited in a period (0 in an audit
+    /// of changes).
     pub probability: f64,
-    /// Detection curve: an audit detects gaming with probability
-    /// `sensitivity x (gaming hours / hours per period)`.
+    /// An audit of changes: the share of changes shipped that are audited,
+    /// each independently (`None`: engineers are audited).
+    pub changes: Option<f64>,
+    /// An engineer audit detects gaming with probability
+    /// `sensitivity x (gaming hours / hours per period)`; an audited change
+    /// from a gaming activity is caught with probability `sensitivity`.
     pub sensitivity: f64,
-    /// Penalty on detection, USD-equivalent (felt by the engineer).
+    /// Penalty on detection, USD-equivalent (felt by the engineer): per
+    /// engineer caught, or per change caught in an audit of changes.
     pub penalty: f64,
 }
 
@@ -28,17 +50,88 @@ impl Default for Audit {
     /// One engineer in ten audited per period, gaming detected in
     /// proportion to its share of hours, a 10,000 USD-equivalent penalty.
     fn default() -> Self {
-        Audit { probability: 0.1, sensitivity: 1.0, penalty: 10_000.0 }
+        Audit { probability: 0.1, changes: None, sensitivity: 1.0, penalty: 10_000.0 }
+    }
+}
+
+/// An audit as a file writes it: `probability` or `changes`, each optional,
+/// so that giving both can be refused (see `reject_two_audit_forms` in
+/// [`crate::io::format`]) and an audit of changes does not inherit the
+/// engineer audit's default probability.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct AuditFile {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    probability: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<f64>,
+    sensitivity: f64,
+    penalty: f64,
+}
+
+impl Default for AuditFile {
+    fn default() -> Self {
+        let a = Audit::default();
+        AuditFile { probability: None, changes: None, sensitivity: a.sensitivity, penalty: a.penalty }
+    }
+}
+
+impl From<AuditFile> for Audit {
+    fn from(f: AuditFile) -> Self {
+        let probability = match (f.probability, f.changes) {
+            (Some(p), _) => p,
+            (None, Some(_)) => 0.0,
+            (None, None) => Audit::default().probability,
+        };
+        Audit { probability, changes: f.changes, sensitivity: f.sensitivity, penalty: f.penalty }
+    }
+}
+
+impl From<Audit> for AuditFile {
+    fn from(a: Audit) -> Self {
+        // An audit of changes writes its probability only when it has one,
+        // which validation then refuses.
+        let probability = (a.changes.is_none() || a.probability != 0.0).then_some(a.probability);
+        AuditFile { probability, changes: a.changes, sensitivity: a.sensitivity, penalty: a.penalty }
     }
 }
 
 impl Audit {
-    /// Checks the audit's fields.
+    /// An audit of changes: each change shipped audited with probability
+    /// `share`, a gaming change audited caught with probability
+    /// `sensitivity`, `penalty` USD-equivalent felt per change caught.
+    pub fn of_changes(share: f64, sensitivity: f64, penalty: f64) -> Self {
+        Audit { probability: 0.0, changes: Some(share), sensitivity, penalty }
+    }
+
+    /// Checks the audit's fields (`path` is e.g. `policy[1].audit`).
     pub fn validate(&self, path: &str) -> Result<()> {
         check(&format!("{path}.probability"), self.probability)?;
+        if let Some(c) = self.changes {
+            check(&format!("{path}.changes"), c)?;
+            if self.probability != 0.0 {
+                return Err(two_forms(path, c));
+            }
+        }
         check(&format!("{path}.sensitivity"), self.sensitivity)?;
         check(&format!("{path}.penalty"), self.penalty)
     }
+
+    /// The probability that one change from a gaming activity is caught,
+    /// `changes x sensitivity` (0 unless this is an audit of changes).
+    pub fn catch_per_change(&self) -> f64 {
+        self.changes.map_or(0.0, |c| c * self.sensitivity)
+    }
+}
+
+/// The error for an audit that gives both `probability` and `changes`.
+pub(crate) fn two_forms(path: &str, changes: impl ToString) -> Error {
+    Error::invalid(
+        format!("{path}.changes"),
+        changes,
+        "either `probability` (the share of engineers audited each week) or `changes` (the share of \
+         changes audited), not both",
+    )
 }
 
 /// A token budget per engineer over blocks of `periods` periods (a month of

@@ -192,6 +192,12 @@ impl Scenario {
         self.turnover.is_some() || self.policies.iter().any(|p| p.forced_ranking.is_some())
     }
 
+    /// Whether a policy audits changes (`audit = { changes = ... }`): the
+    /// KPIs `gaming_changes` and `changes_caught` are reported then.
+    pub fn audits_changes(&self) -> bool {
+        self.policies.iter().any(|p| p.audit.is_some_and(|a| a.changes.is_some()))
+    }
+
     /// Whether AI-assisted changes differ from others or review is modelled
     /// beyond a fixed load: AI changes the review a change needs, its defect
     /// rate or its size, a metric counts AI-assisted changes, or review has

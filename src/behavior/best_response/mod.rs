@@ -67,8 +67,13 @@ pub struct PlanTables {
     pub skill_scaled: Vec<bool>,
     /// Token price, USD per token.
     pub price: f64,
-    /// Expected audit penalty per gaming hour, USD.
+    /// Expected audit penalty per gaming hour, USD (an audit of engineers).
     pub audit_per_hour: f64,
+    /// Expected audit penalty per productive unit of each activity,
+    /// USD-equivalent (an audit of changes: changes per unit x share
+    /// audited x sensitivity x penalty on gaming activities, 0 on others).
+    /// Linear in the plan, like `felt_incidents`.
+    pub audit_per_unit: Vec<f64>,
     /// Token budget per period.
     pub cap: Option<f64>,
     /// Effort cost.
@@ -495,13 +500,14 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
     let gamma = ag.integrity + t.audit_per_hour;
     let n = t.len();
     // Slices of one length, so that the loops below need no bounds checks.
-    let (gaming, scaled, eff, mu, ai, inc, slope) = (
+    let (gaming, scaled, eff, mu, ai, inc, aud, slope) = (
         &t.gaming[..n],
         &t.skill_scaled[..n],
         &t.eff_value[..n],
         &t.mu_p[..n],
         &t.uses_ai[..n],
         &t.felt_incidents[..n],
+        &t.audit_per_unit[..n],
         &t.slope[..n],
     );
     let (tau0, tau_max, e_max, tokens) = (&t.tau0[..n], &t.tau_max[..n], &t.e_max[..n], &t.tokens[..n]);
@@ -516,7 +522,7 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
                 continue;
             }
             let prod = if scaled[k] { ag.skill } else { 1.0 };
-            let a_coef = (ag.motivation * eff[k] - inc[k] + lam * mu[k]) * prod;
+            let a_coef = (ag.motivation * eff[k] - inc[k] - aud[k] + lam * mu[k]) * prod;
             let sl = slope[k];
             // The value of a productive unit at AI share x: a0 + a1 x + a2 x².
             let (a1, a2) = if sl.is_zero() {
@@ -556,7 +562,7 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
         let (x, sl) = (xs[k], slope[k]);
         m += units * (mu[k] + x * (sl.metric + x * sl.metric2)) + t.w_tok * tk;
         v += units * (eff[k] + x * sl.value);
-        felt += units * (inc[k] + x * sl.incidents);
+        felt += units * (inc[k] + aud[k] + x * sl.incidents);
         tok += tk;
         if gaming[k] {
             g += h;
@@ -581,7 +587,7 @@ pub fn evaluate(ag: &Agent, t: &PlanTables, hours: &[f64], tau: &[f64]) -> PlanV
         let sl = t.slope[k];
         m += units * (t.mu_p[k] + x * (sl.metric + x * sl.metric2)) + t.w_tok * tk;
         v += units * (t.eff_value[k] + x * sl.value);
-        felt += units * (t.felt_incidents[k] + x * sl.incidents);
+        felt += units * (t.felt_incidents[k] + t.audit_per_unit[k] + x * sl.incidents);
         tok += tk;
         if t.gaming[k] {
             g += h;
@@ -1576,6 +1582,7 @@ pub(crate) mod tests {
             skill_scaled: vec![true, false, true],
             price: 6e-6,
             audit_per_hour: 0.0,
+            audit_per_unit: vec![0.0; 3],
             cap: None,
             effort: EffortCost { form, coefficient: 3.0 },
             slope: vec![Slope::default(); 3],
@@ -1627,6 +1634,7 @@ pub(crate) mod tests {
             skill_scaled: vec![true; 2],
             price: 0.0,
             audit_per_hour: 0.0,
+            audit_per_unit: vec![0.0; 2],
             cap: None,
             effort: EffortCost { form: EffortForm::Separable, coefficient: 1.0 },
             slope: vec![Slope::default(); 2],
@@ -1857,6 +1865,11 @@ mod brute_force {
             t.w_tok = if token_metric { 1e-6 } else { 0.0 };
             if case % 5 == 2 {
                 t.audit_per_hour = 30.0 * u();
+            }
+            if case % 5 == 3 {
+                // An audit of changes: a felt penalty per productive unit of
+                // the gaming activity that ships changes (pad).
+                t.audit_per_unit = vec![0.0, 0.0, 0.6 * 0.1 * 0.8 * 2000.0 * u()];
             }
             // Half the cases: overtime beyond contract hours, activities'
             // own convexity and incidents felt (see `Agent::week`).
@@ -2106,6 +2119,10 @@ mod brute_force {
                 metric: t.mu_p[0] * (2.0 * u() - 0.5),
                 metric2: -t.mu_p[0] * 0.5 * u(),
             };
+            if case % 3 == 0 {
+                // An audit of changes on pad's changes.
+                t.audit_per_unit = vec![0.0, 0.0, 100.0 * u()];
+            }
             let is_ratio = case % 2 == 1;
             if is_ratio {
                 ai_share(&mut t);

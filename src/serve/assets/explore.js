@@ -110,9 +110,14 @@ function buildPolicies() {
         grid.appendChild(numberInput('Bonus (USD)', pre + '.reward.bonus', r.bonus, { min: 0 }));
       }
       var a = p.audit;
-      var wrap = '{ probability = $, sensitivity = ' + (a ? a.sensitivity : 1) + ', penalty = ' + (a ? a.penalty : 20000) + ' }';
-      grid.appendChild(numberInput('Audit rate (share a week)', pre + '.audit.probability', a ? a.probability : 0,
-        { min: 0, max: 1, step: 0.05, wrap: a ? undefined : wrap, wrapPath: a ? undefined : pre + '.audit' }));
+      if (a && a.changes !== undefined) {
+        // An audit of a share of changes: its share, not an engineer audit's rate.
+        grid.appendChild(numberInput('Changes audited (share)', pre + '.audit.changes', a.changes, { min: 0, max: 1, step: 0.05 }));
+      } else {
+        var wrap = '{ probability = $, sensitivity = ' + (a ? a.sensitivity : 1) + ', penalty = ' + (a ? a.penalty : 20000) + ' }';
+        grid.appendChild(numberInput('Audit rate (share a week)', pre + '.audit.probability', a ? a.probability : 0,
+          { min: 0, max: 1, step: 0.05, wrap: a ? undefined : wrap, wrapPath: a ? undefined : pre + '.audit' }));
+      }
       grid.appendChild(numberInput('Token cap (tokens a week)', pre + '.token_cap', p.token_cap === undefined ? '' : p.token_cap, { min: 0 }));
     } else {
       fs.appendChild(el('p', { class: 'hint' }, 'Nothing is ranked or rewarded.'));
