@@ -541,6 +541,7 @@ mod tests {
             hours: 70.0,
             contract: 40.0,
             overtime: 3.9,
+            cap: None,
         };
         let hours: Vec<f64> = (0..n).map(|k| 2.0 + k as f64).collect();
         let tau: Vec<f64> = sc.activities.iter().map(|a| if a.uses_ai { 2e5 } else { 0.0 }).collect();
