@@ -44,18 +44,15 @@ pub struct Activity {
     /// `s = 1 - exp(-tau / tau0)` the share of the work AI does (0 for an
     /// activity without AI). Larger, machine-written changes take longer to
     /// review; default 0.
-    #[serde(skip_serializing_if = "is_zero")]
     pub ai_review_factor: f64,
     /// How much more often an AI-assisted change is defective: the defect
     /// rate is `defect_rate (1 + ai_defect_factor s)`, with `s` as for
     /// `ai_review_factor`. Default 0.
-    #[serde(skip_serializing_if = "is_zero")]
     pub ai_defect_factor: f64,
     /// How much larger an AI-assisted change is: its size is
     /// `change_size (1 + ai_size_factor s)`, with `s` as for
     /// `ai_review_factor`. Size weighs the size-weighted signals
     /// (normalized deployments, shipped-and-survived), not value. Default 0.
-    #[serde(skip_serializing_if = "is_zero")]
     pub ai_size_factor: f64,
     /// Cycle time of each change, days from start to production.
     pub cycle_time_days: f64,
@@ -72,10 +69,6 @@ pub struct Activity {
     /// scenario's own), scaled like value when `skill_scaled`.
     #[serde(with = "crate::model::schema::signals")]
     pub signals: Vec<(String, f64)>,
-}
-
-fn is_zero(x: &f64) -> bool {
-    *x == 0.0
 }
 
 impl Default for Activity {

@@ -51,13 +51,9 @@ pub struct Org {
     /// capacity, a change's defect rate is multiplied by `1 + review_miss
     /// rho`, `rho` as for the queue (default 0). Engineers plan with the
     /// rate at no load.
-    #[serde(skip_serializing_if = "is_zero")]
     pub review_miss: f64,
 }
 
-fn is_zero(x: &f64) -> bool {
-    *x == 0.0
-}
 
 impl Default for Org {
     fn default() -> Self {
