@@ -234,18 +234,23 @@ impl Compiled {
                     .collect(),
                 cap: p.token_cap,
                 effort: sc.effort_cost,
-                slope: sc
-                    .activities
-                    .iter()
-                    .zip(&unit_signals)
-                    .zip(&mu)
-                    .map(|((a, v), c)| Slope {
-                        value: v[metric::SIG_VALUE][1],
-                        incidents: felt * a.changes_per_hour * a.defect_rate * a.ai_defect_factor * inc,
-                        metric: c[1],
-                        metric2: c[2],
-                    })
-                    .collect(),
+                slope: {
+                    let slope: Vec<Slope> = sc
+                        .activities
+                        .iter()
+                        .zip(&unit_signals)
+                        .zip(&mu)
+                        .map(|((a, v), c)| Slope {
+                            value: v[metric::SIG_VALUE][1],
+                            incidents: felt * a.changes_per_hour * a.defect_rate * a.ai_defect_factor * inc,
+                            metric: c[1],
+                            metric2: c[2],
+                        })
+                        .collect();
+                    // A ratio's search writes its own metric terms into them.
+                    let ratio = rewarded && !per.is_empty();
+                    (ratio || slope.iter().any(|s| *s != Slope::default())).then_some(slope)
+                },
                 ratio: (rewarded && !per.is_empty()).then(|| {
                     Arc::new(Ratio {
                         num: mu.clone(),

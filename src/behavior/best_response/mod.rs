@@ -81,7 +81,8 @@ pub struct PlanTables {
     /// Per activity, how the per-unit quantities above move with the share
     /// of the work AI does, `x = 1 - exp(-tau / tau0)` (all zero unless AI
     /// changes defect rates or change sizes, or the metric counts AI use).
-    pub slope: Vec<Slope>,
+    /// `None` when every one is zero (the planner then skips them).
+    pub slope: Option<Vec<Slope>>,
     /// A ratio metric's numerator and denominator. With it, `mu_p`,
     /// `slope` and `w_tok` hold the numerator, and the plan's metric is
     /// the ratio (see [`Ratio`]).
@@ -102,12 +103,6 @@ pub struct Slope {
     pub metric: f64,
     /// Metric per productive unit per unit of `x²`.
     pub metric2: f64,
-}
-
-impl Slope {
-    fn is_zero(&self) -> bool {
-        *self == Slope::default()
-    }
 }
 
 /// A ratio metric's parts, each per activity as the coefficients of a
@@ -156,8 +151,9 @@ impl Ratio {
         for k in 0..lin.len() {
             let (n, q) = (&self.num[k], &self.den[k]);
             lin.mu_p[k] = n[0] - r * q[0];
-            lin.slope[k].metric = n[1] - r * q[1];
-            lin.slope[k].metric2 = n[2] - r * q[2];
+            if let Some(sl) = lin.slope.as_mut() {
+                (sl[k].metric, sl[k].metric2) = (n[1] - r * q[1], n[2] - r * q[2]);
+            }
         }
         lin.w_tok = self.num_tok - r * self.den_tok;
     }
@@ -170,7 +166,7 @@ impl PlanTables {
     pub fn tokens_only(&self) -> bool {
         self.ratio.is_none()
             && self.mu_p.iter().all(|&x| x == 0.0)
-            && self.slope.iter().all(|s| s.metric == 0.0 && s.metric2 == 0.0)
+            && self.slope.iter().flatten().all(|s| s.metric == 0.0 && s.metric2 == 0.0)
     }
 
     /// Whether no plan lowers the metric: the weights per unit (at every AI
@@ -178,7 +174,8 @@ impl PlanTables {
     fn metric_nonnegative(&self) -> bool {
         self.ratio.is_none()
             && self.w_tok >= 0.0
-            && self.mu_p.iter().zip(&self.slope).all(|(&m, s)| m >= 0.0 && s.metric >= 0.0 && s.metric2 >= 0.0)
+            && self.mu_p.iter().all(|&m| m >= 0.0)
+            && self.slope.iter().flatten().all(|s| s.metric >= 0.0 && s.metric2 >= 0.0)
     }
 
     /// The share of the work AI does on activity `k` at intensity `tau`.
@@ -494,13 +491,29 @@ fn best_share(p: [f64; 4], c: f64, x_max: f64) -> f64 {
 }
 
 /// The plan maximising `W + lambda M - nu (T - cap)`, written into `s`.
+#[inline]
 fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
+    match &t.slope {
+        None => inner_with::<false>(lam, nu, ag, t, &[], s),
+        Some(sl) => inner_with::<true>(lam, nu, ag, t, sl, s),
+    }
+}
+
+/// [`inner`], with AI's terms per unit (`SLOPE`) or without.
+fn inner_with<const SLOPE: bool>(
+    lam: f64,
+    nu: f64,
+    ag: &Agent,
+    t: &PlanTables,
+    slope: &[Slope],
+    s: &mut Scratch,
+) -> PlanValue {
     let kp = ag.awareness * t.price;
     let theta = kp + nu - lam * t.w_tok;
     let gamma = ag.integrity + t.audit_per_hour;
     let n = t.len();
     // Slices of one length, so that the loops below need no bounds checks.
-    let (gaming, scaled, eff, mu, ai, inc, aud, slope) = (
+    let (gaming, scaled, eff, mu, ai, inc, aud) = (
         &t.gaming[..n],
         &t.skill_scaled[..n],
         &t.eff_value[..n],
@@ -508,8 +521,8 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
         &t.uses_ai[..n],
         &t.felt_incidents[..n],
         &t.audit_per_unit[..n],
-        &t.slope[..n],
     );
+    let slope = if SLOPE { &slope[..n] } else { &[][..] };
     let (tau0, tau_max, e_max, tokens) = (&t.tau0[..n], &t.tau_max[..n], &t.e_max[..n], &t.tokens[..n]);
     {
         let (b, tau, q, xs) = (&mut s.b[..n], &mut s.tau[..n], &mut s.q[..n], &mut s.x[..n]);
@@ -523,12 +536,12 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
             }
             let prod = if scaled[k] { ag.skill } else { 1.0 };
             let a_coef = (ag.motivation * eff[k] - inc[k] - aud[k] + lam * mu[k]) * prod;
-            let sl = slope[k];
             // The value of a productive unit at AI share x: a0 + a1 x + a2 x².
-            let (a1, a2) = if sl.is_zero() {
-                (0.0, 0.0)
-            } else {
+            let (a1, a2) = if SLOPE {
+                let sl = slope[k];
                 ((ag.motivation * sl.value - sl.incidents + lam * sl.metric) * prod, lam * sl.metric2 * prod)
+            } else {
+                (0.0, 0.0)
             };
             let (tk, x) = if !ai[k] {
                 (0.0, 0.0)
@@ -544,7 +557,8 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
             tau[k] = tk;
             q[k] = qk;
             xs[k] = x;
-            b[k] = (a_coef + x * (a1 + x * a2)) * qk - theta * (tokens[k] + tk) - if gaming[k] { gamma } else { 0.0 };
+            let value = if SLOPE { a_coef + x * (a1 + x * a2) } else { a_coef };
+            b[k] = value * qk - theta * (tokens[k] + tk) - if gaming[k] { gamma } else { 0.0 };
         }
     }
     let week = ag.week();
@@ -559,10 +573,16 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
         let prod = if scaled[k] { ag.skill } else { 1.0 };
         let units = h * prod * q[k];
         let tk = h * (tokens[k] + tau[k]);
-        let (x, sl) = (xs[k], slope[k]);
-        m += units * (mu[k] + x * (sl.metric + x * sl.metric2)) + t.w_tok * tk;
-        v += units * (eff[k] + x * sl.value);
-        felt += units * (inc[k] + aud[k] + x * sl.incidents);
+        if SLOPE {
+            let (x, sl) = (xs[k], slope[k]);
+            m += units * (mu[k] + x * (sl.metric + x * sl.metric2)) + t.w_tok * tk;
+            v += units * (eff[k] + x * sl.value);
+            felt += units * (inc[k] + aud[k] + x * sl.incidents);
+        } else {
+            m += units * mu[k] + t.w_tok * tk;
+            v += units * eff[k];
+            felt += units * (inc[k] + aud[k]);
+        }
         tok += tk;
         if gaming[k] {
             g += h;
@@ -584,7 +604,7 @@ pub fn evaluate(ag: &Agent, t: &PlanTables, hours: &[f64], tau: &[f64]) -> PlanV
         let x = t.share(k, tau[k]);
         let units = t.units(k, ag, h, x);
         let tk = h * (t.tokens[k] + if t.uses_ai[k] { tau[k] } else { 0.0 });
-        let sl = t.slope[k];
+        let sl = t.slope.as_ref().map_or(Slope::default(), |sl| sl[k]);
         m += units * (t.mu_p[k] + x * (sl.metric + x * sl.metric2)) + t.w_tok * tk;
         v += units * (t.eff_value[k] + x * sl.value);
         felt += units * (t.felt_incidents[k] + t.audit_per_unit[k] + x * sl.incidents);
@@ -1585,7 +1605,7 @@ pub(crate) mod tests {
             audit_per_unit: vec![0.0; 3],
             cap: None,
             effort: EffortCost { form, coefficient: 3.0 },
-            slope: vec![Slope::default(); 3],
+            slope: None,
             ratio: None,
         }
     }
@@ -1637,7 +1657,7 @@ pub(crate) mod tests {
             audit_per_unit: vec![0.0; 2],
             cap: None,
             effort: EffortCost { form: EffortForm::Separable, coefficient: 1.0 },
-            slope: vec![Slope::default(); 2],
+            slope: None,
             ratio: None,
         };
         let ag = Agent {
@@ -2093,7 +2113,9 @@ mod brute_force {
             den_tok: 0.0,
         }));
         t.mu_p = vec![0.0; 3];
-        t.slope[0].metric = c[0];
+        let mut slope = t.slope.take().unwrap_or_else(|| vec![Slope::default(); 3]);
+        slope[0].metric = c[0];
+        t.slope = Some(slope);
     }
 
     #[test]
@@ -2113,12 +2135,14 @@ mod brute_force {
             t.felt_incidents = vec![2.0 * u(), 0.0, 4.0 * u()];
             // AI raises defects: less value, more incidents felt; larger
             // changes count for more, fewer survive.
-            t.slope[0] = Slope {
+            let mut slope = vec![Slope::default(); 3];
+            slope[0] = Slope {
                 value: -40.0 * u(),
                 incidents: 10.0 * u(),
                 metric: t.mu_p[0] * (2.0 * u() - 0.5),
                 metric2: -t.mu_p[0] * 0.5 * u(),
             };
+            t.slope = Some(slope);
             if case % 3 == 0 {
                 // An audit of changes on pad's changes.
                 t.audit_per_unit = vec![0.0, 0.0, 100.0 * u()];
