@@ -519,3 +519,71 @@ fn review_under_load_lets_defects_through_in_proportion_to_the_load() {
     assert!((failed - want).abs() < 4.0 * want.sqrt(), "{failed} failures, {want} expected");
     assert!(failed - blind > 4.0 * want.sqrt(), "{failed} failures, {blind} at no load");
 }
+
+#[test]
+fn an_acceptance_rate_target_buys_less_ai_where_it_helps() {
+    // The ai-suggestions preset: AI-assisted work shows suggestions, 30% of
+    // them accepted; accepting wholesale (a gaming practice) accepts 90%.
+    // A 50% bar in reviews is cleared more cheaply by using AI less on real
+    // work than by accepting everything: tokens, changes and useful output
+    // fall (paired, beyond 4 standard errors).
+    let sc = goodhart::model::preset::scenario("ai-suggestions").unwrap();
+    let r = run(&sc).unwrap();
+    let d = |k: &str| {
+        crate::common::paired_mean_se(
+            &r.values("no-target", k).unwrap(),
+            &r.values("acceptance-rate-review", k).unwrap(),
+        )
+    };
+    for k in ["token_cost", "deployments", "useful_output", "net_value"] {
+        let (x, se) = d(k);
+        assert!(x < -4.0 * se, "{k}: {x} (se {se})");
+    }
+    let (x, se) = d("hours.accept-all");
+    assert!(x > 4.0 * se, "accepting wholesale: {x} (se {se})");
+}
+
+/// Per period and engineer: the published metric and what `w x` per
+/// productive unit of the one activity gives from the plan.
+struct AiSignal(f64, Vec<(f64, f64)>);
+
+impl Observer for AiSignal {
+    fn period(&mut self, p: &PeriodView) -> Result<(), ObserverError> {
+        for i in 0..p.engineers {
+            let (h, tau) = (p.plan_hours[i], p.plan_tau[i]);
+            let x = 1.0 - (-tau / 100_000.0f64).exp();
+            let units = h * p.population.skill[i] * (1.0 + p.population.ai_leverage[i] * x);
+            self.1.push((p.published[i], self.0 * units * x));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn signals_of_ai_use_count_the_ai_share_of_each_productive_unit() {
+    // An activity's ai_signals add w x per productive unit, x the share of
+    // the work AI does: exactly, engineer by engineer, every period (a
+    // metric on the signal alone, without noise).
+    let mut sc = Scenario { periods: 4, replications: 1, ..Scenario::default() };
+    sc.org.engineers = 50;
+    sc.activities.retain(|a| a.name == "build");
+    sc.activities[0].ai_signals = vec![("suggestions_shown".into(), 40.0)];
+    let metric = goodhart::Metric::weighted("shown", vec![("suggestions_shown".into(), 1.0)]);
+    sc.policies = vec![Policy::new("shown", metric, goodhart::Reward::Linear { rate: 0.0 })];
+    sc.baseline = None;
+    let mut pairs = None;
+    Experiment::new(&sc)
+        .run_observed(&|_| AiSignal(40.0, Vec::new()), &mut |_, o, _| {
+            pairs.get_or_insert(o.1);
+            Ok(())
+        })
+        .unwrap();
+    let pairs = pairs.unwrap();
+    assert!(pairs.iter().filter(|p| p.1 > 1.0).count() > 100, "AI in use");
+    for (got, want) in pairs {
+        assert!((got - want).abs() <= 1e-9 * want.max(1.0), "{got} vs {want}");
+    }
+    let e =
+        goodhart::parse_scenario("[[activity]]\nname = \"x\"\nai_signals = { shown = 1 }\n").unwrap_err().to_string();
+    assert!(e.starts_with("activity[0].ai_signals: "), "{e}");
+}

@@ -139,6 +139,9 @@ pub struct Compiled {
     /// Per activity: its direct signal contributions as (signal index, per
     /// productive unit), resolved once rather than by name per agent-step.
     pub(crate) direct_signals: Vec<Vec<(usize, f64)>>,
+    /// Per activity: its signals of AI use as (signal index, per productive
+    /// unit at AI share 1).
+    pub(crate) ai_signals: Vec<Vec<(usize, f64)>>,
     /// Activities, signals, and the longest metric history any stage needs
     /// (delay + window), in periods.
     pub(crate) k: usize,
@@ -164,8 +167,18 @@ impl Compiled {
             .iter()
             .map(|a| a.signals.iter().filter_map(|(s, w)| Some((*signal_index.get(s.as_str())?, *w))).collect())
             .collect();
-        let unit_signals: Vec<Vec<[f64; 3]>> =
-            sc.activities.iter().zip(&direct_signals).map(|(a, direct)| unit_signals(&sc, a, ns, direct)).collect();
+        let ai_signals: Vec<Vec<(usize, f64)>> = sc
+            .activities
+            .iter()
+            .map(|a| a.ai_signals.iter().filter_map(|(s, w)| Some((*signal_index.get(s.as_str())?, *w))).collect())
+            .collect();
+        let unit_signals: Vec<Vec<[f64; 3]>> = sc
+            .activities
+            .iter()
+            .zip(&direct_signals)
+            .zip(&ai_signals)
+            .map(|((a, direct), ai)| unit_signals(&sc, a, ns, direct, ai))
+            .collect();
         let tokens_metric = Metric::builtin("tokens", sc.org.survival_window)?;
         let mut stage_policies = Vec::new();
         let mut base_index = vec![usize::MAX; sc.policies.len()];
@@ -322,7 +335,19 @@ impl Compiled {
         let k = sc.activities.len();
         let l = stage_policies.iter().map(|p| p.metric.delay + p.metric.window).max().unwrap_or(1).max(1);
         let turnover = sc.has_turnover();
-        Ok(Compiled { k, s: ns, l, turnover, kpis, kpi_list, stage_policies, schedules, direct_signals, scenario: sc })
+        Ok(Compiled {
+            k,
+            s: ns,
+            l,
+            turnover,
+            kpis,
+            kpi_list,
+            stage_policies,
+            schedules,
+            direct_signals,
+            ai_signals,
+            scenario: sc,
+        })
     }
 
     /// Adds KPIs after the built-in ones; names must be new.
@@ -381,8 +406,9 @@ impl std::fmt::Debug for KpiRef {
 /// `c0 + c1 x + c2 x²` in the share of the work AI does, `x`: AI raises the
 /// defect rate by `ai_defect_factor x`, change size by `ai_size_factor x`
 /// and review per change by `ai_review_factor x`, and a change counts `x`
-/// AI-assisted changes. `direct` holds its direct signals (constants).
-fn unit_signals(sc: &Scenario, a: &Activity, ns: usize, direct: &[(usize, f64)]) -> Vec<[f64; 3]> {
+/// AI-assisted changes. `direct` holds its direct signals (constants),
+/// `ai` its signals of AI use (linear in `x`).
+fn unit_signals(sc: &Scenario, a: &Activity, ns: usize, direct: &[(usize, f64)], ai: &[(usize, f64)]) -> Vec<[f64; 3]> {
     let (rb, inc) = (sc.org.rollback_probability(), sc.org.incident_probability);
     let mut v = vec![[0.0; 3]; ns];
     let c = a.changes_per_hour;
@@ -407,6 +433,9 @@ fn unit_signals(sc: &Scenario, a: &Activity, ns: usize, direct: &[(usize, f64)])
     }
     for &(i, w) in direct {
         v[i][0] += w;
+    }
+    for &(i, w) in ai {
+        v[i][1] += w;
     }
     v
 }

@@ -694,6 +694,9 @@ fn work<M>(
         for &(si, w) in &c.direct_signals[a] {
             sig[si] += w * units;
         }
+        for &(si, w) in &c.ai_signals[a] {
+            sig[si] += w * units * s_ai;
+        }
         // Each change also waits for its review, in proportion to the review's length.
         cycle += shipped as f64 * (act.cycle_time_days + ctx.review_wait * review);
         sig[metric::SIG_AI_CHANGES] += shipped as f64 * s_ai;

@@ -69,6 +69,13 @@ pub struct Activity {
     /// scenario's own), scaled like value when `skill_scaled`.
     #[serde(with = "crate::model::schema::signals")]
     pub signals: Vec<(String, f64)>,
+    /// Contributions to named signals per productive hour of AI-assisted
+    /// work: each counts `w x` per productive unit, with `x` the share of
+    /// the work AI does (`1 - exp(-tau / tau0)`). For what only AI use
+    /// leaves behind: AI suggestions shown and accepted, days with AI use.
+    /// Only on an activity that uses AI.
+    #[serde(skip_serializing_if = "Vec::is_empty", with = "crate::model::schema::signals")]
+    pub ai_signals: Vec<(String, f64)>,
 }
 
 impl Default for Activity {
@@ -102,6 +109,7 @@ impl Activity {
             skill_scaled: true,
             convexity: 0.0,
             signals: Vec::new(),
+            ai_signals: Vec::new(),
         }
     }
 
@@ -141,6 +149,16 @@ impl Activity {
         num("convexity", self.convexity)?;
         for (name, w) in &self.signals {
             check(&format!("{path}.signals.{name}"), *w)?;
+        }
+        for (name, w) in &self.ai_signals {
+            check(&format!("{path}.ai_signals.{name}"), *w)?;
+        }
+        if !self.uses_ai && !self.ai_signals.is_empty() {
+            return Err(Error::invalid(
+                format!("{path}.ai_signals"),
+                "signals of AI use on an activity without AI",
+                "`uses_ai = true`, or no ai_signals",
+            ));
         }
         Ok(())
     }

@@ -54,7 +54,6 @@ pub struct Org {
     pub review_miss: f64,
 }
 
-
 impl Default for Org {
     fn default() -> Self {
         Org {

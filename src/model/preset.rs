@@ -18,7 +18,7 @@ pub struct ScenarioPreset {
 }
 
 /// The built-in scenarios.
-pub const SCENARIOS: [ScenarioPreset; 10] = [
+pub const SCENARIOS: [ScenarioPreset; 11] = [
     ScenarioPreset {
         name: "story",
         summary: "the seed story: every policy preset on the default 200-engineer org, 52 weeks",
@@ -38,6 +38,11 @@ pub const SCENARIOS: [ScenarioPreset; 10] = [
         name: "ai-targets",
         summary: "the AI-assisted share of changes as a goal, in reviews and on a board",
         text: include_str!("presets/ai-targets.toml"),
+    },
+    ScenarioPreset {
+        name: "ai-suggestions",
+        summary: "the share of AI suggestions accepted, counted in performance reviews",
+        text: include_str!("presets/ai-suggestions.toml"),
     },
     ScenarioPreset {
         name: "metrics-of-the-day",

@@ -234,7 +234,7 @@ impl Scenario {
         // A set alongside the list keeps this linear in the number of signals.
         let mut seen: HashSet<String> = out.iter().cloned().collect();
         for a in &self.activities {
-            for (s, _) in &a.signals {
+            for (s, _) in a.signals.iter().chain(&a.ai_signals) {
                 if seen.insert(s.clone()) {
                     out.push(s.clone());
                 }

@@ -454,6 +454,12 @@ pub const FIELDS: &[Field] = &[
     other("activity[].skill_scaled", "output scales with skill", Range::Bool),
     other("activity[].signals", "extra signal units per productive hour", Range::Map("a table of signal names")),
     num("activity[].signals.*", "", "signal units per hour", -BIG, BIG, FINITE),
+    other(
+        "activity[].ai_signals",
+        "signal units per productive hour of AI-assisted work (times the AI share)",
+        Range::Map("a table of signal names"),
+    ),
+    num("activity[].ai_signals.*", "", "signal units per hour", -BIG, BIG, FINITE),
     // [[policy]]
     other(
         "policy",
@@ -564,7 +570,7 @@ pub fn pattern(path: &str) -> String {
         }
         let key = seg.split('[').next().unwrap_or(seg);
         let inside_trait = i == 1 && parent == "traits" && TRAITS.contains(&key) && path.split('.').nth(2).is_some();
-        if inside_trait || parent == "signals" || (parent == "per" && i == 3) {
+        if inside_trait || parent == "signals" || parent == "ai_signals" || (parent == "per" && i == 3) {
             out.push('*');
         } else {
             out.push_str(key);
