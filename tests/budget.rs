@@ -88,3 +88,20 @@ fn a_budget_is_refused_with_the_field_named() {
     let e = goodhart::parse_scenario(text).unwrap_err().to_string();
     assert!(e.starts_with("policy[0].token_budget.periods: "), "{e}");
 }
+
+#[test]
+fn learning_rules_keep_to_the_budget_too() {
+    // Rules that try several plans a period (Roth-Erev, EWA) keep their own
+    // search memory; the budget's running total is the engine's.
+    for model in ["roth-erev", "ewa", "imitation"] {
+        let sc =
+            goodhart::io::format::set_field(&budgeted(40e6, 4), "behavior.model", &format!("\"{model}\"")).unwrap();
+        let t = tokens(&sc);
+        for block in t.chunks(4) {
+            for i in 0..block[0].len() {
+                let used: f64 = block.iter().map(|week| week[i]).sum();
+                assert!(used <= 40e6 * (1.0 + 1e-9), "{model}, engineer {i}: {used}");
+            }
+        }
+    }
+}

@@ -594,12 +594,7 @@ fn plan<B: BehaviorRule>(
         if ctx.incentive { (&ctx.stage.tables, ctx.belief) } else { (&ctx.stage.free, &Belief::Flat) };
     let mut agent = agent;
     if let (Some(b), true) = (ctx.stage.token_budget, ctx.incentive) {
-        // A new block starts the budget afresh; within one, what is left.
-        let used = &mut chunk.warm[j].budget_used;
-        if ctx.period.rem_euclid(i64::from(b.periods)) == 0 {
-            *used = 0.0;
-        }
-        agent.cap = Some((b.tokens - *used).max(0.0));
+        agent.cap = Some(chunk.budget[j].left(ctx.period, b.tokens, b.periods));
     }
     let (hours, tau) = (&mut chunk.hours[j * kk..(j + 1) * kk], &mut chunk.tau[j * kk..(j + 1) * kk]);
     let integrity = {
@@ -710,7 +705,7 @@ fn work<M>(
     let value = sig[metric::SIG_VALUE];
     let tokens = sig[metric::SIG_TOKENS];
     if ctx.stage.token_budget.is_some() && ctx.incentive {
-        chunk.warm[j].budget_used += tokens;
+        chunk.budget[j].used += tokens;
     }
     let week = Week { contract: ctx.hours, limit: ctx.limit, overtime: sc.org.overtime_cost * skill };
     let effort = sc.effort_cost.cost(&scratch.hours) + own + week.overtime_cost(work_h);

@@ -16,16 +16,35 @@ pub(crate) struct Warm {
     pub metric_slope: f64,
     /// The effective token price at which the plan met a token budget.
     pub theta_cap: f64,
-    /// Tokens used so far in the current block of a budget over several
-    /// periods (`Policy::token_budget`).
-    pub budget_used: f64,
+}
+
+/// An engineer's use of a token budget over several periods
+/// (`Policy::token_budget`): the block it counts in, and the tokens used in it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct BudgetUse {
+    pub block: i64,
+    pub used: f64,
+}
+
+impl BudgetUse {
+    /// Nothing used, in no block yet.
+    pub const NONE: BudgetUse = BudgetUse { block: -1, used: 0.0 };
+
+    /// What is left of `tokens` in period `t`'s block of `periods`
+    /// (a new block starts afresh).
+    pub fn left(&mut self, t: i64, tokens: f64, periods: u32) -> f64 {
+        let block = t.div_euclid(i64::from(periods));
+        if block != self.block {
+            *self = BudgetUse { block, used: 0.0 };
+        }
+        (tokens - self.used).max(0.0)
+    }
 }
 
 impl Warm {
     /// Nothing known (the expected metric starts at zero).
     pub fn new() -> Warm {
-        let mut w =
-            Warm { lambda: 0.0, lambda_move: 0.0, metric: 0.0, metric_slope: 0.0, theta_cap: 0.0, budget_used: 0.0 };
+        let mut w = Warm { lambda: 0.0, lambda_move: 0.0, metric: 0.0, metric_slope: 0.0, theta_cap: 0.0 };
         w.forget();
         w
     }
@@ -84,6 +103,8 @@ pub(crate) struct Engineers<M> {
     pub expected: Vec<f64>,
     /// The best-response search's memory.
     pub warm: Vec<Warm>,
+    /// Each engineer's use of a token budget over several periods.
+    pub budget: Vec<BudgetUse>,
     /// The behaviour's memory.
     pub memory: Vec<M>,
 }
@@ -106,6 +127,7 @@ pub(crate) struct Chunk<'a, M> {
     pub perceived: &'a mut [f64],
     pub expected: &'a mut [f64],
     pub warm: &'a mut [Warm],
+    pub budget: &'a mut [BudgetUse],
     pub memory: &'a mut [M],
 }
 
@@ -142,6 +164,7 @@ impl<M> Engineers<M> {
             perceived: vec![0.0; n],
             expected: vec![0.0; n],
             warm: vec![Warm::new(); n],
+            budget: vec![BudgetUse::NONE; n],
             memory,
         }
     }
@@ -169,6 +192,7 @@ impl<M> Engineers<M> {
         let mut perceived = &mut self.perceived[..];
         let mut expected = &mut self.expected[..];
         let mut warm = &mut self.warm[..];
+        let mut budget = &mut self.budget[..];
         let mut memory = &mut self.memory[..];
         let mut out = Vec::with_capacity(n.div_ceil(size.max(1)));
         let mut first = 0;
@@ -190,6 +214,7 @@ impl<M> Engineers<M> {
                 perceived: take(&mut perceived, m),
                 expected: take(&mut expected, m),
                 warm: take(&mut warm, m),
+                budget: take(&mut budget, m),
                 memory: take(&mut memory, m),
             });
             first += m;

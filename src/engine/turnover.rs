@@ -15,7 +15,7 @@ use crate::engine::compile::StagePolicy;
 use crate::engine::network::Network;
 use crate::engine::population::Population;
 use crate::engine::rng::{Purpose, Streams, open01, std_normal};
-use crate::engine::state::{Engineers, Warm};
+use crate::engine::state::{BudgetUse, Engineers, Warm};
 use crate::model::scenario::Scenario;
 use crate::model::social::Social;
 use crate::model::turnover::Turnover;
@@ -253,6 +253,7 @@ impl Staff {
             self.worth[i] = f64::NAN;
             st.memory[i] = rule.init(&self.pop.engineer(i));
             st.warm[i] = Warm::new();
+            st.budget[i] = BudgetUse::NONE;
             st.perceived[i] = self.pop.perceived_leverage[i];
             st.history[i * l..(i + 1) * l].iter_mut().for_each(|x| *x = mean);
             st.published[i] = mean;

@@ -107,6 +107,13 @@ impl Org {
         check("org.defect_detection", self.defect_detection)?;
         check("org.incident_probability", self.incident_probability)?;
         check("org.review_miss", self.review_miss)?;
+        if self.review_miss != 0.0 && self.review_capacity.is_none() {
+            return Err(Error::invalid(
+                "org.review_miss",
+                self.review_miss,
+                "0 without org.review_capacity (the load it follows is review over the capacity)",
+            ));
+        }
         if let Some(c) = self.review_capacity {
             check("org.review_capacity", c)?;
         }

@@ -281,9 +281,11 @@ pub struct Scratch {
     q: Vec<f64>,
     /// The AI share of each activity's work in the last plan.
     x: Vec<f64>,
-    /// The linearised tables of a ratio metric (see [`Ratio`]), kept to
-    /// reuse their buffers.
+    /// The tables of a ratio metric's linear form `N - r D` (see
+    /// [`Ratio`]), and the ratio `r` the last search chose (NaN: none yet),
+    /// at which [`plan_at`] traces the ratio's frontier.
     lin: Option<Box<PlanTables>>,
+    ratio_r: f64,
     /// The best plan a ratio's iteration has met.
     best_hours: Vec<f64>,
     best_tau: Vec<f64>,
@@ -332,6 +334,7 @@ impl Scratch {
             q: vec![1.0; k],
             x: vec![0.0; k],
             lin: None,
+            ratio_r: f64::NAN,
             best_hours: vec![0.0; k],
             best_tau: vec![0.0; k],
             hours2: vec![0.0; k],
@@ -447,7 +450,8 @@ fn best_tau(big_a: f64, theta: f64, tau0: f64, tau_max: f64, e_max: f64) -> (f64
 /// monotone, each sign change from + to - is a local maximum found by
 /// bisection to the last bit, and the best of those and the ends wins.
 fn best_share(p: [f64; 4], c: f64, x_max: f64) -> f64 {
-    let g = |x: f64| ((p[3] * x + p[2]) * x + p[1]) * x + c * (-x).ln_1p();
+    // (The log term only where it counts: at x = 1 it is 0 x infinity.)
+    let g = |x: f64| ((p[3] * x + p[2]) * x + p[1]) * x + if c != 0.0 { c * (-x).ln_1p() } else { 0.0 };
     let f = |x: f64| ((3.0 * p[3] * x + 2.0 * p[2]) * x + p[1]) * (1.0 - x) - c;
     // F(x) = c3 x³ + c2 x² + c1 x + c0, so F'(x) = 3 c3 x² + 2 c2 x + c1.
     let (c3, c2, c1) = (-3.0 * p[3], 3.0 * p[3] - 2.0 * p[2], 2.0 * p[2] - p[1]);
@@ -473,7 +477,7 @@ fn best_share(p: [f64; 4], c: f64, x_max: f64) -> f64 {
     let mut best = if g(x_max) > g(0.0) { x_max } else { 0.0 };
     for w in cuts.windows(2) {
         let (mut lo, mut hi) = (w[0], w[1]);
-        if !(hi > lo && f(lo) > 0.0 && f(hi) < 0.0) {
+        if !(hi > lo && f(lo) > 0.0 && f(hi) <= 0.0) {
             continue;
         }
         loop {
@@ -629,15 +633,25 @@ pub fn evaluate(ag: &Agent, t: &PlanTables, hours: &[f64], tau: &[f64]) -> PlanV
 /// multiplier on tokens, a price, found by [`capped`] (token demand falls
 /// with its price) from a good first guess where there is one.
 pub(crate) fn plan_at(lam: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
-    let pv = plan_linear(lam, ag, t, s);
-    match &t.ratio {
-        // The plan for the numerator's multiplier, scored on the ratio.
-        Some(r) => {
-            let (n, d) = r.parts(ag, t, &s.hours, &s.tau);
-            PlanValue { metric: Ratio::value(n, d), ..pv }
-        }
-        None => pv,
-    }
+    let Some(ratio) = &t.ratio else { return plan_linear(lam, ag, t, s) };
+    // A ratio's frontier: the plan for multiplier `lam` on its linear form
+    // at the ratio the last search chose (so that the multiplier that
+    // search returned gives its plan back), scored on the ratio.
+    let mut lin = linear_form(t, s);
+    ratio.linearise(&mut lin, if s.ratio_r.is_finite() { s.ratio_r } else { 0.0 });
+    let pv = plan_linear(lam, ag, &lin, s);
+    s.lin = Some(lin);
+    let (n, d) = ratio.parts(ag, t, &s.hours, &s.tau);
+    PlanValue { metric: Ratio::value(n, d), ..pv }
+}
+
+/// Tables for a ratio metric's linear forms: `t` without its ratio, in the
+/// scratch's buffer when it has one.
+fn linear_form(t: &PlanTables, s: &mut Scratch) -> Box<PlanTables> {
+    let mut lin = s.lin.take().unwrap_or_else(|| Box::new(t.clone()));
+    (*lin).clone_from(t);
+    lin.ratio = None;
+    lin
 }
 
 /// [`plan_at`] for a linear metric.
@@ -840,6 +854,11 @@ struct Node {
 pub fn solve(ag: &Agent, t: &PlanTables, belief: &Belief, temperature: f64, u: f64, s: &mut Scratch) -> PlanValue {
     match &t.ratio {
         None => solve_linear(ag, t, belief, temperature, u, s),
+        // Without a reward to move anyone, the plan without the metric.
+        Some(_) if ag.sensitivity == 0.0 || matches!(belief, Belief::Flat) => {
+            let pv = plan_at(0.0, ag, t, s);
+            PlanValue { utility: pv.w + ag.sensitivity * belief.expected(pv.metric), ..pv }
+        }
         // A ratio plays the optimum at any temperature (see `solve_ratio`).
         Some(r) => solve_ratio(ag, t, r, belief, s),
     }
@@ -848,7 +867,8 @@ pub fn solve(ag: &Agent, t: &PlanTables, belief: &Belief, temperature: f64, u: f
 /// Points of the first pass over ratios in [`solve_ratio`].
 const RATIO_GRID: usize = 12;
 /// Most steps of Brent's method refining each of the two best local
-/// maxima of the first pass.
+/// maxima of the first pass (it stops once the bracket is a millionth of
+/// its start, usually far sooner).
 const RATIO_REFINE: usize = 40;
 /// Points at which the first pass reads the expected reward alone, to
 /// place as many ratios again where it rises.
@@ -870,20 +890,19 @@ const RATIO_MU_MAX: f64 = 1e12;
 /// tests below bound how far from the optimum that can be. The logit
 /// temperature is not applied: a ratio's plan is the optimum.
 fn solve_ratio(ag: &Agent, t: &PlanTables, ratio: &Ratio, belief: &Belief, s: &mut Scratch) -> PlanValue {
-    let mut lin = s.lin.take().unwrap_or_else(|| Box::new(PlanTables { ratio: None, ..t.clone() }));
-    (*lin).clone_from(t);
-    lin.ratio = None;
-    let mut best = PlanValue { utility: f64::NEG_INFINITY, ..PlanValue::default() };
+    let mut lin = linear_form(t, s);
+    // The best plan met, and the ratio of the linear form it maximised.
+    let mut best = (PlanValue { utility: f64::NEG_INFINITY, ..PlanValue::default() }, 0.0);
     // The plan at multiplier `mu` on `N - r D`, kept if it is the best so
     // far: its numerator, denominator and utility.
-    let at = |mu: f64, r: f64, lin: &mut PlanTables, s: &mut Scratch, best: &mut PlanValue| -> (f64, f64, f64) {
+    let at = |mu: f64, r: f64, lin: &mut PlanTables, s: &mut Scratch, best: &mut (PlanValue, f64)| -> (f64, f64, f64) {
         ratio.linearise(lin, r);
-        let pv = plan_at(mu, ag, lin, s);
+        let pv = plan_linear(mu, ag, lin, s);
         let (n, d) = ratio.parts(ag, t, &s.hours, &s.tau);
         let m = Ratio::value(n, d);
         let u = pv.w + ag.sensitivity * belief.expected(m);
-        if u > best.utility {
-            *best = PlanValue { metric: m, utility: u, lambda: mu, ..pv };
+        if u > best.0.utility {
+            *best = (PlanValue { metric: m, utility: u, lambda: mu, ..pv }, r);
             s.best_hours.clone_from(&s.hours);
             s.best_tau.clone_from(&s.tau);
         }
@@ -908,8 +927,8 @@ fn solve_ratio(ag: &Agent, t: &PlanTables, ratio: &Ratio, belief: &Belief, s: &m
     // regula falsi (Illinois) in the multiplier's logarithm, to a
     // hundred-billionth (the plan's hours can still move where its ratio
     // no longer does).
-    let value_at = |r: f64, lin: &mut PlanTables, s: &mut Scratch, best: &mut PlanValue| -> f64 {
-        let gap = |x: f64, lin: &mut PlanTables, s: &mut Scratch, best: &mut PlanValue| {
+    let value_at = |r: f64, lin: &mut PlanTables, s: &mut Scratch, best: &mut (PlanValue, f64)| -> f64 {
+        let gap = |x: f64, lin: &mut PlanTables, s: &mut Scratch, best: &mut (PlanValue, f64)| {
             let (n, d, u) = at(x.exp(), r, lin, s, best);
             (Ratio::value(n, d) - r, u)
         };
@@ -1019,7 +1038,8 @@ fn solve_ratio(ag: &Agent, t: &PlanTables, ratio: &Ratio, belief: &Belief, s: &m
     s.hours.clone_from(&s.best_hours);
     s.tau.clone_from(&s.best_tau);
     s.lin = Some(lin);
-    best
+    s.ratio_r = best.1;
+    best.0
 }
 
 /// Brent's method for the maximum of `f` on `[a, b]`, from an interior
@@ -2087,12 +2107,16 @@ mod brute_force {
             let p = [0.0, 100.0 * u(), 100.0 * u(), 100.0 * u()];
             let c = 10.0 * u();
             let x_max = 0.5 + 0.5 * (0.5 * u() + 0.5);
-            let g = |x: f64| ((p[3] * x + p[2]) * x + p[1]) * x + c * (-x).ln_1p();
+            // (The log term only where it counts: at x = 1 it is 0 x infinity.)
+            let g = |x: f64| ((p[3] * x + p[2]) * x + p[1]) * x + if c != 0.0 { c * (-x).ln_1p() } else { 0.0 };
             let x = best_share(p, c, x_max);
             assert!((0.0..=x_max).contains(&x));
             let grid = (0..=20_000).map(|i| g(x_max * i as f64 / 20_000.0)).fold(f64::NEG_INFINITY, f64::max);
             assert!(g(x) >= grid - 1e-9 * (1.0 + grid.abs()), "case {case}: {} < {grid} ({p:?}, {c})", g(x));
         }
+        // Tokens felt at no price and AI able to do all the work (the
+        // log term's 0 x infinity at x = 1): the whole share.
+        assert_eq!(best_share([0.0, 10.0, 5.0, -1.0], 0.0, 1.0), 1.0);
         // Without the higher terms: exp(-tau/tau0) = tau0 theta / A.
         let (big_a, theta, tau0) = (30.0, 2e-5, 1e5);
         let e_max = (-4.5f64).exp();
@@ -2190,7 +2214,22 @@ mod brute_force {
                     s.hours,
                     s.tau
                 );
-                if is_ratio { ratio += 1 } else { linear += 1 }
+                if is_ratio {
+                    // The frontier at the multiplier the search returned (what
+                    // learning rules try as "push 1") gives its plan back.
+                    if got.lambda.is_finite() {
+                        let again = plan_at(got.lambda, &ag, &t, &mut s);
+                        let u_again = again.w + ag.sensitivity * b.expected(again.metric);
+                        assert!(
+                            (u_again - got_u).abs() <= 1e-6 * (1.0 + got_u.abs()),
+                            "case {case}: frontier at {} gives {u_again}, search {got_u}",
+                            got.lambda
+                        );
+                    }
+                    ratio += 1
+                } else {
+                    linear += 1
+                }
             }
         }
         assert_eq!((linear, ratio), (120, 120));

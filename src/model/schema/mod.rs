@@ -478,7 +478,7 @@ pub const FIELDS: &[Field] = &[
     other("policy[].metric.signals", "", Range::Map("signal weights (e.g. { tokens = 1.0 }) or `builtin`")),
     num("policy[].metric.signals.*", "", "", -BIG, BIG, "a finite weight"),
     other("policy[].metric.per", "", Range::Map("denominator signal weights of a ratio (e.g. { deployments = 1.0 })")),
-    num("policy[].metric.per.*", "", "", -BIG, BIG, "a finite weight"),
+    num("policy[].metric.per.*", "", "", 0.0, BIG, "a weight >= 0 (a ratio's denominator)"),
     other("policy[].metric.noise", "", Range::Table),
     other("policy[].metric.noise.dist", "", Range::Tag(NOISES)),
     num("policy[].metric.noise.sd", "", "", 0.0, BIG_USD, NONNEG),
