@@ -191,6 +191,7 @@ impl Compiled {
             let mut metric = MetricEval::compile(m, &signal_index);
             metric.dispersion = count_dispersion(&sc, &metric, &unit_signals);
             let per = metric.per.clone();
+            let is_ratio = rewarded && !per.is_empty();
             // A weighted sum of signals per productive unit (a polynomial
             // in the AI share) and per token.
             let poly = |weights: &[(usize, f64)], act: usize| -> [f64; 3] {
@@ -210,6 +211,7 @@ impl Compiled {
             };
             let acts = 0..sc.activities.len();
             let mu: Vec<[f64; 3]> = acts.clone().map(|a| poly(&metric.weights, a)).collect();
+            let w_tok = per_token(&metric.weights);
             let h = sc.org.hours_per_period;
             let felt = sc.org.incident_share * sc.org.incident_cost;
             let tables = PlanTables {
@@ -219,7 +221,7 @@ impl Compiled {
                 felt_incidents: sc.activities.iter().map(|a| felt * a.changes_per_hour * a.defect_rate * inc).collect(),
                 convexity: sc.activities.iter().map(|a| a.convexity).collect(),
                 mu_p: mu.iter().map(|c| c[0]).collect(),
-                w_tok: per_token(&metric.weights),
+                w_tok,
                 tokens: sc.activities.iter().map(|a| a.tokens_per_hour).collect(),
                 gaming: sc.activities.iter().map(|a| a.gaming).collect(),
                 uses_ai: sc.activities.iter().map(|a| a.uses_ai).collect(),
@@ -261,13 +263,12 @@ impl Compiled {
                         })
                         .collect();
                     // A ratio's search writes its own metric terms into them.
-                    let ratio = rewarded && !per.is_empty();
-                    (ratio || slope.iter().any(|s| *s != Slope::default())).then_some(slope)
+                    (is_ratio || slope.iter().any(|s| *s != Slope::default())).then_some(slope)
                 },
-                ratio: (rewarded && !per.is_empty()).then(|| {
+                ratio: is_ratio.then(|| {
                     Arc::new(Ratio {
                         num: mu.clone(),
-                        num_tok: per_token(&metric.weights),
+                        num_tok: w_tok,
                         den: acts.map(|a| poly(&per, a)).collect(),
                         den_tok: per_token(&per),
                     })

@@ -908,7 +908,8 @@ fn solve_ratio(ag: &Agent, t: &PlanTables, ratio: &Ratio, belief: &Belief, s: &m
         }
         (n, d, u)
     };
-    let (n0, d0, _) = at(0.0, 0.0, &mut lin, s, &mut best);
+    // The plan without the metric (the same for every r at multiplier 0).
+    let (n0, d0, u0) = at(0.0, 0.0, &mut lin, s, &mut best);
     let r_lo = Ratio::value(n0, d0);
     // The highest ratio any plan reaches: Dinkelbach's iteration on the plan
     // that maximises N - r D alone.
@@ -932,8 +933,7 @@ fn solve_ratio(ag: &Agent, t: &PlanTables, ratio: &Ratio, belief: &Belief, s: &m
             let (n, d, u) = at(x.exp(), r, lin, s, best);
             (Ratio::value(n, d) - r, u)
         };
-        let (n, d, u0) = at(0.0, r, lin, s, best);
-        if Ratio::value(n, d) >= r {
+        if r_lo >= r {
             return u0;
         }
         let x_max = RATIO_MU_MAX.ln();
