@@ -1874,6 +1874,24 @@ mod brute_force {
         (u0, h, tau)
     }
 
+    /// A random engineer for the brute-force cases, a 20-hour week with no
+    /// overtime (the draws in field order; `leverage` maps its uniform).
+    fn random_agent(u: &mut impl FnMut() -> f64, leverage: impl Fn(f64) -> f64) -> Agent {
+        Agent {
+            skill: 0.5 + u(),
+            leverage: leverage(u()),
+            integrity: 60.0 * u(),
+            motivation: 0.2 + 0.8 * u(),
+            sensitivity: 0.2 + u(),
+            awareness: u(),
+            may_game: u() < 0.8,
+            hours: 20.0,
+            contract: 20.0,
+            overtime: 0.0,
+            cap: None,
+        }
+    }
+
     #[test]
     fn best_response_is_never_beaten_by_brute_force() {
         let streams = Streams::new(99, 0);
@@ -1918,19 +1936,7 @@ mod brute_force {
                 t.convexity = vec![0.5 * u(), 0.0, 4.0 * u()];
                 t.felt_incidents = vec![5.0 * u(), 0.0, 10.0 * u()];
             }
-            let mut ag = Agent {
-                skill: 0.5 + u(),
-                leverage: u(),
-                integrity: 60.0 * u(),
-                motivation: 0.2 + 0.8 * u(),
-                sensitivity: 0.2 + u(),
-                awareness: u(),
-                may_game: u() < 0.8,
-                hours: 20.0,
-                contract: 20.0,
-                overtime: 0.0,
-                cap: None,
-            };
+            let mut ag = random_agent(&mut u, |x| x);
             if extras {
                 ag.contract = 4.0 + 12.0 * u();
                 ag.overtime = 3.0 * u() * ag.skill;
@@ -2175,19 +2181,7 @@ mod brute_force {
             if is_ratio {
                 ai_share(&mut t);
             }
-            let ag = Agent {
-                skill: 0.5 + u(),
-                leverage: 1.2 * u() - 0.2,
-                integrity: 60.0 * u(),
-                motivation: 0.2 + 0.8 * u(),
-                sensitivity: 0.2 + u(),
-                awareness: u(),
-                may_game: u() < 0.8,
-                hours: 20.0,
-                contract: 20.0,
-                overtime: 0.0,
-                cap: None,
-            };
+            let ag = random_agent(&mut u, |x| 1.2 * x - 0.2);
             let mut s = Scratch::new(3);
             let free = solve(&ag, &t, &Belief::Flat, 0.0, 0.5, &mut s);
             let scale = if is_ratio { 1.0 } else { free.metric.max(1.0) };
