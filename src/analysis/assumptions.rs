@@ -20,6 +20,7 @@ use crate::analysis::stats::{Estimate, t_quantile};
 use crate::analysis::sweep::latin_hypercube;
 use crate::error::{Error, Result};
 use crate::experiment::{Experiment, Results};
+use crate::model::activity::Activity;
 use crate::model::dist::{Dist, TraitDist};
 use crate::model::engineer::AiPerception;
 use crate::model::reward::Reward;
@@ -187,6 +188,30 @@ fn set_perception(sc: &mut Scenario, x: f64, field: fn(&mut AiPerception) -> &mu
     let used = *p != AiPerception::default();
     *field(p) = x;
     used
+}
+
+/// Sets one AI factor of every activity that uses AI to `x`; `false` unless
+/// the scenario models AI's effects on changes (some AI activity has a
+/// review, defect, size or value factor), so that a scenario without them
+/// keeps its samples.
+fn set_ai_factor(sc: &mut Scenario, x: f64, field: fn(&mut Activity) -> &mut f64) -> bool {
+    let used = sc.activities.iter().any(|a| {
+        a.uses_ai
+            && [a.ai_review_factor, a.ai_defect_factor, a.ai_size_factor, a.ai_value_factor].iter().any(|f| *f != 0.0)
+    });
+    for a in sc.activities.iter_mut().filter(|a| a.uses_ai) {
+        *field(a) = x;
+        // A defect rate stays a probability, as validation requires.
+        if a.defect_rate > 0.0 {
+            a.ai_defect_factor = a.ai_defect_factor.min(1.0 / a.defect_rate - 1.0);
+        }
+    }
+    used
+}
+
+/// The first AI activity's value of a factor (0 without one).
+fn ai_factor(sc: &Scenario, field: fn(&Activity) -> f64) -> f64 {
+    sc.activities.iter().find(|a| a.uses_ai).map_or(0.0, field)
 }
 
 /// The judgement parameters a verdict depends on, with their plausible
@@ -444,6 +469,28 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         log: false,
         value: Some(|sc| sc.traits.ai_perception.experience_sd),
         apply: |sc, x| set_perception(sc, x, |p| &mut p.experience_sd),
+    },
+    Assumption {
+        name: "ai_defect_factor",
+        meaning: "relative rise in the defect rate of AI-assisted changes (activity[].ai_defect_factor)",
+        unit: "relative",
+        default: 0.0,
+        low: -0.45,
+        high: 0.7,
+        log: false,
+        value: Some(|sc| ai_factor(sc, |a| a.ai_defect_factor)),
+        apply: |sc, x| set_ai_factor(sc, x, |a| &mut a.ai_defect_factor),
+    },
+    Assumption {
+        name: "ai_value_factor",
+        meaning: "relative change in the value AI-assisted changes deliver (activity[].ai_value_factor)",
+        unit: "relative",
+        default: 0.0,
+        low: -0.5,
+        high: 0.0,
+        log: false,
+        value: Some(|sc| ai_factor(sc, |a| a.ai_value_factor)),
+        apply: |sc, x| set_ai_factor(sc, x, |a| &mut a.ai_value_factor),
     },
 ];
 
@@ -804,10 +851,11 @@ mod tests {
     fn ranges_contain_their_defaults_and_positions_invert_factors() {
         for a in ASSUMPTIONS {
             if a.absolute() {
-                // A range of values starts at its default of 0 (not in use)
-                // and is sampled evenly between its ends.
-                assert!(a.low == a.default && a.default < a.high && !a.log, "{}", a.name);
-                assert_eq!((a.factor(0.0), a.factor(1.0), a.position_of_default()), (a.low, a.high, 0.0));
+                // A range of values holds its default (not in use) and is
+                // sampled evenly between its ends.
+                assert!(a.low <= a.default && a.default <= a.high && a.low < a.high && !a.log, "{}", a.name);
+                let at = (a.default - a.low) / (a.high - a.low);
+                assert_eq!((a.factor(0.0), a.factor(1.0), a.position_of_default()), (a.low, a.high, at));
                 assert!((a.factor(0.25) - (0.75 * a.low + 0.25 * a.high)).abs() < 1e-12, "{}", a.name);
                 continue;
             }
@@ -826,13 +874,17 @@ mod tests {
     #[test]
     fn every_assumption_applies_to_the_story_and_moves_its_parameter() {
         let story = crate::model::preset::scenario("story").unwrap();
-        // The story does not use AI perception, so its ranges of values are
-        // left out; with a bias they apply too.
+        // The story does not use AI perception or AI factors, so its ranges
+        // of values are left out; with a bias and a size factor they apply too.
         let mut sc = story.clone();
         sc.traits.ai_perception.bias = 0.3;
+        sc.activities[0].ai_size_factor = 1.0;
         for a in ASSUMPTIONS {
-            assert_eq!(a.applied(&story, a.factor(1.0)).is_some(), !a.absolute(), "{}", a.name);
-            let hi = a.applied(&sc, a.factor(1.0)).unwrap_or_else(|| panic!("{} does not apply", a.name));
+            // The top of a range of factors; the middle of a range of values
+            // (an end may be the scenario's own value).
+            let x = a.factor(if a.absolute() { 0.5 } else { 1.0 });
+            assert_eq!(a.applied(&story, x).is_some(), !a.absolute(), "{}", a.name);
+            let hi = a.applied(&sc, x).unwrap_or_else(|| panic!("{} does not apply", a.name));
             hi.validate().unwrap_or_else(|e| panic!("{}: {e}", a.name));
             assert_ne!(format!("{hi:?}"), format!("{sc:?}"), "{} changed nothing", a.name);
         }
@@ -846,6 +898,32 @@ mod tests {
         assert!(matches!(b.dist, Dist::Beta { alpha, beta } if (alpha + beta - 10.0).abs() < 1e-12));
     }
 
+    /// The AI factors are set on every activity that uses AI, only where one
+    /// of them is in use, and a defect rate stays a probability.
+    #[test]
+    fn ai_factors_are_sampled_on_every_ai_activity_where_one_is_set() {
+        let factors: Vec<&Assumption> = ASSUMPTIONS.iter().filter(|a| a.name.starts_with("ai_")).collect();
+        let names: Vec<&str> = factors.iter().map(|a| a.name).collect();
+        assert_eq!(names, ["ai_leverage", "ai_defect_factor", "ai_value_factor"]);
+        let (defect, value) = (factors[1], factors[2]);
+        let mut sc = Scenario::default();
+        assert!(defect.applied(&sc, 0.5).is_none() && value.applied(&sc, -0.2).is_none());
+        sc.activities.iter_mut().find(|a| a.name == "rush").unwrap().ai_review_factor = 0.5;
+        let s = value.applied(&sc, -0.2).unwrap();
+        for a in &s.activities {
+            assert_eq!(a.ai_value_factor, if a.uses_ai { -0.2 } else { 0.0 }, "{}", a.name);
+        }
+        sc.activities.iter_mut().find(|a| a.name == "rush").unwrap().defect_rate = 0.8;
+        let s = defect.applied(&sc, 0.7).unwrap();
+        s.validate().unwrap();
+        let rush = s.activities.iter().find(|a| a.name == "rush").unwrap();
+        assert!((rush.ai_defect_factor - 0.25).abs() < 1e-12, "{}", rush.ai_defect_factor);
+        assert_eq!(s.activities.iter().find(|a| a.name == "build").unwrap().ai_defect_factor, 0.7);
+        // Outside its range (a factor of 2), left out.
+        sc.activities.iter_mut().filter(|a| a.uses_ai).for_each(|a| a.ai_defect_factor = 2.0);
+        assert!(defect.applied(&sc, 0.1).is_none());
+    }
+
     /// The four AI-perception parameters are ranges of values: left out of a
     /// scenario that does not use AI perception (all four at 0), each set to
     /// the sampled value across its whole range in one that does, whichever
@@ -854,7 +932,8 @@ mod tests {
     /// place in the range, and anchors the swing.
     #[test]
     fn perception_is_sampled_as_values_where_the_scenario_uses_it() {
-        let perception: Vec<&Assumption> = ASSUMPTIONS.iter().filter(|a| a.absolute()).collect();
+        let perception: Vec<&Assumption> =
+            ASSUMPTIONS.iter().filter(|a| a.absolute() && a.name.starts_with("perception")).collect();
         let names: Vec<&str> = perception.iter().map(|a| a.name).collect();
         assert_eq!(names, ["perception_bias", "perception_sd", "perception_learning_rate", "perception_experience_sd"]);
         let value = |a: &Assumption, sc: &Scenario| (a.value.unwrap())(sc);

@@ -676,7 +676,8 @@ fn work<M>(
         let kept = if shipped > 0 { survived as f64 / shipped as f64 } else { 1.0 - defect_rate * rb };
         let size = act.change_size_at(s_ai);
         sig[metric::SIG_TOKENS] += h * (act.tokens_per_hour + if act.uses_ai { tau } else { 0.0 });
-        sig[metric::SIG_VALUE] += act.value_per_hour * units * shock * kept;
+        // (The factor is 1 exactly without AI, so outputs without it are unchanged.)
+        sig[metric::SIG_VALUE] += act.value_per_hour * units * shock * kept * act.value_kept_at(s_ai);
         sig[metric::SIG_DEPLOYMENTS] += shipped as f64;
         sig[metric::SIG_PULL_REQUESTS] += shipped as f64;
         sig[metric::SIG_NORMALIZED] += size * useful as f64;

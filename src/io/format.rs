@@ -945,6 +945,7 @@ mod tests {
             ("activity[0].ai_review_factor", "0.5"),
             ("activity[0].ai_defect_factor", "0.5"),
             ("activity[0].ai_size_factor", "0.5"),
+            ("activity[0].ai_value_factor", "-0.5"),
             ("org.review_capacity", "8"),
             ("social", "{}"),
             (

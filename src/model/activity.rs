@@ -54,6 +54,14 @@ pub struct Activity {
     /// `ai_review_factor`. Size weighs the size-weighted signals
     /// (normalized deployments, shipped-and-survived), not value. Default 0.
     pub ai_size_factor: f64,
+    /// How much of its value an AI-assisted change keeps after it merges:
+    /// the value it delivers is `(1 + ai_value_factor s)` times what the
+    /// same change would deliver without AI, with `s` as for
+    /// `ai_review_factor`. Negative for work that merges and is later
+    /// rewritten, duplicated or never needed. Engineers do not see it when
+    /// they plan (they judge their work by what merges); it is in the value
+    /// realised and in the `value` signal. Default 0.
+    pub ai_value_factor: f64,
     /// Cycle time of each change, days from start to production.
     pub cycle_time_days: f64,
     /// Whether hours here count as gaming (metric gain without the value it stands for).
@@ -104,6 +112,7 @@ impl Activity {
             ai_review_factor: 0.0,
             ai_defect_factor: 0.0,
             ai_size_factor: 0.0,
+            ai_value_factor: 0.0,
             cycle_time_days: 0.0,
             gaming: false,
             skill_scaled: true,
@@ -135,6 +144,7 @@ impl Activity {
         num("ai_review_factor", self.ai_review_factor)?;
         num("ai_defect_factor", self.ai_defect_factor)?;
         num("ai_size_factor", self.ai_size_factor)?;
+        num("ai_value_factor", self.ai_value_factor)?;
         if self.uses_ai && self.defect_rate * (1.0 + self.ai_defect_factor.max(0.0)) > 1.0 {
             return Err(Error::invalid(
                 format!("{path}.ai_defect_factor"),
@@ -174,6 +184,12 @@ impl Activity {
     #[inline]
     pub fn defect_rate_at(&self, s: f64) -> f64 {
         self.defect_rate * (1.0 + self.ai_defect_factor * s)
+    }
+
+    /// The share of a change's value kept at AI share `s`.
+    #[inline]
+    pub fn value_kept_at(&self, s: f64) -> f64 {
+        1.0 + self.ai_value_factor * s
     }
 
     /// Change size at AI share `s`.

@@ -441,6 +441,14 @@ pub const FIELDS: &[Field] = &[
         1e3,
         "a number in [-1, 1000]",
     ),
+    num(
+        "activity[].ai_value_factor",
+        "relative change in the value a change delivers when AI does all the work",
+        "",
+        -1.0,
+        1e3,
+        "a number in [-1, 1000]",
+    ),
     num("activity[].cycle_time_days", "time from start to production", "days", 0.0, 1e6, NONNEG),
     num(
         "activity[].convexity",
