@@ -443,7 +443,7 @@ pub const FIELDS: &[Field] = &[
     ),
     num(
         "activity[].ai_value_factor",
-        "relative change in the value a change delivers when AI does all the work",
+        "relative change in the value a change delivers when AI does all the work (unseen when planning)",
         "",
         -1.0,
         1e3,
