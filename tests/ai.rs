@@ -386,6 +386,11 @@ fn review_wait_is_each_changes_review_times_the_waiting_factor() {
     }
     // Most engineer-weeks ship a change (a low-skill one ships few: 9% ship none).
     assert!(checked > 2500 && idle < checked / 5, "{checked} engineer-weeks checked, {idle} without changes");
+    // Only the queue adds to it.
+    let e = goodhart::parse_scenario("[[activity]]\nname = \"x\"\nsignals = { review_wait = 1 }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("activity[0].signals.review_wait: 1 is not allowed"), "{e}");
 }
 
 #[test]

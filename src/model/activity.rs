@@ -66,7 +66,9 @@ pub struct Activity {
     /// and gets noticed, or runs out of material, in large ones).
     pub convexity: f64,
     /// Direct per-hour contributions to named signals (built-in or the
-    /// scenario's own), scaled like value when `skill_scaled`.
+    /// scenario's own), scaled like value when `skill_scaled`. Not to
+    /// `review_wait`, which only the review queue adds (here or in
+    /// `ai_signals`).
     #[serde(with = "crate::model::schema::signals")]
     pub signals: Vec<(String, f64)>,
     /// Contributions to named signals per productive hour of AI-assisted
