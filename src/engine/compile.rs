@@ -398,13 +398,18 @@ impl Compiled {
     pub(crate) fn period_plan(&self, stage: &StagePolicy, wait: f64) -> Option<PeriodPlan> {
         let terms = stage.wait.as_ref()?;
         let mut t = stage.tables.clone();
-        let mut slope = t.slope.take().unwrap_or_else(|| vec![Slope::default(); t.len()]);
-        for (k, (c, sl)) in terms.num.iter().zip(&mut slope).enumerate() {
-            t.mu_p[k] += wait * c[0];
-            sl.metric += wait * c[1];
-            sl.metric2 += wait * c[2];
+        for (m, c) in t.mu_p.iter_mut().zip(&terms.num) {
+            *m += wait * c[0];
         }
-        t.slope = Some(slope);
+        // The planner skips the AI share's terms when none moves anything.
+        if t.slope.is_some() || terms.num.iter().any(|c| c[1] != 0.0 || c[2] != 0.0) {
+            let mut slope = t.slope.take().unwrap_or_else(|| vec![Slope::default(); t.len()]);
+            for (sl, c) in slope.iter_mut().zip(&terms.num) {
+                sl.metric += wait * c[1];
+                sl.metric2 += wait * c[2];
+            }
+            t.slope = Some(slope);
+        }
         if let Some(r) = &t.ratio {
             let add = |base: &[[f64; 3]], terms: &[[f64; 3]]| -> Vec<[f64; 3]> {
                 base.iter().zip(terms).map(|(b, c)| std::array::from_fn(|j| b[j] + wait * c[j])).collect()
