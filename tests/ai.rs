@@ -291,6 +291,209 @@ fn more_ai_assisted_changes_mean_more_review_per_change_and_longer_cycles() {
     assert!(!names.iter().any(|n| n == "ai_assisted_share"), "{names:?}");
 }
 
+/// The review queue's waiting factor after a week whose review load was
+/// `review` hours over `engineers` engineers: days per review hour.
+fn waiting_factor(review: f64, engineers: f64, capacity: f64) -> f64 {
+    let rho = (review / engineers / capacity).min(0.99);
+    rho / (1.0 - rho) / 8.0
+}
+
+/// An engineer's review_wait over their review_hours (-1 with neither):
+/// the days each review hour waited.
+#[derive(Debug)]
+struct WaitPerReviewHour;
+
+impl goodhart::CustomMetric for WaitPerReviewHour {
+    fn signals(&self) -> Vec<String> {
+        vec!["review_wait".into(), "review_hours".into()]
+    }
+    fn observe(&self, v: &[f64]) -> f64 {
+        let (wait, review) = (v[0], v[1]);
+        if review > 0.0 {
+            wait / review
+        } else if wait == 0.0 {
+            -1.0
+        } else {
+            f64::NAN
+        }
+    }
+}
+
+/// Per period: each engineer's observed metric, the published one, and the
+/// organisation's review hours.
+#[derive(Default)]
+struct Seen {
+    observed: Vec<Vec<f64>>,
+    published: Vec<Vec<f64>>,
+    review: Vec<f64>,
+}
+
+impl Observer for Seen {
+    fn period(&mut self, p: &PeriodView) -> Result<(), ObserverError> {
+        self.observed.push(p.observed.to_vec());
+        self.published.push(p.published.to_vec());
+        self.review.push(p.totals.review_hours);
+        Ok(())
+    }
+}
+
+/// Each run's [`Seen`], by replication, of the scenario's first policy.
+fn seen(sc: &Scenario) -> Vec<Seen> {
+    let mut out = Vec::new();
+    Experiment::new(sc)
+        .run_observed(&|_| Seen::default(), &mut |info, o, _| {
+            if info.policy_index == 0 {
+                out.push(o);
+            }
+            Ok(())
+        })
+        .unwrap();
+    out
+}
+
+#[test]
+fn review_wait_is_each_changes_review_times_the_waiting_factor() {
+    // Every change waits its review's length times the week's waiting
+    // factor, set by last week's load: an engineer's review_wait over their
+    // review hours (the sum of their changes' review lengths) is that factor,
+    // engineer by engineer and week by week, whatever mix of activities and
+    // AI use they chose (nothing without changes). The first week's board
+    // comes from the week before the policy, whose changes wait at its own
+    // load: one factor for everyone there too (published with a delay of 1).
+    let mut sc = reviewed(0.9, 6.0);
+    sc.replications = 2;
+    let mut m = goodhart::Metric::weighted("wait-per-review-hour", vec![("review_wait".into(), 1.0)]);
+    m.custom = Some(std::sync::Arc::new(WaitPerReviewHour));
+    m.delay = 1;
+    sc.policies = vec![Policy::new("observe", m, goodhart::Reward::None)];
+    sc.baseline = None;
+    let (mut checked, mut idle) = (0, 0);
+    for run in seen(&sc) {
+        let pre = run.published[0].iter().copied().find(|&x| x > 0.0).unwrap();
+        assert!(run.published[0].iter().all(|&x| x == -1.0 || (x - pre).abs() <= 1e-12 * pre), "week 0");
+        for t in 1..12 {
+            let w = waiting_factor(run.review[t - 1], 150.0, 6.0);
+            assert!(w > 0.05, "week {t}: factor {w}");
+            for (i, &x) in run.observed[t].iter().enumerate() {
+                if x == -1.0 {
+                    idle += 1;
+                    continue;
+                }
+                assert!((x - w).abs() <= 1e-12 * w, "week {t}, engineer {i}: {x} days per review hour, want {w}");
+                checked += 1;
+            }
+        }
+    }
+    // Most engineer-weeks ship a change (a low-skill one ships few: 9% ship none).
+    assert!(checked > 2500 && idle < checked / 5, "{checked} engineer-weeks checked, {idle} without changes");
+    // Only the queue adds to it.
+    let e = goodhart::parse_scenario("[[activity]]\nname = \"x\"\nsignals = { review_wait = 1 }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("activity[0].signals.review_wait: 1 is not allowed"), "{e}");
+}
+
+#[test]
+fn more_ai_assisted_changes_wait_longer_for_review() {
+    // AI a tenth of the price (the same engineers and shocks): more of the
+    // work goes through AI, each change needs longer review and the queue
+    // is longer, so the wait per pull request (review_wait over
+    // pull_requests, as a dashboard shows it) rises, paired, beyond 4
+    // standard errors; so does the total wait.
+    let mut dear = reviewed(0.9, 10.0);
+    dear.replications = 10;
+    let per_pr =
+        goodhart::Metric::ratio("wait-per-pr", vec![("review_wait".into(), 1.0)], vec![("pull_requests".into(), 1.0)]);
+    let total = goodhart::Metric::weighted("wait", vec![("review_wait".into(), 1.0)]);
+    dear.policies = vec![
+        Policy::new("per-pr", per_pr, goodhart::Reward::None),
+        Policy::new("total", total, goodhart::Reward::None),
+    ];
+    dear.baseline = None;
+    let mut cheap = dear.clone();
+    cheap.org.token_price_per_million = 0.6;
+    // Each replication's mean over engineers and weeks of the observed metric.
+    let means = |sc: &Scenario, policy: usize| -> Vec<f64> {
+        let mut sc = sc.clone();
+        sc.policies = vec![sc.policies[policy].clone()];
+        seen(&sc).iter().map(|s| s.observed.iter().flatten().sum::<f64>() / (12.0 * 150.0)).collect()
+    };
+    for policy in 0..2 {
+        let (d, se) = crate::common::paired_mean_se(&means(&dear, policy), &means(&cheap, policy));
+        assert!(d > 4.0 * se, "{}: {d} (se {se})", dear.policies[policy].name);
+    }
+}
+
+/// Per week after the first: the engineers' review_wait summed (a metric
+/// of it alone, observed without noise), what their plans make of it in
+/// expectation at the week's waiting factor, and that sum's variance.
+struct Planned {
+    sc: Scenario,
+    last_review: Option<f64>,
+    weeks: Vec<(f64, f64, f64)>,
+}
+
+impl Observer for Planned {
+    fn period(&mut self, p: &PeriodView) -> Result<(), ObserverError> {
+        let k = p.hours.len();
+        if let Some(review) = self.last_review {
+            let w = waiting_factor(review, p.engineers as f64, self.sc.org.review_capacity.unwrap());
+            let (mut mean, mut var) = (0.0, 0.0);
+            for i in 0..p.engineers {
+                for (a, act) in self.sc.activities.iter().enumerate() {
+                    let (h, tau) = (p.plan_hours[i * k + a], p.plan_tau[i * k + a]);
+                    let x = act.ai_share(tau);
+                    let skill = if act.skill_scaled { p.population.skill[i] } else { 1.0 };
+                    let q = if act.uses_ai { 1.0 + p.population.ai_leverage[i] * x } else { 1.0 };
+                    let changes = h * skill * q * act.changes_per_hour;
+                    let wait = w * act.review_hours_per_change * (1.0 + act.ai_review_factor * x);
+                    mean += changes * wait;
+                    var += changes * wait * wait;
+                }
+            }
+            self.weeks.push((p.observed.iter().sum(), mean, var));
+        }
+        self.last_review = Some(p.totals.review_hours);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_metric_on_review_wait_is_planned_at_the_weeks_waiting_factor() {
+    // A felt cost of 400 USD-eq per day one's pull requests wait: engineers
+    // plan with the wait their changes will have at the week's factor (the
+    // planner's tables are checked exactly in the engine's unit tests), so
+    // the wait their plans lead one to expect is the wait realised, summed
+    // over engineers and weeks, within 4 standard errors (changes are
+    // Poisson, each waiting a fixed time). And they act on it: fewer
+    // AI-assisted changes, shorter reviews (paired, beyond 4 standard errors).
+    let mut sc = reviewed(0.9, 8.0);
+    sc.replications = 4;
+    let wait = goodhart::Metric::weighted("review_wait", vec![("review_wait".into(), 1.0)]);
+    sc.policies = vec![Policy::none("none"), Policy::new("wait-cost", wait, goodhart::Reward::Linear { rate: -400.0 })];
+    sc.baseline = Some("none".into());
+    let (mut got, mut want, mut var) = (0.0, 0.0, 0.0);
+    let r = Experiment::new(&sc)
+        .run_observed(&|_| Planned { sc: sc.clone(), last_review: None, weeks: Vec::new() }, &mut |info, o, _| {
+            if info.policy_index == 1 {
+                for (g, m, v) in o.weeks {
+                    (got, want, var) = (got + g, want + m, var + v);
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert!(
+        want > 1000.0 && (got - want).abs() < 4.0 * var.sqrt(),
+        "{got} days waited, {want} planned (sd {})",
+        var.sqrt()
+    );
+    for k in ["ai_assisted_share", "review_hours_per_change"] {
+        let (d, se) = crate::common::paired_mean_se(&r.values("none", k).unwrap(), &r.values("wait-cost", k).unwrap());
+        assert!(d < -4.0 * se, "{k}: {d} (se {se})");
+    }
+}
+
 #[test]
 fn ai_defects_raise_failures_by_the_ai_share_of_changes() {
     // Each change is defective with probability d (1 + f x), x the share of
@@ -497,6 +700,29 @@ fn an_ai_share_target_buys_tokens_and_costs_output_where_ai_hurts_some() {
             assert!(x < -4.0 * se, "{p} {k}: {x} (se {se})");
         }
     }
+}
+
+#[test]
+fn a_board_of_short_review_waits_buys_smaller_changes_with_less_ai() {
+    // The pr-wait preset: the shortest mean wait per pull request ranked
+    // weekly, in the AI-adoption organisation. A pull request waits in
+    // proportion to its review's length, so engineers write less of their
+    // work with AI (AI-assisted changes need longer review) and split a
+    // little: the AI-assisted share, review per change and cycle time fall,
+    // splitting rises, and with less AI the token bill, useful output and
+    // net value fall (paired 95% intervals against no board, each
+    // excluding zero). docs/model.md, section 7, has the figures.
+    let sc = goodhart::model::preset::scenario("pr-wait").unwrap();
+    let r = run(&sc).unwrap();
+    let d = |k: &str| r.paired_diff("pr-wait-board", "no-board", k).unwrap();
+    for k in ["ai_assisted_share", "review_hours_per_change", "cycle_time", "token_cost", "useful_output", "net_value"]
+    {
+        assert!(d(k).ci_high < 0.0, "{k}: {:?}", d(k));
+    }
+    for k in ["hours.split", "gaming_share"] {
+        assert!(d(k).ci_low > 0.0, "{k}: {:?}", d(k));
+    }
+    assert_eq!(r.estimate("pr-wait-board", "bonus_paid").unwrap().mean, 0.0, "status, not money");
 }
 
 #[test]

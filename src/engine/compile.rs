@@ -96,6 +96,24 @@ pub(crate) struct StagePolicy {
     pub forced_ranking: Option<crate::model::turnover::ForcedRanking>,
     /// Rules that switch to another stage during a run (`Policy::adapt`).
     pub adapt: Vec<Rule>,
+    /// The rewarded metric's `review_wait` terms, when it counts them
+    /// (see [`Wait`]).
+    pub wait: Option<Wait>,
+}
+
+/// The part of a rewarded metric that counts `review_wait`, per activity
+/// as a polynomial in the AI share per productive unit, at a waiting factor
+/// of one day per review hour: the unit's review hours times the metric's
+/// weight on `review_wait` (`num`) and, for a ratio, its denominator's
+/// (`den`). The factor is last period's (the queue's `rho / (1 - rho)` per
+/// working day), known when engineers plan but not when the scenario is
+/// compiled, so the stage's tables leave these terms out and each period's
+/// are the stage's plus the factor times these ([`Compiled::period_plan`]):
+/// engineers plan with the wait their changes will have, exactly.
+#[derive(Debug, Clone)]
+pub(crate) struct Wait {
+    num: Vec<[f64; 3]>,
+    den: Vec<[f64; 3]>,
 }
 
 /// A `Policy::adapt` rule, compiled: what fires it and where it leads.
@@ -149,6 +167,18 @@ pub struct Compiled {
     pub(crate) l: usize,
     /// Engineers can leave and be replaced ([`Scenario::has_turnover`]).
     pub(crate) turnover: bool,
+    /// Per activity, each signal per productive unit (see `unit_signals`):
+    /// a metric counting `review_wait` has its count noise worked out each
+    /// period from them.
+    unit_signals: Vec<Vec<[f64; 3]>>,
+}
+
+/// What engineers plan with in one period, when it differs from the
+/// stage's tables: those of a metric counting `review_wait` at the period's
+/// waiting factor, and the count noise of that metric there.
+pub(crate) struct PeriodPlan {
+    pub tables: PlanTables,
+    pub dispersion: f64,
 }
 
 impl Compiled {
@@ -189,15 +219,15 @@ impl Compiled {
             let rewarded = p.metric.is_some();
             let m = p.metric.as_ref().unwrap_or(&tokens_metric);
             let mut metric = MetricEval::compile(m, &signal_index);
-            metric.dispersion = count_dispersion(&sc, &metric, &unit_signals);
+            metric.dispersion = count_dispersion(&sc, &metric, &unit_signals, 0.0);
             let per = metric.per.clone();
             let is_ratio = rewarded && !per.is_empty();
             // A weighted sum of signals per productive unit (a polynomial
-            // in the AI share) and per token.
+            // in the AI share) and per token; `review_wait` apart (see `Wait`).
             let poly = |weights: &[(usize, f64)], act: usize| -> [f64; 3] {
                 let mut c = [0.0; 3];
                 if rewarded {
-                    for &(i, w) in weights.iter().filter(|(i, _)| *i != metric::SIG_TOKENS) {
+                    for &(i, w) in weights.iter().filter(|(i, _)| *i != metric::SIG_TOKENS && *i != metric::SIG_WAIT) {
                         for (cj, uj) in c.iter_mut().zip(unit_signals[act][i]) {
                             *cj += w * uj;
                         }
@@ -211,6 +241,14 @@ impl Compiled {
             };
             let acts = 0..sc.activities.len();
             let mu: Vec<[f64; 3]> = acts.clone().map(|a| poly(&metric.weights, a)).collect();
+            let on_wait = |weights: &[(usize, f64)]| -> Vec<[f64; 3]> {
+                let w: f64 = weights.iter().filter(|(i, _)| *i == metric::SIG_WAIT).map(|(_, w)| w).sum();
+                unit_signals.iter().map(|v| v[metric::SIG_WAIT].map(|x| w * x)).collect()
+            };
+            let counts_wait =
+                |weights: &[(usize, f64)]| weights.iter().any(|&(i, w)| i == metric::SIG_WAIT && w != 0.0);
+            let wait = (rewarded && (counts_wait(&metric.weights) || counts_wait(&per)))
+                .then(|| Wait { num: on_wait(&metric.weights), den: on_wait(&per) });
             let w_tok = per_token(&metric.weights);
             let h = sc.org.hours_per_period;
             let felt = sc.org.incident_share * sc.org.incident_cost;
@@ -292,6 +330,7 @@ impl Compiled {
                 token_budget: p.token_budget,
                 forced_ranking: p.forced_ranking,
                 adapt: Vec::new(),
+                wait,
             });
         }
         let schedules = sc
@@ -347,8 +386,39 @@ impl Compiled {
             schedules,
             direct_signals,
             ai_signals,
+            unit_signals,
             scenario: sc,
         })
+    }
+
+    /// What engineers plan with in a period whose waiting factor is `wait`
+    /// (days a change waits per hour of review it needs), when `stage`'s
+    /// metric counts `review_wait` (`None` otherwise: the stage's tables
+    /// and count noise hold). Built once per period, for every engineer.
+    pub(crate) fn period_plan(&self, stage: &StagePolicy, wait: f64) -> Option<PeriodPlan> {
+        let terms = stage.wait.as_ref()?;
+        let mut t = stage.tables.clone();
+        for (m, c) in t.mu_p.iter_mut().zip(&terms.num) {
+            *m += wait * c[0];
+        }
+        // The planner skips the AI share's terms when none moves anything.
+        if t.slope.is_some() || terms.num.iter().any(|c| c[1] != 0.0 || c[2] != 0.0) {
+            let mut slope = t.slope.take().unwrap_or_else(|| vec![Slope::default(); t.len()]);
+            for (sl, c) in slope.iter_mut().zip(&terms.num) {
+                sl.metric += wait * c[1];
+                sl.metric2 += wait * c[2];
+            }
+            t.slope = Some(slope);
+        }
+        if let Some(r) = &t.ratio {
+            let add = |base: &[[f64; 3]], terms: &[[f64; 3]]| -> Vec<[f64; 3]> {
+                base.iter().zip(terms).map(|(b, c)| std::array::from_fn(|j| b[j] + wait * c[j])).collect()
+            };
+            t.ratio = Some(Arc::new(Ratio { num: add(&r.num, &terms.num), den: add(&r.den, &terms.den), ..**r }));
+        }
+        let mut metric = stage.metric.clone();
+        metric.dispersion = count_dispersion(&self.scenario, &metric, &self.unit_signals, wait);
+        Some(PeriodPlan { tables: t, dispersion: metric.belief_dispersion() })
     }
 
     /// Adds KPIs after the built-in ones; names must be new.
@@ -407,8 +477,10 @@ impl std::fmt::Debug for KpiRef {
 /// `c0 + c1 x + c2 x²` in the share of the work AI does, `x`: AI raises the
 /// defect rate by `ai_defect_factor x`, change size by `ai_size_factor x`
 /// and review per change by `ai_review_factor x`, and a change counts `x`
-/// AI-assisted changes. `direct` holds its direct signals (constants),
-/// `ai` its signals of AI use (linear in `x`).
+/// AI-assisted changes. `review_wait` is given at a waiting factor of one
+/// day per review hour (the changes' review hours; the period's factor
+/// multiplies it, see [`Wait`]). `direct` holds its direct signals
+/// (constants), `ai` its signals of AI use (linear in `x`).
 fn unit_signals(sc: &Scenario, a: &Activity, ns: usize, direct: &[(usize, f64)], ai: &[(usize, f64)]) -> Vec<[f64; 3]> {
     let (rb, inc) = (sc.org.rollback_probability(), sc.org.incident_probability);
     let mut v = vec![[0.0; 3]; ns];
@@ -429,6 +501,7 @@ fn unit_signals(sc: &Scenario, a: &Activity, ns: usize, direct: &[(usize, f64)],
     v[metric::SIG_FAILED] = [c * d * rb, c * dd * rb, 0.0];
     v[metric::SIG_INCIDENTS] = [c * d * inc, c * dd * inc, 0.0];
     v[metric::SIG_REVIEW] = [c * a.review_hours_per_change, c * a.review_hours_per_change * a.ai_review_factor, 0.0];
+    v[metric::SIG_WAIT] = v[metric::SIG_REVIEW];
     if a.uses_ai {
         v[metric::SIG_AI_CHANGES] = [0.0, c, 0.0];
     }
@@ -453,12 +526,15 @@ fn unit_signals(sc: &Scenario, a: &Activity, ns: usize, direct: &[(usize, f64)],
 /// activity), an approximation for mixes (under normalized deployments a
 /// split change weighs 0.1, an inflated claim 0). 0 for custom metrics and
 /// for metrics some activity lowers on average (the count's variance as a
-/// function of a metric that can fall below 0 is not modelled).
-pub(crate) fn count_dispersion(sc: &Scenario, metric: &MetricEval, unit_signals: &[Vec<[f64; 3]>]) -> f64 {
+/// function of a metric that can fall below 0 is not modelled). `wait` is
+/// the period's waiting factor, days per review hour: a change's
+/// `review_wait` is its review hours times it.
+pub(crate) fn count_dispersion(sc: &Scenario, metric: &MetricEval, unit_signals: &[Vec<[f64; 3]>], wait: f64) -> f64 {
     if metric.custom.is_some() || !metric.per.is_empty() {
         return 0.0;
     }
     let w = |sig: usize| metric.weights.iter().filter(|(i, _)| *i == sig).map(|(_, x)| x).sum::<f64>();
+    let at = |i: usize| if i == metric::SIG_WAIT { wait } else { 1.0 };
     if w(metric::SIG_TOKENS) < 0.0 || w(metric::SIG_VALUE) < 0.0 {
         return 0.0;
     }
@@ -467,8 +543,12 @@ pub(crate) fn count_dispersion(sc: &Scenario, metric: &MetricEval, unit_signals:
     let mut all = (0.0, 0.0);
     for (a, units) in sc.activities.iter().zip(unit_signals) {
         // At no AI use: AI's effects on changes are not in the engineers' model of the noise.
-        let mean: f64 =
-            metric.weights.iter().filter(|(i, _)| *i != metric::SIG_TOKENS).map(|&(i, x)| x * units[i][0]).sum();
+        let mean: f64 = metric
+            .weights
+            .iter()
+            .filter(|(i, _)| *i != metric::SIG_TOKENS)
+            .map(|&(i, x)| x * at(i) * units[i][0])
+            .sum();
         if mean < 0.0 {
             return 0.0;
         }
@@ -479,6 +559,7 @@ pub(crate) fn count_dispersion(sc: &Scenario, metric: &MetricEval, unit_signals:
             w(metric::SIG_DEPLOYMENTS)
                 + w(metric::SIG_PULL_REQUESTS)
                 + w(metric::SIG_REVIEW) * a.review_hours_per_change
+                + w(metric::SIG_WAIT) * wait * a.review_hours_per_change
                 + w(metric::SIG_SURVIVED) * a.change_size * f(!rolled)
                 + w(metric::SIG_NORMALIZED) * a.change_size * f(useful)
                 + w(metric::SIG_FAILED) * f(rolled)
@@ -594,6 +675,70 @@ mod tests {
             })
             .sum();
         assert!(want > 100.0 && (drop - want).abs() <= 1e-9 * want, "{drop} vs {want}");
+    }
+
+    #[test]
+    fn a_metric_on_review_wait_is_planned_at_the_periods_waiting_factor() {
+        // Per productive unit an activity's changes wait c r0 (1 + f x) W
+        // days (x the AI share, W the period's waiting factor): the period's
+        // tables give a plan's expected review_wait, and a ratio over pull
+        // requests its wait per pull request, exactly; the count noise of the
+        // review_wait metric is W r0 per change (build, the honest activity:
+        // each change waits the same); a metric without review_wait keeps
+        // the stage's tables.
+        use crate::behavior::best_response::{Agent, evaluate};
+        let mut sc = Scenario::default();
+        sc.org.review_capacity = Some(8.0);
+        for a in sc.activities.iter_mut().filter(|a| a.uses_ai) {
+            a.ai_review_factor = 0.9;
+        }
+        let wait = Metric::weighted("wait", vec![("review_wait".into(), 1.0)]);
+        let per_pr =
+            Metric::ratio("wait_per_pr", vec![("review_wait".into(), 1.0)], vec![("pull_requests".into(), 1.0)]);
+        let sc = sc.with_policies(vec![
+            Policy::new("wait", wait, Reward::Linear { rate: -100.0 }),
+            Policy::new("per-pr", per_pr, Reward::leaderboard(0.1, 1000.0, 0.0, 0.0)),
+            Policy::new("prs", Metric::builtin("deployments", 4).unwrap(), Reward::leaderboard(0.1, 1000.0, 0.0, 0.0)),
+        ]);
+        let c = Compiled::new(&sc).unwrap();
+        let ag = Agent {
+            skill: 1.3,
+            leverage: 0.7,
+            integrity: 10.0,
+            motivation: 0.6,
+            sensitivity: 0.5,
+            awareness: 0.6,
+            may_game: true,
+            hours: 70.0,
+            contract: 40.0,
+            overtime: 3.9,
+            cap: None,
+        };
+        let hours: Vec<f64> = (0..sc.activities.len()).map(|k| 2.0 + 3.0 * k as f64).collect();
+        let tau: Vec<f64> = sc.activities.iter().map(|a| if a.uses_ai { 1.5e5 } else { 0.0 }).collect();
+        let (mut waits, mut changes) = (0.0, 0.0);
+        for (k, a) in sc.activities.iter().enumerate() {
+            let s = a.ai_share(tau[k]);
+            let units = hours[k]
+                * if a.skill_scaled { ag.skill } else { 1.0 }
+                * if a.uses_ai { 1.0 + ag.leverage * s } else { 1.0 };
+            waits += units * a.changes_per_hour * a.review_hours_per_change * (1.0 + a.ai_review_factor * s);
+            changes += units * a.changes_per_hour;
+        }
+        let r0 = sc.activities.iter().find(|a| a.name == "build").unwrap().review_hours_per_change;
+        for w in [0.0, 0.13, 0.4] {
+            let plan = c.period_plan(&c.stage_policies[0], w).unwrap();
+            let got = evaluate(&ag, &plan.tables, &hours, &tau).metric;
+            assert!((got - w * waits).abs() <= 1e-12 * waits, "W {w}: {got} vs {}", w * waits);
+            assert!((plan.dispersion - w * r0).abs() <= 1e-12, "W {w}: count noise {}", plan.dispersion);
+            let plan = c.period_plan(&c.stage_policies[1], w).unwrap();
+            let got = evaluate(&ag, &plan.tables, &hours, &tau).metric;
+            let want = w * waits / changes;
+            assert!((got - want).abs() <= 1e-12 * waits / changes, "W {w}: {got} per PR vs {want}");
+            assert!(c.period_plan(&c.stage_policies[2], w).is_none());
+        }
+        // The stage's own tables leave the wait out.
+        assert_eq!(evaluate(&ag, &c.stage_policies[0].tables, &hours, &tau).metric, 0.0);
     }
 
     #[test]

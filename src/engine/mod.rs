@@ -41,11 +41,12 @@ use rayon::prelude::*;
 use crate::analysis::kpi::{aggregate, k};
 use crate::analysis::stats::spearman;
 use crate::behavior::belief::{Belief, Kern};
-use crate::behavior::best_response::{Agent, Scratch};
+use crate::behavior::best_response::{Agent, PlanTables, Scratch};
 use crate::behavior::{BehaviorRule, BeliefRule, Draws, Peers, Planner, WithRule};
 use crate::model::activity::Week;
 use crate::model::metric::{self, Noise};
 use crate::model::reward::Reward;
+use crate::model::scenario::Scenario;
 pub use board::top_k;
 use board::{Board, select_top, top_k_overlap};
 pub(crate) use compile::Compiled;
@@ -137,15 +138,21 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
     let h_limit = sc.org.max_hours_per_period;
     let pre = PeriodCtx {
         stage: first,
+        tables: &first.free,
         belief: &Belief::Flat,
         period: -1,
         hours: h_total,
         limit: h_limit,
-        review_wait: 0.0,
+        // A factor of 1 until the week's own load is known (see `wait_at_own_load`).
+        review_wait: if first.wait.is_some() { 1.0 } else { 0.0 },
         defect_load: 1.0,
         incentive: false,
     };
     let (_, mut review_last) = plan_work_measure(c, rule, &pre, pop, streams, &mut st);
+    if first.wait.is_some() {
+        let (_, wait) = queue(sc, review_last / n as f64);
+        wait_at_own_load(first, wait, streams, &mut st);
+    }
     // Engineers who leave are replaced, or norms change integrity: the run
     // then has a population of its own.
     let network = Network::new(sc.social.as_ref(), n, streams);
@@ -187,19 +194,23 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
             s.hire(t, sc, rule, streams, &mut st);
         }
         let pop = staff.as_ref().map_or(pop, |s| &s.pop);
-        let belief = make_belief(stage, &beliefs);
         // Reviewing is work: it comes off contract hours and the week's limit alike.
         let review_each = review_last / n as f64;
         let h_avail = (h_total - review_each).max(0.0);
         let limit = (h_limit - review_each).max(0.0);
-        // A single-server queue: waiting is the review's own time times
-        // rho / (1 - rho), at a working day of a fifth of the week.
-        let rho = sc.org.review_capacity.map_or(0.0, |cap| (review_each / cap).min(0.99));
-        let review_wait = if sc.org.review_capacity.is_some() { rho / (1.0 - rho) / (h_total / 5.0) } else { 0.0 };
+        let (rho, review_wait) = queue(sc, review_each);
         // Review under load lets more defects through.
         let defect_load = 1.0 + sc.org.review_miss * rho;
+        // A metric that counts waiting is planned at this week's waiting factor.
+        let period_plan = c.period_plan(stage, review_wait);
+        let (tables, phi) = match &period_plan {
+            Some(p) => (&p.tables, p.dispersion),
+            None => (&stage.tables, stage.metric.belief_dispersion()),
+        };
+        let belief = make_belief(stage, &beliefs, tables, phi);
         let ctx = PeriodCtx {
             stage,
+            tables,
             belief: &belief,
             period: t as i64,
             hours: h_avail,
@@ -258,6 +269,35 @@ pub(crate) fn simulate_with<B: BehaviorRule>(
         .map(|(j, d)| aggregate(d.aggregate, (burn..periods).map(|t| per_period[t * nk + j])))
         .collect();
     Ok(RunOutput { per_period, totals, final_board })
+}
+
+/// The review queue in a week whose review load is `review_each` hours per
+/// engineer: the load over the capacity, rho (at most 0.99), and the days
+/// a change waits per hour of review it needs, rho / (1 - rho) at a working
+/// day of a fifth of the week (a single-server queue). Both 0 without
+/// `org.review_capacity`.
+fn queue(sc: &Scenario, review_each: f64) -> (f64, f64) {
+    let rho = sc.org.review_capacity.map_or(0.0, |cap| (review_each / cap).min(0.99));
+    let wait = if sc.org.review_capacity.is_some() { rho / (1.0 - rho) / (sc.org.hours_per_period / 5.0) } else { 0.0 };
+    (rho, wait)
+}
+
+/// The pre-period has no week before it, so its changes would wait at no
+/// load. When the first stage's metric counts `review_wait` (its first
+/// board and its correlation before the policy come from the pre-period),
+/// they wait instead as in a week after one like it, at the pre-period's
+/// own waiting factor `wait`. The pre-period ran at a factor of 1 (plans and
+/// shocks do not depend on it), so each engineer's signal scales by `wait`
+/// and the observation is taken again with the measurement draw it had.
+fn wait_at_own_load<M>(stage: &StagePolicy, wait: f64, streams: &Streams, st: &mut Engineers<M>) {
+    let mut buf = Vec::new();
+    let ss = st.s;
+    for i in 0..st.observed.len() {
+        st.signals[i * ss + metric::SIG_WAIT] *= wait;
+        let (_, _, e_measure) = step_draws(&mut streams.stream(Purpose::Work, i as u64, -1));
+        let raw = stage.metric.raw(st.signals_of(i), &mut buf);
+        st.observed[i] = stage.metric.noise.apply(raw, e_measure);
+    }
 }
 
 /// Which stage is in effect: the schedule's, unless one of the stage's
@@ -480,6 +520,9 @@ fn store_correlation(at: i64, corr: f64, per_period: &mut [f64], nk: usize, befo
 
 struct PeriodCtx<'a> {
     stage: &'a StagePolicy,
+    /// What engineers plan with: the stage's tables, or this period's when
+    /// its metric counts `review_wait` (see `Compiled::period_plan`).
+    tables: &'a PlanTables,
     belief: &'a Belief,
     period: i64,
     /// Contract hours less review load.
@@ -537,9 +580,7 @@ fn plan_work_measure<B: BehaviorRule>(
                 // One stream for the agent-step, read in its fixed order
                 // (see `Purpose::Work`).
                 streams.reseat(&mut wrng, i as u64, ctx.period);
-                let u_strategy = open01(&mut wrng);
-                let u_logit = open01(&mut wrng);
-                let e_measure = std_normal(&mut wrng);
+                let (u_strategy, u_logit, e_measure) = step_draws(&mut wrng);
                 let integrity = plan(c, rule, ctx, pop, i, j, u_strategy, u_logit, &mut scratch, &mut chunk);
                 work(c, ctx, pop, i, j, &mut wrng, integrity, &scratch, &mut chunk, &mut part);
                 measure(ctx, c.l, j, e_measure, &mut buf, &mut chunk);
@@ -555,6 +596,15 @@ fn plan_work_measure<B: BehaviorRule>(
     }
     let review = total[P_REVIEW];
     (total, review)
+}
+
+/// An agent-step's first draws, in their order on its work stream: the
+/// behaviour's two uniforms (strategy, logit) and the measurement noise.
+#[inline]
+fn step_draws(rng: &mut rand_chacha::ChaCha8Rng) -> (f64, f64, f64) {
+    let u_strategy = open01(rng);
+    let u_logit = open01(rng);
+    (u_strategy, u_logit, std_normal(rng))
 }
 
 /// Plan: the behaviour chooses engineer `i`'s hours and AI intensity,
@@ -590,8 +640,7 @@ fn plan<B: BehaviorRule>(
         overtime: c.scenario.org.overtime_cost * me.skill,
         cap: None,
     };
-    let (tables, belief) =
-        if ctx.incentive { (&ctx.stage.tables, ctx.belief) } else { (&ctx.stage.free, &Belief::Flat) };
+    let (tables, belief) = if ctx.incentive { (ctx.tables, ctx.belief) } else { (&ctx.stage.free, &Belief::Flat) };
     let mut agent = agent;
     if let (Some(b), true) = (ctx.stage.token_budget, ctx.incentive) {
         agent.cap = Some(chunk.budget[j].left(ctx.period, b.tokens, b.periods));
@@ -694,7 +743,9 @@ fn work<M>(
             sig[si] += w * units * s_ai;
         }
         // Each change also waits for its review, in proportion to the review's length.
-        cycle += shipped as f64 * (act.cycle_time_days + ctx.review_wait * review);
+        let wait = ctx.review_wait * review;
+        cycle += shipped as f64 * (act.cycle_time_days + wait);
+        sig[metric::SIG_WAIT] += shipped as f64 * wait;
         sig[metric::SIG_AI_CHANGES] += shipped as f64 * s_ai;
         own += 0.5 * act.convexity * h * h;
         work_h += h;
@@ -925,16 +976,17 @@ fn update_beliefs(
     b.seen += 1;
 }
 
-fn make_belief(stage: &StagePolicy, b: &Beliefs) -> Belief {
+/// The period's belief about the reward, with `tables` what engineers plan
+/// with and `phi` the count noise they believe is on their metric.
+fn make_belief(stage: &StagePolicy, b: &Beliefs, tables: &PlanTables, phi: f64) -> Belief {
     if !stage.rewarded {
         return Belief::Flat;
     }
-    stage.tables.cap_belief(reward_belief(stage, b))
+    tables.cap_belief(reward_belief(stage, b, phi))
 }
 
-fn reward_belief(stage: &StagePolicy, b: &Beliefs) -> Belief {
+fn reward_belief(stage: &StagePolicy, b: &Beliefs, phi: f64) -> Belief {
     let noise = stage.metric.belief_noise();
-    let phi = stage.metric.belief_dispersion();
     match &stage.reward {
         Reward::None => Belief::Flat,
         Reward::Linear { rate } => Belief::Linear { rate: *rate },

@@ -74,7 +74,9 @@ pub struct Activity {
     /// and gets noticed, or runs out of material, in large ones).
     pub convexity: f64,
     /// Direct per-hour contributions to named signals (built-in or the
-    /// scenario's own), scaled like value when `skill_scaled`.
+    /// scenario's own), scaled like value when `skill_scaled`. Not to
+    /// `review_wait`, which only the review queue adds (here or in
+    /// `ai_signals`).
     #[serde(with = "crate::model::schema::signals")]
     pub signals: Vec<(String, f64)>,
     /// Contributions to named signals per productive hour of AI-assisted
@@ -157,11 +159,19 @@ impl Activity {
         }
         num("cycle_time_days", self.cycle_time_days)?;
         num("convexity", self.convexity)?;
-        for (name, w) in &self.signals {
-            check(&format!("{path}.signals.{name}"), *w)?;
-        }
-        for (name, w) in &self.ai_signals {
-            check(&format!("{path}.ai_signals.{name}"), *w)?;
+        for (key, signals) in [("signals", &self.signals), ("ai_signals", &self.ai_signals)] {
+            for (name, w) in signals {
+                check(&format!("{path}.{key}.{name}"), *w)?;
+                // The queue's waiting factor scales all of it (an engineer's
+                // wait is that factor times their changes' review hours).
+                if name == "review_wait" {
+                    return Err(Error::invalid(
+                        format!("{path}.{key}.review_wait"),
+                        w,
+                        "another signal: review_wait is what the review queue adds, not an activity",
+                    ));
+                }
+            }
         }
         if !self.uses_ai && !self.ai_signals.is_empty() {
             return Err(Error::invalid(

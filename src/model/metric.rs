@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::model::schema::{check, check_int};
 
 /// Built-in signals, in their fixed index order.
-pub const BUILTIN_SIGNALS: [&str; 10] = [
+pub const BUILTIN_SIGNALS: [&str; 11] = [
     "tokens",
     "value",
     "deployments",
@@ -29,6 +29,7 @@ pub const BUILTIN_SIGNALS: [&str; 10] = [
     "review_hours",
     "ai_changes",
     "pull_requests",
+    "review_wait",
 ];
 
 /// Index of the `tokens` signal.
@@ -54,6 +55,12 @@ pub(crate) const SIG_AI_CHANGES: usize = 8;
 /// is merged as one pull request and deployed, so it counts what
 /// `deployments` counts, under the name dashboards give it.
 pub(crate) const SIG_PULL_REQUESTS: usize = 9;
+/// Index of the `review_wait` signal: days the changes merged this period
+/// waited in the review queue, summed over the changes (each waits its
+/// review's length times the queue's waiting factor, set by last period's
+/// load; 0 without `org.review_capacity`). Over `pull_requests` it is the
+/// wait per pull request that dashboards show. Only the queue adds to it.
+pub(crate) const SIG_WAIT: usize = 10;
 
 /// Measurement noise on an observed metric.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]

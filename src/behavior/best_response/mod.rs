@@ -141,9 +141,29 @@ impl Ratio {
         (n, d)
     }
 
+    /// Whether some plan's ratio can be below 0: a coefficient of the
+    /// numerator or denominator is negative (every signal is nonnegative).
+    fn can_fall_below_zero(&self) -> bool {
+        let neg = |c: &[[f64; 3]], tok: f64| tok < 0.0 || c.iter().flatten().any(|&x| x < 0.0);
+        neg(&self.num, self.num_tok) || neg(&self.den, self.den_tok)
+    }
+
     /// `N / D`, or 0 when `D` is not positive.
     pub fn value(n: f64, d: f64) -> f64 {
         if d > 0.0 { n / d } else { 0.0 }
+    }
+
+    /// Sets `lin`'s metric to `-D` (a plan whose denominator is not
+    /// positive scores 0, see `solve_ratio`).
+    fn denominator_only(&self, lin: &mut PlanTables) {
+        for k in 0..lin.len() {
+            let q = &self.den[k];
+            lin.mu_p[k] = -q[0];
+            if let Some(sl) = lin.slope.as_mut() {
+                (sl[k].metric, sl[k].metric2) = (-q[1], -q[2]);
+            }
+        }
+        lin.w_tok = -self.den_tok;
     }
 
     /// Sets `lin`'s metric to `N - r D`.
@@ -265,7 +285,8 @@ pub struct PlanValue {
     /// Expected tokens.
     pub tokens: f64,
     /// The metric multiplier of the chosen plan (NaN for a mixture of two
-    /// plans); pass it to [`Scratch::warm_start`] for the next period.
+    /// plans, or a ratio's plan with no denominator); pass it to
+    /// [`Scratch::warm_start`] for the next period.
     pub lambda: f64,
 }
 
@@ -911,6 +932,22 @@ fn solve_ratio(ag: &Agent, t: &PlanTables, ratio: &Ratio, belief: &Belief, s: &m
     // The plan without the metric (the same for every r at multiplier 0).
     let (n0, d0, u0) = at(0.0, 0.0, &mut lin, s, &mut best);
     let r_lo = Ratio::value(n0, d0);
+    // A plan whose denominator is not positive scores 0, which the
+    // frontier below does not reach: where the ratio can fall below 0 (a
+    // lower-is-better average per change, say), 0 may be the best score.
+    // The best such plan maximises W - mu D as mu runs off (W alone among
+    // plans with D = 0 when no plan makes D negative).
+    if ratio.can_fall_below_zero() {
+        ratio.denominator_only(&mut lin);
+        let pv = plan_linear(RATIO_MU_MAX, ag, &lin, s);
+        let (n, d) = ratio.parts(ag, t, &s.hours, &s.tau);
+        let u = pv.w + ag.sensitivity * belief.expected(Ratio::value(n, d));
+        if u > best.0.utility {
+            best = (PlanValue { metric: Ratio::value(n, d), utility: u, lambda: f64::NAN, ..pv }, 0.0);
+            s.best_hours.clone_from(&s.hours);
+            s.best_tau.clone_from(&s.tau);
+        }
+    }
     // The highest ratio any plan reaches: Dinkelbach's iteration on the plan
     // that maximises N - r D alone.
     let mut r_hi = r_lo;
@@ -2227,5 +2264,67 @@ mod brute_force {
             }
         }
         assert_eq!((linear, ratio), (120, 120));
+    }
+
+    #[test]
+    fn review_waits_are_never_beaten_by_brute_force() {
+        // The review queue's wait as the engine compiles it for one week:
+        // each change waits its review's length r0 (1 + f x) times the
+        // week's waiting factor. On [`tests::tables`] build (AI, 0.1 changes
+        // and 0.5 review hours a unit, f = 0.9) and pad (0.6 changes of 0.3
+        // hours) ship changes, burn none. Three metrics: the wait itself
+        // (a polynomial in the share, under a rate of either sign), the
+        // wait per change with lower better (a ratio below 0, where a plan
+        // that ships nothing scores 0) and changes per day waited (the
+        // share in the denominator), each under a board and a rate.
+        let streams = Streams::new(47, 0);
+        let (c, r0, f) = ([0.1, 0.0, 0.6], [0.5, 0.0, 0.3], [0.9, 0.0, 0.0]);
+        let mut cases = 0;
+        for case in 0..60u64 {
+            let mut r = streams.stream(Purpose::Behaviour, case, 5);
+            let mut u = || open01(&mut r);
+            let form = [EffortForm::Separable, EffortForm::Mixed { substitution: 0.5 }][case as usize % 2];
+            let mut t = tests::tables(form);
+            let w = 0.05 + 0.45 * u();
+            let wait: Vec<[f64; 3]> = (0..3).map(|k| [w * c[k] * r0[k], w * c[k] * r0[k] * f[k], 0.0]).collect();
+            let changes: Vec<[f64; 3]> = c.iter().map(|&x| [x, 0.0, 0.0]).collect();
+            let kind = case % 3;
+            let (num, den) = match kind {
+                0 => (wait, vec![]),
+                1 => (wait.iter().map(|p| p.map(|x| -x)).collect(), changes),
+                _ => (changes, wait),
+            };
+            t.mu_p = num.iter().map(|p| p[0]).collect();
+            t.slope = Some(num.iter().map(|p| Slope { metric: p[1], metric2: p[2], ..Slope::default() }).collect());
+            if !den.is_empty() {
+                t.ratio = Some(std::sync::Arc::new(Ratio { num, num_tok: 0.0, den, den_tok: 0.0 }));
+            }
+            let mut ag = random_agent(&mut u, |x| 1.2 * x - 0.2);
+            if kind == 1 && case % 2 == 1 {
+                // Little value in the work: shipping nothing can top a board of waits.
+                ag.motivation *= 0.05;
+            }
+            let mut s = Scratch::new(3);
+            let free = solve(&ag, &t, &Belief::Flat, 0.0, 0.5, &mut s);
+            // A target a little beyond the plan without reward, on the side the metric is better.
+            let target = free.metric + (0.1 + 0.4 * u()) * free.metric.abs().max(0.1);
+            let noise = Noise::Normal { sd: 0.05 * free.metric.abs().max(0.1) * (0.2 + u()) };
+            let rate = if kind == 0 { 2000.0 * (2.0 * u() - 1.0) } else { 1000.0 * u() / free.metric.abs().max(0.1) };
+            for b in [Belief::steps(0.0, vec![(target, 200.0 + 2000.0 * u())], noise), Belief::Linear { rate }] {
+                let got = solve(&ag, &t, &b, 0.0, 0.5, &mut s);
+                let got_u = utility(&ag, &t, &b, &s.hours, &s.tau);
+                assert!((got_u - got.utility).abs() <= 1e-9 * got_u.abs().max(1.0), "reported utility is the plan's");
+                let (bf, bh, bt) = grid_best(&ag, &t, &b);
+                let tol = if bh.iter().sum::<f64>() < 1e-3 { 1e-5 } else { TOL };
+                assert!(
+                    got_u >= bf - tol * (1.0 + bf.abs()),
+                    "case {case} kind {kind} {b:?}: solver {got_u} at {:?}/{:?} < brute force {bf} at {bh:?}/{bt:?}",
+                    s.hours,
+                    s.tau
+                );
+                cases += 1;
+            }
+        }
+        assert_eq!(cases, 120);
     }
 }
