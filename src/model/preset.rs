@@ -18,7 +18,7 @@ pub struct ScenarioPreset {
 }
 
 /// The built-in scenarios.
-pub const SCENARIOS: [ScenarioPreset; 12] = [
+pub const SCENARIOS: [ScenarioPreset; 11] = [
     ScenarioPreset {
         name: "story",
         summary: "the seed story: every policy preset on the default 200-engineer org, 52 weeks",
@@ -43,11 +43,6 @@ pub const SCENARIOS: [ScenarioPreset; 12] = [
         name: "ai-suggestions",
         summary: "the share of AI suggestions accepted, counted in performance reviews",
         text: include_str!("presets/ai-suggestions.toml"),
-    },
-    ScenarioPreset {
-        name: "pr-wait",
-        summary: "a board of the shortest review waits per pull request, in the AI-adoption organisation",
-        text: include_str!("presets/pr-wait.toml"),
     },
     ScenarioPreset {
         name: "metrics-of-the-day",
