@@ -878,3 +878,11 @@ fn the_assumption_check_samples_ai_factors_where_ai_changes_changes() {
         assert!((-0.45..=0.7).contains(&s.factors[k]) && (-0.5..=0.0).contains(&s.factors[k + 1]), "{:?}", s.factors);
     }
 }
+
+#[test]
+fn a_metric_on_review_wait_needs_a_review_queue() {
+    let file = "[[policy]]\nname = \"wait\"\nmetric = { signals = { review_wait = -1 } }\nreward = { scheme = \"linear\", rate = 1 }\n";
+    let e = goodhart::parse_scenario(file).unwrap_err().to_string();
+    assert!(e.starts_with("policy[0].metric: ") && e.contains("org.review_capacity"), "{e}");
+    goodhart::parse_scenario(&format!("[org]\nreview_capacity = 8\n{file}")).unwrap();
+}

@@ -323,6 +323,16 @@ impl Scenario {
             if !names.insert(p.name.as_str()) {
                 return Err(Error::invalid(format!("{path}.name"), &p.name, "a name not used by another policy"));
             }
+            // Without a queue nothing waits: a metric on the wait would be 0.
+            let waits =
+                p.metric.as_ref().is_some_and(|m| m.weights.iter().chain(&m.per).any(|(s, _)| s == "review_wait"));
+            if waits && self.org.review_capacity.is_none() {
+                return Err(Error::invalid(
+                    format!("{path}.metric"),
+                    "a metric on review_wait without a review queue",
+                    "org.review_capacity set, or a metric without review_wait",
+                ));
+            }
             if p.forced_ranking.is_some() && p.metric.is_none() && p.schedule.is_empty() {
                 return Err(Error::invalid(
                     format!("{path}.forced_ranking"),
