@@ -318,6 +318,21 @@ pub(crate) enum Belief {
         /// A ceiling on the metric (see [`Belief::with_ceiling`]).
         ceiling: Option<Ceiling>,
     },
+    /// Another belief read at `min(cap, m)`: the reward of a metric capped
+    /// per period ([`crate::model::metric::Metric::cap`]). Build it with
+    /// [`Belief::capped`]. It never falls, as the inner belief does not, and
+    /// is flat from the cap on, with a concave kink there (the slope drops
+    /// to 0): so the inner belief's curvature and slope bounds still bound
+    /// it below the cap, 0 bounds them above, and the best response's
+    /// frontier search stays exact.
+    Capped {
+        /// The belief about the uncapped metric.
+        inner: Box<Belief>,
+        /// The cap, metric units.
+        cap: f64,
+        /// The inner belief at the cap.
+        at_cap: Point,
+    },
     /// A user-defined rule with the board it reads.
     Custom {
         /// The rule.
@@ -354,19 +369,73 @@ impl Belief {
         }
         belief
     }
+
+    /// This belief for a metric capped at `cap` per period: the expected
+    /// reward of `min(cap, m)` (a flat belief stays flat).
+    pub fn capped(self, cap: f64) -> Belief {
+        match self {
+            Belief::Flat => Belief::Flat,
+            inner => {
+                let at_cap = inner.point(cap);
+                Belief::Capped { inner: Box::new(inner), cap, at_cap }
+            }
+        }
+    }
+
+    /// The cap of a [`Belief::Capped`].
+    pub fn cap(&self) -> Option<f64> {
+        match self {
+            Belief::Capped { cap, .. } => Some(*cap),
+            _ => None,
+        }
+    }
+
+    /// The steps' (cut-off, amount) pairs, of this belief or the one it caps
+    /// (empty for other beliefs).
+    pub fn cutoffs(&self) -> &[(f64, f64)] {
+        match self {
+            Belief::Steps { steps, .. } => steps,
+            Belief::Capped { inner, .. } => inner.cutoffs(),
+            _ => &[],
+        }
+    }
+
+    /// The metric level from which the expected reward can rise no more:
+    /// the highest cut-off, or the cap if lower (infinite for other
+    /// beliefs). Bounds the search where the reward has jumps.
+    pub fn top(&self) -> f64 {
+        match self {
+            Belief::Steps { steps, .. } => steps.iter().map(|s| s.0).fold(f64::NEG_INFINITY, f64::max),
+            Belief::Capped { inner, cap, .. } => cap.min(inner.top()),
+            _ => f64::INFINITY,
+        }
+    }
+
     /// Whether the tangent of the expected reward at expected metric `m`
     /// lies above it at every metric level `>= 0` (to within
     /// [`Belief::touch_slack`]): `m` is where the expected reward meets its
     /// concave hull. A plan there has a global certificate of optimality
     /// from two nearby plans (see `behavior::best_response`).
     pub fn under_tangent(&self, m: f64) -> bool {
-        let Belief::Steps { touching, .. } = self else { return false };
-        touching.iter().any(|&(lo, hi)| lo <= m && m <= hi)
+        match self {
+            Belief::Steps { touching, .. } => touching.iter().any(|&(lo, hi)| lo <= m && m <= hi),
+            // From the cap on, the flat line at the capped reward lies above
+            // it. Below, a tangent above the inner reward rises, so it lies
+            // above the capped one too; a rate is its own tangent.
+            Belief::Capped { inner, cap, .. } => {
+                m >= *cap || matches!(**inner, Belief::Linear { rate } if rate >= 0.0) || inner.under_tangent(m)
+            }
+            _ => false,
+        }
     }
 
     /// Whether [`Belief::under_tangent`] holds anywhere.
     pub fn has_touching(&self) -> bool {
-        matches!(self, Belief::Steps { touching, .. } if !touching.is_empty())
+        match self {
+            Belief::Steps { touching, .. } => !touching.is_empty(),
+            Belief::Capped { .. } => true,
+            _ => false,
+        }
     }
 
     /// How far (USD) the expected reward may rise above a tangent taken
@@ -374,6 +443,7 @@ impl Belief {
     pub fn touch_slack(&self) -> f64 {
         match self {
             Belief::Steps { steps, base, .. } => TOUCH_SLACK * (base.abs() + steps.iter().map(|s| s.1).sum::<f64>()),
+            Belief::Capped { inner, .. } => inner.touch_slack(),
             _ => 0.0,
         }
     }
@@ -476,6 +546,11 @@ impl Belief {
     /// bisected). A plan at `m_max` with multiplier at most `rho s` is then
     /// optimal: see [`Belief::ceiling`].
     pub fn with_ceiling(mut self, m_max: f64) -> Belief {
+        if let Belief::Capped { inner, .. } = &mut self {
+            let b = std::mem::replace(&mut **inner, Belief::Flat);
+            **inner = b.with_ceiling(m_max);
+            return self;
+        }
         let found = self.touch_grid().and_then(|(grid, _)| {
             let (first, last) = (grid.m[0], grid.m[grid.m.len() - 1]);
             if !(first..=last).contains(&m_max) {
@@ -498,10 +573,13 @@ impl Belief {
         self
     }
 
-    /// The metric's ceiling recorded by [`Belief::with_ceiling`], if any.
+    /// The metric's ceiling recorded by [`Belief::with_ceiling`], if any
+    /// (under a cap, only a ceiling at or below it: there the capped reward
+    /// is the inner one).
     pub fn ceiling(&self) -> Option<Ceiling> {
         match self {
             Belief::Steps { ceiling, .. } => *ceiling,
+            Belief::Capped { inner, cap, .. } => inner.ceiling().filter(|c| c.metric <= *cap),
             _ => None,
         }
     }
@@ -520,6 +598,12 @@ impl Belief {
     fn sum_steps<const SHAPE: bool>(&self, m: f64) -> Point {
         let mut pt = Point { m, value: 0.0, slope: 0.0, z: [f64::NAN; 2], d2: [0.0; 2] };
         match self {
+            Belief::Capped { inner, cap, at_cap } => {
+                if m < *cap {
+                    return inner.sum_steps::<SHAPE>(m);
+                }
+                pt.value = at_cap.value;
+            }
             Belief::Steps { base, steps, kerns, log, .. } => {
                 pt.value = *base;
                 let lm = Self::ln_of(m, *log);
@@ -546,6 +630,16 @@ impl Belief {
     /// [`Belief::curvature_on`] between two points, from what they carry
     /// (no logarithm or exponential).
     pub fn curvature_between(&self, a: &Point, b: &Point) -> f64 {
+        if let Belief::Capped { inner, cap, at_cap } = self {
+            let (a, b) = if a.m <= b.m { (a, b) } else { (b, a) };
+            return if a.m >= *cap {
+                0.0
+            } else if b.m < *cap {
+                inner.curvature_between(a, b)
+            } else {
+                inner.curvature_between(a, at_cap).max(0.0)
+            };
+        }
         let Belief::Steps { steps, curvature, shape, .. } = self else { return self.max_curvature() };
         if !curvature.is_finite() {
             return f64::INFINITY;
@@ -579,6 +673,15 @@ impl Belief {
     pub fn curvature_on(&self, lo: f64, hi: f64) -> f64 {
         match self {
             Belief::Steps { curvature, .. } if curvature.is_finite() => self.per_step_d2(lo, hi, StepShape::bound),
+            Belief::Capped { inner, cap, .. } => {
+                if lo >= *cap {
+                    0.0
+                } else if hi <= *cap {
+                    inner.curvature_on(lo, hi)
+                } else {
+                    inner.curvature_on(lo, *cap).max(0.0)
+                }
+            }
             _ => self.max_curvature(),
         }
     }
@@ -612,6 +715,7 @@ impl Belief {
         match self {
             Belief::Flat | Belief::Linear { .. } => 0.0,
             Belief::Steps { curvature, .. } => *curvature,
+            Belief::Capped { inner, .. } => inner.max_curvature().max(0.0),
             Belief::Custom { .. } => f64::INFINITY,
         }
     }
@@ -622,6 +726,13 @@ impl Belief {
             Belief::Flat => 0.0,
             Belief::Linear { rate } => rate * m,
             Belief::Steps { .. } => self.value_and_slope(m).0,
+            Belief::Capped { inner, cap, at_cap } => {
+                if m < *cap {
+                    inner.expected(m)
+                } else {
+                    at_cap.value
+                }
+            }
             Belief::Custom { rule, board, noise } => rule.expected(m, board, *noise),
         }
     }
@@ -629,7 +740,7 @@ impl Belief {
     /// Expected reward and its slope at `m`, in one pass.
     pub fn value_and_slope(&self, m: f64) -> (f64, f64) {
         match self {
-            Belief::Steps { .. } => {
+            Belief::Steps { .. } | Belief::Capped { .. } => {
                 let pt = self.sum_steps::<false>(m);
                 (pt.value, pt.slope)
             }
@@ -645,6 +756,13 @@ impl Belief {
             Belief::Steps { steps, kerns, log, .. } => {
                 let lm = Self::ln_of(m, *log);
                 steps.iter().zip(kerns).map(|(&(c, a), k)| a * k.prob(m, lm, c).1).sum()
+            }
+            Belief::Capped { inner, cap, .. } => {
+                if m < *cap {
+                    inner.slope(m)
+                } else {
+                    0.0
+                }
             }
             Belief::Custom { rule, board, noise } => {
                 let h = 1e-6 * m.abs().max(1e-3);
@@ -662,6 +780,13 @@ impl Belief {
                 (pt.slope, self.curvature_at_point(&pt))
             }
             Belief::Steps { .. } => (self.slope(m), self.d2_at(m)),
+            Belief::Capped { inner, cap, .. } => {
+                if m < *cap {
+                    inner.slope_and_curvature(m)
+                } else {
+                    (0.0, 0.0)
+                }
+            }
             _ => (self.slope(m), 0.0),
         }
     }
@@ -686,6 +811,7 @@ impl Belief {
                 }
                 steps.iter().zip(slope_max).map(|(s, d)| s.1 * d).sum()
             }
+            Belief::Capped { inner, .. } => inner.max_slope(),
             Belief::Custom { rule, board, noise } => rule.max_slope(board, *noise),
         }
     }
@@ -695,6 +821,9 @@ impl Belief {
     /// only falls, so there the bound is the slope at `m0` itself; before,
     /// the step's largest slope.
     pub fn max_slope_from(&self, m0: f64) -> f64 {
+        if let Belief::Capped { inner, cap, .. } = self {
+            return if m0 >= *cap { 0.0 } else { inner.max_slope_from(m0) };
+        }
         let Belief::Steps { steps, kerns, shape, slope_max, log, .. } = self else { return self.max_slope() };
         let lm = Self::ln_of(m0, *log);
         let mut total = 0.0;
@@ -1036,6 +1165,62 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_capped_belief_is_the_inner_one_at_min_cap_m_and_keeps_the_bounds_the_search_uses() {
+        // R(min(cap, m)) for every shape (and a rate), caps below, among and
+        // above the cut-offs: the value and slope at each level, the slope
+        // bounds from it, and second-order expansions from both ends of any
+        // interval (what the branch and bound's cells rest on) lying above
+        // the reward on a grid; where a tangent is claimed to clear the
+        // reward (`under_tangent`), it does.
+        let mut all = shapes();
+        all.push(("rate 30".into(), Belief::Linear { rate: 30.0 }));
+        let levels: Vec<f64> = (0..=3000).map(|i| i as f64 * 0.02).collect();
+        for (name, inner) in all {
+            for cap in [2.0, 7.0, 10.5, 40.0] {
+                let b = inner.clone().capped(cap);
+                assert_eq!(b.cap(), Some(cap));
+                assert!(b.has_touching());
+                let slack = |r: f64| 1e-9 * (1.0 + r.abs());
+                for i in 0..300 {
+                    let m = i as f64 * 0.13;
+                    let (v, d) = b.value_and_slope(m);
+                    let p = b.point(m);
+                    assert_eq!(v, inner.expected(m.min(cap)), "{name} cap {cap} m={m}");
+                    assert_eq!(d, if m < cap { inner.slope(m) } else { 0.0 }, "{name} cap {cap} m={m}");
+                    assert_eq!((v, d, b.expected(m), b.slope(m)), (p.value, p.slope, v, d), "{name} m={m}");
+                    assert!(d <= b.max_slope() * (1.0 + 1e-12), "{name} cap {cap} m={m}");
+                    for k in 0..20 {
+                        let above = m + k as f64 * 0.7;
+                        assert!(b.slope(above) <= b.max_slope_from(m) * (1.0 + 1e-12) + 1e-15, "{name} m={m}");
+                    }
+                    for w in [0.01, 0.7, 3.0, 25.0] {
+                        let (y, q) = (m + w, b.point(m + w));
+                        let k = b.curvature_between(&p, &q);
+                        assert!(k <= b.max_curvature() * (1.0 + 1e-9) + 1e-12, "{name} [{m}, {y}]: {k}");
+                        assert!((k - b.curvature_on(m, y)).abs() <= 1e-9 * k.abs().max(1e-6), "{name} [{m}, {y}]");
+                        for j in 0..=200 {
+                            let x = m + w * j as f64 / 200.0;
+                            let r = b.expected(x);
+                            let from_a = v + d * (x - m) + 0.5 * k * (x - m).powi(2);
+                            let from_b = q.value - q.slope * (y - x) + 0.5 * k * (y - x).powi(2);
+                            assert!(r <= from_a.min(from_b) + slack(r), "{name} cap {cap} [{m}, {y}] at {x}: {r}");
+                        }
+                    }
+                    if b.under_tangent(m) {
+                        let gap = levels.iter().map(|&x| b.expected(x) - v - d * (x - m)).fold(f64::MIN, f64::max);
+                        assert!(gap <= b.touch_slack() + slack(v), "{name} cap {cap}: tangent at {m} below by {gap}");
+                    }
+                }
+            }
+        }
+        // A flat belief stays flat; a ceiling above the cap is dropped.
+        assert!(matches!(Belief::Flat.capped(3.0), Belief::Flat));
+        let steps = Belief::steps(-50.0, vec![(10.0, 100.0), (4.0, 50.0)], Noise::Normal { sd: 2.0 });
+        assert!(steps.clone().capped(20.0).with_ceiling(12.0).ceiling().is_some());
+        assert!(steps.capped(9.0).with_ceiling(12.0).ceiling().is_none());
     }
 
     #[test]

@@ -928,7 +928,13 @@ fn make_belief(stage: &StagePolicy, b: &Beliefs) -> Belief {
     if !stage.rewarded {
         return Belief::Flat;
     }
-    stage.tables.cap_belief(reward_belief(stage, b))
+    let belief = reward_belief(stage, b);
+    // A capped metric: the reward of min(cap, m), planned exactly.
+    let belief = match stage.metric.cap {
+        Some(c) => belief.capped(c),
+        None => belief,
+    };
+    stage.tables.cap_belief(belief)
 }
 
 fn reward_belief(stage: &StagePolicy, b: &Beliefs) -> Belief {
