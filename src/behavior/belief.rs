@@ -318,21 +318,9 @@ pub(crate) enum Belief {
         /// A ceiling on the metric (see [`Belief::with_ceiling`]).
         ceiling: Option<Ceiling>,
     },
-    /// Another belief read at `min(cap, m)`: the reward of a metric capped
-    /// per period ([`crate::model::metric::Metric::cap`]). Build it with
-    /// [`Belief::capped`]. It never falls, as the inner belief does not, and
-    /// is flat from the cap on, with a concave kink there (the slope drops
-    /// to 0): so the inner belief's curvature and slope bounds still bound
-    /// it below the cap, 0 bounds them above, and the best response's
-    /// frontier search stays exact.
-    Capped {
-        /// The belief about the uncapped metric.
-        inner: Box<Belief>,
-        /// The cap, metric units.
-        cap: f64,
-        /// The inner belief at the cap.
-        at_cap: Point,
-    },
+    /// Another belief read at `min(cap, m)`, for a metric capped per
+    /// period (see [`Capped`]; build it with [`Belief::capped`]).
+    Capped(Box<Capped>),
     /// A user-defined rule with the board it reads.
     Custom {
         /// The rule.
@@ -377,7 +365,7 @@ impl Belief {
             Belief::Flat => Belief::Flat,
             inner => {
                 let at_cap = inner.point(cap);
-                Belief::Capped { inner: Box::new(inner), cap, at_cap }
+                Belief::Capped(Box::new(Capped { inner, cap, at_cap }))
             }
         }
     }
@@ -385,7 +373,7 @@ impl Belief {
     /// The cap of a [`Belief::Capped`].
     pub fn cap(&self) -> Option<f64> {
         match self {
-            Belief::Capped { cap, .. } => Some(*cap),
+            Belief::Capped(c) => Some(c.cap),
             _ => None,
         }
     }
@@ -395,7 +383,7 @@ impl Belief {
     pub fn cutoffs(&self) -> &[(f64, f64)] {
         match self {
             Belief::Steps { steps, .. } => steps,
-            Belief::Capped { inner, .. } => inner.cutoffs(),
+            Belief::Capped(c) => c.inner.cutoffs(),
             _ => &[],
         }
     }
@@ -406,7 +394,7 @@ impl Belief {
     pub fn top(&self) -> f64 {
         match self {
             Belief::Steps { steps, .. } => steps.iter().map(|s| s.0).fold(f64::NEG_INFINITY, f64::max),
-            Belief::Capped { inner, cap, .. } => cap.min(inner.top()),
+            Belief::Capped(c) => c.cap.min(c.inner.top()),
             _ => f64::INFINITY,
         }
     }
@@ -419,12 +407,7 @@ impl Belief {
     pub fn under_tangent(&self, m: f64) -> bool {
         match self {
             Belief::Steps { touching, .. } => touching.iter().any(|&(lo, hi)| lo <= m && m <= hi),
-            // From the cap on, the flat line at the capped reward lies above
-            // it. Below, a tangent above the inner reward rises, so it lies
-            // above the capped one too; a rate is its own tangent.
-            Belief::Capped { inner, cap, .. } => {
-                m >= *cap || matches!(**inner, Belief::Linear { rate } if rate >= 0.0) || inner.under_tangent(m)
-            }
+            Belief::Capped(c) => c.under_tangent(m),
             _ => false,
         }
     }
@@ -433,7 +416,7 @@ impl Belief {
     pub fn has_touching(&self) -> bool {
         match self {
             Belief::Steps { touching, .. } => !touching.is_empty(),
-            Belief::Capped { .. } => true,
+            Belief::Capped(_) => true,
             _ => false,
         }
     }
@@ -443,7 +426,7 @@ impl Belief {
     pub fn touch_slack(&self) -> f64 {
         match self {
             Belief::Steps { steps, base, .. } => TOUCH_SLACK * (base.abs() + steps.iter().map(|s| s.1).sum::<f64>()),
-            Belief::Capped { inner, .. } => inner.touch_slack(),
+            Belief::Capped(c) => c.inner.touch_slack(),
             _ => 0.0,
         }
     }
@@ -546,9 +529,9 @@ impl Belief {
     /// bisected). A plan at `m_max` with multiplier at most `rho s` is then
     /// optimal: see [`Belief::ceiling`].
     pub fn with_ceiling(mut self, m_max: f64) -> Belief {
-        if let Belief::Capped { inner, .. } = &mut self {
-            let b = std::mem::replace(&mut **inner, Belief::Flat);
-            **inner = b.with_ceiling(m_max);
+        if let Belief::Capped(c) = &mut self {
+            let b = std::mem::replace(&mut c.inner, Belief::Flat);
+            c.inner = b.with_ceiling(m_max);
             return self;
         }
         let found = self.touch_grid().and_then(|(grid, _)| {
@@ -579,7 +562,7 @@ impl Belief {
     pub fn ceiling(&self) -> Option<Ceiling> {
         match self {
             Belief::Steps { ceiling, .. } => *ceiling,
-            Belief::Capped { inner, cap, .. } => inner.ceiling().filter(|c| c.metric <= *cap),
+            Belief::Capped(c) => c.ceiling(),
             _ => None,
         }
     }
@@ -598,12 +581,6 @@ impl Belief {
     fn sum_steps<const SHAPE: bool>(&self, m: f64) -> Point {
         let mut pt = Point { m, value: 0.0, slope: 0.0, z: [f64::NAN; 2], d2: [0.0; 2] };
         match self {
-            Belief::Capped { inner, cap, at_cap } => {
-                if m < *cap {
-                    return inner.sum_steps::<SHAPE>(m);
-                }
-                pt.value = at_cap.value;
-            }
             Belief::Steps { base, steps, kerns, log, .. } => {
                 pt.value = *base;
                 let lm = Self::ln_of(m, *log);
@@ -616,9 +593,19 @@ impl Belief {
                     }
                 }
             }
-            _ => (pt.value, pt.slope) = (self.expected(m), self.slope(m)),
+            _ => return self.other_point::<SHAPE>(m),
         }
         pt
+    }
+
+    /// [`Belief::sum_steps`] for beliefs other than steps, out of line (the
+    /// search's points are mostly on steps).
+    #[inline(never)]
+    fn other_point<const SHAPE: bool>(&self, m: f64) -> Point {
+        if let Belief::Capped(c) = self {
+            return c.point::<SHAPE>(m);
+        }
+        Point { m, value: self.expected(m), slope: self.slope(m), z: [f64::NAN; 2], d2: [0.0; 2] }
     }
 
     /// `ln m` when a kernel needs it (log-normal kernels), else `-inf`.
@@ -630,17 +617,7 @@ impl Belief {
     /// [`Belief::curvature_on`] between two points, from what they carry
     /// (no logarithm or exponential).
     pub fn curvature_between(&self, a: &Point, b: &Point) -> f64 {
-        if let Belief::Capped { inner, cap, at_cap } = self {
-            let (a, b) = if a.m <= b.m { (a, b) } else { (b, a) };
-            return if a.m >= *cap {
-                0.0
-            } else if b.m < *cap {
-                inner.curvature_between(a, b)
-            } else {
-                inner.curvature_between(a, at_cap).max(0.0)
-            };
-        }
-        let Belief::Steps { steps, curvature, shape, .. } = self else { return self.max_curvature() };
+        let Belief::Steps { steps, curvature, shape, .. } = self else { return self.other_curvature_between(a, b) };
         if !curvature.is_finite() {
             return f64::INFINITY;
         }
@@ -648,6 +625,15 @@ impl Belief {
             return self.curvature_on(a.m, b.m);
         }
         Self::sum_between(steps, shape, a, b, StepShape::bound)
+    }
+
+    /// [`Belief::curvature_between`] for beliefs other than steps, out of line.
+    #[inline(never)]
+    fn other_curvature_between(&self, a: &Point, b: &Point) -> f64 {
+        match self {
+            Belief::Capped(c) => c.curvature_between(a, b),
+            _ => self.max_curvature(),
+        }
     }
 
     /// Sums `f(shape, z_a, d2_a, z_b, d2_b)` times each step's amount, from
@@ -673,15 +659,7 @@ impl Belief {
     pub fn curvature_on(&self, lo: f64, hi: f64) -> f64 {
         match self {
             Belief::Steps { curvature, .. } if curvature.is_finite() => self.per_step_d2(lo, hi, StepShape::bound),
-            Belief::Capped { inner, cap, .. } => {
-                if lo >= *cap {
-                    0.0
-                } else if hi <= *cap {
-                    inner.curvature_on(lo, hi)
-                } else {
-                    inner.curvature_on(lo, *cap).max(0.0)
-                }
-            }
+            Belief::Capped(c) => c.curvature_on(lo, hi),
             _ => self.max_curvature(),
         }
     }
@@ -715,7 +693,7 @@ impl Belief {
         match self {
             Belief::Flat | Belief::Linear { .. } => 0.0,
             Belief::Steps { curvature, .. } => *curvature,
-            Belief::Capped { inner, .. } => inner.max_curvature().max(0.0),
+            Belief::Capped(c) => c.max_curvature(),
             Belief::Custom { .. } => f64::INFINITY,
         }
     }
@@ -726,13 +704,7 @@ impl Belief {
             Belief::Flat => 0.0,
             Belief::Linear { rate } => rate * m,
             Belief::Steps { .. } => self.value_and_slope(m).0,
-            Belief::Capped { inner, cap, at_cap } => {
-                if m < *cap {
-                    inner.expected(m)
-                } else {
-                    at_cap.value
-                }
-            }
+            Belief::Capped(c) => c.expected(m),
             Belief::Custom { rule, board, noise } => rule.expected(m, board, *noise),
         }
     }
@@ -740,7 +712,7 @@ impl Belief {
     /// Expected reward and its slope at `m`, in one pass.
     pub fn value_and_slope(&self, m: f64) -> (f64, f64) {
         match self {
-            Belief::Steps { .. } | Belief::Capped { .. } => {
+            Belief::Steps { .. } | Belief::Capped(_) => {
                 let pt = self.sum_steps::<false>(m);
                 (pt.value, pt.slope)
             }
@@ -757,13 +729,7 @@ impl Belief {
                 let lm = Self::ln_of(m, *log);
                 steps.iter().zip(kerns).map(|(&(c, a), k)| a * k.prob(m, lm, c).1).sum()
             }
-            Belief::Capped { inner, cap, .. } => {
-                if m < *cap {
-                    inner.slope(m)
-                } else {
-                    0.0
-                }
-            }
+            Belief::Capped(c) => c.slope(m),
             Belief::Custom { rule, board, noise } => {
                 let h = 1e-6 * m.abs().max(1e-3);
                 (rule.expected(m + h, board, *noise) - rule.expected(m - h, board, *noise)) / (2.0 * h)
@@ -780,13 +746,7 @@ impl Belief {
                 (pt.slope, self.curvature_at_point(&pt))
             }
             Belief::Steps { .. } => (self.slope(m), self.d2_at(m)),
-            Belief::Capped { inner, cap, .. } => {
-                if m < *cap {
-                    inner.slope_and_curvature(m)
-                } else {
-                    (0.0, 0.0)
-                }
-            }
+            Belief::Capped(c) => c.slope_and_curvature(m),
             _ => (self.slope(m), 0.0),
         }
     }
@@ -811,7 +771,7 @@ impl Belief {
                 }
                 steps.iter().zip(slope_max).map(|(s, d)| s.1 * d).sum()
             }
-            Belief::Capped { inner, .. } => inner.max_slope(),
+            Belief::Capped(c) => c.max_slope(),
             Belief::Custom { rule, board, noise } => rule.max_slope(board, *noise),
         }
     }
@@ -821,10 +781,12 @@ impl Belief {
     /// only falls, so there the bound is the slope at `m0` itself; before,
     /// the step's largest slope.
     pub fn max_slope_from(&self, m0: f64) -> f64 {
-        if let Belief::Capped { inner, cap, .. } = self {
-            return if m0 >= *cap { 0.0 } else { inner.max_slope_from(m0) };
-        }
-        let Belief::Steps { steps, kerns, shape, slope_max, log, .. } = self else { return self.max_slope() };
+        let Belief::Steps { steps, kerns, shape, slope_max, log, .. } = self else {
+            return match self {
+                Belief::Capped(c) => c.max_slope_from(m0),
+                _ => self.max_slope(),
+            };
+        };
         let lm = Self::ln_of(m0, *log);
         let mut total = 0.0;
         for (((&(c, a), k), sh), &top) in steps.iter().zip(kerns).zip(shape).zip(slope_max) {
@@ -836,6 +798,103 @@ impl Belief {
             total += a * if z >= sh.concave_from { dp } else { top };
         }
         total
+    }
+}
+
+/// A belief read at `min(cap, m)`: the reward of a metric capped per
+/// period ([`crate::model::metric::Metric::cap`]). It never falls, as the
+/// inner belief does not, and is flat from the cap on, with a concave kink
+/// there (the slope drops to 0): below the cap the inner belief's slope and
+/// curvature bounds hold, above it 0 does, and the best response's frontier
+/// search stays exact. Its methods are [`Belief`]'s for this case, kept out
+/// of line so that the uncapped beliefs' paths, called at every node of the
+/// search, stay as small as they were.
+#[derive(Debug, Clone)]
+pub(crate) struct Capped {
+    /// The belief about the uncapped metric.
+    inner: Belief,
+    /// The cap, metric units.
+    cap: f64,
+    /// The inner belief at the cap.
+    at_cap: Point,
+}
+
+impl Capped {
+    #[inline(never)]
+    fn point<const SHAPE: bool>(&self, m: f64) -> Point {
+        if m < self.cap {
+            return self.inner.sum_steps::<SHAPE>(m);
+        }
+        Point { m, value: self.at_cap.value, slope: 0.0, z: [f64::NAN; 2], d2: [0.0; 2] }
+    }
+
+    #[inline(never)]
+    fn expected(&self, m: f64) -> f64 {
+        if m < self.cap { self.inner.expected(m) } else { self.at_cap.value }
+    }
+
+    #[inline(never)]
+    fn slope(&self, m: f64) -> f64 {
+        if m < self.cap { self.inner.slope(m) } else { 0.0 }
+    }
+
+    #[inline(never)]
+    fn slope_and_curvature(&self, m: f64) -> (f64, f64) {
+        if m < self.cap { self.inner.slope_and_curvature(m) } else { (0.0, 0.0) }
+    }
+
+    #[inline(never)]
+    fn max_slope(&self) -> f64 {
+        self.inner.max_slope()
+    }
+
+    #[inline(never)]
+    fn max_slope_from(&self, m0: f64) -> f64 {
+        if m0 >= self.cap { 0.0 } else { self.inner.max_slope_from(m0) }
+    }
+
+    /// On an interval across the cap: the inner bound up to it, and 0 for
+    /// the flat part (the kink only bends down).
+    #[inline(never)]
+    fn curvature_between(&self, a: &Point, b: &Point) -> f64 {
+        let (a, b) = if a.m <= b.m { (a, b) } else { (b, a) };
+        if a.m >= self.cap {
+            0.0
+        } else if b.m < self.cap {
+            self.inner.curvature_between(a, b)
+        } else {
+            self.inner.curvature_between(a, &self.at_cap).max(0.0)
+        }
+    }
+
+    #[inline(never)]
+    fn curvature_on(&self, lo: f64, hi: f64) -> f64 {
+        if lo >= self.cap {
+            0.0
+        } else if hi <= self.cap {
+            self.inner.curvature_on(lo, hi)
+        } else {
+            self.inner.curvature_on(lo, self.cap).max(0.0)
+        }
+    }
+
+    #[inline(never)]
+    fn max_curvature(&self) -> f64 {
+        self.inner.max_curvature().max(0.0)
+    }
+
+    /// From the cap on, the flat line at the capped reward lies above it.
+    /// Below, a tangent above the inner reward rises, so it lies above the
+    /// capped one too; a rate is its own tangent.
+    #[inline(never)]
+    fn under_tangent(&self, m: f64) -> bool {
+        m >= self.cap || matches!(self.inner, Belief::Linear { rate } if rate >= 0.0) || self.inner.under_tangent(m)
+    }
+
+    /// A ceiling at or below the cap, where the capped reward is the inner one.
+    #[inline(never)]
+    fn ceiling(&self) -> Option<Ceiling> {
+        self.inner.ceiling().filter(|c| c.metric <= self.cap)
     }
 }
 
