@@ -179,6 +179,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         noise: Noise::Normal { sd: 0.2 * r0 },
         delay: 0,
         window: 1,
+        cap: None,
         custom: Some(Arc::new(UsefulPerMillionTokens { floor: 1.0 })),
     };
     let noise = metric.noise;

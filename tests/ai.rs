@@ -814,6 +814,51 @@ impl Observer for ValueAndShare {
     }
 }
 
+/// One run of the ai-days preset: days of AI use and where they come from.
+/// Engineers in two groups: those whom AI slows (true leverage below 0)
+/// and the others.
+#[derive(Default)]
+struct Days {
+    activities: Vec<String>,
+    /// Sums over engineer-weeks: the observed (capped, noisy) days.
+    observed: f64,
+    /// Per group: days from AI-assisted work (build and rush: 0.125 x per
+    /// productive unit, before the cap), engineers checking in (over a
+    /// minute a week), engineer-weeks.
+    real: [f64; 2],
+    checkers: [f64; 2],
+    weeks: [f64; 2],
+}
+
+impl Observer for Days {
+    fn begin(&mut self, run: &goodhart::RunInfo) -> Result<(), ObserverError> {
+        self.activities = run.activities.clone();
+        Ok(())
+    }
+
+    fn period(&mut self, p: &PeriodView) -> Result<(), ObserverError> {
+        let k = self.activities.len();
+        for i in 0..p.engineers {
+            let (a, skill) = (p.population.ai_leverage[i], p.population.skill[i]);
+            let g = usize::from(a >= 0.0);
+            for (j, name) in self.activities.iter().enumerate() {
+                let (h, tau) = (p.plan_hours[i * k + j], p.plan_tau[i * k + j]);
+                match name.as_str() {
+                    "build" | "rush" => {
+                        let x = 1.0 - (-tau / 100_000.0f64).exp();
+                        self.real[g] += 0.125 * x * h * skill * (1.0 + a * x);
+                    }
+                    "check-in" => self.checkers[g] += f64::from(u8::from(h > 1.0 / 60.0)),
+                    _ => {}
+                }
+            }
+            self.observed += p.observed[i];
+            self.weeks[g] += 1.0;
+        }
+        Ok(())
+    }
+}
+
 #[test]
 fn value_lost_after_merging_scales_value_by_the_ai_share_and_nothing_else() {
     // The same engineers and shocks with and without ai_value_factor: the
@@ -885,4 +930,74 @@ fn a_metric_on_review_wait_needs_a_review_queue() {
     let e = goodhart::parse_scenario(file).unwrap_err().to_string();
     assert!(e.starts_with("policy[0].metric: ") && e.contains("org.review_capacity"), "{e}");
     goodhart::parse_scenario(&format!("[org]\nreview_capacity = 8\n{file}")).unwrap();
+}
+
+#[test]
+fn counting_days_of_ai_use_buys_check_ins_and_a_cap_stops_the_race() {
+    // The ai-days preset, paired 95% intervals over its replications
+    // against no target (the same engineers and shocks). Counted in
+    // reviews, days of AI use rise, partly through check-ins (chiefly by
+    // engineers whom AI slows, who would not clear the bar by real work),
+    // and the token bill rises. Output and net value rise too, bought with
+    // the engineers' unpaid AI-assisted hours: their effort cost rises
+    // more, and the total surplus falls. A board on days fills up at the
+    // 5-day cap; counting sessions without a cap, check-ins race on and
+    // output falls.
+    let sc = goodhart::model::preset::scenario("ai-days").unwrap();
+    let mut runs: std::collections::BTreeMap<String, Vec<Days>> = Default::default();
+    let r = Experiment::new(&sc)
+        .run_observed(&|_| Days::default(), &mut |info, d, _| {
+            runs.entry(info.policy.to_string()).or_default().push(d);
+            Ok(())
+        })
+        .unwrap();
+    let estimate = |d: Vec<f64>| goodhart::analysis::stats::Estimate::of(&d);
+    let per_rep = |p: &str, f: &dyn Fn(&Days) -> f64| runs[p].iter().map(f).collect::<Vec<f64>>();
+    let paired = |p: &str, q: &str, f: &dyn Fn(&Days) -> f64| {
+        estimate(per_rep(p, f).iter().zip(per_rep(q, f)).map(|(y, x)| y - x).collect())
+    };
+    let days = |d: &Days| d.observed / (d.weeks[0] + d.weeks[1]);
+    let kpi = |p: &str, q: &str, k: &str| r.try_paired_diff(p, q, k).unwrap();
+    let review = "ai-days-review";
+    let d = paired(review, "no-target", &days);
+    assert!(d.ci_low > 0.0, "days of AI use: {d:?}");
+    for k in ["hours.check-in", "token_cost", "effort_cost"] {
+        let d = kpi(review, "no-target", k);
+        assert!(d.ci_low > 0.0, "{k}: {d:?}");
+    }
+    // The extra AI-assisted hours keep half their value after merging
+    // (ai_value_factor -0.5): output, net value and the surplus fall.
+    for k in ["useful_output", "net_value", "total_surplus"] {
+        let d = kpi(review, "no-target", k);
+        assert!(d.ci_high < 0.0, "{k}: {d:?}");
+    }
+    // Where AI-assisted work keeps its value (0, the other end of the
+    // factor's range), the same hours raise output and net value: the
+    // verdict on output flips within the range; the surplus falls in both.
+    let mut whole = sc.clone();
+    whole.activities.iter_mut().for_each(|a| a.ai_value_factor = 0.0);
+    let w = run(&whole).unwrap();
+    for k in ["useful_output", "net_value"] {
+        let d = w.try_paired_diff(review, "no-target", k).unwrap();
+        assert!(d.ci_low > 0.0, "{k} at ai_value_factor 0: {d:?}");
+    }
+    let d = w.try_paired_diff(review, "no-target", "total_surplus").unwrap();
+    assert!(d.ci_high < 0.0, "total surplus at ai_value_factor 0: {d:?}");
+    // The engineers whom AI slows (group 0) clear the bar partly by real
+    // AI-assisted work, and check in more often than the others do
+    // (replication by replication).
+    let d = paired(review, "no-target", &|d: &Days| d.real[0] / d.weeks[0]);
+    assert!(d.ci_low > 0.0, "days from AI-assisted work, engineers AI slows: {d:?}");
+    let share = |g: usize| move |d: &Days| d.checkers[g] / d.weeks[g];
+    let gap = estimate(per_rep(review, &share(0)).iter().zip(per_rep(review, &share(1))).map(|(a, b)| a - b).collect());
+    assert!(gap.ci_low > 0.0, "check-ins, slowed less helped: {gap:?}");
+    // The cap: a board on days against the same board on sessions.
+    let d = kpi("ai-days-board", "ai-sessions-board", "hours.check-in");
+    assert!(d.ci_high < 0.0, "check-ins, days board less sessions board: {d:?}");
+    let d = kpi("ai-days-board", "ai-sessions-board", "useful_output");
+    assert!(d.ci_low > 0.0, "useful output, days board less sessions board: {d:?}");
+    for k in ["useful_output", "net_value"] {
+        let d = kpi("ai-sessions-board", "no-target", k);
+        assert!(d.ci_high < 0.0, "sessions board {k}: {d:?}");
+    }
 }

@@ -240,6 +240,7 @@ fn top_k_precision_is_lift_over_a_random_pick() {
         noise: Noise::Normal { sd: 1.0 },
         delay: 0,
         window: 1,
+        cap: None,
         custom: None,
     };
     let oracle = Metric::builtin("value", 4).unwrap();
@@ -309,4 +310,68 @@ fn a_noiseless_token_board_does_not_pile_up_at_the_cutoff() {
     let modes: Vec<f64> = recs[0].published.iter().map(|p| modal(p)).collect();
     let worst = modes[2..].iter().copied().fold(0.0, f64::max);
     assert!(worst < 0.2, "{modes:?}");
+}
+
+/// Twice the tokens: a custom observation to cap.
+#[derive(Debug)]
+struct Double;
+
+impl CustomMetric for Double {
+    fn signals(&self) -> Vec<String> {
+        vec!["tokens".into()]
+    }
+    fn observe(&self, v: &[f64]) -> f64 {
+        2.0 * v[0]
+    }
+}
+
+#[test]
+fn a_capped_metric_counts_min_cap_raw_each_period_before_the_window() {
+    // Nothing is rewarded, so every policy's engineers plan and work alike
+    // (the same engineers and shocks): each capped observation, noise-free,
+    // is exactly min(cap, raw) of the same engineer-week under the uncapped
+    // metric, for a weighted sum, a ratio and a custom observation; and the
+    // window averages capped weeks.
+    let tokens = Metric::weighted("tokens", vec![("tokens".into(), 1.0)]);
+    let ratio = Metric::ratio("per_change", vec![("tokens".into(), 1.0)], vec![("deployments".into(), 1.0)]);
+    let mut custom = tokens.clone();
+    custom.custom = Some(Arc::new(Double));
+    let cap = 1.4e7;
+    let mut windowed = tokens.clone().with_cap(cap);
+    windowed.window = 3;
+    let policy = |name: &str, m: Metric| Policy::new(name, m, Reward::None);
+    let mut sc = small_story(60, 12, 2);
+    sc.policies = vec![
+        policy("sum", tokens.clone()),
+        policy("sum-capped", windowed),
+        policy("ratio", ratio.clone()),
+        policy("ratio-capped", ratio.with_cap(2e6)),
+        policy("custom-capped", custom.with_cap(2.0 * cap)),
+    ];
+    let (sum, ratio) = (records(&sc, "sum"), records(&sc, "ratio"));
+    for (name, raw, c, scale) in
+        [("sum-capped", &sum, cap, 1.0), ("ratio-capped", &ratio, 2e6, 1.0), ("custom-capped", &sum, 2.0 * cap, 2.0)]
+    {
+        let (mut bound, mut free) = (0, 0);
+        for (rep, (capped, raw)) in records(&sc, name).iter().zip(raw).enumerate() {
+            for t in 0..12 {
+                for i in 0..60 {
+                    let want = (scale * raw.observed[t][i]).min(c);
+                    assert_eq!(capped.observed[t][i], want, "{name} replication {rep} period {t} engineer {i}");
+                    if scale * raw.observed[t][i] > c { bound += 1 } else { free += 1 }
+                }
+            }
+        }
+        // The cap binds on some engineer-weeks and not on others.
+        assert!(bound > 100 && free > 100, "{name}: {bound} capped, {free} not");
+    }
+    for r in records(&sc, "sum-capped") {
+        for t in 2..12 {
+            for i in 0..60 {
+                let want = (r.observed[t][i] + r.observed[t - 1][i] + r.observed[t - 2][i]) / 3.0;
+                assert!((r.published[t][i] - want).abs() <= 1e-12 * want, "period {t}, engineer {i}");
+                assert!(r.published[t][i] <= cap);
+            }
+        }
+    }
 }

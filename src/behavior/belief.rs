@@ -318,6 +318,9 @@ pub(crate) enum Belief {
         /// A ceiling on the metric (see [`Belief::with_ceiling`]).
         ceiling: Option<Ceiling>,
     },
+    /// Another belief read at `min(cap, m)`, for a metric capped per
+    /// period (see [`Capped`]; build it with [`Belief::capped`]).
+    Capped(Box<Capped>),
     /// A user-defined rule with the board it reads.
     Custom {
         /// The rule.
@@ -354,19 +357,68 @@ impl Belief {
         }
         belief
     }
+
+    /// This belief for a metric capped at `cap` per period: the expected
+    /// reward of `min(cap, m)` (a flat belief stays flat).
+    pub fn capped(self, cap: f64) -> Belief {
+        match self {
+            Belief::Flat => Belief::Flat,
+            inner => {
+                let at_cap = inner.point(cap);
+                Belief::Capped(Box::new(Capped { inner, cap, at_cap }))
+            }
+        }
+    }
+
+    /// The cap of a [`Belief::Capped`].
+    pub fn cap(&self) -> Option<f64> {
+        match self {
+            Belief::Capped(c) => Some(c.cap),
+            _ => None,
+        }
+    }
+
+    /// The steps' (cut-off, amount) pairs, of this belief or the one it caps
+    /// (empty for other beliefs).
+    pub fn cutoffs(&self) -> &[(f64, f64)] {
+        match self {
+            Belief::Steps { steps, .. } => steps,
+            Belief::Capped(c) => c.inner.cutoffs(),
+            _ => &[],
+        }
+    }
+
+    /// The metric level from which the expected reward can rise no more:
+    /// the highest cut-off, or the cap if lower (infinite for other
+    /// beliefs). Bounds the search where the reward has jumps.
+    pub fn top(&self) -> f64 {
+        match self {
+            Belief::Steps { steps, .. } => steps.iter().map(|s| s.0).fold(f64::NEG_INFINITY, f64::max),
+            Belief::Capped(c) => c.cap.min(c.inner.top()),
+            _ => f64::INFINITY,
+        }
+    }
+
     /// Whether the tangent of the expected reward at expected metric `m`
     /// lies above it at every metric level `>= 0` (to within
     /// [`Belief::touch_slack`]): `m` is where the expected reward meets its
     /// concave hull. A plan there has a global certificate of optimality
     /// from two nearby plans (see `behavior::best_response`).
     pub fn under_tangent(&self, m: f64) -> bool {
-        let Belief::Steps { touching, .. } = self else { return false };
-        touching.iter().any(|&(lo, hi)| lo <= m && m <= hi)
+        match self {
+            Belief::Steps { touching, .. } => touching.iter().any(|&(lo, hi)| lo <= m && m <= hi),
+            Belief::Capped(c) => c.under_tangent(m),
+            _ => false,
+        }
     }
 
     /// Whether [`Belief::under_tangent`] holds anywhere.
     pub fn has_touching(&self) -> bool {
-        matches!(self, Belief::Steps { touching, .. } if !touching.is_empty())
+        match self {
+            Belief::Steps { touching, .. } => !touching.is_empty(),
+            Belief::Capped(_) => true,
+            _ => false,
+        }
     }
 
     /// How far (USD) the expected reward may rise above a tangent taken
@@ -374,6 +426,7 @@ impl Belief {
     pub fn touch_slack(&self) -> f64 {
         match self {
             Belief::Steps { steps, base, .. } => TOUCH_SLACK * (base.abs() + steps.iter().map(|s| s.1).sum::<f64>()),
+            Belief::Capped(c) => c.inner.touch_slack(),
             _ => 0.0,
         }
     }
@@ -476,6 +529,11 @@ impl Belief {
     /// bisected). A plan at `m_max` with multiplier at most `rho s` is then
     /// optimal: see [`Belief::ceiling`].
     pub fn with_ceiling(mut self, m_max: f64) -> Belief {
+        if let Belief::Capped(c) = &mut self {
+            let b = std::mem::replace(&mut c.inner, Belief::Flat);
+            c.inner = b.with_ceiling(m_max);
+            return self;
+        }
         let found = self.touch_grid().and_then(|(grid, _)| {
             let (first, last) = (grid.m[0], grid.m[grid.m.len() - 1]);
             if !(first..=last).contains(&m_max) {
@@ -498,10 +556,13 @@ impl Belief {
         self
     }
 
-    /// The metric's ceiling recorded by [`Belief::with_ceiling`], if any.
+    /// The metric's ceiling recorded by [`Belief::with_ceiling`], if any
+    /// (under a cap, only a ceiling at or below it: there the capped reward
+    /// is the inner one).
     pub fn ceiling(&self) -> Option<Ceiling> {
         match self {
             Belief::Steps { ceiling, .. } => *ceiling,
+            Belief::Capped(c) => c.ceiling(),
             _ => None,
         }
     }
@@ -532,9 +593,19 @@ impl Belief {
                     }
                 }
             }
-            _ => (pt.value, pt.slope) = (self.expected(m), self.slope(m)),
+            _ => return self.other_point::<SHAPE>(m),
         }
         pt
+    }
+
+    /// [`Belief::sum_steps`] for beliefs other than steps, out of line (the
+    /// search's points are mostly on steps).
+    #[inline(never)]
+    fn other_point<const SHAPE: bool>(&self, m: f64) -> Point {
+        if let Belief::Capped(c) = self {
+            return c.point::<SHAPE>(m);
+        }
+        Point { m, value: self.expected(m), slope: self.slope(m), z: [f64::NAN; 2], d2: [0.0; 2] }
     }
 
     /// `ln m` when a kernel needs it (log-normal kernels), else `-inf`.
@@ -546,7 +617,7 @@ impl Belief {
     /// [`Belief::curvature_on`] between two points, from what they carry
     /// (no logarithm or exponential).
     pub fn curvature_between(&self, a: &Point, b: &Point) -> f64 {
-        let Belief::Steps { steps, curvature, shape, .. } = self else { return self.max_curvature() };
+        let Belief::Steps { steps, curvature, shape, .. } = self else { return self.other_curvature_between(a, b) };
         if !curvature.is_finite() {
             return f64::INFINITY;
         }
@@ -554,6 +625,15 @@ impl Belief {
             return self.curvature_on(a.m, b.m);
         }
         Self::sum_between(steps, shape, a, b, StepShape::bound)
+    }
+
+    /// [`Belief::curvature_between`] for beliefs other than steps, out of line.
+    #[inline(never)]
+    fn other_curvature_between(&self, a: &Point, b: &Point) -> f64 {
+        match self {
+            Belief::Capped(c) => c.curvature_between(a, b),
+            _ => self.max_curvature(),
+        }
     }
 
     /// Sums `f(shape, z_a, d2_a, z_b, d2_b)` times each step's amount, from
@@ -579,6 +659,7 @@ impl Belief {
     pub fn curvature_on(&self, lo: f64, hi: f64) -> f64 {
         match self {
             Belief::Steps { curvature, .. } if curvature.is_finite() => self.per_step_d2(lo, hi, StepShape::bound),
+            Belief::Capped(c) => c.curvature_on(lo, hi),
             _ => self.max_curvature(),
         }
     }
@@ -612,6 +693,7 @@ impl Belief {
         match self {
             Belief::Flat | Belief::Linear { .. } => 0.0,
             Belief::Steps { curvature, .. } => *curvature,
+            Belief::Capped(c) => c.max_curvature(),
             Belief::Custom { .. } => f64::INFINITY,
         }
     }
@@ -622,6 +704,7 @@ impl Belief {
             Belief::Flat => 0.0,
             Belief::Linear { rate } => rate * m,
             Belief::Steps { .. } => self.value_and_slope(m).0,
+            Belief::Capped(c) => c.expected(m),
             Belief::Custom { rule, board, noise } => rule.expected(m, board, *noise),
         }
     }
@@ -629,7 +712,7 @@ impl Belief {
     /// Expected reward and its slope at `m`, in one pass.
     pub fn value_and_slope(&self, m: f64) -> (f64, f64) {
         match self {
-            Belief::Steps { .. } => {
+            Belief::Steps { .. } | Belief::Capped(_) => {
                 let pt = self.sum_steps::<false>(m);
                 (pt.value, pt.slope)
             }
@@ -646,6 +729,7 @@ impl Belief {
                 let lm = Self::ln_of(m, *log);
                 steps.iter().zip(kerns).map(|(&(c, a), k)| a * k.prob(m, lm, c).1).sum()
             }
+            Belief::Capped(c) => c.slope(m),
             Belief::Custom { rule, board, noise } => {
                 let h = 1e-6 * m.abs().max(1e-3);
                 (rule.expected(m + h, board, *noise) - rule.expected(m - h, board, *noise)) / (2.0 * h)
@@ -662,6 +746,7 @@ impl Belief {
                 (pt.slope, self.curvature_at_point(&pt))
             }
             Belief::Steps { .. } => (self.slope(m), self.d2_at(m)),
+            Belief::Capped(c) => c.slope_and_curvature(m),
             _ => (self.slope(m), 0.0),
         }
     }
@@ -686,6 +771,7 @@ impl Belief {
                 }
                 steps.iter().zip(slope_max).map(|(s, d)| s.1 * d).sum()
             }
+            Belief::Capped(c) => c.max_slope(),
             Belief::Custom { rule, board, noise } => rule.max_slope(board, *noise),
         }
     }
@@ -695,7 +781,12 @@ impl Belief {
     /// only falls, so there the bound is the slope at `m0` itself; before,
     /// the step's largest slope.
     pub fn max_slope_from(&self, m0: f64) -> f64 {
-        let Belief::Steps { steps, kerns, shape, slope_max, log, .. } = self else { return self.max_slope() };
+        let Belief::Steps { steps, kerns, shape, slope_max, log, .. } = self else {
+            return match self {
+                Belief::Capped(c) => c.max_slope_from(m0),
+                _ => self.max_slope(),
+            };
+        };
         let lm = Self::ln_of(m0, *log);
         let mut total = 0.0;
         for (((&(c, a), k), sh), &top) in steps.iter().zip(kerns).zip(shape).zip(slope_max) {
@@ -707,6 +798,103 @@ impl Belief {
             total += a * if z >= sh.concave_from { dp } else { top };
         }
         total
+    }
+}
+
+/// A belief read at `min(cap, m)`: the reward of a metric capped per
+/// period ([`crate::model::metric::Metric::cap`]). It never falls, as the
+/// inner belief does not, and is flat from the cap on, with a concave kink
+/// there (the slope drops to 0): below the cap the inner belief's slope and
+/// curvature bounds hold, above it 0 does, and the best response's frontier
+/// search stays exact. Its methods are [`Belief`]'s for this case, kept out
+/// of line so that the uncapped beliefs' paths, called at every node of the
+/// search, stay as small as they were.
+#[derive(Debug, Clone)]
+pub(crate) struct Capped {
+    /// The belief about the uncapped metric.
+    inner: Belief,
+    /// The cap, metric units.
+    cap: f64,
+    /// The inner belief at the cap.
+    at_cap: Point,
+}
+
+impl Capped {
+    #[inline(never)]
+    fn point<const SHAPE: bool>(&self, m: f64) -> Point {
+        if m < self.cap {
+            return self.inner.sum_steps::<SHAPE>(m);
+        }
+        Point { m, value: self.at_cap.value, slope: 0.0, z: [f64::NAN; 2], d2: [0.0; 2] }
+    }
+
+    #[inline(never)]
+    fn expected(&self, m: f64) -> f64 {
+        if m < self.cap { self.inner.expected(m) } else { self.at_cap.value }
+    }
+
+    #[inline(never)]
+    fn slope(&self, m: f64) -> f64 {
+        if m < self.cap { self.inner.slope(m) } else { 0.0 }
+    }
+
+    #[inline(never)]
+    fn slope_and_curvature(&self, m: f64) -> (f64, f64) {
+        if m < self.cap { self.inner.slope_and_curvature(m) } else { (0.0, 0.0) }
+    }
+
+    #[inline(never)]
+    fn max_slope(&self) -> f64 {
+        self.inner.max_slope()
+    }
+
+    #[inline(never)]
+    fn max_slope_from(&self, m0: f64) -> f64 {
+        if m0 >= self.cap { 0.0 } else { self.inner.max_slope_from(m0) }
+    }
+
+    /// On an interval across the cap: the inner bound up to it, and 0 for
+    /// the flat part (the kink only bends down).
+    #[inline(never)]
+    fn curvature_between(&self, a: &Point, b: &Point) -> f64 {
+        let (a, b) = if a.m <= b.m { (a, b) } else { (b, a) };
+        if a.m >= self.cap {
+            0.0
+        } else if b.m < self.cap {
+            self.inner.curvature_between(a, b)
+        } else {
+            self.inner.curvature_between(a, &self.at_cap).max(0.0)
+        }
+    }
+
+    #[inline(never)]
+    fn curvature_on(&self, lo: f64, hi: f64) -> f64 {
+        if lo >= self.cap {
+            0.0
+        } else if hi <= self.cap {
+            self.inner.curvature_on(lo, hi)
+        } else {
+            self.inner.curvature_on(lo, self.cap).max(0.0)
+        }
+    }
+
+    #[inline(never)]
+    fn max_curvature(&self) -> f64 {
+        self.inner.max_curvature().max(0.0)
+    }
+
+    /// From the cap on, the flat line at the capped reward lies above it.
+    /// Below, a tangent above the inner reward rises, so it lies above the
+    /// capped one too; a rate is its own tangent.
+    #[inline(never)]
+    fn under_tangent(&self, m: f64) -> bool {
+        m >= self.cap || matches!(self.inner, Belief::Linear { rate } if rate >= 0.0) || self.inner.under_tangent(m)
+    }
+
+    /// A ceiling at or below the cap, where the capped reward is the inner one.
+    #[inline(never)]
+    fn ceiling(&self) -> Option<Ceiling> {
+        self.inner.ceiling().filter(|c| c.metric <= self.cap)
     }
 }
 
@@ -1036,6 +1224,62 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_capped_belief_is_the_inner_one_at_min_cap_m_and_keeps_the_bounds_the_search_uses() {
+        // R(min(cap, m)) for every shape (and a rate), caps below, among and
+        // above the cut-offs: the value and slope at each level, the slope
+        // bounds from it, and second-order expansions from both ends of any
+        // interval (what the branch and bound's cells rest on) lying above
+        // the reward on a grid; where a tangent is claimed to clear the
+        // reward (`under_tangent`), it does.
+        let mut all = shapes();
+        all.push(("rate 30".into(), Belief::Linear { rate: 30.0 }));
+        let levels: Vec<f64> = (0..=3000).map(|i| i as f64 * 0.02).collect();
+        for (name, inner) in all {
+            for cap in [2.0, 7.0, 10.5, 40.0] {
+                let b = inner.clone().capped(cap);
+                assert_eq!(b.cap(), Some(cap));
+                assert!(b.has_touching());
+                let slack = |r: f64| 1e-9 * (1.0 + r.abs());
+                for i in 0..300 {
+                    let m = i as f64 * 0.13;
+                    let (v, d) = b.value_and_slope(m);
+                    let p = b.point(m);
+                    assert_eq!(v, inner.expected(m.min(cap)), "{name} cap {cap} m={m}");
+                    assert_eq!(d, if m < cap { inner.slope(m) } else { 0.0 }, "{name} cap {cap} m={m}");
+                    assert_eq!((v, d, b.expected(m), b.slope(m)), (p.value, p.slope, v, d), "{name} m={m}");
+                    assert!(d <= b.max_slope() * (1.0 + 1e-12), "{name} cap {cap} m={m}");
+                    for k in 0..20 {
+                        let above = m + k as f64 * 0.7;
+                        assert!(b.slope(above) <= b.max_slope_from(m) * (1.0 + 1e-12) + 1e-15, "{name} m={m}");
+                    }
+                    for w in [0.01, 0.7, 3.0, 25.0] {
+                        let (y, q) = (m + w, b.point(m + w));
+                        let k = b.curvature_between(&p, &q);
+                        assert!(k <= b.max_curvature() * (1.0 + 1e-9) + 1e-12, "{name} [{m}, {y}]: {k}");
+                        assert!((k - b.curvature_on(m, y)).abs() <= 1e-9 * k.abs().max(1e-6), "{name} [{m}, {y}]");
+                        for j in 0..=200 {
+                            let x = m + w * j as f64 / 200.0;
+                            let r = b.expected(x);
+                            let from_a = v + d * (x - m) + 0.5 * k * (x - m).powi(2);
+                            let from_b = q.value - q.slope * (y - x) + 0.5 * k * (y - x).powi(2);
+                            assert!(r <= from_a.min(from_b) + slack(r), "{name} cap {cap} [{m}, {y}] at {x}: {r}");
+                        }
+                    }
+                    if b.under_tangent(m) {
+                        let gap = levels.iter().map(|&x| b.expected(x) - v - d * (x - m)).fold(f64::MIN, f64::max);
+                        assert!(gap <= b.touch_slack() + slack(v), "{name} cap {cap}: tangent at {m} below by {gap}");
+                    }
+                }
+            }
+        }
+        // A flat belief stays flat; a ceiling above the cap is dropped.
+        assert!(matches!(Belief::Flat.capped(3.0), Belief::Flat));
+        let steps = Belief::steps(-50.0, vec![(10.0, 100.0), (4.0, 50.0)], Noise::Normal { sd: 2.0 });
+        assert!(steps.clone().capped(20.0).with_ceiling(12.0).ceiling().is_some());
+        assert!(steps.capped(9.0).with_ceiling(12.0).ceiling().is_none());
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub(crate) struct MetricEval {
     pub noise: Noise,
     pub delay: usize,
     pub window: usize,
+    /// The most one period counts (`Metric::cap`).
+    pub cap: Option<f64>,
     /// The variance of one period's count noise per unit of expected
     /// metric (see [`count_dispersion`]); 0 until set.
     pub dispersion: f64,
@@ -38,12 +40,25 @@ impl MetricEval {
             noise: m.noise,
             delay: m.delay as usize,
             window: m.window as usize,
+            cap: m.cap,
             dispersion: 0.0,
         }
     }
 
+    /// One period's metric before noise: the weighted sum, the ratio or the
+    /// custom observation of the signals, at most the cap.
     #[inline]
     pub fn raw(&self, sig: &[f64], buf: &mut Vec<f64>) -> f64 {
+        let raw = self.uncapped(sig, buf);
+        match self.cap {
+            // (A NaN stays NaN.)
+            Some(c) if raw > c => c,
+            _ => raw,
+        }
+    }
+
+    #[inline]
+    fn uncapped(&self, sig: &[f64], buf: &mut Vec<f64>) -> f64 {
         match &self.custom {
             Some((c, idx)) => {
                 buf.clear();

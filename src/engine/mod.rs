@@ -982,7 +982,13 @@ fn make_belief(stage: &StagePolicy, b: &Beliefs, tables: &PlanTables, phi: f64) 
     if !stage.rewarded {
         return Belief::Flat;
     }
-    tables.cap_belief(reward_belief(stage, b, phi))
+    let belief = reward_belief(stage, b, phi);
+    // A capped metric: the reward of min(cap, m), planned exactly.
+    let belief = match stage.metric.cap {
+        Some(c) => belief.capped(c),
+        None => belief,
+    };
+    tables.cap_belief(belief)
 }
 
 fn reward_belief(stage: &StagePolicy, b: &Beliefs, phi: f64) -> Belief {

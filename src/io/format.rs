@@ -649,6 +649,8 @@ pub fn optional_parts(sc: &Scenario) -> String {
          #   preset (`goodhart presets`; it is then added and compared too)\n\
          # A custom metric: metric = {{ signals = {{ deployments = 1.0, failed_changes = -3.0 }} }}, from the signals\n\
          #   {}\n\
+         # A capped metric: metric = {{ signals = {{ deployments = 1.0 }}, cap = 5 }}: a week counts at most cap,\n\
+         #   min(cap, value), before noise, delay and window (a piece rate on up to 5 changes a week); {}\n\
          #\n\
          # Turnover (a section of its own): engineers leave and hires replace them.\n\
          # [turnover]\n\
@@ -683,6 +685,7 @@ pub fn optional_parts(sc: &Scenario) -> String {
         allows("policy[].token_cap"),
         allows("policy[].reward.top_count"),
         signals.join(", "),
+        allows("policy[].metric.cap"),
         allows("turnover.base_rate"),
     )
 }
@@ -941,6 +944,7 @@ mod tests {
             ("policy[1].reward", "{ scheme = \"threshold\" }"),
             ("policy[1].reward", "{ scheme = \"leaderboard\", top_count = 5, bottom_count = 5 }"),
             ("policy[1].metric.noise", "{ dist = \"normal\" }"),
+            ("policy[1].metric.cap", "5"),
             ("turnover", "{}"),
             ("activity[0].ai_review_factor", "0.5"),
             ("activity[0].ai_defect_factor", "0.5"),
@@ -1219,6 +1223,40 @@ mod tests {
         let text = write_scenario(&sc);
         let back = parse_scenario(&text).unwrap();
         assert_eq!(back, sc, "{text}");
+    }
+
+    #[test]
+    fn a_metric_cap_reads_writes_back_and_is_refused_naming_its_field() {
+        let base = "[[policy]]\nname = \"days\"\nreward = { scheme = \"threshold\", quota = 3, bonus = 100 }\n";
+        let with =
+            |cap: &str| parse_scenario(&format!("{base}metric = {{ signals = {{ tokens = 1 }}, cap = {cap} }}\n"));
+        let sc = with("5").unwrap();
+        assert_eq!(sc.policies[0].metric.as_ref().unwrap().cap, Some(5.0));
+        let text = write_scenario(&sc);
+        assert!(text.contains("cap = 5"), "{text}");
+        assert_eq!(parse_scenario(&text).unwrap(), sc);
+        // A built-in metric takes a cap too.
+        let sc = parse_scenario(&format!("{base}metric = {{ builtin = \"deployments\", cap = 8 }}\n")).unwrap();
+        assert_eq!(sc.policies[0].metric.as_ref().unwrap().cap, Some(8.0));
+        // Not finite, zero or below: one line naming the field, never a panic.
+        for bad in ["0", "-1", "nan", "inf", "-inf", "1e300"] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(e.starts_with("policy[0].metric.cap: ") && e.contains("a number > 0"), "{bad}: {e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+        // A capped metric paid at a falling rate cannot be planned: refused.
+        let e = parse_scenario(
+            "[[policy]]\nname = \"fine\"\nreward = { scheme = \"linear\", rate = -2 }\n\
+             metric = { signals = { tokens = 1 }, cap = 5 }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("policy[0].metric.cap: 5 is not allowed; expected no cap on a metric paid"), "{e}");
+        // A user-defined observation can be capped (library only).
+        let mut m = Metric::weighted("m", vec![("tokens".into(), 1.0)]).with_cap(3.0);
+        m.custom = Some(Arc::new(Squared));
+        let p = Policy::new("c", m, Reward::Linear { rate: 1.0 });
+        assert!(Scenario::default().with_policies(vec![p]).validate().is_ok());
     }
 
     #[test]

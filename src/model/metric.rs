@@ -4,9 +4,10 @@
 //! changes deployed, normalized deployments, and so on, plus any signal a
 //! scenario's activities define. A *metric* maps that record to one number:
 //! by default a weighted sum of signals, optionally through a user-defined
-//! [`CustomMetric`], then blurred by measurement noise, delayed and averaged
-//! over a trailing window. Engineers plan with the weighted sum (their model
-//! of the metric) and the noise they know it carries.
+//! [`CustomMetric`], optionally capped per period, then blurred by
+//! measurement noise, delayed and averaged over a trailing window. Engineers
+//! plan with the weighted sum (their model of the metric), capped alike, and
+//! the noise they know it carries.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -119,7 +120,8 @@ impl Noise {
 
 /// A user-defined observation of a metric: any function of an engineer's
 /// period signals (ratios, thresholds, ...). Engineers still plan with the
-/// metric's linear `weights`, their working model of it.
+/// metric's linear `weights`, their working model of it. A metric's
+/// [`Metric::cap`] applies to the observation as to the weighted sum.
 pub trait CustomMetric: Send + Sync + fmt::Debug {
     /// The signals this metric reads, by name; [`CustomMetric::observe`]
     /// receives their values in this order.
@@ -150,6 +152,14 @@ pub struct Metric {
     pub delay: u32,
     /// Trailing window: the published value is the mean of this many periods (>= 1).
     pub window: u32,
+    /// The most one period counts, in metric units (`None`: no cap): each
+    /// period's value is `min(cap, raw)`, raw being the weighted sum, the
+    /// ratio or the custom observation, before noise, delay and the window.
+    /// A week holds at most 5 days of AI use; a piece rate may count at most
+    /// so many changes a week. Engineers plan with the capped value of their
+    /// expected metric.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cap: Option<f64>,
     /// Optional user-defined observation replacing the weighted sum.
     #[serde(skip)]
     pub custom: Option<Arc<dyn CustomMetric>>,
@@ -164,6 +174,7 @@ impl fmt::Debug for Metric {
             .field("noise", &self.noise)
             .field("delay", &self.delay)
             .field("window", &self.window)
+            .field("cap", &self.cap)
             .field("custom", &self.custom.is_some())
             .finish()
     }
@@ -179,6 +190,7 @@ impl PartialEq for Metric {
             && self.noise == o.noise
             && self.delay == o.delay
             && self.window == o.window
+            && self.cap == o.cap
             && match (&self.custom, &o.custom) {
                 (None, None) => true,
                 (Some(a), Some(b)) => Arc::ptr_eq(a, b),
@@ -194,13 +206,28 @@ pub const BUILTIN_METRICS: [&str; 7] =
 impl Metric {
     /// A metric on signal weights with no noise, delay 0 and window 1.
     pub fn weighted(name: impl Into<String>, weights: Vec<(String, f64)>) -> Self {
-        Metric { name: name.into(), weights, per: Vec::new(), noise: Noise::None, delay: 0, window: 1, custom: None }
+        Metric {
+            name: name.into(),
+            weights,
+            per: Vec::new(),
+            noise: Noise::None,
+            delay: 0,
+            window: 1,
+            cap: None,
+            custom: None,
+        }
     }
 
     /// A ratio metric: `weights` over `per`, with no noise, delay 0 and
     /// window 1 (see [`Metric::per`]).
     pub fn ratio(name: impl Into<String>, weights: Vec<(String, f64)>, per: Vec<(String, f64)>) -> Self {
         Metric { per, ..Metric::weighted(name, weights) }
+    }
+
+    /// The same metric with each period's value capped at `cap` (see
+    /// [`Metric::cap`]).
+    pub fn with_cap(self, cap: f64) -> Self {
+        Metric { cap: Some(cap), ..self }
     }
 
     /// Whether this is a ratio of signals ([`Metric::per`] is set).
@@ -236,10 +263,19 @@ impl Metric {
             "value" => (vec![w("value", 1.0)], Noise::None, 0),
             _ => return Err(Error::unknown("metric", "metric", name, BUILTIN_METRICS)),
         };
-        Ok(Metric { name: name.to_string(), weights, per: Vec::new(), noise, delay, window: 1, custom: None })
+        Ok(Metric {
+            name: name.to_string(),
+            weights,
+            per: Vec::new(),
+            noise,
+            delay,
+            window: 1,
+            cap: None,
+            custom: None,
+        })
     }
 
-    /// Checks weights, noise, delay and window against the known signals.
+    /// Checks weights, noise, delay, window and cap against the known signals.
     pub fn validate(&self, path: &str, signals: &[String]) -> Result<()> {
         self.check(path, signals, &signals.iter().map(String::as_str).collect())
     }
@@ -279,6 +315,9 @@ impl Metric {
             }
         }
         self.noise.validate(&format!("{path}.noise"))?;
+        if let Some(c) = self.cap {
+            check(&format!("{path}.cap"), c)?;
+        }
         check_int(&format!("{path}.delay"), u64::from(self.delay))?;
         check_int(&format!("{path}.window"), u64::from(self.window))
     }

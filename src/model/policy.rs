@@ -289,6 +289,18 @@ impl Policy {
             return Err(Error::invalid(format!("{path}.metric"), "nothing", "a metric for the reward to read"));
         }
         self.reward.validate(&format!("{path}.reward"))?;
+        // A capped metric stops counting at the cap: a rate that falls with
+        // the metric would then be met by keeping the metric low, which the
+        // best response (built on rewards that never fall) cannot plan.
+        if let (Some(cap), Reward::Linear { rate }) = (self.metric.as_ref().and_then(|m| m.cap), &self.reward) {
+            if *rate < 0.0 {
+                return Err(Error::invalid(
+                    format!("{path}.metric.cap"),
+                    cap,
+                    "no cap on a metric paid at a negative rate (a capped metric's reward must not fall as it rises)",
+                ));
+            }
+        }
         if let Some(a) = &self.audit {
             a.validate(&format!("{path}.audit"))?;
         }

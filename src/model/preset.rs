@@ -18,7 +18,7 @@ pub struct ScenarioPreset {
 }
 
 /// The built-in scenarios.
-pub const SCENARIOS: [ScenarioPreset; 11] = [
+pub const SCENARIOS: [ScenarioPreset; 12] = [
     ScenarioPreset {
         name: "story",
         summary: "the seed story: every policy preset on the default 200-engineer org, 52 weeks",
@@ -43,6 +43,11 @@ pub const SCENARIOS: [ScenarioPreset; 11] = [
         name: "ai-suggestions",
         summary: "the share of AI suggestions accepted, counted in performance reviews",
         text: include_str!("presets/ai-suggestions.toml"),
+    },
+    ScenarioPreset {
+        name: "ai-days",
+        summary: "fewer than N days a month of AI use counted against engineers in reviews",
+        text: include_str!("presets/ai-days.toml"),
     },
     ScenarioPreset {
         name: "metrics-of-the-day",

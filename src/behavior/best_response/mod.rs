@@ -959,6 +959,12 @@ fn solve_ratio(ag: &Agent, t: &PlanTables, ratio: &Ratio, belief: &Belief, s: &m
         }
         r_hi = r;
     }
+    // Under a cap nothing above it pays: the best plan with a ratio of at
+    // least the cap does as well as any with more, so the search stops there.
+    let cap = belief.cap().filter(|&c| c < r_hi);
+    if let Some(c) = cap {
+        r_hi = c;
+    }
     // The utility of the best plan whose ratio is at least `r`: the plan at
     // the smallest multiplier that reaches `r`. The ratio grows with the
     // multiplier; bracketed by factors of 16, the crossing is found by
@@ -1070,6 +1076,10 @@ fn solve_ratio(ag: &Agent, t: &PlanTables, ratio: &Ratio, belief: &Belief, s: &m
         for &i in peaks.iter().take(2) {
             let (a, b) = (grid[i.saturating_sub(1)], grid[(i + 1).min(n - 1)]);
             brent_max(a, b, grid[i], vals[i], |r| value_at(r, &mut lin, s, &mut best));
+        }
+        // The cap's kink, where the optimum often sits, exactly.
+        if let Some(c) = cap {
+            value_at(c, &mut lin, s, &mut best);
         }
     }
     s.hours.clone_from(&s.best_hours);
@@ -1231,10 +1241,7 @@ fn solve_linear(ag: &Agent, t: &PlanTables, belief: &Belief, temperature: f64, u
     let hi = if slope.is_finite() {
         node(rho * slope, s)
     } else {
-        let top = match belief {
-            Belief::Steps { steps, .. } => steps.iter().map(|s| s.0).fold(f64::NEG_INFINITY, f64::max),
-            _ => f64::INFINITY,
-        };
+        let top = belief.top();
         let mut lam = 1e-9;
         let mut n = node(lam, s);
         while n.m < top && lam < 1e18 {
@@ -1584,13 +1591,17 @@ fn segment_best(a: Node, b: Node, rho: f64, belief: &Belief) -> (f64, f64) {
     for i in 1..=N {
         consider(i as f64 / N as f64, &mut best);
     }
-    // Jumps: exactly at each cut-off inside the segment.
-    if let Belief::Steps { steps, .. } = belief {
-        for &(c, _) in steps {
-            let w = (c - a.m) / (b.m - a.m);
-            if (0.0..=1.0).contains(&w) {
-                consider((w * (1.0 + 1e-15) + 1e-15).min(1.0), &mut best);
-            }
+    // Jumps: exactly at each cut-off inside the segment; and the cap's kink.
+    for &(c, _) in belief.cutoffs() {
+        let w = (c - a.m) / (b.m - a.m);
+        if (0.0..=1.0).contains(&w) {
+            consider((w * (1.0 + 1e-15) + 1e-15).min(1.0), &mut best);
+        }
+    }
+    if let Some(c) = belief.cap() {
+        let w = (c - a.m) / (b.m - a.m);
+        if (0.0..=1.0).contains(&w) {
+            consider(w, &mut best);
         }
     }
     // Golden-section polish around the best grid point.
@@ -2185,82 +2196,96 @@ mod brute_force {
         t.slope = Some(slope);
     }
 
+    /// One case of the AI-effects tests: AI that changes value, felt
+    /// incidents and the metric per unit (a polynomial in the AI share),
+    /// under a linear metric in even cases and the AI-assisted share (a
+    /// ratio) in odd ones; an engineer whom AI may slow; and the beliefs: a
+    /// target, a leaderboard and a rate. Returns the tables, the engineer,
+    /// whether the metric is a ratio, the plan without the reward and the
+    /// beliefs.
+    fn ai_case(case: u64, u: &mut impl FnMut() -> f64) -> (PlanTables, Agent, bool, PlanValue, [Belief; 3]) {
+        let form = [EffortForm::Separable, EffortForm::Mixed { substitution: 0.5 }][case as usize % 2];
+        let mut t = tests::tables(form);
+        t.mu_p = vec![0.05 + 0.1 * u(), 0.0, 0.2 + 0.6 * u()];
+        t.felt_incidents = vec![2.0 * u(), 0.0, 4.0 * u()];
+        // AI raises defects: less value, more incidents felt; larger
+        // changes count for more, fewer survive.
+        let mut slope = vec![Slope::default(); 3];
+        slope[0] = Slope {
+            value: -40.0 * u(),
+            incidents: 10.0 * u(),
+            metric: t.mu_p[0] * (2.0 * u() - 0.5),
+            metric2: -t.mu_p[0] * 0.5 * u(),
+        };
+        t.slope = Some(slope);
+        if case % 3 == 0 {
+            // An audit of changes on pad's changes.
+            t.audit_per_unit = vec![0.0, 0.0, 100.0 * u()];
+        }
+        let is_ratio = case % 2 == 1;
+        if is_ratio {
+            ai_share(&mut t);
+        }
+        let ag = random_agent(u, |x| 1.2 * x - 0.2);
+        let free = solve(&ag, &t, &Belief::Flat, 0.0, 0.5, &mut Scratch::new(3));
+        let scale = if is_ratio { 1.0 } else { free.metric.max(1.0) };
+        let noise = Noise::Normal { sd: 0.05 * scale * (0.2 + u()) };
+        let target = if is_ratio { 0.3 + 0.65 * u() } else { scale * (1.0 + u()) };
+        let beliefs = [
+            Belief::steps(0.0, vec![(target, 200.0 + 2000.0 * u())], noise),
+            Belief::steps(-500.0, vec![(target, 3000.0 * u()), (0.5 * target, 500.0)], noise),
+            Belief::Linear { rate: if is_ratio { 3000.0 * u() } else { 100.0 * u() } },
+        ];
+        (t, ag, is_ratio, free, beliefs)
+    }
+
+    /// Solves one case under belief `b` and checks the plan against the
+    /// brute force: within [`TOL`] of its utility, or 1e-5 where its plan
+    /// works almost no hours (the best utility is then a supremum no plan
+    /// attains: the ratio holds as the denominator vanishes, and each hour
+    /// costs). For a ratio, the frontier at the multiplier the search
+    /// returned (what learning rules try as "push 1") gives its plan back.
+    fn check_ai_case(
+        case: u64,
+        (t, ag, is_ratio): (&PlanTables, &Agent, bool),
+        b: &Belief,
+        s: &mut Scratch,
+    ) -> PlanValue {
+        let got = solve(ag, t, b, 0.0, 0.5, s);
+        let got_u = utility(ag, t, b, &s.hours, &s.tau);
+        assert!((got_u - got.utility).abs() <= 1e-9 * got_u.abs().max(1.0), "reported utility is the plan's");
+        let (bf, bh, bt) = grid_best(ag, t, b);
+        let tol = if bh.iter().sum::<f64>() < 1e-3 { 1e-5 } else { TOL };
+        assert!(
+            got_u >= bf - tol * (1.0 + bf.abs()),
+            "case {case} ratio {is_ratio} {b:?}: solver {got_u} at {:?}/{:?} < brute force {bf} at {bh:?}/{bt:?}",
+            s.hours,
+            s.tau
+        );
+        if is_ratio && got.lambda.is_finite() {
+            let again = plan_at(got.lambda, ag, t, s);
+            let u_again = again.w + ag.sensitivity * b.expected(again.metric);
+            assert!(
+                (u_again - got_u).abs() <= 1e-6 * (1.0 + got_u.abs()),
+                "case {case}: frontier at {} gives {u_again}, search {got_u}",
+                got.lambda
+            );
+        }
+        got
+    }
+
     #[test]
     fn ai_effects_and_ratio_metrics_are_never_beaten_by_brute_force() {
-        // AI that changes value, felt incidents and the metric per unit (a
-        // polynomial in the AI share), under a linear metric; and a ratio
-        // metric, the AI-assisted share, under a target, a leaderboard and a
-        // linear rate.
         let streams = Streams::new(31, 0);
         let (mut linear, mut ratio) = (0, 0);
         for case in 0..80u64 {
             let mut r = streams.stream(Purpose::Behaviour, case, 3);
             let mut u = || open01(&mut r);
-            let form = [EffortForm::Separable, EffortForm::Mixed { substitution: 0.5 }][case as usize % 2];
-            let mut t = tests::tables(form);
-            t.mu_p = vec![0.05 + 0.1 * u(), 0.0, 0.2 + 0.6 * u()];
-            t.felt_incidents = vec![2.0 * u(), 0.0, 4.0 * u()];
-            // AI raises defects: less value, more incidents felt; larger
-            // changes count for more, fewer survive.
-            let mut slope = vec![Slope::default(); 3];
-            slope[0] = Slope {
-                value: -40.0 * u(),
-                incidents: 10.0 * u(),
-                metric: t.mu_p[0] * (2.0 * u() - 0.5),
-                metric2: -t.mu_p[0] * 0.5 * u(),
-            };
-            t.slope = Some(slope);
-            if case % 3 == 0 {
-                // An audit of changes on pad's changes.
-                t.audit_per_unit = vec![0.0, 0.0, 100.0 * u()];
-            }
-            let is_ratio = case % 2 == 1;
-            if is_ratio {
-                ai_share(&mut t);
-            }
-            let ag = random_agent(&mut u, |x| 1.2 * x - 0.2);
+            let (t, ag, is_ratio, _, beliefs) = ai_case(case, &mut u);
             let mut s = Scratch::new(3);
-            let free = solve(&ag, &t, &Belief::Flat, 0.0, 0.5, &mut s);
-            let scale = if is_ratio { 1.0 } else { free.metric.max(1.0) };
-            let noise = Noise::Normal { sd: 0.05 * scale * (0.2 + u()) };
-            let target = if is_ratio { 0.3 + 0.65 * u() } else { scale * (1.0 + u()) };
-            let beliefs = [
-                Belief::steps(0.0, vec![(target, 200.0 + 2000.0 * u())], noise),
-                Belief::steps(-500.0, vec![(target, 3000.0 * u()), (0.5 * target, 500.0)], noise),
-                Belief::Linear { rate: if is_ratio { 3000.0 * u() } else { 100.0 * u() } },
-            ];
             for b in beliefs {
-                let got = solve(&ag, &t, &b, 0.0, 0.5, &mut s);
-                let got_u = utility(&ag, &t, &b, &s.hours, &s.tau);
-                assert!((got_u - got.utility).abs() <= 1e-9 * got_u.abs().max(1.0), "reported utility is the plan's");
-                let (bf, bh, bt) = grid_best(&ag, &t, &b);
-                // Where the brute force's plan works almost no hours, the
-                // best utility is a supremum no plan attains (the ratio
-                // holds as the denominator vanishes, and each hour costs):
-                // within 1e-5 there.
-                let tol = if bh.iter().sum::<f64>() < 1e-3 { 1e-5 } else { TOL };
-                assert!(
-                    got_u >= bf - tol * (1.0 + bf.abs()),
-                    "case {case} ratio {is_ratio} {b:?}: solver {got_u} at {:?}/{:?} < brute force {bf} at {bh:?}/{bt:?}",
-                    s.hours,
-                    s.tau
-                );
-                if is_ratio {
-                    // The frontier at the multiplier the search returned (what
-                    // learning rules try as "push 1") gives its plan back.
-                    if got.lambda.is_finite() {
-                        let again = plan_at(got.lambda, &ag, &t, &mut s);
-                        let u_again = again.w + ag.sensitivity * b.expected(again.metric);
-                        assert!(
-                            (u_again - got_u).abs() <= 1e-6 * (1.0 + got_u.abs()),
-                            "case {case}: frontier at {} gives {u_again}, search {got_u}",
-                            got.lambda
-                        );
-                    }
-                    ratio += 1
-                } else {
-                    linear += 1
-                }
+                check_ai_case(case, (&t, &ag, is_ratio), &b, &mut s);
+                if is_ratio { ratio += 1 } else { linear += 1 }
             }
         }
         assert_eq!((linear, ratio), (120, 120));
@@ -2326,5 +2351,63 @@ mod brute_force {
             }
         }
         assert_eq!(cases, 120);
+    }
+
+    #[test]
+    fn capped_metrics_are_never_beaten_by_brute_force() {
+        // The cases above with each reward read at min(cap, M): a cap
+        // between the metric of the plan without the reward and that of the
+        // uncapped optimum (it binds), and one far above (it does not: the
+        // uncapped optimum's utility). Linear metrics also from warm starts
+        // near and far from the optimum, which try the certificate of two
+        // nearby plans (see `certify_near`).
+        let streams = Streams::new(31, 0);
+        let (mut checked, mut binding) = (0, 0);
+        for case in 0..80u64 {
+            let mut r = streams.stream(Purpose::Behaviour, case, 4);
+            let mut u = || open01(&mut r);
+            let (t, ag, is_ratio, free, beliefs) = ai_case(case, &mut u);
+            let mut s = Scratch::new(3);
+            for b in beliefs {
+                let open = solve(&ag, &t, &b, 0.0, 0.5, &mut s);
+                let binds = if open.metric > free.metric * (1.0 + 1e-6) + 1e-9 {
+                    free.metric + (open.metric - free.metric) * (0.1 + 0.8 * u())
+                } else {
+                    free.metric.max(0.01) * (0.3 + 0.6 * u())
+                };
+                let loose = 4.0 * open.metric.max(free.metric).max(1.0);
+                for cap in [binds, loose] {
+                    let bc = b.clone().capped(cap);
+                    let got = check_ai_case(case, (&t, &ag, is_ratio), &bc, &mut s);
+                    if cap == loose {
+                        assert!(
+                            (got.utility - open.utility).abs() <= TOL * (1.0 + open.utility.abs()),
+                            "case {case} {b:?}: a cap of {cap} above the optimum's {} moves it",
+                            open.metric
+                        );
+                    } else if open.metric > cap {
+                        binding += 1;
+                    }
+                    if !is_ratio {
+                        let (bf, ..) = grid_best(&ag, &t, &bc);
+                        for (hint, width) in [(got.lambda * 1.01, 0.02), (got.lambda * (0.2 + 3.0 * u()), 0.01)] {
+                            s.warm_start(hint, width / 2.0);
+                            solve(&ag, &t, &bc, 0.0, 0.5, &mut s);
+                            let warm = utility(&ag, &t, &bc, &s.hours, &s.tau);
+                            assert!(
+                                warm >= bf - TOL * (1.0 + bf.abs()),
+                                "case {case} {bc:?}: hint {hint}: {warm} < {bf}"
+                            );
+                        }
+                        s.warm_start(f64::NAN, f64::NAN);
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        // Half the caps are set to bind; most do (a target already met by
+        // the plan without the reward leaves nothing to cap).
+        assert_eq!(checked, 480);
+        assert!(binding >= checked / 4, "caps that bind: {binding} of {checked}");
     }
 }

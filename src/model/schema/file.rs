@@ -243,6 +243,7 @@ struct MetricFile {
     delay: Option<u32>,
     #[serde(default, deserialize_with = "opt_whole")]
     window: Option<u32>,
+    cap: Option<f64>,
 }
 
 fn opt_signals<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Vec<(String, f64)>>, D::Error> {
@@ -277,8 +278,8 @@ fn provisional_builtin(name: &str) -> Metric {
 
 impl<'de> Deserialize<'de> for Metric {
     /// A metric is a built-in's name (`"tokens"`) or a table: `signals`
-    /// weights or a `builtin` to start from, then `name`, `noise`, `delay`
-    /// and `window` overriding. A built-in's delay that depends on the
+    /// weights or a `builtin` to start from, then `name`, `noise`, `delay`,
+    /// `window` and `cap` overriding. A built-in's delay that depends on the
     /// org's survival window is set by the resolve step after reading.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         struct MetricVisitor;
@@ -318,6 +319,9 @@ impl<'de> Deserialize<'de> for Metric {
                 }
                 if let Some(x) = f.window {
                     m.window = x;
+                }
+                if f.cap.is_some() {
+                    m.cap = f.cap;
                 }
                 Ok(m)
             }

@@ -472,8 +472,9 @@ pub const FIELDS: &[Field] = &[
     other(
         "policy",
         "Policies. metric: a built-in name (tokens, deployments, normalized_deployments,\n\
-         shipped_and_survived, dora, customer_impact, value) or { signals = {...}, per = {...}, noise, delay, window }\n\
-         (with `per`, the metric is the ratio of the two weighted sums: e.g. an AI-assisted share).\n\
+         shipped_and_survived, dora, customer_impact, value) or { signals = {...}, per = {...}, noise, delay, window, cap }\n\
+         (with `per`, the metric is the ratio of the two weighted sums: e.g. an AI-assisted share;\n\
+         with `cap`, a period counts at most cap, before noise and the window: e.g. 5 days of AI use a week).\n\
          reward: none | leaderboard {top_fraction, prize, bottom_fraction, penalty} |\n\
          linear {rate} | threshold {quota, bonus}; amounts in USD per period.",
         Range::List,
@@ -492,6 +493,14 @@ pub const FIELDS: &[Field] = &[
     num("policy[].metric.noise.sd", "", "", 0.0, BIG_USD, NONNEG),
     int("policy[].metric.delay", "", "periods", 0, MAX_LAG as u64),
     int("policy[].metric.window", "", "periods", 1, MAX_LAG as u64),
+    num(
+        "policy[].metric.cap",
+        "most one period counts: min(cap, value), before noise, delay and window",
+        "metric units per period",
+        ABOVE_ZERO,
+        BIG,
+        POSITIVE,
+    ),
     other("policy[].reward", "", Range::Table),
     other("policy[].reward.scheme", "", Range::Tag(SCHEMES)),
     num("policy[].reward.top_fraction", "", "", 0.0, 1.0, FRACTION),
