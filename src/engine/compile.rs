@@ -639,7 +639,7 @@ mod tests {
         // audited x sensitivity x penalty; nothing on honest work, nothing in
         // the pre-period, and a plan's utility lower by exactly the expected
         // penalty of its gaming changes (AI raises units, not changes per unit).
-        use crate::behavior::best_response::{Agent, evaluate};
+        use crate::behavior::best_response::evaluate;
         use crate::model::policy::Audit;
         let audit = Audit::of_changes(0.1, 0.8, 2000.0);
         let m = Metric::builtin("deployments", 4).unwrap();
@@ -661,19 +661,7 @@ mod tests {
         );
         assert_eq!((t.audit_per_unit[by("burn")], t.audit_per_unit[by("inflate")]), (0.0, 0.0));
         assert_eq!(t.audit_per_hour, 0.0);
-        let ag = Agent {
-            skill: 1.3,
-            leverage: 0.7,
-            integrity: 10.0,
-            motivation: 0.6,
-            sensitivity: 0.5,
-            awareness: 0.6,
-            may_game: true,
-            hours: 70.0,
-            contract: 40.0,
-            overtime: 3.9,
-            cap: None,
-        };
+        let ag = test_agent();
         let hours: Vec<f64> = (0..n).map(|k| 2.0 + k as f64).collect();
         let tau: Vec<f64> = sc.activities.iter().map(|a| if a.uses_ai { 2e5 } else { 0.0 }).collect();
         let without = PlanTables { audit_per_unit: vec![0.0; n], ..t.clone() };
@@ -692,6 +680,23 @@ mod tests {
         assert!(want > 100.0 && (drop - want).abs() <= 1e-9 * want, "{drop} vs {want}");
     }
 
+    /// A skilled engineer who may game and has AI leverage, for the tables' tests.
+    fn test_agent() -> crate::behavior::best_response::Agent {
+        crate::behavior::best_response::Agent {
+            skill: 1.3,
+            leverage: 0.7,
+            integrity: 10.0,
+            motivation: 0.6,
+            sensitivity: 0.5,
+            awareness: 0.6,
+            may_game: true,
+            hours: 70.0,
+            contract: 40.0,
+            overtime: 3.9,
+            cap: None,
+        }
+    }
+
     #[test]
     fn a_metric_on_review_wait_is_planned_at_the_periods_waiting_factor() {
         // Per productive unit an activity's changes wait c r0 (1 + f x) W
@@ -701,7 +706,7 @@ mod tests {
         // review_wait metric is W r0 per change (build, the honest activity:
         // each change waits the same); a metric without review_wait keeps
         // the stage's tables.
-        use crate::behavior::best_response::{Agent, evaluate};
+        use crate::behavior::best_response::evaluate;
         let mut sc = Scenario::default();
         sc.org.review_capacity = Some(8.0);
         for a in sc.activities.iter_mut().filter(|a| a.uses_ai) {
@@ -716,19 +721,7 @@ mod tests {
             Policy::new("prs", Metric::builtin("deployments", 4).unwrap(), Reward::leaderboard(0.1, 1000.0, 0.0, 0.0)),
         ]);
         let c = Compiled::new(&sc).unwrap();
-        let ag = Agent {
-            skill: 1.3,
-            leverage: 0.7,
-            integrity: 10.0,
-            motivation: 0.6,
-            sensitivity: 0.5,
-            awareness: 0.6,
-            may_game: true,
-            hours: 70.0,
-            contract: 40.0,
-            overtime: 3.9,
-            cap: None,
-        };
+        let ag = test_agent();
         let hours: Vec<f64> = (0..sc.activities.len()).map(|k| 2.0 + 3.0 * k as f64).collect();
         let tau: Vec<f64> = sc.activities.iter().map(|a| if a.uses_ai { 1.5e5 } else { 0.0 }).collect();
         let (mut waits, mut changes) = (0.0, 0.0);
