@@ -69,6 +69,12 @@ fn behaviour(c: &mut Criterion) {
     sc.behavior.temperature = 50.0;
     g.throughput(Throughput::Elements(steps(&sc)));
     g.bench_function("kirorank/logit-50-usd/10k-engineers/52-weeks", |b| b.iter(|| run(&sc).expect("run")));
+    // An income effect: every point of the search solves for the marginal
+    // utility of output (docs/model.md section 4).
+    let mut sc = scenario(&["kirorank"], 10_000, 52, 1);
+    sc.traits.value_curvature = 1.0;
+    g.throughput(Throughput::Elements(steps(&sc)));
+    g.bench_function("kirorank/value-curvature-1/10k-engineers/52-weeks", |b| b.iter(|| run(&sc).expect("run")));
     g.finish();
 }
 

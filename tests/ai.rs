@@ -133,6 +133,52 @@ fn believing_in_leverage_that_is_not_there_buys_tokens_and_hours_not_productivit
     assert!(surplus.ci_high < 0.0, "total surplus: {surplus:?}");
 }
 
+/// With no reward and engineers who know their leverage, each plans the
+/// normal week the curvature of their utility of output is centred on: the
+/// curvature changes nothing, engineer by engineer.
+#[test]
+fn with_no_reward_and_exact_perception_the_curvature_of_value_changes_nothing() {
+    let flat = plain(120, 6, 2);
+    let mut bent = flat.clone();
+    bent.traits.value_curvature = 1.5;
+    let (a, b) = (run(&flat).unwrap(), run(&bent).unwrap());
+    for kpi in ["useful_output", "token_cost", "hours.build", "total_surplus"] {
+        let (x, y) = (a.try_values("no-leaderboard", kpi).unwrap(), b.try_values("no-leaderboard", kpi).unwrap());
+        for (x, y) in x.iter().zip(&y) {
+            assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{kpi}: {x} against {y}");
+        }
+    }
+}
+
+/// The acceptance case with an income effect: leverage centred at zero,
+/// believed 0.4 higher, no leaderboard. At a curvature of 1 (hours that do
+/// not rise with productivity, docs/model.md section 4) the bill rises and
+/// useful output does not: a week that seems more productive feels done
+/// sooner. At 0 (output weighed linearly) output rises with the hours the
+/// belief buys: the verdict flips inside the curvature's range.
+#[test]
+fn with_an_income_effect_believing_in_ai_buys_tokens_and_not_output() {
+    let mut exact = plain(200, 20, 12);
+    exact.traits.ai_leverage = Dist::Normal { mean: 0.0, sd: 0.3 }.into();
+    let mut believing = exact.clone();
+    believing.traits.ai_perception = AiPerception { bias: 0.4, ..AiPerception::default() };
+    let paired = |gamma: f64, kpi: &str| {
+        let (mut a, mut b) = (exact.clone(), believing.clone());
+        (a.traits.value_curvature, b.traits.value_curvature) = (gamma, gamma);
+        let (a, b) = (run(&a).unwrap(), run(&b).unwrap());
+        let (x, y) = (a.try_values("no-leaderboard", kpi).unwrap(), b.try_values("no-leaderboard", kpi).unwrap());
+        goodhart::analysis::stats::Estimate::of(&y.iter().zip(&x).map(|(y, x)| y - x).collect::<Vec<_>>())
+    };
+    let tokens = paired(1.0, "token_cost");
+    assert!(tokens.ci_low > 0.0, "token bill: {tokens:?}");
+    let output = paired(1.0, "useful_output");
+    assert!(output.ci_high < 0.0, "useful output: {output:?}");
+    let hours = paired(1.0, "hours.build");
+    assert!(hours.ci_high < 0.0, "build hours: {hours:?}");
+    let linear = paired(0.0, "useful_output");
+    assert!(linear.ci_low > 0.0, "useful output, output weighed linearly: {linear:?}");
+}
+
 #[test]
 fn leverage_below_minus_one_is_raised_to_it_and_perceived_from_there() {
     let mut sc = plain(50, 2, 1);
@@ -591,6 +637,9 @@ fn the_assumption_check_samples_perception_across_its_range_only_where_it_is_use
         ("perception_sd", 0.0, 0.3),
         ("perception_learning_rate", 0.0, 0.1),
         ("perception_experience_sd", 0.0, 1.0),
+        // How hours answer a week that seems more productive decides what
+        // the belief buys: sampled with it.
+        ("value_curvature", 0.0, 2.0),
     ];
     let size = CheckSize { samples: 8, replications: 1 };
     let names = |c: &AssumptionCheck| c.parameters.iter().map(|a| a.name).collect::<Vec<_>>();

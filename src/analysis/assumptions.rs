@@ -471,6 +471,23 @@ pub const ASSUMPTIONS: &[Assumption] = &[
         apply: |sc, x| set_perception(sc, x, |p| &mut p.experience_sd),
     },
     Assumption {
+        name: "value_curvature",
+        meaning: "curvature of the utility of useful output around a normal week's (traits.value_curvature)",
+        unit: "",
+        default: 0.0,
+        low: 0.0,
+        high: 2.0,
+        log: false,
+        value: Some(|sc| sc.traits.value_curvature),
+        apply: |sc, x| {
+            // Where engineers misjudge their AI leverage, how hours answer a
+            // week that seems more productive decides what the belief buys.
+            let used = sc.traits.ai_perception != AiPerception::default() || sc.traits.value_curvature != 0.0;
+            sc.traits.value_curvature = x;
+            used
+        },
+    },
+    Assumption {
         name: "ai_defect_factor",
         meaning: "relative rise in the defect rate of AI-assisted changes (activity[].ai_defect_factor)",
         unit: "relative",

@@ -694,6 +694,8 @@ mod tests {
             contract: 40.0,
             overtime: 3.9,
             cap: None,
+            curvature: 0.0,
+            reference: 0.0,
         }
     }
 

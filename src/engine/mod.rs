@@ -41,7 +41,7 @@ use rayon::prelude::*;
 use crate::analysis::kpi::{aggregate, k};
 use crate::analysis::stats::spearman;
 use crate::behavior::belief::{Belief, Kern};
-use crate::behavior::best_response::{Agent, PlanTables, Scratch};
+use crate::behavior::best_response::{Agent, PlanTables, Scratch, normal_week};
 use crate::behavior::{BehaviorRule, BeliefRule, Draws, Peers, Planner, WithRule};
 use crate::model::activity::Week;
 use crate::model::metric::{self, Noise};
@@ -581,8 +581,8 @@ fn plan_work_measure<B: BehaviorRule>(
                 // (see `Purpose::Work`).
                 streams.reseat(&mut wrng, i as u64, ctx.period);
                 let (u_strategy, u_logit, e_measure) = step_draws(&mut wrng);
-                let integrity = plan(c, rule, ctx, pop, i, j, u_strategy, u_logit, &mut scratch, &mut chunk);
-                work(c, ctx, pop, i, j, &mut wrng, integrity, &scratch, &mut chunk, &mut part);
+                let planned = plan(c, rule, ctx, pop, i, j, u_strategy, u_logit, &mut scratch, &mut chunk);
+                work(c, ctx, pop, i, j, &mut wrng, &planned, &scratch, &mut chunk, &mut part);
                 measure(ctx, c.l, j, e_measure, &mut buf, &mut chunk);
             }
             part
@@ -609,7 +609,8 @@ fn step_draws(rng: &mut rand_chacha::ChaCha8Rng) -> (f64, f64, f64) {
 
 /// Plan: the behaviour chooses engineer `i`'s hours and AI intensity,
 /// left in `scratch` and in the chunk's plan (`j` is `i` within it).
-/// Returns the integrity the engineer planned with.
+/// Returns the engineer as they planned: with the integrity they planned
+/// with and their normal week's output.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn plan<B: BehaviorRule>(
@@ -623,7 +624,7 @@ fn plan<B: BehaviorRule>(
     u_logit: f64,
     scratch: &mut Scratch,
     chunk: &mut Chunk<B::Memory>,
-) -> f64 {
+) -> Agent {
     let kk = c.k;
     let me = pop.engineer(i);
     let agent = Agent {
@@ -639,14 +640,21 @@ fn plan<B: BehaviorRule>(
         contract: ctx.hours,
         overtime: c.scenario.org.overtime_cost * me.skill,
         cap: None,
+        curvature: 0.0,
+        reference: 0.0,
     };
     let (tables, belief) = if ctx.incentive { (ctx.tables, ctx.belief) } else { (&ctx.stage.free, &Belief::Flat) };
     let mut agent = agent;
+    let gamma = c.scenario.traits.value_curvature;
+    if gamma > 0.0 {
+        agent.curvature = gamma;
+        agent.reference = normal_week(&agent, pop.ai_leverage[i], &ctx.stage.free, scratch);
+    }
     if let (Some(b), true) = (ctx.stage.token_budget, ctx.incentive) {
         agent.cap = Some(chunk.budget[j].left(ctx.period, b.tokens, b.periods));
     }
     let (hours, tau) = (&mut chunk.hours[j * kk..(j + 1) * kk], &mut chunk.tau[j * kk..(j + 1) * kk]);
-    let integrity = {
+    let planned = {
         let mut planner = Planner {
             agent,
             tables,
@@ -666,11 +674,11 @@ fn plan<B: BehaviorRule>(
         if c.turnover {
             chunk.expected[j] = planner.utility(&planner.scratch.hours, &planner.scratch.tau);
         }
-        planner.agent.integrity
+        planner.agent
     };
     hours.copy_from_slice(&scratch.hours);
     tau.copy_from_slice(&scratch.tau);
-    integrity
+    planned
 }
 
 /// Work: production shocks by inversion, a fixed number of uniforms per
@@ -685,7 +693,7 @@ fn work<M>(
     i: usize,
     j: usize,
     rng: &mut rand_chacha::ChaCha8Rng,
-    integrity: f64,
+    planned: &Agent,
     scratch: &Scratch,
     chunk: &mut Chunk<M>,
     part: &mut [f64],
@@ -768,9 +776,9 @@ fn work<M>(
     chunk.cycle[j] = cycle;
     // Utility before the reward and audits, with the integrity the engineer
     // planned with (a committed gamer's is zero).
-    chunk.base[j] = pop.intrinsic_motivation[i] * value
+    chunk.base[j] = planned.intrinsic(value)
         - effort
-        - integrity * gaming_h
+        - planned.integrity * gaming_h
         - sc.org.incident_share * sc.org.incident_cost * incidents
         - pop.cost_awareness[i] * sc.org.price_per_token() * tokens;
     part[P_TOKENS] += tokens;

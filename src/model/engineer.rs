@@ -91,6 +91,13 @@ pub struct TraitsConfig {
     pub correlations: Vec<Correlation>,
     /// How engineers perceive their own AI leverage (default: exactly).
     pub ai_perception: AiPerception,
+    /// Curvature γ of the utility of useful output around a normal week's
+    /// output (what the engineer delivers with no reward, which the
+    /// organisation comes to expect): 0 (the default) weighs output
+    /// linearly, so hours rise with how much each hour seems to yield; at 1,
+    /// a week that seems more productive is mostly a week that feels done
+    /// sooner, and hours hardly move. docs/model.md, section 4, gives the range and the evidence.
+    pub value_curvature: f64,
 }
 
 /// How engineers perceive their own AI leverage `a`, and learn it. An
@@ -145,6 +152,7 @@ impl Default for TraitsConfig {
             cost_awareness: Dist::Beta { alpha: 6.0, beta: 4.0 }.into(),
             correlations: vec![Correlation { a: Trait::Skill, b: Trait::AiLeverage, rho: 0.4 }],
             ai_perception: AiPerception::default(),
+            value_curvature: 0.0,
         }
     }
 }
@@ -182,6 +190,7 @@ impl TraitsConfig {
         }
         crate::model::schema::check("traits.never_game_fraction", self.never_game_fraction)?;
         self.ai_perception.validate()?;
+        crate::model::schema::check("traits.value_curvature", self.value_curvature)?;
         for (i, c) in self.correlations.iter().enumerate() {
             let path = format!("traits.correlations[{i}].rho");
             if !(c.rho.is_finite() && c.rho > -1.0 && c.rho < 1.0) {

@@ -243,8 +243,16 @@ pub struct Agent {
     pub leverage: f64,
     /// Integrity (USD per gaming hour).
     pub integrity: f64,
-    /// Intrinsic motivation.
+    /// Intrinsic motivation: utility per USD of useful output (at a normal
+    /// week's output, when `curvature` is positive).
     pub motivation: f64,
+    /// Curvature of the utility of useful output, γ
+    /// ([`crate::model::engineer::TraitsConfig::value_curvature`]; 0: linear).
+    pub curvature: f64,
+    /// A normal week's useful output, USD: what the engineer delivers with
+    /// no reward, planning at their true leverage (used only when
+    /// `curvature` is positive; see [`intrinsic`]).
+    pub reference: f64,
     /// Reward sensitivity.
     pub sensitivity: f64,
     /// Cost awareness.
@@ -266,11 +274,30 @@ pub struct Agent {
 }
 
 impl Agent {
+    /// The engineer's utility of `v` USD of useful output (see [`intrinsic`]).
+    #[inline]
+    pub fn intrinsic(&self, v: f64) -> f64 {
+        intrinsic(self.motivation, self.curvature, self.reference, v)
+    }
+
     /// The week this engineer plans within.
     #[inline]
     pub fn week(&self) -> Week {
         Week { contract: self.contract, limit: self.hours, overtime: self.overtime }
     }
+}
+
+/// Utility of `v` USD of useful output for an engineer of intrinsic
+/// motivation `m`: `m v` when the curvature `gamma` is 0 (or the normal
+/// week's output `v0` is not positive), else
+/// `m v0 / gamma (1 - exp(-gamma (v - v0) / v0))`. Its marginal,
+/// `m exp(-gamma (v / v0 - 1))`, is `m` at a normal week's output and falls
+/// as output passes it, and its relative curvature there, `-v u''/u'`, is
+/// `gamma`: at 1, hours hardly move when each hour seems to yield more
+/// (docs/model.md, section 4).
+#[inline]
+pub fn intrinsic(m: f64, gamma: f64, v0: f64, v: f64) -> f64 {
+    if gamma > 0.0 && v0 > 0.0 { -m * v0 / gamma * (-gamma * (v / v0 - 1.0)).exp_m1() } else { m * v }
 }
 
 /// The outcome of planning: the chosen plan's expected quantities.
@@ -302,6 +329,13 @@ pub struct Scratch {
     q: Vec<f64>,
     /// The AI share of each activity's work in the last plan.
     x: Vec<f64>,
+    /// The last plan's expected useful output, USD.
+    pub value: f64,
+    /// Where the last search for the marginal utility of output ended,
+    /// `ln u' - ln m` (NaN: none yet), and a slope for the first step from
+    /// there (see `satiated`).
+    sat_shift: f64,
+    sat_slope: f64,
     /// The tables of a ratio metric's linear form `N - r D` (see
     /// [`Ratio`]), and the ratio `r` the last search chose (NaN: none yet),
     /// at which [`plan_at`] traces the ratio's frontier.
@@ -354,6 +388,9 @@ impl Scratch {
             tau: vec![0.0; k],
             q: vec![1.0; k],
             x: vec![0.0; k],
+            value: 0.0,
+            sat_shift: f64::NAN,
+            sat_slope: 1.0,
             lin: None,
             ratio_r: f64::NAN,
             best_hours: vec![0.0; k],
@@ -518,14 +555,120 @@ fn best_share(p: [f64; 4], c: f64, x_max: f64) -> f64 {
 /// The plan maximising `W + lambda M - nu (T - cap)`, written into `s`.
 #[inline]
 fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
-    match &t.slope {
-        None => inner_with::<false>(lam, nu, ag, t, &[], s),
-        Some(sl) => inner_with::<true>(lam, nu, ag, t, sl, s),
+    // (A normal week with no output, or no motivation, leaves nothing to bend.)
+    if ag.curvature > 0.0 && ag.reference > 0.0 && ag.motivation > 0.0 {
+        satiated(lam, nu, ag, t, s)
+    } else {
+        inner_at(ag.motivation, lam, nu, ag, t, s)
     }
 }
 
-/// [`inner`], with AI's terms per unit (`SLOPE`) or without.
+/// The plan maximising `W + lambda M - nu (T - cap)` with useful output
+/// weighed at `mot` per USD, written into `s` (its expected useful output
+/// in `s.value`); `W` counts output at the engineer's own utility.
+#[inline]
+fn inner_at(mot: f64, lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
+    match &t.slope {
+        None => inner_with::<false>(mot, lam, nu, ag, t, &[], s),
+        Some(sl) => inner_with::<true>(mot, lam, nu, ag, t, sl, s),
+    }
+}
+
+/// How close `satiated` brings the weight on output to its marginal
+/// utility, in logarithm: a relative gap of 1e-12, whose cost in utility is
+/// of its square's order.
+const SAT_TOL: f64 = 1e-12;
+
+/// [`inner`] when the utility of useful output `u(V)` is concave: the plan
+/// maximising `W + lambda M - nu T` with output weighed at its own marginal
+/// utility, `mot = u'(V(mot))`. Output grows with its weight, so
+/// `h(l) = l - ln u'(V(e^l))` grows with `l` at least one for one; a first
+/// step of `-h` from `ln m` therefore brackets the root, and regula falsi
+/// (Illinois) closes it. At the root the plan is optimal: for any plan,
+/// `u(V') <= u(V) + mot (V' - V)`, and the plan maximises `mot V + ...`.
+/// Where output jumps across the root (two plans tie for that weight), the
+/// better of the two is returned.
+#[inline(never)]
+fn satiated(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
+    let (g, v0, lm) = (ag.curvature, ag.reference, ag.motivation.ln());
+    let eval = |l: f64, s: &mut Scratch| {
+        let pv = inner_at(l.exp(), lam, nu, ag, t, s);
+        (pv, l - lm + g * (s.value / v0 - 1.0))
+    };
+    // Start where the last root was relative to ln m, stepping by the last
+    // secant slope; a step of -h from any point reaches the root or passes it.
+    let l0 = lm + if s.sat_shift.is_finite() { s.sat_shift } else { 0.0 };
+    let (p0, h0) = eval(l0, s);
+    if h0.abs() <= SAT_TOL {
+        s.sat_shift = l0 - lm;
+        return p0;
+    }
+    let mut a = (l0, h0, p0);
+    let mut b = {
+        let l = l0 - h0 / s.sat_slope;
+        let (p, h) = eval(l, s);
+        (l, h, p)
+    };
+    let slope = (b.1 - a.1) / (b.0 - a.0);
+    if slope.is_finite() {
+        s.sat_slope = slope.max(1.0);
+    }
+    if b.1.signum() == h0.signum() && b.1 != 0.0 {
+        a = b;
+        let l = a.0 - a.1;
+        let (p, h) = eval(l, s);
+        b = (l, h, p);
+    }
+    if b.1.abs() <= SAT_TOL || b.1.signum() == a.1.signum() {
+        // On the root (or a plan whose output does not move with its weight).
+        s.sat_shift = b.0 - lm;
+        return b.2;
+    }
+    let ((mut lo, h_lo, mut p_lo), (mut hi, h_hi, mut p_hi)) = if a.1 < 0.0 { (a, b) } else { (b, a) };
+    // Secant steps on the last two points, kept inside the bracket
+    // (bisection when a step would leave it).
+    let (mut last, mut cur) = ((a.0, a.1), (b.0, b.1));
+    let mut held = if b.1 < 0.0 { -1 } else { 1 };
+    let _ = (h_lo, h_hi);
+    while hi - lo > 1e-13 * (1.0 + lo.abs()) {
+        let mut l = cur.0 - cur.1 * (cur.0 - last.0) / (cur.1 - last.1);
+        if !(l > lo && l < hi) {
+            l = 0.5 * (lo + hi);
+        }
+        let (p, h) = eval(l, s);
+        if h.abs() <= SAT_TOL {
+            s.sat_shift = l - lm;
+            return p;
+        }
+        if h < 0.0 {
+            (lo, p_lo, held) = (l, p, -1);
+        } else {
+            (hi, p_hi, held) = (l, p, 1);
+        }
+        (last, cur) = (cur, (l, h));
+    }
+    s.sat_shift = lo - lm;
+    // Both ends hold the root to rounding, or straddle a jump in output:
+    // the better plan of the two.
+    let score = |p: &PlanValue| p.w + lam * p.metric - nu * p.tokens;
+    let want = if score(&p_lo) >= score(&p_hi) { -1 } else { 1 };
+    if want == held { if held == -1 { p_lo } else { p_hi } } else { eval(if want == -1 { lo } else { hi }, s).0 }
+}
+
+/// A normal week's useful output for `ag`, USD: the value of the plan with
+/// no reward and output weighed linearly, at the engineer's true AI
+/// leverage `leverage`, under tables `t`. It is the output the
+/// organisation sees such a week deliver, and what it comes to expect (the
+/// reference of a concave utility of output, [`Agent::reference`]).
+pub(crate) fn normal_week(ag: &Agent, leverage: f64, t: &PlanTables, s: &mut Scratch) -> f64 {
+    let a = Agent { leverage, curvature: 0.0, ..*ag };
+    inner_at(a.motivation, 0.0, 0.0, &a, t, s);
+    s.value
+}
+
+/// [`inner_at`], with AI's terms per unit (`SLOPE`) or without.
 fn inner_with<const SLOPE: bool>(
+    mot: f64,
     lam: f64,
     nu: f64,
     ag: &Agent,
@@ -560,11 +703,11 @@ fn inner_with<const SLOPE: bool>(
                 continue;
             }
             let prod = if scaled[k] { ag.skill } else { 1.0 };
-            let a_coef = (ag.motivation * eff[k] - inc[k] - aud[k] + lam * mu[k]) * prod;
+            let a_coef = (mot * eff[k] - inc[k] - aud[k] + lam * mu[k]) * prod;
             // The value of a productive unit at AI share x: a0 + a1 x + a2 x².
             let (a1, a2) = if SLOPE {
                 let sl = slope[k];
-                ((ag.motivation * sl.value - sl.incidents + lam * sl.metric) * prod, lam * sl.metric2 * prod)
+                ((mot * sl.value - sl.incidents + lam * sl.metric) * prod, lam * sl.metric2 * prod)
             } else {
                 (0.0, 0.0)
             };
@@ -613,7 +756,8 @@ fn inner_with<const SLOPE: bool>(
             g += h;
         }
     }
-    let w = ag.motivation * v - felt - kp * tok - t.effort.full_cost(hours, &t.convexity, &week) - gamma * g;
+    let w = ag.intrinsic(v) - felt - kp * tok - t.effort.full_cost(hours, &t.convexity, &week) - gamma * g;
+    s.value = v;
     PlanValue { metric: m, w, utility: w, tokens: tok, lambda: lam }
 }
 
@@ -642,7 +786,7 @@ pub fn evaluate(ag: &Agent, t: &PlanTables, hours: &[f64], tau: &[f64]) -> PlanV
         let (n, d) = r.parts(ag, t, hours, tau);
         m = Ratio::value(n, d);
     }
-    let w = ag.motivation * v
+    let w = ag.intrinsic(v)
         - felt
         - ag.awareness * t.price * tok
         - t.effort.full_cost(hours, &t.convexity, &ag.week())
@@ -1691,6 +1835,8 @@ pub(crate) mod tests {
             contract: 40.0,
             overtime: 0.0,
             cap: None,
+            curvature: 0.0,
+            reference: 0.0,
         }
     }
 
@@ -1740,6 +1886,8 @@ pub(crate) mod tests {
             contract: 100.0,
             overtime: 0.0,
             cap: None,
+            curvature: 0.0,
+            reference: 0.0,
         };
         let mut s = Scratch::new(2);
         solve(&ag, &t, &Belief::Linear { rate: 3.0 }, 0.0, 0.5, &mut s);
@@ -1937,6 +2085,8 @@ mod brute_force {
             contract: 20.0,
             overtime: 0.0,
             cap: None,
+            curvature: 0.0,
+            reference: 0.0,
         }
     }
 
@@ -2118,6 +2268,8 @@ mod brute_force {
                 contract: 20.0,
                 overtime: 0.0,
                 cap: None,
+                curvature: 0.0,
+                reference: 0.0,
             };
             if case % 3 == 0 {
                 ag.contract = 8.0 + 8.0 * u();
@@ -2409,5 +2561,82 @@ mod brute_force {
         // the plan without the reward leaves nothing to cap).
         assert_eq!(checked, 480);
         assert!(binding >= checked / 4, "caps that bind: {binding} of {checked}");
+    }
+
+    #[test]
+    fn the_utility_of_output_is_linear_at_zero_curvature_and_bends_by_it() {
+        let (m, v0) = (0.6, 5000.0);
+        for v in [0.0, 1234.5, 5000.0, 9000.0] {
+            assert_eq!(intrinsic(m, 0.0, v0, v), m * v);
+        }
+        for gamma in [0.3, 1.0, 2.5] {
+            let u = |v: f64| intrinsic(m, gamma, v0, v);
+            // u(v0) = 0, u'(v0) = m and -v0 u''(v0) / u'(v0) = gamma, by
+            // central differences (their error is O(d²) relative).
+            let d = 1.0;
+            let du = (u(v0 + d) - u(v0 - d)) / (2.0 * d);
+            let ddu = (u(v0 + d) - 2.0 * u(v0) + u(v0 - d)) / (d * d);
+            assert_eq!(u(v0), 0.0);
+            assert!((du - m).abs() < 1e-7 * m, "{gamma}: u'(v0) = {du}");
+            assert!((-v0 * ddu / du - gamma).abs() < 1e-3 * gamma, "{gamma}: curvature {}", -v0 * ddu / du);
+            // Concave everywhere: the marginal falls as output grows.
+            let marginal = |v: f64| (u(v + d) - u(v - d)) / (2.0 * d);
+            assert!(marginal(0.5 * v0) > marginal(v0) && marginal(v0) > marginal(2.0 * v0));
+        }
+    }
+
+    #[test]
+    fn a_concave_utility_of_output_is_never_beaten_by_brute_force() {
+        // Engineers whose output satisfies less past a normal week's, under
+        // rates, targets and boards, with and without a token budget, AI
+        // that changes value and incidents, and a ratio metric: the plan
+        // weighs output at its own marginal utility, and no plan on the
+        // grid does better.
+        let streams = Streams::new(37, 0);
+        let mut checked = 0;
+        let mut moved = 0;
+        for case in 0..36u64 {
+            let mut r = streams.stream(Purpose::Behaviour, case, 5);
+            let mut u = || open01(&mut r);
+            let (mut t, mut ag, is_ratio, _, beliefs) = if case % 3 == 2 {
+                ai_case(case, &mut u)
+            } else {
+                let form = [EffortForm::Separable, EffortForm::Mixed { substitution: 0.5 }][case as usize % 2];
+                let mut t = tests::tables(form);
+                t.mu_p = vec![0.05 + 0.1 * u(), 0.0, 0.2 + 0.6 * u()];
+                t.w_tok = if case % 3 == 0 { 1e-6 } else { 0.0 };
+                let ag = random_agent(&mut u, |x| x);
+                let free = solve(&ag, &t, &Belief::Flat, 0.0, 0.5, &mut Scratch::new(3));
+                let scale = free.metric.max(1.0);
+                let noise = Noise::Normal { sd: 0.05 * scale * (0.2 + u()) };
+                let beliefs = [
+                    Belief::steps(0.0, vec![(scale * (1.0 + u()), 200.0 + 2000.0 * u())], noise),
+                    Belief::steps(-500.0, vec![(scale * (1.2 + u()), 3000.0 * u()), (0.6 * scale, 500.0)], noise),
+                    Belief::Linear { rate: 100.0 * u() },
+                ];
+                (t, ag, false, free, beliefs)
+            };
+            if case % 4 == 1 {
+                t.cap = Some(2e7 * (0.5 + u()));
+            }
+            let mut s = Scratch::new(3);
+            // A normal week at a leverage the engineer may over-estimate.
+            let true_leverage = ag.leverage * (0.3 + 0.7 * u());
+            ag.reference = normal_week(&ag, true_leverage, &t, &mut s);
+            ag.curvature = 3.0 * u();
+            let linear = Agent { curvature: 0.0, ..ag };
+            for b in beliefs {
+                let b = t.cap_belief(b);
+                let got = check_ai_case(case, (&t, &ag, is_ratio), &b, &mut s);
+                let flat = solve(&linear, &t, &b, 0.0, 0.5, &mut s);
+                if (got.metric - flat.metric).abs() > 1e-3 * (1.0 + flat.metric.abs()) {
+                    moved += 1;
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 108);
+        // The curvature changed many plans.
+        assert!(moved >= checked / 3, "plans the curvature moved: {moved} of {checked}");
     }
 }
