@@ -645,13 +645,13 @@ fn plan<B: BehaviorRule>(
     };
     let (tables, belief) = if ctx.incentive { (ctx.tables, ctx.belief) } else { (&ctx.stage.free, &Belief::Flat) };
     let mut agent = agent;
+    if let (Some(b), true) = (ctx.stage.token_budget, ctx.incentive) {
+        agent.cap = Some(chunk.budget[j].left(ctx.period, b.tokens, b.periods));
+    }
     let gamma = c.scenario.traits.value_curvature;
     if gamma > 0.0 {
         agent.curvature = gamma;
-        agent.reference = normal_week(&agent, pop.ai_leverage[i], &ctx.stage.free, scratch);
-    }
-    if let (Some(b), true) = (ctx.stage.token_budget, ctx.incentive) {
-        agent.cap = Some(chunk.budget[j].left(ctx.period, b.tokens, b.periods));
+        agent.reference = normal_week(&agent, pop.ai_leverage[i], tables, scratch);
     }
     let (hours, tau) = (&mut chunk.hours[j * kk..(j + 1) * kk], &mut chunk.tau[j * kk..(j + 1) * kk]);
     let planned = {

@@ -311,6 +311,8 @@ pub struct PlanValue {
     pub utility: f64,
     /// Expected tokens.
     pub tokens: f64,
+    /// Expected useful output, USD.
+    pub value: f64,
     /// The metric multiplier of the chosen plan (NaN for a mixture of two
     /// plans, or a ratio's plan with no denominator); pass it to
     /// [`Scratch::warm_start`] for the next period.
@@ -329,8 +331,6 @@ pub struct Scratch {
     q: Vec<f64>,
     /// The AI share of each activity's work in the last plan.
     x: Vec<f64>,
-    /// The last plan's expected useful output, USD.
-    pub value: f64,
     /// Where the last search for the marginal utility of output ended,
     /// `ln u' - ln m` (NaN: none yet), and a slope for the first step from
     /// there (see `satiated`).
@@ -388,7 +388,6 @@ impl Scratch {
             tau: vec![0.0; k],
             q: vec![1.0; k],
             x: vec![0.0; k],
-            value: 0.0,
             sat_shift: f64::NAN,
             sat_slope: 1.0,
             lin: None,
@@ -564,8 +563,8 @@ fn inner(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> Plan
 }
 
 /// The plan maximising `W + lambda M - nu (T - cap)` with useful output
-/// weighed at `mot` per USD, written into `s` (its expected useful output
-/// in `s.value`); `W` counts output at the engineer's own utility.
+/// weighed at `mot` per USD, written into `s`; `W` counts output at the
+/// engineer's own utility.
 #[inline]
 fn inner_at(mot: f64, lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
     match &t.slope {
@@ -593,7 +592,7 @@ fn satiated(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> P
     let (g, v0, lm) = (ag.curvature, ag.reference, ag.motivation.ln());
     let eval = |l: f64, s: &mut Scratch| {
         let pv = inner_at(l.exp(), lam, nu, ag, t, s);
-        (pv, l - lm + g * (s.value / v0 - 1.0))
+        (pv, l - lm + g * (pv.value / v0 - 1.0))
     };
     // Start where the last root was relative to ln m, stepping by the last
     // secant slope; a step of -h from any point reaches the root or passes it.
@@ -657,13 +656,13 @@ fn satiated(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> P
 
 /// A normal week's useful output for `ag`, USD: the value of the plan with
 /// no reward and output weighed linearly, at the engineer's true AI
-/// leverage `leverage`, under tables `t`. It is the output the
-/// organisation sees such a week deliver, and what it comes to expect (the
-/// reference of a concave utility of output, [`Agent::reference`]).
+/// leverage `leverage`, under tables `t` and any token budget (the
+/// reference of a concave utility of output, [`Agent::reference`]). It is
+/// the output the organisation sees such a week deliver, and comes to
+/// expect.
 pub(crate) fn normal_week(ag: &Agent, leverage: f64, t: &PlanTables, s: &mut Scratch) -> f64 {
     let a = Agent { leverage, curvature: 0.0, ..*ag };
-    inner_at(a.motivation, 0.0, 0.0, &a, t, s);
-    s.value
+    plan_linear(0.0, &a, t, s).value
 }
 
 /// [`inner_at`], with AI's terms per unit (`SLOPE`) or without.
@@ -757,8 +756,7 @@ fn inner_with<const SLOPE: bool>(
         }
     }
     let w = ag.intrinsic(v) - felt - kp * tok - t.effort.full_cost(hours, &t.convexity, &week) - gamma * g;
-    s.value = v;
-    PlanValue { metric: m, w, utility: w, tokens: tok, lambda: lam }
+    PlanValue { metric: m, w, utility: w, tokens: tok, value: v, lambda: lam }
 }
 
 /// Expected metric, tokens and non-reward utility of any plan (hours and
@@ -791,7 +789,7 @@ pub fn evaluate(ag: &Agent, t: &PlanTables, hours: &[f64], tau: &[f64]) -> PlanV
         - ag.awareness * t.price * tok
         - t.effort.full_cost(hours, &t.convexity, &ag.week())
         - (ag.integrity + t.audit_per_hour) * g;
-    PlanValue { metric: m, w, utility: w, tokens: tok, lambda: f64::NAN }
+    PlanValue { metric: m, w, utility: w, tokens: tok, value: v, lambda: f64::NAN }
 }
 
 /// The plan for multiplier `lam`, respecting the token budget: a second
@@ -2583,6 +2581,24 @@ mod brute_force {
             let marginal = |v: f64| (u(v + d) - u(v - d)) / (2.0 * d);
             assert!(marginal(0.5 * v0) > marginal(v0) && marginal(v0) > marginal(2.0 * v0));
         }
+    }
+
+    #[test]
+    fn a_normal_week_is_planned_at_the_true_leverage_within_the_token_budget() {
+        let mut t = tests::tables(EffortForm::Mixed { substitution: 0.5 });
+        // An engineer who believes in more leverage than they have: the
+        // normal week follows the true one.
+        let ag = Agent { leverage: 0.9, ..tests::agent() };
+        let mut s = Scratch::new(3);
+        let at = |lev: f64, t: &PlanTables, s: &mut Scratch| normal_week(&ag, lev, t, s);
+        let (with_ai, without) = (at(0.6, &t, &mut s), at(0.0, &t, &mut s));
+        let linear = plan_linear(0.0, &Agent { leverage: 0.6, ..ag }, &t, &mut s);
+        assert_eq!(with_ai, linear.value);
+        assert!(with_ai > 1.2 * without, "{with_ai} against {without}");
+        // A budget of no tokens: the week without AI, to rounding.
+        t.cap = Some(0.0);
+        let capped = at(0.6, &t, &mut s);
+        assert!((capped - without).abs() <= 1e-9 * without, "{capped} against {without}");
     }
 
     #[test]
