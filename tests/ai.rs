@@ -96,16 +96,21 @@ fn noisy_experience_settles_at_the_ar1_variance() {
     assert!(mean.abs() < 4.0 * (want / n).sqrt(), "mean {mean}");
 }
 
-#[test]
-fn believing_in_leverage_that_is_not_there_buys_tokens_and_hours_not_productivity() {
-    // True leverage centred at zero (half the engineers lose output with
-    // AI), engineers who believe it is 0.4 higher and never learn; no
-    // leaderboard. Same seed: the same engineers and shocks, replication by
-    // replication.
+/// True leverage centred at zero (half the engineers lose output with AI),
+/// without a leaderboard: engineers who know it, and the same engineers
+/// believing it 0.4 higher and never learning. Same seed: the same
+/// engineers and shocks, replication by replication.
+fn optimists() -> (Scenario, Scenario) {
     let mut exact = plain(200, 20, 12);
     exact.traits.ai_leverage = Dist::Normal { mean: 0.0, sd: 0.3 }.into();
     let mut believing = exact.clone();
     believing.traits.ai_perception = AiPerception { bias: 0.4, ..AiPerception::default() };
+    (exact, believing)
+}
+
+#[test]
+fn believing_in_leverage_that_is_not_there_buys_tokens_and_hours_not_productivity() {
+    let (exact, believing) = optimists();
     let (a, b) = (run(&exact).unwrap(), run(&believing).unwrap());
     let values = |r: &goodhart::Results, kpi: &str| r.try_values("no-leaderboard", kpi).unwrap();
     // Useful output per hour worked, replication by replication.
@@ -158,10 +163,7 @@ fn with_no_reward_and_exact_perception_the_curvature_of_value_changes_nothing() 
 /// belief buys: the verdict flips inside the curvature's range.
 #[test]
 fn with_an_income_effect_believing_in_ai_buys_tokens_and_not_output() {
-    let mut exact = plain(200, 20, 12);
-    exact.traits.ai_leverage = Dist::Normal { mean: 0.0, sd: 0.3 }.into();
-    let mut believing = exact.clone();
-    believing.traits.ai_perception = AiPerception { bias: 0.4, ..AiPerception::default() };
+    let (exact, believing) = optimists();
     let paired = |gamma: f64, kpi: &str| {
         let (mut a, mut b) = (exact.clone(), believing.clone());
         (a.traits.value_curvature, b.traits.value_curvature) = (gamma, gamma);

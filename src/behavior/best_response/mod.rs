@@ -581,9 +581,11 @@ const SAT_TOL: f64 = 1e-12;
 /// [`inner`] when the utility of useful output `u(V)` is concave: the plan
 /// maximising `W + lambda M - nu T` with output weighed at its own marginal
 /// utility, `mot = u'(V(mot))`. Output grows with its weight, so
-/// `h(l) = l - ln u'(V(e^l))` grows with `l` at least one for one; a first
-/// step of `-h` from `ln m` therefore brackets the root, and regula falsi
-/// (Illinois) closes it. At the root the plan is optimal: for any plan,
+/// `h(l) = l - ln u'(V(e^l))` grows with `l` at least one for one: a step
+/// of `-h` from any point reaches the root or passes it, so the search
+/// brackets the root within two steps of where the last one ended and
+/// closes it by secant steps (bisection where one would leave the
+/// bracket). At the root the plan is optimal: for any plan,
 /// `u(V') <= u(V) + mot (V' - V)`, and the plan maximises `mot V + ...`.
 /// Where output jumps across the root (two plans tie for that weight), the
 /// better of the two is returned.
@@ -595,7 +597,7 @@ fn satiated(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> P
         (pv, l - lm + g * (pv.value / v0 - 1.0))
     };
     // Start where the last root was relative to ln m, stepping by the last
-    // secant slope; a step of -h from any point reaches the root or passes it.
+    // secant slope (at least 1; if that falls short, a step of -h brackets).
     let l0 = lm + if s.sat_shift.is_finite() { s.sat_shift } else { 0.0 };
     let (p0, h0) = eval(l0, s);
     if h0.abs() <= SAT_TOL {
@@ -623,12 +625,11 @@ fn satiated(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> P
         s.sat_shift = b.0 - lm;
         return b.2;
     }
-    let ((mut lo, h_lo, mut p_lo), (mut hi, h_hi, mut p_hi)) = if a.1 < 0.0 { (a, b) } else { (b, a) };
+    let ((mut lo, _, mut p_lo), (mut hi, _, mut p_hi)) = if a.1 < 0.0 { (a, b) } else { (b, a) };
     // Secant steps on the last two points, kept inside the bracket
     // (bisection when a step would leave it).
     let (mut last, mut cur) = ((a.0, a.1), (b.0, b.1));
     let mut held = if b.1 < 0.0 { -1 } else { 1 };
-    let _ = (h_lo, h_hi);
     while hi - lo > 1e-13 * (1.0 + lo.abs()) {
         let mut l = cur.0 - cur.1 * (cur.0 - last.0) / (cur.1 - last.1);
         if !(l > lo && l < hi) {
