@@ -290,14 +290,17 @@ impl Agent {
 /// Utility of `v` USD of useful output for an engineer of intrinsic
 /// motivation `m`: `m v` when the curvature `gamma` is 0 (or the normal
 /// week's output `v0` is not positive), else
-/// `m v0 / gamma (1 - exp(-gamma (v - v0) / v0))`. Its marginal,
+/// `m v0 (1 + (1 - exp(-gamma (v - v0) / v0)) / gamma)`, which tends to
+/// `m v` as `gamma` falls to 0 and equals it at a normal week's output (so
+/// that utility's level, which turnover and learning compare, is kept).
+/// Its marginal,
 /// `m exp(-gamma (v / v0 - 1))`, is `m` at a normal week's output and falls
 /// as output passes it, and its relative curvature there, `-v u''/u'`, is
 /// `gamma`: at 1, hours hardly move when each hour seems to yield more
 /// (docs/model.md, section 4).
 #[inline]
 pub fn intrinsic(m: f64, gamma: f64, v0: f64, v: f64) -> f64 {
-    if gamma > 0.0 && v0 > 0.0 { -m * v0 / gamma * (-gamma * (v / v0 - 1.0)).exp_m1() } else { m * v }
+    if gamma > 0.0 && v0 > 0.0 { m * v0 * (1.0 - (-gamma * (v / v0 - 1.0)).exp_m1() / gamma) } else { m * v }
 }
 
 /// The outcome of planning: the chosen plan's expected quantities.
@@ -2570,18 +2573,22 @@ mod brute_force {
         }
         for gamma in [0.3, 1.0, 2.5] {
             let u = |v: f64| intrinsic(m, gamma, v0, v);
-            // u(v0) = 0, u'(v0) = m and -v0 u''(v0) / u'(v0) = gamma, by
+            // u(v0) = m v0, u'(v0) = m and -v0 u''(v0) / u'(v0) = gamma, by
             // central differences (their error is O(d²) relative).
             let d = 1.0;
             let du = (u(v0 + d) - u(v0 - d)) / (2.0 * d);
             let ddu = (u(v0 + d) - 2.0 * u(v0) + u(v0 - d)) / (d * d);
-            assert_eq!(u(v0), 0.0);
+            assert_eq!(u(v0), m * v0);
             assert!((du - m).abs() < 1e-7 * m, "{gamma}: u'(v0) = {du}");
             assert!((-v0 * ddu / du - gamma).abs() < 1e-3 * gamma, "{gamma}: curvature {}", -v0 * ddu / du);
             // Concave everywhere: the marginal falls as output grows.
             let marginal = |v: f64| (u(v + d) - u(v - d)) / (2.0 * d);
             assert!(marginal(0.5 * v0) > marginal(v0) && marginal(v0) > marginal(2.0 * v0));
+            // Below the linear utility on both sides of a normal week.
+            assert!(u(0.5 * v0) < m * 0.5 * v0 && u(2.0 * v0) < m * 2.0 * v0);
         }
+        // A small curvature is nearly linear.
+        assert!((intrinsic(m, 1e-9, v0, 2.0 * v0) - m * 2.0 * v0).abs() < 1e-3);
     }
 
     #[test]
