@@ -7,10 +7,13 @@ use goodhart::{Policy, run};
 use crate::common::{bin, small_story};
 
 fn render(threads: usize) -> (String, Vec<u8>) {
-    let sc = small_story(120, 10, 3);
+    render_scenario(&small_story(120, 10, 3), threads)
+}
+
+fn render_scenario(sc: &goodhart::Scenario, threads: usize) -> (String, Vec<u8>) {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     pool.install(|| {
-        let r = run(&sc).unwrap();
+        let r = run(sc).unwrap();
         let mut ts = Vec::new();
         write_timeseries_csv(&r, &mut ts).unwrap();
         (summary_csv(&r), ts)
@@ -21,6 +24,21 @@ fn render(threads: usize) -> (String, Vec<u8>) {
 fn byte_identical_on_one_and_two_threads() {
     let (s1, t1) = render(1);
     let (s2, t2) = render(2);
+    assert_eq!(s1, s2);
+    assert!(t1 == t2, "timeseries differ between 1 and 2 threads");
+}
+
+/// The search for the marginal utility of output starts where the last one
+/// ended, in a buffer each chunk of engineers keeps: the chunks, not the
+/// threads, decide where it starts.
+#[test]
+fn a_concave_utility_of_output_is_byte_identical_on_one_and_two_threads() {
+    // Three chunks of engineers (256 each), so that two threads split them.
+    let mut sc = small_story(600, 6, 2);
+    sc.traits.value_curvature = 1.0;
+    sc.traits.ai_perception.bias = 0.3;
+    let (s1, t1) = render_scenario(&sc, 1);
+    let (s2, t2) = render_scenario(&sc, 2);
     assert_eq!(s1, s2);
     assert!(t1 == t2, "timeseries differ between 1 and 2 threads");
 }
