@@ -7,7 +7,8 @@ use goodhart::{Policy, run};
 use crate::common::{bin, small_story};
 
 fn render(threads: usize) -> (String, Vec<u8>) {
-    render_scenario(&small_story(120, 10, 3), threads)
+    // Three chunks of engineers (256 each), so that two threads split them.
+    render_scenario(&small_story(600, 10, 3), threads)
 }
 
 fn render_scenario(sc: &goodhart::Scenario, threads: usize) -> (String, Vec<u8>) {
