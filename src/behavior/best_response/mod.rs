@@ -339,6 +339,9 @@ pub struct Scratch {
     /// there (see `satiated`).
     sat_shift: f64,
     sat_slope: f64,
+    /// The plans on either side of a jump in output (hours, AI intensity).
+    sat_lo: (Vec<f64>, Vec<f64>),
+    sat_hi: (Vec<f64>, Vec<f64>),
     /// The tables of a ratio metric's linear form `N - r D` (see
     /// [`Ratio`]), and the ratio `r` the last search chose (NaN: none yet),
     /// at which [`plan_at`] traces the ratio's frontier.
@@ -393,6 +396,8 @@ impl Scratch {
             x: vec![0.0; k],
             sat_shift: f64::NAN,
             sat_slope: 1.0,
+            sat_lo: (vec![0.0; k], vec![0.0; k]),
+            sat_hi: (vec![0.0; k], vec![0.0; k]),
             lin: None,
             ratio_r: f64::NAN,
             best_hours: vec![0.0; k],
@@ -591,7 +596,7 @@ const SAT_TOL: f64 = 1e-12;
 /// bracket). At the root the plan is optimal: for any plan,
 /// `u(V') <= u(V) + mot (V' - V)`, and the plan maximises `mot V + ...`.
 /// Where output jumps across the root (two plans tie for that weight), the
-/// better of the two is returned.
+/// best mixture of the two is returned.
 #[inline(never)]
 fn satiated(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> PlanValue {
     let (g, v0, lm) = (ag.curvature, ag.reference, ag.motivation.ln());
@@ -628,11 +633,10 @@ fn satiated(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> P
         s.sat_shift = b.0 - lm;
         return b.2;
     }
-    let ((mut lo, _, mut p_lo), (mut hi, _, mut p_hi)) = if a.1 < 0.0 { (a, b) } else { (b, a) };
+    let ((mut lo, ..), (mut hi, ..)) = if a.1 < 0.0 { (a, b) } else { (b, a) };
     // Secant steps on the last two points, kept inside the bracket
     // (bisection when a step would leave it).
     let (mut last, mut cur) = ((a.0, a.1), (b.0, b.1));
-    let mut held = if b.1 < 0.0 { -1 } else { 1 };
     while hi - lo > 1e-13 * (1.0 + lo.abs()) {
         let mut l = cur.0 - cur.1 * (cur.0 - last.0) / (cur.1 - last.1);
         if !(l > lo && l < hi) {
@@ -644,18 +648,58 @@ fn satiated(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> P
             return p;
         }
         if h < 0.0 {
-            (lo, p_lo, held) = (l, p, -1);
+            lo = l;
         } else {
-            (hi, p_hi, held) = (l, p, 1);
+            hi = l;
         }
         (last, cur) = (cur, (l, h));
     }
     s.sat_shift = lo - lm;
-    // Both ends hold the root to rounding, or straddle a jump in output:
-    // the better plan of the two.
+    // The bracket closed on a jump in output: two plans tie for that weight
+    // (perfect substitutes, or an AI share that jumps), and no plan weighs
+    // output at its own marginal utility. The best plan then lies on the
+    // segment between the two, where utility is concave in the mixing
+    // weight: a golden-section search finds it.
+    #[cfg(test)]
+    tests::SAT_MIXED.with(|c| c.set(c.get() + 1));
+    eval(lo, s);
+    s.sat_lo.0.clone_from(&s.hours);
+    s.sat_lo.1.clone_from(&s.tau);
+    eval(hi, s);
+    s.sat_hi.0.clone_from(&s.hours);
+    s.sat_hi.1.clone_from(&s.tau);
     let score = |p: &PlanValue| p.w + lam * p.metric - nu * p.tokens;
-    let want = if score(&p_lo) >= score(&p_hi) { -1 } else { 1 };
-    if want == held { if held == -1 { p_lo } else { p_hi } } else { eval(if want == -1 { lo } else { hi }, s).0 }
+    let mix = |w: f64, s: &mut Scratch| {
+        for k in 0..t.len() {
+            let (a, b) = (s.sat_lo.0[k], s.sat_hi.0[k]);
+            s.hours[k] = (1.0 - w) * a + w * b;
+            s.tau[k] = if b > 0.0 { s.sat_hi.1[k] } else { s.sat_lo.1[k] };
+        }
+        let (hours, tau) = (std::mem::take(&mut s.hours), std::mem::take(&mut s.tau));
+        let pv = evaluate(ag, t, &hours, &tau);
+        (s.hours, s.tau) = (hours, tau);
+        PlanValue { lambda: lam, ..pv }
+    };
+    let r = 0.5 * (5f64.sqrt() - 1.0);
+    let (mut a, mut b) = (0.0, 1.0);
+    let (mut c, mut d) = (1.0 - r, r);
+    let (mut fc, mut fd) = (score(&mix(c, s)), score(&mix(d, s)));
+    while b - a > 1e-9 {
+        if fc >= fd {
+            (b, d, fd) = (d, c, fc);
+            c = b - r * (b - a);
+            fc = score(&mix(c, s));
+        } else {
+            (a, c, fc) = (c, d, fd);
+            d = a + r * (b - a);
+            fd = score(&mix(d, s));
+        }
+    }
+    let best = [0.0, 0.5 * (a + b), 1.0]
+        .into_iter()
+        .map(|w| (w, score(&mix(w, s))))
+        .fold((0.0, f64::NEG_INFINITY), |x, y| if y.1 > x.1 { y } else { x });
+    mix(best.0, s)
 }
 
 /// A normal week's useful output for `ag`, USD: the value of the plan with
@@ -1797,6 +1841,9 @@ pub(crate) mod tests {
         pub(super) static CHORDED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
         /// Budget prices bracketed from a guess (see `capped`).
         pub(super) static GUESSED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+        /// Searches for the marginal utility of output that closed on a
+        /// jump in output and mixed the two plans (see `satiated`).
+        pub(super) static SAT_MIXED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     }
 
     pub(crate) fn tables(form: EffortForm) -> PlanTables {
@@ -2613,7 +2660,8 @@ mod brute_force {
     fn a_concave_utility_of_output_is_never_beaten_by_brute_force() {
         // Engineers whose output satisfies less past a normal week's, under
         // rates, targets and boards, with and without a token budget, AI
-        // that changes value and incidents, and a ratio metric: the plan
+        // that changes value and incidents, a ratio metric, and every
+        // effort form (perfect substitutes among them): the plan
         // weighs output at its own marginal utility, and no plan on the
         // grid does better.
         let streams = Streams::new(37, 0);
@@ -2625,7 +2673,12 @@ mod brute_force {
             let (mut t, mut ag, is_ratio, _, beliefs) = if case % 3 == 2 {
                 ai_case(case, &mut u)
             } else {
-                let form = [EffortForm::Separable, EffortForm::Mixed { substitution: 0.5 }][case as usize % 2];
+                let form = [
+                    EffortForm::Separable,
+                    EffortForm::Mixed { substitution: 0.5 },
+                    EffortForm::Total,
+                    EffortForm::Power { exponent: 2.5 },
+                ][case as usize % 4];
                 let mut t = tests::tables(form);
                 t.mu_p = vec![0.05 + 0.1 * u(), 0.0, 0.2 + 0.6 * u()];
                 t.w_tok = if case % 3 == 0 { 1e-6 } else { 0.0 };
@@ -2660,6 +2713,10 @@ mod brute_force {
             }
         }
         assert_eq!(checked, 108);
+        // Perfect substitutes (the total form) make output jump: some
+        // searches mixed the plans on either side.
+        let mixed = tests::SAT_MIXED.with(|c| c.get());
+        assert!(mixed >= 3, "searches that mixed two plans: {mixed}");
         // The curvature changed many plans.
         assert!(moved >= checked / 3, "plans the curvature moved: {moved} of {checked}");
     }
