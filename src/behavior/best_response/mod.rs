@@ -680,22 +680,24 @@ fn satiated(lam: f64, nu: f64, ag: &Agent, t: &PlanTables, s: &mut Scratch) -> P
         (s.hours, s.tau) = (hours, tau);
         PlanValue { lambda: lam, ..pv }
     };
+    // Golden section on the weight `w` of the plan above the jump: the
+    // bracket [w0, w1] with inner points wc < wd.
     let r = 0.5 * (5f64.sqrt() - 1.0);
-    let (mut a, mut b) = (0.0, 1.0);
-    let (mut c, mut d) = (1.0 - r, r);
-    let (mut fc, mut fd) = (score(&mix(c, s)), score(&mix(d, s)));
-    while b - a > 1e-9 {
+    let (mut w0, mut w1) = (0.0, 1.0);
+    let (mut wc, mut wd) = (1.0 - r, r);
+    let (mut fc, mut fd) = (score(&mix(wc, s)), score(&mix(wd, s)));
+    while w1 - w0 > 1e-9 {
         if fc >= fd {
-            (b, d, fd) = (d, c, fc);
-            c = b - r * (b - a);
-            fc = score(&mix(c, s));
+            (w1, wd, fd) = (wd, wc, fc);
+            wc = w1 - r * (w1 - w0);
+            fc = score(&mix(wc, s));
         } else {
-            (a, c, fc) = (c, d, fd);
-            d = a + r * (b - a);
-            fd = score(&mix(d, s));
+            (w0, wc, fc) = (wc, wd, fd);
+            wd = w0 + r * (w1 - w0);
+            fd = score(&mix(wd, s));
         }
     }
-    let best = [0.0, 0.5 * (a + b), 1.0]
+    let best = [0.0, 0.5 * (w0 + w1), 1.0]
         .into_iter()
         .map(|w| (w, score(&mix(w, s))))
         .fold((0.0, f64::NEG_INFINITY), |x, y| if y.1 > x.1 { y } else { x });
