@@ -2,6 +2,7 @@
 //! follow the perceived leverage, output the true one, and experience
 //! moves the one towards the other.
 
+use crate::common::first_observed;
 use goodhart::model::dist::Dist;
 use goodhart::{AiPerception, Experiment, Observer, ObserverError, PeriodView, Policy, Scenario, run};
 
@@ -29,14 +30,7 @@ impl Observer for Gaps {
 }
 
 fn gaps(sc: &Scenario) -> Gaps {
-    let mut out = None;
-    Experiment::new(sc)
-        .run_observed(&|_| Gaps::default(), &mut |_, g, _| {
-            out.get_or_insert(g);
-            Ok(())
-        })
-        .unwrap();
-    out.unwrap()
+    first_observed(sc, &|_| Gaps::default())
 }
 
 /// The default organisation without a leaderboard.
@@ -186,14 +180,7 @@ fn leverage_below_minus_one_is_raised_to_it_and_perceived_from_there() {
     let mut sc = plain(50, 2, 1);
     sc.traits.ai_leverage = Dist::Normal { mean: -3.0, sd: 0.5 }.into();
     sc.traits.ai_perception = AiPerception { bias: 0.5, ..AiPerception::default() };
-    let mut pop = None;
-    Experiment::new(&sc)
-        .run_observed(&|_| Gaps::default(), &mut |_, g, _| {
-            pop.get_or_insert(g);
-            Ok(())
-        })
-        .unwrap();
-    let g = pop.unwrap();
+    let g = gaps(&sc);
     // Perceived -0.5 against a true -1: a gap of exactly the bias, and
     // nobody who believes AI costs output uses it (so nothing is learnt).
     assert!(g.gap.iter().flatten().all(|&x| x == 0.5), "{:?}", &g.gap[0][..5]);
@@ -822,26 +809,27 @@ impl Observer for AiSignal {
     }
 }
 
+/// 50 engineers building, 4 weeks, one replication, under a metric on
+/// `signal` alone that rewards nothing (so it is observed without noise and
+/// moves no plan).
+fn watching(signal: &str) -> Scenario {
+    let mut sc = Scenario { periods: 4, replications: 1, ..Scenario::default() };
+    sc.org.engineers = 50;
+    sc.activities.retain(|a| a.name == "build");
+    let metric = goodhart::Metric::weighted(signal, vec![(signal.into(), 1.0)]);
+    sc.policies = vec![Policy::new(signal, metric, goodhart::Reward::Linear { rate: 0.0 })];
+    sc.baseline = None;
+    sc
+}
+
 #[test]
 fn signals_of_ai_use_count_the_ai_share_of_each_productive_unit() {
     // An activity's ai_signals add w x per productive unit, x the share of
     // the work AI does: exactly, engineer by engineer, every period (a
     // metric on the signal alone, without noise).
-    let mut sc = Scenario { periods: 4, replications: 1, ..Scenario::default() };
-    sc.org.engineers = 50;
-    sc.activities.retain(|a| a.name == "build");
+    let mut sc = watching("suggestions_shown");
     sc.activities[0].ai_signals = vec![("suggestions_shown".into(), 40.0)];
-    let metric = goodhart::Metric::weighted("shown", vec![("suggestions_shown".into(), 1.0)]);
-    sc.policies = vec![Policy::new("shown", metric, goodhart::Reward::Linear { rate: 0.0 })];
-    sc.baseline = None;
-    let mut pairs = None;
-    Experiment::new(&sc)
-        .run_observed(&|_| AiSignal(40.0, Vec::new()), &mut |_, o, _| {
-            pairs.get_or_insert(o.1);
-            Ok(())
-        })
-        .unwrap();
-    let pairs = pairs.unwrap();
+    let pairs = first_observed(&sc, &|_| AiSignal(40.0, Vec::new())).1;
     assert!(pairs.iter().filter(|p| p.1 > 1.0).count() > 100, "AI in use");
     for (got, want) in pairs {
         assert!((got - want).abs() <= 1e-9 * want.max(1.0), "{got} vs {want}");
@@ -916,22 +904,8 @@ fn value_lost_after_merging_scales_value_by_the_ai_share_and_nothing_else() {
     // engineers do not see it, so plans, changes and tokens are the same,
     // and the value each engineer delivers is (1 + f x) times as much,
     // engineer by engineer, every period (a noiseless metric on value).
-    let mut sc = Scenario { periods: 4, replications: 1, ..Scenario::default() };
-    sc.org.engineers = 50;
-    sc.activities.retain(|a| a.name == "build");
-    let metric = goodhart::Metric::weighted("value", vec![("value".into(), 1.0)]);
-    sc.policies = vec![Policy::new("value", metric, goodhart::Reward::Linear { rate: 0.0 })];
-    sc.baseline = None;
-    let observe = |sc: &Scenario| {
-        let mut out = None;
-        Experiment::new(sc)
-            .run_observed(&|_| ValueAndShare::default(), &mut |_, o, _| {
-                out.get_or_insert(o.0);
-                Ok(())
-            })
-            .unwrap();
-        out.unwrap()
-    };
+    let mut sc = watching("value");
+    let observe = |sc: &Scenario| first_observed(sc, &|_| ValueAndShare::default()).0;
     let before = observe(&sc);
     let f = -0.5;
     sc.activities[0].ai_value_factor = f;

@@ -1,7 +1,7 @@
 //! A token budget over several periods (`policy.token_budget`): within each
 //! block an engineer may use what the block's earlier periods left.
 
-use goodhart::{Experiment, Observer, ObserverError, PeriodView, Policy, Scenario, TokenBudget};
+use goodhart::{Observer, ObserverError, PeriodView, Policy, Scenario, TokenBudget};
 
 /// Each period's tokens per engineer, from the plans (tokens are not drawn).
 #[derive(Default)]
@@ -40,14 +40,7 @@ fn budgeted(tokens: f64, periods: u32) -> Scenario {
 }
 
 fn tokens(sc: &Scenario) -> Vec<Vec<f64>> {
-    let mut out = None;
-    Experiment::new(sc)
-        .run_observed(&|_| Tokens::default(), &mut |_, t, _| {
-            out.get_or_insert(t.0);
-            Ok(())
-        })
-        .unwrap();
-    out.unwrap()
+    crate::common::first_observed(sc, &|_| Tokens::default()).0
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests.
 
-use goodhart::{Metric, Policy, Reward, Scenario, Stage};
+use goodhart::{Experiment, Metric, Observer, Policy, Reward, RunInfo, Scenario, Stage};
 
 /// The default org with the story's four contract policies, made small.
 pub fn small_story(engineers: usize, periods: u32, replications: u32) -> Scenario {
@@ -36,4 +36,17 @@ pub fn paired_mean_se(before: &[f64], after: &[f64]) -> (f64, f64) {
     let n = d.len() as f64;
     let mean = d.iter().sum::<f64>() / n;
     (mean, (d.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt())
+}
+
+/// The observer of the first run that finishes (with one policy and one
+/// replication, the only one), each run's made by `make`.
+pub fn first_observed<O: Observer>(sc: &Scenario, make: &(dyn Fn(&RunInfo) -> O + Sync)) -> O {
+    let mut out = None;
+    Experiment::new(sc)
+        .run_observed(make, &mut |_, o, _| {
+            out.get_or_insert(o);
+            Ok(())
+        })
+        .unwrap();
+    out.unwrap()
 }
